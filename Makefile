@@ -1,0 +1,44 @@
+# Two entry points for a fresh machine (see README.md):
+#   make reproduce   recompute every result (real pretrained models by default)
+#   make test        run the test suite
+# Each creates its own virtual environment in $(VENV) and installs torch first.
+
+PYTHON ?= python3
+VENV ?= .venv
+# torch is installed on its own first, so that the project's range is already met;
+# override for another build, e.g. make test TORCH="torch --index-url ..."
+TORCH ?= torch==2.13.0
+MODELS ?= real
+OUT ?= results
+SEED ?= 0
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+
+.PHONY: reproduce test clean-venv
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.runtime
+
+reproduce: $(VENV)/.runtime
+	$(BIN)/cvsp reproduce --models $(MODELS) --out $(OUT) --seed $(SEED)
+
+# pytest exits with 5 when it collected no test: that is a broken suite, not a pass.
+test: $(VENV)/.dev
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
+	exit $$code
+
+clean-venv:
+	rm -rf $(VENV)

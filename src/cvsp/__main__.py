@@ -1,0 +1,5 @@
+import sys
+
+from cvsp.cli import main
+
+sys.exit(main())

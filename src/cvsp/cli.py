@@ -1,0 +1,125 @@
+"""The ``cvsp`` command line: ``cvsp reproduce`` recomputes every result of the paper."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from cvsp import __version__
+
+ENVIRONMENT_HELP = """\
+environment variables (see the README):
+  CVSP_MODELS          real (default) or stand-in; --models overrides it
+  CVSP_DATA_DIR        folder with local copies of the six evaluation files
+  CVSP_TOKENIZERS_DIR  folder with gpt2/ and clip/ tokenizers (for stand-ins)
+  CVSP_CACHE_DIR       stand-in checkpoints, downloads and the embedding cache
+  CVSP_GPT2_REVISION   hub revision of gpt2 (default main)
+  CVSP_CLIP_REVISION   hub revision of openai/clip-vit-base-patch32 (default main)
+  CVSP_STANDIN_SEED    seed of the stand-in models' random weights (default 0)
+  CVSP_DEVICE          auto (default), cpu, cuda or mps; --device overrides it
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cvsp",
+        description=(
+            "Reproduce Wolfe & Caliskan (ACL 2022), 'Contrastive Visual Semantic "
+            "Pretraining Magnifies the Semantics of Natural Language Representations', "
+            "layer by layer with GPT-2 and CLIP's text encoder."
+        ),
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"cvsp {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    reproduce = commands.add_parser(
+        "reproduce",
+        help="compute all four results for both models and write scores, comparison, figures",
+        description=(
+            "Compute CWE self-similarity, word-level semantics (RG65, WordSim-353, "
+            "SimLex-999, SimVerb-3500, ValNorm), STS Benchmark and sentence "
+            "self-similarity for GPT-2 and CLIP in every layer, and write "
+            "OUT/scores.csv, OUT/comparison.csv, OUT/figures/*.png and OUT/provenance.json."
+        ),
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    reproduce.add_argument(
+        "--models",
+        choices=("real", "stand-in"),
+        default=None,
+        help=(
+            "real: pretrained weights from the Hugging Face hub (needs internet once); "
+            "stand-in: same architectures with seeded RANDOM weights, for testing the "
+            "pipeline offline (numbers mean nothing). Default: $CVSP_MODELS or real."
+        ),
+    )
+    reproduce.add_argument(
+        "--out", type=Path, required=True, metavar="DIR",
+        help="output folder; replaced as a whole only when the run has finished",
+    )  # fmt: skip
+    reproduce.add_argument(
+        "--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+        help="where the models run: auto picks cuda, then mps, then cpu (default: auto)",
+    )  # fmt: skip
+    reproduce.add_argument(
+        "--seed", type=int, default=0,
+        help="seed of the random token drawn per sentence for CWEs (default: 0)",
+    )  # fmt: skip
+    reproduce.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bars"
+    )
+    return parser
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from cvsp import reproduce
+    from cvsp.settings import Settings
+
+    settings = Settings.from_env()
+    changes = {}
+    if args.models:
+        changes["models"] = args.models
+    if args.device:
+        changes["device"] = args.device
+    settings = settings.with_(**changes)
+    started = time.perf_counter()
+    result = reproduce.run(settings, seed=args.seed, progress=not args.no_progress)
+    reproduce.write(result, args.out)
+    print(reproduce.summary(result))
+    limit = result.provenance["clip_context_limit"]
+    print(
+        f"\nCLIP's {limit['tokens']}-token limit excluded {limit['excluded_sentences']} "
+        f"sentence(s) and {limit['excluded_sts_pairs']} STS pair(s) for both models."
+    )
+    print(f"Wrote {args.out}/ in {time.perf_counter() - started:.0f} s.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cvsp.data import DataError
+    from cvsp.embeddings import EmbeddingError
+    from cvsp.metrics import MetricError
+    from cvsp.models import ModelUnavailableError
+    from cvsp.settings import SettingsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _reproduce(args)
+    except (DataError, ModelUnavailableError, SettingsError, EmbeddingError, MetricError) as error:
+        print(f"cvsp: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cvsp: interrupted; nothing was written to the output folder.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""Layerwise embeddings: one forward pass per text, one vector per layer for a chosen token.
+
+Token choices (``variant``), as Wolfe & Caliskan made them:
+
+| variant | GPT-2 input -> position | CLIP input -> position |
+| --- | --- | --- |
+| ``last_subtoken`` / ``last_token`` | ``text`` -> last token | ``[BOS] text [EOS]`` -> token before EOS |
+| ``eos`` | ``<|endoftext|> text <|endoftext|>`` -> final EOS | ``[BOS] text [EOS]`` -> EOS |
+| ``mean`` | ``text`` -> mean of its tokens | ``[BOS] text [EOS]`` -> mean of the text's tokens |
+| ``random_token`` | ``text`` -> one token drawn (seeded) | ``[BOS] text [EOS]`` -> one text token drawn |
+
+Positions come from each text's own token span, never from searching for a token id
+(CLIP pads with its EOS id). Layers are the 13 hidden states (embedding output and 12
+blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
+projected text embedding). Every variant that shares an input text is read from the
+same forward pass and cached on disk.
+
+Used by every chapter; ``01_cwe_anisotropy`` uses ``random_token``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from cvsp.models import LoadedModel
+
+CACHE_FORMAT = 1
+N_LAYERS = 13
+HIDDEN_LAYERS: tuple[str, ...] = tuple(str(i) for i in range(N_LAYERS))
+CLIP_EXTRA_LAYERS: tuple[str, ...] = ("final_ln", "projection")
+DEFAULT_TOKEN_BUDGET = 2048
+
+# variant -> (input form, selector); the form decides the forward pass.
+VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
+    "gpt2": {
+        "last_subtoken": ("bare", "last"),
+        "last_token": ("bare", "last"),
+        "mean": ("bare", "mean"),
+        "random_token": ("bare", "random"),
+        "eos": ("eos_wrapped", "eos"),
+    },
+    "clip": {
+        "last_subtoken": ("clip", "last"),
+        "last_token": ("clip", "last"),
+        "mean": ("clip", "mean"),
+        "random_token": ("clip", "random"),
+        "eos": ("clip", "eos"),
+    },
+}
+
+
+class EmbeddingError(ValueError):
+    """A text cannot be embedded as asked."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids of one text as fed to the model, and the span of the text's own tokens."""
+
+    ids: tuple[int, ...]
+    start: int  # first token of the text itself
+    stop: int  # one past its last token
+
+
+@dataclass(frozen=True)
+class LayerEmbeddings:
+    """``values[i, l]`` is the vector of text ``i`` at layer ``layers[l]``."""
+
+    values: np.ndarray  # [n_texts, n_layers, dim], float32
+    layers: tuple[str, ...]
+
+    def layer(self, name: str | int) -> np.ndarray:
+        return self.values[:, self.layers.index(str(name))]
+
+
+def layers_for(family: str, variant: str) -> tuple[str, ...]:
+    """Layer labels of a variant: 0..12, plus CLIP's two extra points for ``eos``."""
+    if family == "clip" and variant == "eos":
+        return HIDDEN_LAYERS + CLIP_EXTRA_LAYERS
+    return HIDDEN_LAYERS
+
+
+def _content_ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def encode(model: LoadedModel, texts: Sequence[str], form: str) -> list[Encoded]:
+    """Tokenize texts into the given input form (see :data:`VARIANTS`)."""
+    tok = model.tokenizer
+    encoded = []
+    for index, text in enumerate(texts):
+        content = _content_ids(tok, text)
+        if not content:
+            raise EmbeddingError(f"Text {index} ({text!r}) has no tokens to embed.")
+        if form == "bare":
+            ids = content
+            start = 0
+        elif form == "eos_wrapped":
+            ids = [tok.eos_token_id, *content, tok.eos_token_id]
+            start = 1
+        elif form == "clip":
+            ids = [tok.bos_token_id, *content, tok.eos_token_id]
+            start = 1
+        else:
+            raise EmbeddingError(f"Unknown input form {form!r}.")
+        if len(ids) > model.spec.max_tokens:
+            raise EmbeddingError(
+                f"Text {index} has {len(ids)} tokens, more than {model.spec.label}'s "
+                f"limit of {model.spec.max_tokens}; filter with fits_clip() first."
+            )
+        encoded.append(Encoded(tuple(ids), start, start + len(content)))
+    return encoded
+
+
+def clip_token_counts(clip_tokenizer, texts: Sequence[str]) -> np.ndarray:
+    """Number of CLIP tokens of each text including BOS and EOS."""
+    return np.array([len(_content_ids(clip_tokenizer, t)) + 2 for t in texts], dtype=int)
+
+
+def fits_clip(clip_tokenizer, texts: Sequence[str], limit: int = 77) -> np.ndarray:
+    """Boolean mask: texts that fit CLIP's context of ``limit`` tokens."""
+    return clip_token_counts(clip_tokenizer, texts) <= limit
+
+
+def random_positions(encoded: Sequence[Encoded], seed: int) -> np.ndarray:
+    """One position per text, uniform over the text's own tokens (seeded, order-fixed)."""
+    rng = np.random.default_rng(seed)
+    return np.array([rng.integers(e.start, e.stop) for e in encoded], dtype=np.int64)
+
+
+def batches(lengths: Sequence[int], token_budget: int) -> list[np.ndarray]:
+    """Indices grouped so that each padded batch holds at most ``token_budget`` tokens.
+
+    Texts are sorted by length (longest first) so padding stays small.
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    groups: list[list[int]] = []
+    current: list[int] = []
+    for index in order:
+        width = lengths[current[0]] if current else lengths[index]
+        if current and width * (len(current) + 1) > token_budget:
+            groups.append(current)
+            current = []
+        current.append(int(index))
+    if current:
+        groups.append(current)
+    return [np.array(g) for g in groups]
+
+
+def _forward(
+    model: LoadedModel, encoded: Sequence[Encoded], selectors: dict[str, np.ndarray | None]
+) -> dict[str, torch.Tensor]:
+    """One padded batch through the model; returns ``selector -> [B, L, dim]`` tensors."""
+    device = model.device
+    width = max(len(e.ids) for e in encoded)
+    pad = model.tokenizer.pad_token_id
+    pad = model.tokenizer.eos_token_id if pad is None else pad
+    ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, e in enumerate(encoded):
+        ids[row, : len(e.ids)] = torch.tensor(e.ids)
+        mask[row, : len(e.ids)] = 1
+    ids, mask = ids.to(device), mask.to(device)
+    out = model.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    hidden = torch.stack(out.hidden_states, dim=1)  # [B, 13, T, dim]
+    rows = torch.arange(len(encoded), device=device)
+    starts = torch.tensor([e.start for e in encoded], device=device)
+    stops = torch.tensor([e.stop for e in encoded], device=device)
+    ends = torch.tensor([len(e.ids) - 1 for e in encoded], device=device)
+    result: dict[str, torch.Tensor] = {}
+    for name, chosen in selectors.items():
+        if name == "last":
+            result[name] = hidden[rows, :, stops - 1]
+        elif name == "eos":
+            vectors = hidden[rows, :, ends]
+            if model.spec.family == "clip":
+                final = out.last_hidden_state[rows, ends]
+                projected = model.model.text_projection(final)
+                vectors = torch.cat([vectors, final[:, None], projected[:, None]], dim=1)
+            result[name] = vectors
+        elif name == "mean":
+            positions = torch.arange(width, device=device)
+            inside = (positions >= starts[:, None]) & (positions < stops[:, None])
+            weights = inside.to(hidden.dtype) / (stops - starts)[:, None].to(hidden.dtype)
+            result[name] = torch.einsum("bltd,bt->bld", hidden, weights)
+        elif name == "random":
+            result[name] = hidden[rows, :, torch.as_tensor(chosen, device=device)]
+        else:
+            raise EmbeddingError(f"Unknown token selector {name!r}.")
+    return result
+
+
+def extract(
+    model: LoadedModel,
+    encoded: Sequence[Encoded],
+    selectors: Sequence[str],
+    *,
+    seed: int = 0,
+    token_budget: int = DEFAULT_TOKEN_BUDGET,
+    progress: bool = True,
+    description: str = "",
+) -> dict[str, np.ndarray]:
+    """Run every text once and read each selector's vectors: ``selector -> [n, L, dim]``."""
+    random_at = random_positions(encoded, seed) if "random" in selectors else None
+    lengths = [len(e.ids) for e in encoded]
+    groups = batches(lengths, token_budget)
+    outputs: dict[str, np.ndarray] = {}
+    bar = tqdm(
+        total=len(encoded), desc=description or model.spec.label, unit="text",
+        disable=not progress, leave=False,
+    )  # fmt: skip
+    with torch.inference_mode(), bar:
+        for group in groups:
+            chosen = {s: (random_at[group] if s == "random" else None) for s in selectors}
+            vectors = _forward(model, [encoded[i] for i in group], chosen)
+            for name, tensor in vectors.items():
+                array = tensor.float().cpu().numpy()
+                if name not in outputs:
+                    outputs[name] = np.empty((len(encoded), *array.shape[1:]), np.float32)
+                outputs[name][group] = array
+            bar.update(len(group))
+    return outputs
+
+
+# ---------------------------------------------------------------------------- the cache
+
+
+def texts_digest(texts: Sequence[str]) -> str:
+    """sha256 of an ordered list of texts."""
+    digest = hashlib.sha256()
+    for text in texts:
+        encoded = text.encode("utf-8")
+        digest.update(len(encoded).to_bytes(8, "little"))
+        digest.update(encoded)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class EmbeddingCache:
+    """Arrays on disk under ``root``, one ``.npy`` file per key, written atomically."""
+
+    root: Path
+
+    def path(self, key: str) -> Path:
+        return self.root / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            warnings.warn(
+                f"Embedding cache entry {path} is unreadable ({error}); recomputing it.",
+                stacklevel=2,
+            )
+            path.unlink(missing_ok=True)
+            return None
+
+    def put(self, key: str, array: np.ndarray) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".npy")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.save(stream, array, allow_pickle=False)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, self.path(key))
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+
+
+@dataclass
+class Embedder:
+    """Embeds texts with one model, caching every variant that a forward pass yields.
+
+    ``seed`` fixes the ``random_token`` draw; ``cache`` may be None to keep nothing.
+    """
+
+    model: LoadedModel
+    cache: EmbeddingCache | None = None
+    seed: int = 0
+    token_budget: int = DEFAULT_TOKEN_BUDGET
+    progress: bool = True
+    forward_passes: int = field(default=0, init=False)  # texts run, for tests and benchmarks
+
+    @property
+    def family(self) -> str:
+        return self.model.spec.family
+
+    def _key(self, form: str, selector: str, digest: str) -> str:
+        parts = {
+            "format": CACHE_FORMAT,
+            "model": self.model.fingerprint,
+            "form": form,
+            "selector": selector,
+            "seed": self.seed if selector == "random" else None,
+            "texts": digest,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+    def __call__(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
+        """``variant -> LayerEmbeddings`` for the given texts."""
+        table = VARIANTS[self.family]
+        unknown = [v for v in variants if v not in table]
+        if unknown:
+            raise EmbeddingError(
+                f"Unknown token choice(s) {unknown} for {self.model.spec.label}; "
+                f"choose from {sorted(table)}."
+            )
+        if not texts:
+            raise EmbeddingError("No texts to embed.")
+        digest = texts_digest(texts)
+        found: dict[tuple[str, str], np.ndarray] = {}
+        for form in sorted({table[v][0] for v in variants}):
+            selectors = sorted({s for f, s in table.values() if f == form})
+            keys = {s: self._key(form, s, digest) for s in selectors}
+            wanted = {table[v][1] for v in variants if table[v][0] == form}
+            cached = {s: self.cache.get(keys[s]) if self.cache else None for s in wanted}
+            if any(cached[s] is None or len(cached[s]) != len(texts) for s in wanted):
+                encoded = encode(self.model, texts, form)
+                fresh = extract(
+                    self.model, encoded, selectors, seed=self.seed,
+                    token_budget=self.token_budget, progress=self.progress,
+                    description=f"{self.model.spec.label} {form}",
+                )  # fmt: skip
+                self.forward_passes += len(texts)
+                if self.cache is not None:
+                    for s, array in fresh.items():
+                        self.cache.put(keys[s], array)
+                cached = fresh
+            for s in wanted:
+                found[(form, s)] = cached[s]
+        return {
+            v: LayerEmbeddings(found[table[v]], layers_for(self.family, v)) for v in variants
+        }

@@ -1,0 +1,160 @@
+"""The numbers Wolfe & Caliskan (ACL 2022) report, in one place, and how ours compare.
+
+Each :class:`Reported` value names the result, model, token choice(s), dataset and
+layer(s) it is about, how the paper states it (``≈`` a value, or a bound such as
+``<``), and where in the paper it appears. :func:`compare` sets them beside a results
+table from :mod:`cvsp.experiments`.
+
+Used by every chapter's "Comparison with the paper" section and by ``cvsp reproduce``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cvsp.embeddings import HIDDEN_LAYERS
+
+PAPER = (
+    "Wolfe, R. & Caliskan, A. (2022). Contrastive Visual Semantic Pretraining Magnifies "
+    "the Semantics of Natural Language Representations. ACL 2022, 3050-3061. "
+    "arXiv:2203.07511"
+)
+APPROX_TOLERANCE = 0.03  # |ours - paper| allowed for an "≈" value with the real models
+
+_RELATIONS = {
+    "≈": lambda ours, paper: abs(ours - paper) <= APPROX_TOLERANCE,
+    "<": lambda ours, paper: ours < paper,
+    ">": lambda ours, paper: ours > paper,
+    "≤": lambda ours, paper: ours <= paper,
+    "≥": lambda ours, paper: ours >= paper,
+}
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One number the paper reports.
+
+    ``statistic`` says how our per-layer values are reduced before comparing: ``value``
+    (the single layer in ``layers``), ``max`` or ``min`` over ``layers`` (and over the
+    token choices in ``variants``).
+    """
+
+    result: str
+    model: str
+    variants: tuple[str, ...]
+    task: str
+    layers: tuple[str, ...]
+    statistic: str
+    relation: str
+    value: float
+    source: str
+    text: str
+
+    def ours(self, scores: pd.DataFrame) -> float:
+        """Our number for this claim, from a results table (NaN if not in the table)."""
+        rows = scores[
+            (scores["result"] == self.result)
+            & (scores["model"] == self.model)
+            & (scores["task"] == self.task)
+            & scores["variant"].isin(self.variants)
+            & scores["layer"].astype(str).isin(self.layers)
+        ]["value"]
+        if rows.empty:
+            return float("nan")
+        if self.statistic == "value":
+            return float(rows.iloc[0])
+        return float(rows.max() if self.statistic == "max" else rows.min())
+
+    def holds(self, ours: float) -> bool:
+        return bool(np.isfinite(ours)) and _RELATIONS[self.relation](ours, self.value)
+
+
+_FIG1 = "Figure 1 (CWE self-similarity by layer)"
+_ABSTRACT = "Abstract"
+_GPT2_CWE = (0.659, 0.737, 0.661, 0.629, 0.588, 0.573, 0.552, 0.551, 0.565, 0.588, 0.633, 0.770, 0.964)
+_CLIP_CWE = (0.159, 0.149, 0.127, 0.080, 0.057)  # the first layers, read from Figure 1's data
+
+
+def _series(model: str, label: str, values: tuple[float, ...]) -> list[Reported]:
+    return [
+        Reported(
+            "cwe_self_similarity", model, ("random_token",), "sts_sentences", (str(layer),),
+            "value", "≈", value, _FIG1, f"{label} CWE self-similarity, layer {layer}",
+        )  # fmt: skip
+        for layer, value in enumerate(values)
+    ]
+
+
+REPORTED: tuple[Reported, ...] = (
+    *_series("gpt2", "GPT-2", _GPT2_CWE),
+    *_series("clip", "CLIP", _CLIP_CWE),
+    Reported(
+        "cwe_self_similarity", "clip", ("random_token",), "sts_sentences", HIDDEN_LAYERS,
+        "max", "<", 0.25, _ABSTRACT, "CLIP CWE self-similarity is under .25 in all layers",
+    ),
+    Reported(
+        "cwe_self_similarity", "gpt2", ("random_token",), "sts_sentences", ("12",),
+        "value", ">", 0.95, _ABSTRACT, "GPT-2 CWE self-similarity is above .95 in the top layer",
+    ),
+    Reported(
+        "word_similarity", "clip", ("last_subtoken", "eos"), "rg65", HIDDEN_LAYERS,
+        "max", "≈", 0.88, _ABSTRACT, "CLIP reaches rho = .88 on RG65 (best layer)",
+    ),
+    Reported(
+        "sts", "clip", ("eos",), "stsb", HIDDEN_LAYERS,
+        "max", "≈", 0.73, _ABSTRACT, "CLIP's EOS token reaches rho = .73 on STS-B (best layer)",
+    ),
+    Reported(
+        "sts", "gpt2", ("last_token", "eos"), "stsb", HIDDEN_LAYERS,
+        "max", "≤", 0.45, _ABSTRACT, "GPT-2 is no higher than rho = .45 in any layer on STS-B",
+    ),
+    Reported(
+        "sentence_self_similarity", "clip", ("eos",), "sts_sentences", ("12",),
+        "value", "≈", 0.25, _ABSTRACT, "CLIP sentence self-similarity finishes at .25 in the top layer",
+    ),
+    Reported(
+        "sentence_self_similarity", "gpt2", ("eos",), "sts_sentences", HIDDEN_LAYERS,
+        "min", "≥", 0.97, _ABSTRACT, "GPT-2 EOS sentence self-similarity never falls below .97",
+    ),
+)  # fmt: skip
+
+
+def reported(result: str | None = None) -> list[Reported]:
+    """The paper's numbers, optionally for one result."""
+    return [r for r in REPORTED if result is None or r.result == result]
+
+
+def reference_points(result: str, model: str, variant: str, task: str) -> dict[str, float]:
+    """Per-layer values the paper gives for one series (for markers in figures)."""
+    return {
+        r.layers[0]: r.value
+        for r in REPORTED
+        if (r.result, r.model, r.task) == (result, model, task)
+        and variant in r.variants
+        and r.statistic == "value"
+        and r.relation == "≈"
+    }
+
+
+def compare(scores: pd.DataFrame, result: str | None = None) -> pd.DataFrame:
+    """The paper's numbers beside ours: ``paper``, ``ours``, ``difference``, ``holds``."""
+    rows = []
+    for r in reported(result):
+        ours = r.ours(scores)
+        rows.append(
+            {
+                "result": r.result,
+                "model": r.model,
+                "claim": r.text,
+                "relation": r.relation,
+                "paper": r.value,
+                "ours": ours,
+                "difference": ours - r.value,
+                "holds": r.holds(ours),
+                "source": r.source,
+            }
+        )
+    return pd.DataFrame(rows)

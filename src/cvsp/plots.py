@@ -1,0 +1,106 @@
+"""Per-layer figures in the spirit of the paper's: GPT-2 in red circles, CLIP in blue triangles.
+
+:func:`figure` draws one result from a results table; the paper's reported per-layer
+values appear as black crosses. Figures of stand-in runs say so in their title.
+
+Used by every chapter and by ``cvsp reproduce``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from cvsp import paper
+from cvsp.embeddings import CLIP_EXTRA_LAYERS, HIDDEN_LAYERS
+
+STAND_IN_NOTE = "STAND-IN MODELS (random weights): says nothing about the paper"
+STYLE = {
+    "gpt2": {"color": "#c0392b", "marker": "o", "label": "GPT-2"},
+    "clip": {"color": "#1f5fa8", "marker": "^", "label": "CLIP"},
+}
+LINESTYLES = {
+    "eos": "-", "last_subtoken": "--", "last_token": "--", "mean": ":", "random_token": "-",
+}  # fmt: skip
+TITLES = {
+    "cwe_self_similarity": "CWE self-similarity by layer",
+    "word_similarity": "Word-level semantics by layer",
+    "sts": "STS Benchmark (Spearman ρ) by layer",
+    "sentence_self_similarity": "Sentence self-similarity by layer",
+}
+Y_LABELS = {
+    "cwe_self_similarity": "self-similarity",
+    "word_similarity": "Spearman ρ (ValNorm: Pearson r)",
+    "sts": "Spearman ρ",
+    "sentence_self_similarity": "self-similarity",
+}
+TASK_NAMES = {
+    "rg65": "RG65", "wordsim353": "WordSim-353", "simlex999": "SimLex-999",
+    "simverb3500": "SimVerb-3500", "valnorm": "ValNorm", "stsb": "STS-B",
+    "sts_sentences": "STS-B sentences",
+}  # fmt: skip
+X_LABELS = HIDDEN_LAYERS + CLIP_EXTRA_LAYERS
+X_TICKS = [*HIDDEN_LAYERS, "LN", "proj"]
+
+
+def title(result: str, stand_in: bool) -> str:
+    """Figure title; stand-in runs carry the warning."""
+    return f"{TITLES[result]}\n{STAND_IN_NOTE}" if stand_in else TITLES[result]
+
+
+def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> None:
+    """One line per model and token choice; paper values as black crosses."""
+    x_of = {label: i for i, label in enumerate(X_LABELS)}
+    for (model, variant), group in rows.groupby(["model", "variant"], sort=False):
+        style = STYLE[model]
+        hidden = group[group["layer"].isin(HIDDEN_LAYERS)]
+        ax.plot(
+            [x_of[layer] for layer in hidden["layer"]], hidden["value"],
+            color=style["color"], marker=style["marker"], markersize=4,
+            linestyle=LINESTYLES.get(variant, "-"), linewidth=1.4,
+            label=f"{style['label']} {variant}",
+        )  # fmt: skip
+        extra = group[group["layer"].isin(CLIP_EXTRA_LAYERS)]
+        if not extra.empty:
+            ax.plot(
+                [x_of[layer] for layer in extra["layer"]], extra["value"],
+                color=style["color"], marker="D", markersize=5, linestyle="none",
+            )  # fmt: skip
+        marks = paper.reference_points(result, model, variant, task)
+        if marks:
+            ax.plot(
+                [x_of[layer] for layer in marks], list(marks.values()),
+                color="black", marker="x", markersize=6, linestyle="none",
+                label=f"paper: {style['label']}",
+            )  # fmt: skip
+    has_extra = rows["layer"].isin(CLIP_EXTRA_LAYERS).any()
+    ticks = len(X_LABELS) if has_extra else len(HIDDEN_LAYERS)
+    ax.set_xticks(np.arange(ticks), X_TICKS[:ticks])
+    ax.set_xlim(-0.5, ticks - 0.5)
+    ax.set_xlabel("layer" + ("  (CLIP extras: final layer norm, projection)" if has_extra else ""))
+    ax.grid(alpha=0.3)
+
+
+def figure(scores: pd.DataFrame, result: str, stand_in: bool) -> plt.Figure:
+    """The figure of one result: one panel per dataset, layers on x."""
+    rows = scores[scores["result"] == result].copy()
+    rows["layer"] = rows["layer"].astype(str)
+    tasks = list(dict.fromkeys(rows["task"]))
+    columns = min(len(tasks), 3)
+    lines = int(np.ceil(len(tasks) / columns))
+    fig, axes = plt.subplots(
+        lines, columns, figsize=(5.2 * columns + 1, 3.6 * lines + 0.8),
+        squeeze=False, sharey=result.endswith("self_similarity"),
+    )  # fmt: skip
+    for ax, task in zip(axes.flat, tasks):
+        draw_layers(ax, rows[rows["task"] == task], result, task)
+        ax.set_title(TASK_NAMES.get(task, task), fontsize=10)
+        ax.set_ylabel(Y_LABELS[result])
+    for ax in list(axes.flat)[len(tasks) :]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    fig.suptitle(title(result, stand_in), color="#b03a2e" if stand_in else "black", fontsize=11)
+    fig.tight_layout(rect=(0, 0.09 if lines == 1 else 0.05, 1, 1))
+    return fig

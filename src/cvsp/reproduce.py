@@ -1,0 +1,145 @@
+"""Run all four results for both models and write the output folder of ``cvsp reproduce``.
+
+The folder holds ``scores.csv`` (the tidy results table), ``comparison.csv`` (the
+paper's numbers beside ours), ``figures/<result>.png`` and ``provenance.json``. It is
+written in a staging folder and moved into place only when complete, so an existing
+folder is either left as it was or replaced whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from cvsp import data, experiments, paper, plots
+from cvsp.embeddings import EmbeddingCache, Embedder
+from cvsp.models import LoadedModel, load_models
+from cvsp.settings import Settings
+
+STAND_IN_WARNING = (
+    "STAND-IN MODELS: the real GPT-2 and CLIP architectures with RANDOM weights. "
+    "These numbers test the pipeline and say nothing about the paper."
+)
+PACKAGES = ("cvsp", "torch", "transformers", "numpy", "scipy", "pandas", "matplotlib", "tokenizers")
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a reproduction produced."""
+
+    scores: pd.DataFrame
+    comparison: pd.DataFrame
+    provenance: dict
+    stand_in: bool
+
+
+def embedding_cache(settings: Settings) -> EmbeddingCache:
+    return EmbeddingCache(settings.cache_dir / "embeddings")
+
+
+def make_embedders(
+    models: dict[str, LoadedModel], settings: Settings, seed: int = 0, progress: bool = True
+) -> dict[str, Embedder]:
+    """One cached :class:`Embedder` per model, sharing the settings' cache folder."""
+    cache = embedding_cache(settings)
+    return {key: Embedder(m, cache=cache, seed=seed, progress=progress) for key, m in models.items()}
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def run(
+    settings: Settings, *, seed: int = 0, device: str | None = None, progress: bool = True
+) -> Run:
+    """Load data and models (failing fast), then compute every result."""
+    words = experiments.load_word_data(settings)
+    sts_table = data.load_sts(settings)
+    hashes = data.data_hashes(settings)
+    models = load_models(settings, device=device)
+    sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
+    embedders = make_embedders(models, settings, seed=seed, progress=progress)
+    scores = experiments.run_all(embedders, words, sentences)
+    stand_in = settings.is_stand_in
+    provenance = {
+        "warning": STAND_IN_WARNING if stand_in else None,
+        "models_source": settings.models,
+        "seed": seed,
+        "models": {key: m.provenance() for key, m in models.items()},
+        "packages": package_versions(),
+        "data": {"source": str(settings.data_dir or data.BASE_URL), "sha256": hashes},
+        "clip_context_limit": {
+            "tokens": experiments.CLIP_CONTEXT,
+            "excluded_sentences": sentences.excluded_sentences,
+            "excluded_sts_pairs": sentences.excluded_pairs,
+            "sentences_kept": len(sentences.sentences),
+            "sts_pairs_kept": len(sentences.pairs),
+        },
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+    }
+    return Run(scores, paper.compare(scores), provenance, stand_in)
+
+
+def _labelled(table: pd.DataFrame, stand_in: bool) -> pd.DataFrame:
+    return table.assign(weights="stand-in (random)" if stand_in else "pretrained")
+
+
+def write(result: Run, out: Path) -> None:
+    """Write the output folder atomically (staging folder, then rename)."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-staging-"))
+    staging.chmod(0o755)  # mkdtemp makes it private; the results are for reading
+    try:
+        _labelled(result.scores, result.stand_in).to_csv(staging / "scores.csv", index=False)
+        _labelled(result.comparison, result.stand_in).to_csv(staging / "comparison.csv", index=False)
+        (staging / "provenance.json").write_text(json.dumps(result.provenance, indent=2) + "\n")
+        figures = staging / "figures"
+        figures.mkdir()
+        for name in experiments.RESULTS:
+            fig = plots.figure(result.scores, name, result.stand_in)
+            description = STAND_IN_WARNING if result.stand_in else "Pretrained GPT-2 and CLIP."
+            fig.savefig(
+                figures / f"{name}.png", dpi=120,
+                metadata={"Title": plots.title(name, result.stand_in), "Description": description},
+            )  # fmt: skip
+            plt.close(fig)
+        if out.exists():
+            retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-old-"))
+            os.replace(out, retired / out.name)
+            os.replace(staging, out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def summary(result: Run) -> str:
+    """The comparison with the paper as printed by the command line."""
+    table = result.comparison[["model", "claim", "relation", "paper", "ours", "difference", "holds"]]
+    text = table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    lines = ["Comparison with Wolfe & Caliskan (2022):", text]
+    if result.stand_in:
+        lines.insert(0, f"*** {STAND_IN_WARNING} ***")
+        lines.append(f"*** {STAND_IN_WARNING} ***")
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""Batching, caching and determinism of layerwise extraction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cvsp import data
+from cvsp.embeddings import EmbeddingCache, Embedder, batches, random_positions, encode
+
+VARIANTS = {"gpt2": ["last_token", "eos", "mean", "random_token"], "clip": ["last_token", "eos", "mean", "random_token"]}
+
+
+@pytest.fixture(scope="module")
+def texts(settings):
+    sts = data.load_sts(settings)
+    sentences = data.unique_sentences(sts)
+    rng = np.random.default_rng(0)
+    picked = [sentences[i] for i in rng.choice(len(sentences), 40, replace=False)]
+    return picked + ["strawberries", "anisotropy", "a"]
+
+
+@pytest.mark.parametrize("key", ["gpt2", "clip"])
+def test_batched_equals_one_at_a_time(models, texts, key):
+    batched = Embedder(models[key], progress=False, token_budget=4096)(texts, VARIANTS[key])
+    single = Embedder(models[key], progress=False, token_budget=1)(texts, VARIANTS[key])
+    for variant in VARIANTS[key]:
+        assert batched[variant].values.shape == single[variant].values.shape
+        np.testing.assert_allclose(
+            batched[variant].values, single[variant].values, atol=1e-5, rtol=0, err_msg=variant
+        )
+
+
+def test_batches_respect_the_token_budget():
+    lengths = [5, 30, 7, 7, 12, 30, 1]
+    groups = batches(lengths, token_budget=40)
+    assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths)))
+    for group in groups:
+        width = max(lengths[i] for i in group)
+        assert width * len(group) <= 40 or len(group) == 1
+    assert [lengths[i] for i in groups[0]] == [30]  # longest first
+
+
+def test_random_positions_are_seeded_and_inside_the_text(models):
+    encoded = encode(models["clip"], ["a b c d e f", "g h", "i"], "clip")
+    first = random_positions(encoded, seed=0)
+    assert first.tolist() == random_positions(encoded, seed=0).tolist()
+    for e, p in zip(encoded, first):
+        assert e.start <= p < e.stop
+    draws = {tuple(random_positions(encoded, seed=s)) for s in range(20)}
+    assert len(draws) > 1
+
+
+def test_cache_serves_every_variant_of_a_pass(models, texts, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    first = Embedder(models["clip"], cache=cache, progress=False)
+    a = first(texts, ["eos"])
+    assert first.forward_passes == len(texts)
+    second = Embedder(models["clip"], cache=cache, progress=False)
+    b = second(texts, ["eos", "mean", "random_token", "last_token"])
+    assert second.forward_passes == 0  # all read from the pass that made "eos"
+    np.testing.assert_array_equal(a["eos"].values, b["eos"].values)
+
+
+def test_cache_key_depends_on_seed_only_for_random_token(models, texts, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    base = Embedder(models["gpt2"], cache=cache, progress=False, seed=0)(texts, ["mean", "random_token"])
+    other = Embedder(models["gpt2"], cache=cache, progress=False, seed=1)
+    moved = other(texts, ["mean", "random_token"])
+    np.testing.assert_array_equal(base["mean"].values, moved["mean"].values)
+    assert not np.array_equal(base["random_token"].values, moved["random_token"].values)
+
+
+def test_corrupted_cache_entry_is_recomputed(models, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    words = ["cat", "dog", "strawberries"]
+    good = Embedder(models["clip"], cache=cache, progress=False)(words, ["eos"])["eos"].values
+    for path in tmp_path.glob("*.npy"):
+        path.write_bytes(path.read_bytes()[:100])  # truncate every entry
+    again = Embedder(models["clip"], cache=cache, progress=False)
+    with pytest.warns(UserWarning, match="unreadable"):
+        result = again(words, ["eos"])["eos"].values
+    assert again.forward_passes == len(words)
+    np.testing.assert_array_equal(result, good)

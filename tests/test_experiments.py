@@ -1,0 +1,96 @@
+"""The four results on small inputs: table shape, layers, and the 77-token rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cvsp import data, experiments, metrics
+from cvsp.embeddings import Embedder
+
+
+@pytest.fixture(scope="module")
+def embedders(models):
+    return {key: Embedder(m, progress=False) for key, m in models.items()}
+
+
+@pytest.fixture(scope="module")
+def small_sentences(settings, models):
+    sts = data.load_sts(settings).iloc[:30]
+    return experiments.prepare_sentences(sts, models["clip"].tokenizer)
+
+
+@pytest.fixture(scope="module")
+def small_words(settings):
+    full = experiments.load_word_data(settings)
+    pairs = {task: frame.iloc[:20] for task, frame in full.pairs.items()}
+    return experiments.WordData(pairs, full.lexicon.iloc[:30])
+
+
+def _layer_counts(table: pd.DataFrame) -> dict:
+    return table.groupby(["model", "variant", "task"]).size().to_dict()
+
+
+def test_all_results_have_every_layer(embedders, small_words, small_sentences):
+    table = experiments.run_all(embedders, small_words, small_sentences)
+    assert list(table.columns) == experiments.COLUMNS
+    assert set(table["result"]) == set(experiments.RESULTS)
+    for (result, model, variant, task), group in table.groupby(["result", "model", "variant", "task"]):
+        expected = [str(i) for i in range(13)]
+        if model == "clip" and variant == "eos":
+            expected += ["final_ln", "projection"]
+        assert group["layer"].tolist() == expected, (result, model, variant, task)
+    defined = table["value"].notna()
+    assert (table.loc[defined, "note"] == "").all()
+    assert table.loc[~defined, "note"].str.startswith("undefined").all()
+
+
+def test_expected_variants_and_tasks(embedders, small_words, small_sentences):
+    words = experiments.word_similarity(embedders, small_words)
+    assert set(words["task"]) == {"rg65", "wordsim353", "simlex999", "simverb3500", "valnorm"}
+    assert _layer_counts(words)[("clip", "eos", "rg65")] == 15
+    assert _layer_counts(words)[("gpt2", "last_subtoken", "valnorm")] == 13
+    sts = experiments.sts(embedders, small_sentences)
+    assert set(zip(sts["model"], sts["variant"])) == {
+        ("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("clip", "eos"), ("clip", "mean"),
+    }  # fmt: skip
+    assert (sts["n"] == len(small_sentences.pairs)).all()
+
+
+def test_sts_values_match_a_direct_computation(embedders, small_sentences):
+    table = experiments.sts(embedders, small_sentences)
+    pairs = small_sentences.pairs
+    clip = embedders["clip"]
+    left = clip(list(pairs["sentence1"]), ["eos"])["eos"].layer(12)
+    right = clip(list(pairs["sentence2"]), ["eos"])["eos"].layer(12)
+    expected = metrics.spearman(metrics.pair_cosines(left, right), pairs["score"].to_numpy())
+    got = table.query("model == 'clip' and variant == 'eos' and layer == '12'")["value"].item()
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_cwe_self_similarity_uses_one_random_token(embedders, small_sentences):
+    table = experiments.cwe_self_similarity(embedders, small_sentences)
+    emb = embedders["gpt2"](small_sentences.sentences, ["random_token"])["random_token"]
+    got = table.query("model == 'gpt2'")["value"].to_numpy()
+    np.testing.assert_allclose(got, metrics.self_similarity(emb.values), atol=1e-12)
+    assert (table["n"] == len(small_sentences.sentences)).all()
+
+
+def test_77_token_limit_excludes_for_both_models(models):
+    long = " ".join(["word"] * 80)
+    sts = pd.DataFrame(
+        {"score": [1.0, 2.0, 3.0], "sentence1": ["a cat", long, "a dog"], "sentence2": ["a hat", "x", "a log"]}
+    )
+    prepared = experiments.prepare_sentences(sts, models["clip"].tokenizer)
+    assert prepared.excluded_pairs == 1 and prepared.excluded_sentences == 1
+    assert long not in prepared.sentences and "x" in prepared.sentences
+    assert prepared.pairs["sentence1"].tolist() == ["a cat", "a dog"]
+
+
+def test_undefined_layers_get_a_reason():
+    values, notes = experiments.per_layer(
+        lambda layer: metrics.spearman(np.ones(4) if layer == 0 else np.arange(4.0), np.arange(4.0)), 2
+    )
+    assert np.isnan(values[0]) and values[1] == pytest.approx(1.0)
+    assert notes[0].startswith("undefined") and notes[1] == ""

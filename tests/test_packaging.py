@@ -1,0 +1,66 @@
+"""The README, environment.yml, pyproject.toml and CI agree with each other."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"pytorch": "torch", "huggingface_hub": "huggingface-hub"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _spec(requirement: str) -> str:
+    return requirement.strip()[len(_name(requirement)) :].replace(" ", "")
+
+
+def _pyproject_deps() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {_name(r): _spec(r) for r in project["dependencies"]}
+
+
+def _conda_deps() -> dict[str, str]:
+    deps: dict[str, str] = {}
+    section = None
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        stripped = line.strip()
+        if line and not line.startswith((" ", "#")):
+            section = stripped.rstrip(":")  # a top-level key: name, channels, dependencies
+            continue
+        if stripped.startswith("- pip:"):
+            section = "pip"
+            continue
+        if section != "dependencies" or not stripped.startswith("- "):
+            continue
+        requirement = stripped[2:]
+        name = _name(requirement)
+        if name in ("python", "pip"):
+            continue
+        deps[CONDA_NAMES.get(name, name)] = _spec(requirement)
+    return deps
+
+
+def test_environment_matches_pyproject():
+    assert _conda_deps() == _pyproject_deps()
+
+
+def test_environment_installs_the_package_editable():
+    assert "- -e ." in (ROOT / "environment.yml").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme
+    assert re.search(r"^\s*make test\b", ci, re.MULTILINE)
+
+
+def test_readme_documents_every_setting():
+    readme = (ROOT / "README.md").read_text()
+    settings_doc = (ROOT / "src" / "cvsp" / "settings.py").read_text()
+    for variable in set(re.findall(r"CVSP_[A-Z0-9_]+", settings_doc)):
+        assert variable in readme, variable
