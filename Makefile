@@ -1,5 +1,6 @@
-# Two entry points for a fresh machine (see README.md):
-#   make reproduce   recompute every result (real pretrained models by default)
+# Entry points for a fresh machine (see README.md):
+#   make book        recompute every result and build the book (real models by default)
+#   make reproduce   recompute every result on the command line -> $(OUT)/
 #   make test        run the test suite
 # Each creates its own virtual environment in $(VENV) and installs torch first.
 
@@ -15,7 +16,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: reproduce test clean-venv
+.PHONY: book reproduce test clean-venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.runtime
+
+# A build with other models than the last one starts afresh: executed notebooks are
+# cached by their code alone, so stand-in outputs must never be reused for real ones.
+book: $(VENV)/.dev
+	@if [ -f _build/.cvsp-models ] && [ "$$(cat _build/.cvsp-models)" != "$(MODELS)" ]; then \
+		echo "Models changed to $(MODELS): removing the previous build"; rm -rf _build; fi
+	CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "$(MODELS)" > _build/.cvsp-models
+	@echo "The book is in _build/html/index.html"
 
 reproduce: $(VENV)/.runtime
 	$(BIN)/cvsp reproduce --models $(MODELS) --out $(OUT) --seed $(SEED)

@@ -127,6 +127,16 @@ def reported(result: str | None = None) -> list[Reported]:
     return [r for r in REPORTED if result is None or r.result == result]
 
 
+def reported_table(result: str | None = None) -> pd.DataFrame:
+    """The paper's numbers as a table: claim, model, relation, value, source."""
+    return pd.DataFrame(
+        [
+            {"claim": r.text, "model": r.model, "relation": r.relation, "value": r.value, "source": r.source}
+            for r in reported(result)
+        ]
+    ).set_index("claim")
+
+
 def reference_points(result: str, model: str, variant: str, task: str) -> dict[str, float]:
     """Per-layer values the paper gives for one series (for markers in figures)."""
     return {

@@ -1,0 +1,169 @@
+# %% [markdown]
+# # Sentence semantics: the STS Benchmark
+#
+# ## Overview
+#
+# A sentence embedding is useful when sentences that mean nearly the same get nearly the
+# same vector. The STS Benchmark {cite:p}`cer2017semeval` has people rate the similarity
+# of 1,379 sentence pairs from 0 to 5. This chapter asks, layer by layer, how well the
+# cosine similarity of GPT-2's and CLIP's sentence vectors ranks those pairs, without any
+# fine-tuning.
+#
+# **Prerequisites:** {doc}`../book/methods` (token choices); Spearman's correlation.
+
+# %% tags=["remove-cell"]
+# Set-up. In Colab or a fresh environment, install the package first.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("cvsp") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet",
+         "cvsp[dev] @ git+https://github.com/cvsp-reproduction/cvsp"],
+        check=True,
+    )
+
+# %% tags=["remove-cell"]
+from cvsp import experiments, notebook, paper, plots
+from cvsp.notebook import glue
+
+session = notebook.start()
+
+# %% [markdown]
+# ## The paper's claim
+#
+# {cite:t}`wolfe2022contrastive` report that CLIP's EOS token reaches Spearman's
+# $\rho$ = {glue:text}`paper_clip:.2f` on the STS Benchmark test set, while GPT-2 is no
+# higher than {glue:text}`paper_gpt2:.2f` in any layer.
+
+# %% tags=["hide-input"]
+claims = {c.model: c for c in paper.reported("sts")}
+glue("paper_clip", claims["clip"].value)
+glue("paper_gpt2", claims["gpt2"].value)
+paper.reported_table("sts")
+
+# %% [markdown]
+# ## Method
+#
+# For each pair $(s_1, s_2)$ with gold score $g$ we embed both sentences and compute
+# $\cos(v(s_1), v(s_2))$ in each layer; the layer's score is Spearman's $\rho$ between
+# these cosines and the gold scores over all pairs. The sentence vector $v$ is:
+#
+# - CLIP `eos`: the EOS token of `[BOS] sentence [EOS]`, the token CLIP's training aligns
+#   with images; also after the final layer norm (`final_ln`) and projection (`projection`);
+# - GPT-2 `last_token`: the last token of the bare sentence;
+# - GPT-2 `eos`: the final token of `<|endoftext|>sentence<|endoftext|>`;
+# - `mean` (both models, added here for comparison): the mean over the sentence's own tokens.
+#
+# Each distinct sentence is embedded once and looked up for every pair it occurs in.
+
+# %% [markdown]
+# ## Our run
+
+# %%
+scores = experiments.sts(session.embedders, session.sentences)
+notebook.layer_table(scores)
+
+# %% tags=["remove-cell"]
+clip_eos = scores.query("model == 'clip' and variant == 'eos'").set_index("layer")["value"]
+hidden = [str(layer) for layer in range(13)]
+gpt2_paper = scores.query("model == 'gpt2' and variant in ['last_token', 'eos']")
+glue("weights", session.weights_label())
+glue("n_pairs", len(session.sentences.pairs))
+glue("excluded_pairs", session.sentences.excluded_pairs)
+glue("ours_clip_best", clip_eos[hidden].max())
+glue("ours_clip_best_layer", clip_eos[hidden].idxmax())
+glue("ours_clip_projection", clip_eos["projection"])
+glue("ours_gpt2_best", gpt2_paper["value"].max())
+
+# %% [markdown]
+# {glue:text}`n_pairs` pairs were scored ({glue:text}`excluded_pairs` left out by CLIP's
+# 77-token limit), with {glue:text}`weights`.
+
+# %% [markdown]
+# ## Figure
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling; diamonds CLIP's final layer norm and projection.", "name": "fig-sts"}}
+notebook.show(plots.figure(scores, "sts", session.stand_in))
+
+# %% [markdown]
+# ## Comparison with the paper
+#
+# CLIP's EOS token reaches $\rho$ = {glue:text}`ours_clip_best:.3f` at its best layer
+# ({glue:text}`ours_clip_best_layer`; paper: {glue:text}`paper_clip:.2f`) and
+# {glue:text}`ours_clip_projection:.3f` after the projection. GPT-2's best layer with
+# the paper's two token choices gives {glue:text}`ours_gpt2_best:.3f` (paper: at most
+# {glue:text}`paper_gpt2:.2f`).
+
+# %% tags=["hide-input"]
+notebook.comparison_table(scores, "sts")
+
+# %% [markdown]
+# ## What differs and why
+#
+# - **Which layer.** The abstract gives CLIP's .73 without a layer; we compare with CLIP's
+#   best of layers 0-12 and show the final layer norm and projection separately.
+# - **Mean pooling** is not in the paper; it is a common baseline and shows how much of
+#   GPT-2's weakness comes from reading a single token.
+# - **Layer 0 of an EOS token** depends only on the sentence's length in tokens, so its
+#   "similarity" ranks pairs by how alike their lengths are.
+# - **Stand-in builds** have random weights; their correlations reflect word overlap that
+#   survives random mixing, not meaning.
+
+# %% [markdown]
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-sts-genre
+# The STS Benchmark mixes captions, news and forum posts. Is CLIP, trained on image
+# captions, better on the caption pairs? Compute CLIP's layer-12 EOS score per genre.
+# ```
+#
+# ````{solution} ex-sts-genre
+# :class: dropdown
+# The genre is the first column of `sts-test.csv`, which `cvsp.data.parse_sts` drops;
+# read it alongside:
+# ```python
+# import pandas as pd
+# from cvsp import data, metrics
+#
+# raw = data.fetch("stsb", session.settings).read_text(encoding="utf-8").splitlines()
+# genre = pd.Series([line.split("\t")[0] for line in raw if line.strip()])
+# pairs = data.load_sts(session.settings).assign(genre=genre)
+# index = {s: i for i, s in enumerate(session.sentences.sentences)}
+# pairs = pairs[pairs.sentence1.isin(index) & pairs.sentence2.isin(index)]  # 77-token rule
+# emb = session.embedders["clip"](session.sentences.sentences, ["eos"])["eos"].layer(12)
+# for name, group in pairs.groupby("genre"):
+#     cos = metrics.pair_cosines(emb[[index[s] for s in group.sentence1]],
+#                                emb[[index[s] for s in group.sentence2]])
+#     print(name, len(group), round(metrics.spearman(cos, group.score.to_numpy()), 3))
+# ```
+# ````
+#
+# ```{exercise}
+# :label: ex-sts-why-eos
+# Why would GPT-2's last token be a poor sentence vector, even though, with causal
+# attention, it is the only token that has seen the whole sentence?
+# ```
+#
+# ```{solution} ex-sts-why-eos
+# :class: dropdown
+# GPT-2 is trained to predict the *next* token, so its last hidden state encodes what
+# could come next, dominated by the last word and by syntax, more than a summary of the
+# sentence. Its top layers are also highly anisotropic ({doc}`01_cwe_anisotropy`), so
+# all cosines are high and differences between pairs are small. CLIP's EOS token is
+# trained to summarize the whole caption for matching with an image.
+# ```
+
+# %% [markdown]
+# ## Summary
+#
+# - STS is scored by Spearman's $\rho$ between sentence-pair cosines and human ratings.
+# - CLIP's EOS token is the sentence vector its training shapes; GPT-2 has no such token.
+# - The paper finds CLIP at .73 and GPT-2 at most .45 in any layer.
+#
+# ## Resources
+#
+# - {cite:t}`cer2017semeval` describe the benchmark.
+# - {cite:t}`radford2021learning` describe CLIP's contrastive training.

@@ -1,0 +1,165 @@
+# %% [markdown]
+# # Self-similarity of sentence embeddings
+#
+# ## Overview
+#
+# {doc}`01_cwe_anisotropy` measured how much the vectors of *words* crowd together. This
+# chapter asks the same of *sentence* vectors: if every sentence gets nearly the same
+# vector, cosine similarity cannot tell sentences apart, which would explain GPT-2's weak
+# results in {doc}`03_sts`.
+#
+# **Prerequisites:** {doc}`01_cwe_anisotropy` (self-similarity) and {doc}`03_sts`
+# (sentence token choices).
+
+# %% tags=["remove-cell"]
+# Set-up. In Colab or a fresh environment, install the package first.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("cvsp") is None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet",
+         "cvsp[dev] @ git+https://github.com/cvsp-reproduction/cvsp"],
+        check=True,
+    )
+
+# %% tags=["remove-cell"]
+from cvsp import experiments, notebook, paper, plots
+from cvsp.notebook import glue
+
+session = notebook.start()
+
+# %% [markdown]
+# ## The paper's claim
+#
+# {cite:t}`wolfe2022contrastive` report that the self-similarity of CLIP's sentence
+# embeddings falls layer over layer, to {glue:text}`paper_clip_top:.2f` in the top
+# layer, while that of GPT-2's EOS token rises and never falls below
+# {glue:text}`paper_gpt2_floor:.2f`.
+
+# %% tags=["hide-input"]
+claims = {c.model: c for c in paper.reported("sentence_self_similarity")}
+glue("paper_clip_top", claims["clip"].value)
+glue("paper_gpt2_floor", claims["gpt2"].value)
+paper.reported_table("sentence_self_similarity")
+
+# %% [markdown]
+# ## Method
+#
+# The corpus is the unique sentences of the STS Benchmark test set that fit CLIP's
+# 77-token context. Each sentence gets one vector per layer with the token choices of
+# {doc}`03_sts` (CLIP `eos` and `mean`; GPT-2 `last_token`, `eos` and `mean`), and the
+# self-similarity of a layer is the mean cosine similarity over all distinct pairs of
+# sentence vectors,
+#
+# $$
+# s^{(\ell)} = \frac{1}{n(n-1)} \sum_{i \ne j} \cos\left(v_i^{(\ell)}, v_j^{(\ell)}\right).
+# $$
+#
+# The vectors are the very ones of {doc}`03_sts`, read from the shared cache.
+
+# %% [markdown]
+# ## Our run
+
+# %%
+scores = experiments.sentence_self_similarity(session.embedders, session.sentences)
+notebook.layer_table(scores)
+
+# %% tags=["remove-cell"]
+hidden = [str(layer) for layer in range(13)]
+clip_eos = scores.query("model == 'clip' and variant == 'eos'").set_index("layer")["value"]
+gpt2_eos = scores.query("model == 'gpt2' and variant == 'eos'").set_index("layer")["value"]
+glue("weights", session.weights_label())
+glue("n_sentences", len(session.sentences.sentences))
+glue("ours_clip_top", clip_eos["12"])
+glue("ours_clip_first", clip_eos["0"])
+glue("ours_gpt2_min", gpt2_eos[hidden].min())
+glue("ours_gpt2_min_layer", gpt2_eos[hidden].idxmin())
+
+# %% [markdown]
+# Self-similarity of {glue:text}`n_sentences` sentence vectors per model, token choice
+# and layer, with {glue:text}`weights`.
+
+# %% [markdown]
+# ## Figure
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of sentence embeddings of the STS Benchmark sentences in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed GPT-2's last token, dotted mean pooling; diamonds CLIP's final layer norm and projection.", "name": "fig-sentence-self-similarity"}}
+notebook.show(plots.figure(scores, "sentence_self_similarity", session.stand_in))
+
+# %% [markdown]
+# ## Comparison with the paper
+#
+# CLIP's EOS self-similarity goes from {glue:text}`ours_clip_first:.3f` at layer 0 to
+# {glue:text}`ours_clip_top:.3f` at layer 12 (paper: {glue:text}`paper_clip_top:.2f`).
+# GPT-2's EOS self-similarity is lowest at layer {glue:text}`ours_gpt2_min_layer`, with
+# {glue:text}`ours_gpt2_min:.3f` (paper: never below {glue:text}`paper_gpt2_floor:.2f`).
+
+# %% tags=["hide-input"]
+notebook.comparison_table(scores, "sentence_self_similarity")
+
+# %% [markdown]
+# ## What differs and why
+#
+# - **The corpus.** We use each distinct STS test sentence once. The authors' released
+#   script computes this statistic over the first sentence of every pair, a subset of the
+#   same corpus, so small differences are expected.
+# - **Layer 0 of an EOS token** is the same EOS embedding for every sentence plus a
+#   position embedding, so it is close to 1 for any model: the curves start high.
+# - **Stand-in builds** have random weights: the curves only show how random residual
+#   streams mix, nothing about either model's training.
+
+# %% [markdown]
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-sss-centering
+# Anisotropy can be removed after the fact by subtracting the mean vector. Center GPT-2's
+# layer-12 EOS vectors and recompute their self-similarity. What is left, and what does
+# it suggest for STS?
+# ```
+#
+# ````{solution} ex-sss-centering
+# :class: dropdown
+# ```python
+# from cvsp import metrics
+#
+# v = session.embedders["gpt2"](session.sentences.sentences, ["eos"])["eos"].layer(12)
+# print(metrics.self_similarity(v), metrics.self_similarity(v - v.mean(axis=0)))
+# ```
+# After centering, the mean pairwise cosine is close to $-1/(n-1)$, because centered
+# vectors sum to zero. Centering removes the common direction; whether the STS score
+# improves tells how much of GPT-2's weakness is geometry rather than missing meaning.
+# ````
+#
+# ```{exercise}
+# :label: ex-sss-relation
+# Using the tables of this chapter and {doc}`03_sts`, is a layer with lower sentence
+# self-similarity also a layer with a higher STS score? Compute the correlation over
+# CLIP's 13 EOS layers.
+# ```
+#
+# ````{solution} ex-sss-relation
+# :class: dropdown
+# ```python
+# from cvsp import metrics
+#
+# sts = experiments.sts(session.embedders, session.sentences)
+# key = "model == 'clip' and variant == 'eos' and layer in @hidden"
+# print(metrics.spearman(scores.query(key)["value"].to_numpy(), sts.query(key)["value"].to_numpy()))
+# ```
+# A strongly negative value supports the paper's reading that spreading sentence
+# vectors apart goes with encoding finer semantic distinctions.
+# ````
+
+# %% [markdown]
+# ## Summary
+#
+# - Sentence self-similarity is the mean pairwise cosine of sentence vectors.
+# - The paper finds CLIP's falling to .25 in the top layer and GPT-2's EOS token above .97
+#   in every layer: GPT-2 gives nearly every sentence the same direction.
+#
+# ## Resources
+#
+# - {cite:t}`ethayarajh2019contextual` on anisotropy in contextual models.
+# - {cite:t}`wolfe2022contrastive`, the paper reproduced here.
