@@ -39,7 +39,7 @@ session = notebook.start()
 # "significantly mitigates" anisotropy: CLIP's CWEs have a self-similarity under
 # {glue:text}`paper_clip_bound:.2f` in every layer, while GPT-2's reach
 # {glue:text}`paper_gpt2_top:.3f` in its top layer. The paper's per-layer values
-# ({numref}`fig-cwe` draws them as black crosses):
+# ({numref}`fig-cwe` draws them as crosses):
 
 # %% tags=["hide-input"]
 reported = {c.text: c for c in paper.reported("cwe_self_similarity")}
@@ -91,7 +91,7 @@ glue("ours_gpt2_min", values["gpt2"].min())
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Black crosses: the values the paper reports.", "name": "fig-cwe"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Crosses: the values the paper reports.", "name": "fig-cwe"}}
 notebook.show(plots.figure(scores, "cwe_self_similarity", session.stand_in))
 
 # %% [markdown]

@@ -1,7 +1,7 @@
 """Per-layer figures in the spirit of the paper's: GPT-2 in red circles, CLIP in blue triangles.
 
 :func:`figure` draws one result from a results table; the paper's reported per-layer
-values appear as black crosses. Figures of stand-in runs say so in their title.
+values appear as crosses in the model's colour. Figures of stand-in runs say so in their title.
 
 Used by every chapter and by ``cvsp reproduce``.
 """
@@ -50,7 +50,7 @@ def title(result: str, stand_in: bool) -> str:
 
 
 def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> None:
-    """One line per model and token choice; paper values as black crosses."""
+    """One line per model and token choice; paper values as crosses."""
     x_of = {label: i for i, label in enumerate(X_LABELS)}
     for (model, variant), group in rows.groupby(["model", "variant"], sort=False):
         style = STYLE[model]
@@ -71,8 +71,8 @@ def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> Non
         if marks:
             ax.plot(
                 [x_of[layer] for layer in marks], list(marks.values()),
-                color="black", marker="x", markersize=6, linestyle="none",
-                label=f"paper: {style['label']}",
+                color=style["color"], marker="x", markersize=8, markeredgewidth=2,
+                linestyle="none", label=f"paper: {style['label']}",
             )  # fmt: skip
     has_extra = rows["layer"].isin(CLIP_EXTRA_LAYERS).any()
     ticks = len(X_LABELS) if has_extra else len(HIDDEN_LAYERS)
