@@ -20,3 +20,27 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def models(settings):
     return load_models(settings)
+
+
+def run_reproduce(out, cache, *extra: str, check: bool = True):
+    """`python -m cvsp reproduce --models stand-in` in a subprocess with its own cache."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
+    done = subprocess.run(
+        [sys.executable, "-m", "cvsp", "reproduce", "--models", "stand-in", "--out", str(out),
+         "--no-progress", *extra],
+        env=env, capture_output=True, text=True, timeout=3000,
+    )  # fmt: skip
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory):
+    """One uninterrupted cold run on the full data: (folder with out/ and cache/, process)."""
+    root = tmp_path_factory.mktemp("reference")
+    return root, run_reproduce(root / "out", root / "cache")

@@ -89,3 +89,31 @@ def test_valnorm_per_layer_matches_loop():
             result[:, layer],
             metrics.valnorm_effect_sizes(words[:, layer], pleasant[:, layer], unpleasant[:, layer]),
         )
+
+
+def test_self_similarity_sums_across_chunks(monkeypatch):
+    monkeypatch.setattr(metrics, "SELF_SIMILARITY_CHUNK", 7)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(50, 3, 16)) + 1.0
+    expected = [brute_force_self_similarity(x[:, layer]) for layer in range(3)]
+    np.testing.assert_allclose(metrics.self_similarity(x), expected, atol=1e-12)
+
+
+def test_indexed_pair_cosines_match_pair_cosines():
+    rng = np.random.default_rng(2)
+    vectors = rng.normal(size=(10, 3, 8))
+    left, right = np.array([0, 3, 9, 3]), np.array([1, 3, 2, 7])
+    np.testing.assert_allclose(
+        metrics.indexed_pair_cosines(vectors, left, right),
+        metrics.pair_cosines(vectors[left], vectors[right]),
+        atol=1e-12,
+    )
+
+
+def test_equal_vectors_give_exactly_tied_cosines():
+    rng = np.random.default_rng(3)
+    v = rng.normal(size=(1, 5, 777)).astype(np.float32)
+    vectors = np.concatenate([v, rng.normal(size=(3, 5, 777)), v, v])  # rows 0, 4 and 5 equal
+    cos = metrics.indexed_pair_cosines(vectors, np.array([0, 4, 0]), np.array([4, 5, 5]))
+    assert (cos == 1.0).all()
+    assert (metrics.pair_cosines(vectors[[0, 4]], vectors[[5, 0]]) == 1.0).all()

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_reproduce
 
 from cvsp.experiments import COLUMNS, RESULTS
 
@@ -31,22 +28,9 @@ SUBSETS = {  # (result, model, variant, task) -> layers
 }
 
 
-def reproduce(out: Path, cache: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
-    done = subprocess.run(
-        [sys.executable, "-m", "cvsp", "reproduce", "--models", "stand-in", "--out", str(out),
-         "--no-progress", *extra],
-        env=env, capture_output=True, text=True, timeout=3000,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
-
-
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    done = reproduce(root / "out", root / "cache")
-    return root, done
+def first_run(reference_run):
+    return reference_run
 
 
 def test_writes_every_output(first_run):
@@ -83,11 +67,8 @@ def test_stand_in_runs_say_so_everywhere(first_run):
     assert "STAND-IN MODELS" in first_run[1].stdout
 
 
-def test_deterministic_and_cached(first_run, tmp_path):
+def test_cold_rerun_with_fresh_stand_ins_is_identical(first_run, tmp_path):
     root, _ = first_run
-    reproduce(tmp_path / "cold", tmp_path / "cache")  # fresh stand-ins and embeddings
-    warm = reproduce(tmp_path / "warm", root / "cache")  # everything cached
+    run_reproduce(tmp_path / "cold", tmp_path / "cache")  # fresh stand-ins and embeddings
     reference = (root / "out" / "scores.csv").read_bytes()
     assert (tmp_path / "cold" / "scores.csv").read_bytes() == reference
-    assert (tmp_path / "warm" / "scores.csv").read_bytes() == reference
-    assert warm.returncode == 0

@@ -95,8 +95,20 @@ def _content_ids(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+def check_texts(texts: Sequence[str]) -> None:
+    """Refuse what cannot be embedded: no texts, non-strings, empty or blank strings."""
+    if len(texts) == 0:
+        raise EmbeddingError("No texts to embed.")
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise EmbeddingError(f"Text {index} is {type(text).__name__}, not a string.")
+        if not text.strip():  # GPT-2 would embed bare spaces, CLIP nothing: refuse both
+            raise EmbeddingError(f"Text {index} ({text!r}) is empty or only whitespace.")
+
+
 def encode(model: LoadedModel, texts: Sequence[str], form: str) -> list[Encoded]:
     """Tokenize texts into the given input form (see :data:`VARIANTS`)."""
+    check_texts(texts)
     tok = model.tokenizer
     encoded = []
     for index, text in enumerate(texts):
@@ -321,8 +333,7 @@ class Embedder:
                 f"Unknown token choice(s) {unknown} for {self.model.spec.label}; "
                 f"choose from {sorted(table)}."
             )
-        if not texts:
-            raise EmbeddingError("No texts to embed.")
+        check_texts(texts)
         digest = texts_digest(texts)
         found: dict[tuple[str, str], np.ndarray] = {}
         for form in sorted({table[v][0] for v in variants}):

@@ -159,8 +159,12 @@ def sentence_self_similarity(
     )
 
 
+def _positions(index: Mapping[str, int], items: Sequence[str]) -> np.ndarray:
+    return np.array([index[item] for item in items], dtype=np.int64)
+
+
 def _lookup(emb: LayerEmbeddings, index: Mapping[str, int], items: Sequence[str]) -> np.ndarray:
-    return emb.values[[index[item] for item in items]]
+    return emb.values[_positions(index, items)]
 
 
 def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.DataFrame:
@@ -172,8 +176,8 @@ def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.Da
     for key, embed in embedders.items():
         for variant, emb in embed(vocabulary, WORD_VARIANTS[embed.family]).items():
             for task, pairs in words.pairs.items():
-                cosines = metrics.pair_cosines(
-                    _lookup(emb, index, pairs["word1"]), _lookup(emb, index, pairs["word2"])
+                cosines = metrics.indexed_pair_cosines(
+                    emb.values, _positions(index, pairs["word1"]), _positions(index, pairs["word2"])
                 )
                 human = pairs["score"].to_numpy()
                 rho, notes = per_layer(
@@ -208,8 +212,8 @@ def sts(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFr
     frames = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, SENTENCE_VARIANTS[embed.family]).items():
-            cosines = metrics.pair_cosines(
-                _lookup(emb, index, pairs["sentence1"]), _lookup(emb, index, pairs["sentence2"])
+            cosines = metrics.indexed_pair_cosines(
+                emb.values, _positions(index, pairs["sentence1"]), _positions(index, pairs["sentence2"])
             )
             rho, notes = per_layer(
                 lambda layer: metrics.spearman(cosines[:, layer], gold), len(emb.layers)

@@ -17,6 +17,13 @@ import numpy as np
 from scipy import stats
 
 
+SELF_SIMILARITY_CHUNK = 4096  # rows converted to float64 at a time
+# Cosines are rounded to this many decimals: equal vectors then give exactly equal
+# cosines wherever they sit in memory, so rank correlations see true ties as ties
+# rather than ordering them by float64 summation noise (~1e-16).
+COSINE_DECIMALS = 12
+
+
 class MetricError(ValueError):
     """A metric is undefined for these inputs."""
 
@@ -31,7 +38,7 @@ def _finite(x: np.ndarray, what: str) -> np.ndarray:
 def unit(x: np.ndarray, what: str = "vectors") -> np.ndarray:
     """Rows scaled to unit length (last axis), in float64; zero vectors are an error."""
     x = _finite(x, what)
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    norms = np.sqrt(np.einsum("...d,...d->...", x, x))[..., None]
     if np.any(norms == 0):
         raise MetricError(f"{what} contain a zero vector, whose cosine is undefined.")
     return x / norms
@@ -48,7 +55,9 @@ def self_similarity(x: np.ndarray) -> float | np.ndarray:
     n = x.shape[0]
     if n < 2:
         raise MetricError(f"Self-similarity needs at least two vectors, got {n}.")
-    total = unit(x).sum(axis=0)
+    total = np.zeros(x.shape[1:], dtype=np.float64)
+    for start in range(0, n, SELF_SIMILARITY_CHUNK):  # bounded float64 copies
+        total += unit(x[start : start + SELF_SIMILARITY_CHUNK]).sum(axis=0)
     result = (np.sum(total * total, axis=-1) - n) / (n * (n - 1))
     return float(result) if np.ndim(result) == 0 else result
 
@@ -57,7 +66,17 @@ def pair_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity of ``a[i]`` and ``b[i]`` for each row (and layer)."""
     if np.shape(a) != np.shape(b):
         raise MetricError(f"Shapes differ: {np.shape(a)} and {np.shape(b)}.")
-    return np.sum(unit(a) * unit(b), axis=-1)
+    return np.round(np.sum(unit(a) * unit(b), axis=-1), COSINE_DECIMALS)
+
+
+def indexed_pair_cosines(vectors: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosine of ``vectors[left[k]]`` and ``vectors[right[k]]`` for each k (and layer).
+
+    Each vector is normalized once, however many pairs it appears in.
+    """
+    u = unit(vectors)
+    cosines = np.einsum("n...d,n...d->n...", u[np.asarray(left)], u[np.asarray(right)])
+    return np.round(cosines, COSINE_DECIMALS)
 
 
 def _correlation(kind: str, x: np.ndarray, y: np.ndarray) -> float:

@@ -189,7 +189,11 @@ def _resolved_commit(spec: ModelSpec, revision: str) -> str | None:
 
 def load_real(key: str, revision: str = "main", device: str = "auto") -> LoadedModel:
     """Load pretrained weights from the hub (or the local hub cache when offline)."""
-    spec = _spec(key)
+    return load_hub(_spec(key), revision, device)
+
+
+def load_hub(spec: ModelSpec, revision: str = "main", device: str = "auto") -> LoadedModel:
+    """Load ``spec.hub_id`` at ``revision``; a clear error when that cannot be done."""
     from huggingface_hub import constants
 
     local_only = bool(constants.HF_HUB_OFFLINE)
@@ -217,7 +221,7 @@ def load_real(key: str, revision: str = "main", device: str = "auto") -> LoadedM
                 **options,
             )
             tokenizer = AutoTokenizer.from_pretrained(spec.hub_id, **options)
-    except OSError as error:
+    except (OSError, ValueError) as error:
         if local_only:
             raise ModelUnavailableError(offline_message(spec)) from error
         raise ModelUnavailableError(
@@ -274,6 +278,12 @@ def standin_checkpoint(key: str, settings: Settings) -> Path:
         return folder
     root.mkdir(parents=True, exist_ok=True)
     tokenizer = _standin_tokenizer(spec, settings)
+    expected = GPT2Config().vocab_size if spec.family == "gpt2" else CLIPTextConfig().vocab_size
+    if len(tokenizer) != expected:  # checked before anything is written to the cache
+        raise ModelUnavailableError(
+            f"The tokenizer for the {spec.label} stand-in has {len(tokenizer)} tokens but "
+            f"{spec.label}'s vocabulary has {expected}: check CVSP_TOKENIZERS_DIR/{spec.key}."
+        )
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{folder.name}-"))
     try:
         with torch.random.fork_rng(devices=[]):
@@ -299,20 +309,35 @@ def standin_checkpoint(key: str, settings: Settings) -> Path:
     return folder
 
 
+def read_checkpoint(spec: ModelSpec, folder: Path) -> tuple[torch.nn.Module, Any]:
+    """``from_pretrained`` on a local checkpoint folder; safetensors weights only."""
+    if not (folder / "config.json").is_file():
+        raise ModelUnavailableError(f"{folder} is not a model checkpoint (no config.json).")
+    has_safetensors = any(folder.glob("*.safetensors")) or (folder / f"{WEIGHTS_FILE}.index.json").is_file()
+    if not has_safetensors:
+        found = ", ".join(sorted(p.name for p in folder.glob("*.bin"))) or "no weights"
+        raise ModelUnavailableError(
+            f"{folder} has no safetensors weights ({found}); cvsp loads safetensors only "
+            "and never unpickles .bin files. Convert the checkpoint or delete the folder."
+        )
+    try:
+        with _quiet_transformers():
+            model = _model_class(spec).from_pretrained(
+                folder, use_safetensors=True, trust_remote_code=False,
+                dtype=torch.float32, local_files_only=True,
+            )  # fmt: skip
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise ModelUnavailableError(f"Could not load the checkpoint in {folder}: {error}") from error
+    return model, tokenizer
+
+
 def load_stand_in(key: str, settings: Settings, device: str = "auto") -> LoadedModel:
     """Load the seeded stand-in through the same ``from_pretrained`` path as real weights."""
     spec = _spec(key)
     folder = standin_checkpoint(key, settings)
     marker = json.loads((folder / STANDIN_MARKER).read_text())
-    with _quiet_transformers():
-        model = _model_class(spec).from_pretrained(
-            folder,
-            use_safetensors=True,
-            trust_remote_code=False,
-            dtype=torch.float32,
-            local_files_only=True,
-        )
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    model, tokenizer = read_checkpoint(spec, folder)
     model, tokenizer, resolved = _finish(spec, model, tokenizer, device)
     return LoadedModel(
         spec, model, tokenizer, resolved, "stand-in",

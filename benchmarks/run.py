@@ -1,0 +1,275 @@
+"""Benchmark of the cvsp engine against the reference approach and the machine's limit.
+
+    python benchmarks/run.py [--out benchmarks/results.json] [--quick]
+
+Runs on full-size stand-in models (GPT-2 small and CLIP's text tower with random
+weights: the same architectures and token counts as the real models, so the timings
+transfer) and measures, in one run on the same inputs:
+
+1. extraction throughput, batched engine vs a naive loop of one text per forward pass
+   (as the authors' research code does), on the STS sentences and the word list;
+2. the model FLOP rate the engine achieves (2 x non-embedding parameters x tokens / s)
+   as a fraction of a large fp32 matmul measured in the same run;
+3. self-similarity: cvsp.metrics vs the brute-force pairwise matrix at n = 1,000,
+   10,000 and 50,000 vectors of 768 dims (time and peak memory);
+4. `cvsp reproduce --models stand-in` end to end, cold (empty cache) and warm, with the
+   peak resident memory.
+
+Settings come from the CVSP_* environment variables as everywhere else (offline:
+CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cvsp import data, experiments, metrics
+from cvsp.embeddings import Embedder, encode
+from cvsp.models import LoadedModel, load_models
+from cvsp.settings import Settings
+
+TARGETS = {
+    "batched_speedup_sts": 3.0,  # x the naive loop, both models
+    "gpt2_fraction_of_matmul": 0.5,
+    "self_similarity_50k_s": 1.0,
+    "self_similarity_50k_mib": 1024.0,
+    "cold_s": 180.0,
+    "warm_s": 20.0,
+    "peak_rss_mib": 4096.0,
+}
+FORMS = {"gpt2": "bare", "clip": "clip"}  # the input form of the sentence and word passes
+VARIANTS = {"gpt2": ["last_token", "mean", "random_token"], "clip": ["eos", "mean", "random_token"]}
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]  # fmt: skip
+        cpu = names[0] if names else cpu
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def matmul_gflops(size: int = 4096, repeats: int = 5) -> float:
+    """Best fp32 matmul rate of this machine, in GFLOP/s."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    with torch.inference_mode():
+        a @ b  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def non_embedding_parameters(model: LoadedModel) -> int:
+    """Parameters used as matmul weights per token (embedding tables excluded)."""
+    net = model.model
+    if model.spec.family == "gpt2":
+        skip = {id(net.wte.weight), id(net.wpe.weight)}
+    else:
+        embeddings = net.text_model.embeddings
+        skip = {id(embeddings.token_embedding.weight), id(embeddings.position_embedding.weight),
+                id(net.text_projection.weight)}  # fmt: skip
+    return sum(p.numel() for p in net.parameters() if id(p) not in skip)
+
+
+def naive_loop(model: LoadedModel, texts: list[str], form: str) -> float:
+    """The reference approach: tokenize and run one text at a time, keep the last position."""
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for text in texts:
+            [encoded] = encode(model, [text], form)
+            out = model.model(input_ids=torch.tensor([encoded.ids]), output_hidden_states=True)
+            torch.stack(out.hidden_states)[:, 0, -1].numpy()
+    return time.perf_counter() - start
+
+
+def batched(model: LoadedModel, texts: list[str]) -> float:
+    embedder = Embedder(model, cache=None, progress=False)
+    start = time.perf_counter()
+    embedder(texts, VARIANTS[model.spec.family])
+    return time.perf_counter() - start
+
+
+def extraction(models: dict[str, LoadedModel], inputs: dict[str, list[str]], matmul: float) -> list[dict]:
+    rows = []
+    for name, texts in inputs.items():
+        for key, model in models.items():
+            tokens = sum(len(e.ids) for e in encode(model, texts, FORMS[key]))
+            batched(model, texts[:8])  # warm-up: first calls allocate and select kernels
+            naive_loop(model, texts[:8], FORMS[key])
+            fast = batched(model, texts)
+            slow = naive_loop(model, texts, FORMS[key])
+            flops = 2 * non_embedding_parameters(model) * tokens
+            rows.append(
+                {
+                    "model": key, "inputs": name, "texts": len(texts), "tokens": tokens,
+                    "naive_s": slow, "batched_s": fast,
+                    "naive_tokens_per_s": tokens / slow, "batched_tokens_per_s": tokens / fast,
+                    "naive_texts_per_s": len(texts) / slow, "batched_texts_per_s": len(texts) / fast,
+                    "speedup": slow / fast,
+                    "batched_gflops": flops / fast / 1e9,
+                    "fraction_of_matmul": flops / fast / 1e9 / matmul,
+                }  # fmt: skip
+            )
+            print(f"  {key:5s} {name:14s} naive {slow:7.1f} s  batched {fast:6.1f} s  x{slow / fast:.1f}",
+                  flush=True)  # fmt: skip
+    return rows
+
+
+def _measure(function, *args) -> tuple[float, float]:
+    tracemalloc.start()
+    start = time.perf_counter()
+    function(*args)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return seconds, peak / 2**20
+
+
+def brute_force_self_similarity(x: np.ndarray) -> float:
+    """The reference approach: the full n x n cosine matrix."""
+    u = x.astype(np.float64)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    cos = u @ u.T
+    n = len(u)
+    return float((cos.sum() - np.trace(cos)) / (n * (n - 1)))
+
+
+def self_similarity(sizes: list[int], dim: int = 768) -> list[dict]:
+    available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    rows = []
+    for n in sizes:
+        x = np.random.default_rng(n).normal(size=(n, dim)).astype(np.float32) + 0.5
+        fast_s, fast_mib = _measure(metrics.self_similarity, x)
+        row = {"n": n, "dim": dim, "fast_s": fast_s, "fast_peak_mib": fast_mib}
+        matrix_bytes = 2 * n * n * 8  # the float64 matrix and one temporary
+        if matrix_bytes > available / 2:
+            row["brute_skipped"] = (
+                f"the {n} x {n} float64 matrix needs {matrix_bytes / 2**30:.0f} GiB; "
+                f"{available / 2**30:.0f} GiB are free"
+            )
+        else:
+            row["brute_s"], row["brute_peak_mib"] = _measure(brute_force_self_similarity, x)
+            row["speedup"] = row["brute_s"] / fast_s
+            row["memory_ratio"] = row["brute_peak_mib"] / fast_mib
+        rows.append(row)
+        brute = f"brute {row['brute_s']:.2f} s, {row['brute_peak_mib']:.0f} MiB" if "brute_s" in row else row["brute_skipped"]
+        print(f"  n={n:6d}: cvsp {fast_s:.3f} s, {fast_mib:.0f} MiB; {brute}", flush=True)
+    return rows
+
+
+def _reproduce(cache: Path, out: Path) -> tuple[float, float]:
+    env = dict(os.environ, CVSP_CACHE_DIR=str(cache), CVSP_MODELS="stand-in", MPLBACKEND="Agg")
+    command = [sys.executable, "-m", "cvsp", "reproduce", "--models", "stand-in",
+               "--out", str(out), "--no-progress"]  # fmt: skip
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"cvsp reproduce failed: {process.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def end_to_end() -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        cold_s, cold_rss = _reproduce(root / "cache", root / "cold")
+        print(f"  cold {cold_s:.0f} s, peak RSS {cold_rss:.0f} MiB", flush=True)
+        warm_s, warm_rss = _reproduce(root / "cache", root / "warm")
+        print(f"  warm {warm_s:.1f} s, peak RSS {warm_rss:.0f} MiB", flush=True)
+    return {"cold_s": cold_s, "warm_s": warm_s, "cold_peak_rss_mib": cold_rss,
+            "warm_peak_rss_mib": warm_rss, "peak_rss_mib": max(cold_rss, warm_rss)}  # fmt: skip
+
+
+def verdicts(report: dict) -> list[dict]:
+    sts = [r for r in report["extraction"] if r["inputs"] == "sts_sentences"]
+    checks = [(f"batched >= {TARGETS['batched_speedup_sts']:.0f}x naive, {r['model']}, STS sentences",
+               r["speedup"], ">=", TARGETS["batched_speedup_sts"]) for r in sts]  # fmt: skip
+    checks += [(f"GPT-2 FLOP rate >= {TARGETS['gpt2_fraction_of_matmul']:.0%} of matmul, STS",
+                r["fraction_of_matmul"], ">=", TARGETS["gpt2_fraction_of_matmul"])
+               for r in sts if r["model"] == "gpt2"]  # fmt: skip
+    for row in report["self_similarity"]:
+        if row["n"] == 50_000:
+            checks.append(("self-similarity 50,000 x 768 time (s)", row["fast_s"], "<", TARGETS["self_similarity_50k_s"]))
+            checks.append(("self-similarity 50,000 x 768 extra memory (MiB)", row["fast_peak_mib"], "<", TARGETS["self_similarity_50k_mib"]))
+    e2e = report.get("end_to_end")
+    if e2e:
+        checks.append(("cold cvsp reproduce (s)", e2e["cold_s"], "<=", TARGETS["cold_s"]))
+        checks.append(("warm cvsp reproduce (s)", e2e["warm_s"], "<=", TARGETS["warm_s"]))
+        checks.append(("peak resident memory (MiB)", e2e["peak_rss_mib"], "<=", TARGETS["peak_rss_mib"]))
+    compare = {">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
+    return [
+        {"target": name, "measured": value, "relation": relation, "limit": limit,
+         "ratio_to_limit": value / limit, "met": bool(compare[relation](value, limit))}
+        for name, value, relation, limit in checks
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
+    parser.add_argument("--quick", action="store_true", help="small inputs, no end-to-end run (smoke test)")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env().with_(models="stand-in", device="cpu")
+    print("Loading stand-in models and data...", flush=True)
+    models = load_models(settings)
+    sentences = experiments.prepare_sentences(data.load_sts(settings), models["clip"].tokenizer).sentences
+    words = experiments.load_word_data(settings).vocabulary()
+    if args.quick:
+        sentences, words = sentences[:40], words[:40]
+
+    report: dict = {"machine": machine(), "quick": args.quick}
+    print("Matmul rate...", flush=True)
+    report["matmul_gflops"] = matmul_gflops(1024 if args.quick else 4096)
+    print(f"  {report['matmul_gflops']:.0f} GFLOP/s fp32", flush=True)
+    print("Extraction, batched engine vs one text at a time...", flush=True)
+    report["extraction"] = extraction(models, {"sts_sentences": sentences, "words": words}, report["matmul_gflops"])
+    print("Self-similarity, cvsp.metrics vs the pairwise matrix...", flush=True)
+    report["self_similarity"] = self_similarity([1_000] if args.quick else [1_000, 10_000, 50_000])
+    if not args.quick:
+        print("End to end: cvsp reproduce --models stand-in...", flush=True)
+        report["end_to_end"] = end_to_end()
+    report["targets"] = verdicts(report)
+
+    print("\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul")
+    for r in report["extraction"]:
+        print(f"  {r['model']:5s} {r['inputs']:14s} {r['tokens']:9d} {r['naive_tokens_per_s']:12.0f} "
+              f"{r['batched_tokens_per_s']:14.0f} {r['speedup']:8.1f} {r['batched_gflops']:8.1f} "
+              f"{r['fraction_of_matmul']:9.0%}")  # fmt: skip
+    print("\nTargets")
+    for t in report["targets"]:
+        status = "met" if t["met"] else "MISSED"
+        print(f"  {status:6s} {t['target']}: {t['measured']:.3g} (limit {t['relation']} {t['limit']:g}, "
+              f"ratio {t['ratio_to_limit']:.2f})")  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Bad model requests: each a clear error before any long computation."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from cvsp.models import ModelSpec, ModelUnavailableError, load_model, read_checkpoint, standin_checkpoint, MODELS
+
+
+class _NotFound(BaseHTTPRequestHandler):
+    def do_HEAD(self):  # noqa: N802 - http.server's naming
+        self.send_response(404)
+        self.end_headers()
+
+    do_GET = do_HEAD
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def hub_that_knows_nothing():
+    server = HTTPServer(("127.0.0.1", 0), _NotFound)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _load_in_subprocess(code: str, tmp_path: Path, **env_changes: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), **env_changes)
+    env.pop("HF_HUB_OFFLINE", None) if "HF_HUB_OFFLINE" not in env_changes else None
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_unknown_key(settings):
+    with pytest.raises(ModelUnavailableError, match="Unknown model 'gpt3'; choose from gpt2, clip"):
+        load_model("gpt3", settings)
+
+
+def test_hub_id_that_does_not_exist(tmp_path, hub_that_knows_nothing):
+    code = (
+        "from cvsp.models import ModelSpec, load_hub\n"
+        "load_hub(ModelSpec('x', 'nobody/no-such-model', 'gpt2', 'X', 1024))\n"
+    )
+    done = _load_in_subprocess(code, tmp_path, HF_ENDPOINT=hub_that_knows_nothing)
+    assert done.returncode != 0
+    assert "ModelUnavailableError: The hub has no model 'nobody/no-such-model' at revision 'main'" in done.stderr
+
+
+def test_revision_that_does_not_exist(tmp_path, hub_that_knows_nothing):
+    code = "from cvsp.models import load_real\nload_real('clip', 'no-such-revision')\n"
+    done = _load_in_subprocess(code, tmp_path, HF_ENDPOINT=hub_that_knows_nothing)
+    assert "at revision 'no-such-revision'; check the model id and the CVSP_*_REVISION" in done.stderr
+
+
+def test_hub_unreachable(tmp_path):
+    code = "from cvsp.models import load_real\nload_real('gpt2')\n"
+    done = _load_in_subprocess(code, tmp_path, HF_ENDPOINT="http://127.0.0.1:9")
+    assert "The Hugging Face hub cannot be reached" in done.stderr
+    assert "--models stand-in" in done.stderr
+
+
+def test_bin_only_checkpoint_is_refused(settings, tmp_path):
+    source = standin_checkpoint("gpt2", settings)
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    shutil.copy(source / "config.json", folder / "config.json")
+    (folder / "pytorch_model.bin").write_bytes(b"not to be unpickled")
+    with pytest.raises(ModelUnavailableError, match=r"no safetensors weights \(pytorch_model.bin\).*never unpickles"):
+        read_checkpoint(MODELS["gpt2"], folder)
+
+
+def test_folder_without_config_is_refused(tmp_path):
+    with pytest.raises(ModelUnavailableError, match="not a model checkpoint"):
+        read_checkpoint(MODELS["clip"], tmp_path)
+
+
+def test_tokenizer_of_the_wrong_model_is_refused_before_caching(settings, tmp_path):
+    if settings.tokenizers_dir is None:
+        pytest.skip("needs CVSP_TOKENIZERS_DIR to build a mismatched tokenizer folder")
+    swapped = tmp_path / "tokenizers"
+    shutil.copytree(settings.tokenizers_dir / "gpt2", swapped / "clip")  # GPT-2's vocabulary
+    bad = settings.with_(tokenizers_dir=swapped, cache_dir=tmp_path / "cache")
+    with pytest.raises(ModelUnavailableError, match="50257 tokens but CLIP's vocabulary has 49408"):
+        load_model("clip", bad)
+    assert not (tmp_path / "cache" / "stand-ins" / "clip-seed0").exists()

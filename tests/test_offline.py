@@ -1,0 +1,60 @@
+"""Offline: real models fail fast without a hub, and load from a populated hub cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cvsp.models import MODELS, standin_checkpoint
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _hub_cache(root: Path, hub_id: str, checkpoint: Path) -> None:
+    """The layout huggingface_hub writes: refs/main -> snapshots/<commit>/ (files linked)."""
+    repo = root / "hub" / f"models--{hub_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / COMMIT
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(COMMIT)
+    for path in checkpoint.iterdir():
+        if not path.name.startswith("stand-in"):
+            os.symlink(path, snapshot / path.name)
+
+
+def test_populated_hub_cache_works_with_hf_hub_offline(settings, tmp_path):
+    for key in MODELS:
+        _hub_cache(tmp_path / "hf", MODELS[key].hub_id, standin_checkpoint(key, settings))
+    code = (
+        "from cvsp.models import load_real\n"
+        "for key in ('gpt2', 'clip'):\n"
+        "    m = load_real(key, device='cpu')\n"
+        "    print(key, type(m.model).__name__, m.commit, m.source)\n"
+    )
+    env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"gpt2 GPT2Model {COMMIT} real" in done.stdout
+    assert f"clip CLIPTextModelWithProjection {COMMIT} real" in done.stdout
+
+
+def test_reproduce_with_real_models_offline_exits_nonzero_with_the_message(tmp_path):
+    env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT="http://127.0.0.1:9",
+               CVSP_CACHE_DIR=str(tmp_path / "cache"))  # fmt: skip
+    env.pop("HF_HUB_OFFLINE", None)
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "cvsp", "reproduce", "--out", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    print(f"offline failure after {elapsed:.1f} s")  # a figure for the log, not an assertion
+    assert done.returncode == 1
+    assert done.stderr.strip().count("\n") == 0, done.stderr  # one sentence, no traceback
+    assert "cannot be reached" in done.stderr and "--models stand-in" in done.stderr
+    assert not (tmp_path / "out").exists()
