@@ -32,13 +32,14 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.runtime
 
-# A build with other models than the last one starts afresh: executed notebooks are
-# cached by their code alone, so stand-in outputs must never be reused for real ones.
+# Executed notebooks are cached by their code alone; a build with other models or another
+# version of the package starts afresh, so that no output is reused wrongly.
+BOOK_STAMP = $(MODELS)-$(shell cat src/cvsp/*.py | sha256sum | cut -c1-16)
 book: $(VENV)/.dev
-	@if [ -f _build/.cvsp-models ] && [ "$$(cat _build/.cvsp-models)" != "$(MODELS)" ]; then \
-		echo "Models changed to $(MODELS): removing the previous build"; rm -rf _build; fi
+	@if [ -f _build/.cvsp-stamp ] && [ "$$(cat _build/.cvsp-stamp)" != "$(BOOK_STAMP)" ]; then \
+		echo "Models or package changed: removing the previous build"; rm -rf _build; fi
 	CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "$(MODELS)" > _build/.cvsp-models
+	@echo "$(BOOK_STAMP)" > _build/.cvsp-stamp
 	@echo "The book is in _build/html/index.html"
 
 reproduce: $(VENV)/.runtime

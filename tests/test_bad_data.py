@@ -60,7 +60,7 @@ def test_empty_file(local_copy):
         (data.parse_word_pairs, "a;b;nan\n", "line 1: score 'nan' is not finite"),
         (data.parse_word_pairs, ";b;1\n", "line 1: a word is missing"),
         (data.parse_simverb, "a\tb\tV\t\tSYN\n", "line 1: score '' is not a number"),
-        (data.parse_simverb, "a\tb\tV\t1.0\n", "line 1: expected 5 tab-separated fields"),
+        (data.parse_simverb, "a\tb\tV\t1.0\n", "line 1: expected 5 fields separated by"),
         (data.parse_sts, "g\tf\ty\t1\t2.0\tA\n", "line 1: expected at least 7"),
         (data.parse_sts, "g\tf\ty\t1\tfive\tA\tB\n", "line 1: score 'five' is not a number"),
         (data.parse_sts, "g\tf\ty\t1\t2\t\tB\n", "line 1: a sentence is missing"),

@@ -185,38 +185,31 @@ def _lines(text: str, filename: str) -> list[tuple[int, str]]:
     return rows
 
 
-def parse_word_pairs(text: str, filename: str, sep: str = ";") -> pd.DataFrame:
-    """Parse ``word1<sep>word2<sep>score`` lines into ``word1, word2, score``."""
+def _parse_pairs(text: str, filename: str, sep: str, n_fields: int, score_at: int) -> pd.DataFrame:
+    """Lines of ``n_fields`` fields: two words first, the score at ``score_at``."""
     records = []
     for number, line in _lines(text, filename):
         fields = line.split(sep)
-        if len(fields) != 3:
+        if len(fields) != n_fields:
             raise DataError(
-                f"{filename}, line {number}: expected 3 fields separated by {sep!r}, "
-                f"found {len(fields)}."
+                f"{filename}, line {number}: expected {n_fields} fields separated by "
+                f"{sep!r}, found {len(fields)}."
             )
         word1, word2 = fields[0].strip(), fields[1].strip()
         if not word1 or not word2:
             raise DataError(f"{filename}, line {number}: a word is missing.")
-        records.append((word1, word2, _score(fields[2], filename, number)))
+        records.append((word1, word2, _score(fields[score_at], filename, number)))
     return pd.DataFrame(records, columns=["word1", "word2", "score"])
+
+
+def parse_word_pairs(text: str, filename: str, sep: str = ";") -> pd.DataFrame:
+    """Parse ``word1<sep>word2<sep>score`` lines into ``word1, word2, score``."""
+    return _parse_pairs(text, filename, sep, n_fields=3, score_at=2)
 
 
 def parse_simverb(text: str, filename: str = "SimVerb-3500.txt") -> pd.DataFrame:
     """Parse SimVerb-3500 (``w1 TAB w2 TAB POS TAB score TAB relation``)."""
-    records = []
-    for number, line in _lines(text, filename):
-        fields = line.split("\t")
-        if len(fields) != 5:
-            raise DataError(
-                f"{filename}, line {number}: expected 5 tab-separated fields, "
-                f"found {len(fields)}."
-            )
-        word1, word2 = fields[0].strip(), fields[1].strip()
-        if not word1 or not word2:
-            raise DataError(f"{filename}, line {number}: a word is missing.")
-        records.append((word1, word2, _score(fields[3], filename, number)))
-    return pd.DataFrame(records, columns=["word1", "word2", "score"])
+    return _parse_pairs(text, filename, "\t", n_fields=5, score_at=3)
 
 
 def parse_bellezza(text: str, filename: str = "Bellezza_Lexicon.csv") -> pd.DataFrame:
