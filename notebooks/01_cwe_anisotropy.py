@@ -91,7 +91,7 @@ glue("ours_gpt2_min", values["gpt2"].min())
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Crosses: the values the paper reports.", "name": "fig-cwe"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Crosses: the values the paper reports per layer; dotted line: its bound for CLIP over all layers (under .25).", "name": "fig-cwe"}}
 notebook.show(plots.figure(scores, "cwe_self_similarity", session.stand_in))
 
 # %% [markdown]

@@ -149,6 +149,14 @@ def reference_points(result: str, model: str, variant: str, task: str) -> dict[s
     }
 
 
+def reference_levels(result: str, task: str) -> list[Reported]:
+    """Numbers the paper gives for a whole series (a best value or a bound), for figures."""
+    return [
+        r for r in REPORTED
+        if (r.result, r.task) == (result, task) and len(r.layers) > 1
+    ]  # fmt: skip
+
+
 def compare(scores: pd.DataFrame, result: str | None = None) -> pd.DataFrame:
     """The paper's numbers beside ours: ``paper``, ``ours``, ``difference``, ``holds``."""
     rows = []

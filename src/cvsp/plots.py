@@ -1,7 +1,8 @@
 """Per-layer figures in the spirit of the paper's: GPT-2 in red circles, CLIP in blue triangles.
 
 :func:`figure` draws one result from a results table; the paper's reported per-layer
-values appear as crosses in the model's colour. Figures of stand-in runs say so in their title.
+values appear as crosses in the model's colour, and its numbers about a whole series
+(a best layer, a bound over all layers) as dotted lines. Figures of stand-in runs say so in their title.
 
 Used by every chapter and by ``cvsp reproduce``.
 """
@@ -50,7 +51,7 @@ def title(result: str, stand_in: bool) -> str:
 
 
 def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> None:
-    """One line per model and token choice; paper values as crosses."""
+    """One line per model and token choice; paper values as crosses, paper bounds as dotted lines."""
     x_of = {label: i for i, label in enumerate(X_LABELS)}
     for (model, variant), group in rows.groupby(["model", "variant"], sort=False):
         style = STYLE[model]
@@ -73,6 +74,17 @@ def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> Non
                 [x_of[layer] for layer in marks], list(marks.values()),
                 color=style["color"], marker="x", markersize=8, markeredgewidth=2,
                 linestyle="none", label=f"paper: {style['label']}",
+            )  # fmt: skip
+    models = set(rows["model"])
+    for claim in paper.reference_levels(result, task):
+        if claim.model in models:
+            style = STYLE[claim.model]
+            ax.axhline(claim.value, color=style["color"], linestyle=(0, (1, 3)), linewidth=1.2)
+            ax.annotate(
+                f"paper, {style['label']}: {claim.relation} {claim.value:.2f}",
+                xy=(1.0, claim.value), xycoords=("axes fraction", "data"),
+                xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=7,
+                color=style["color"],
             )  # fmt: skip
     has_extra = rows["layer"].isin(CLIP_EXTRA_LAYERS).any()
     ticks = len(X_LABELS) if has_extra else len(HIDDEN_LAYERS)
