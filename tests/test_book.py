@@ -67,8 +67,9 @@ def _toc_files() -> list[str]:
 
 
 @pytest.mark.slow
-def test_strict_build_with_stand_ins(tmp_path):
-    env = dict(os.environ, CVSP_MODELS="stand-in", MPLBACKEND="Agg")
+def test_strict_build_with_stand_ins(tmp_path, reference_run):
+    cache = reference_run[0] / "cache"  # the embeddings of the end-to-end run: none recomputed
+    env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
     done = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT),
          "--path-output", str(tmp_path),
