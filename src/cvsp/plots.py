@@ -32,7 +32,7 @@ TITLES = {
 }
 Y_LABELS = {
     "cwe_self_similarity": "self-similarity",
-    "word_similarity": "Spearman ρ (ValNorm: Pearson r)",
+    "word_similarity": "Spearman ρ",
     "sts": "Spearman ρ",
     "sentence_self_similarity": "self-similarity",
 }
@@ -99,7 +99,7 @@ def figure(scores: pd.DataFrame, result: str, stand_in: bool) -> plt.Figure:
     rows = scores[scores["result"] == result].copy()
     rows["layer"] = rows["layer"].astype(str)
     tasks = list(dict.fromkeys(rows["task"]))
-    columns = min(len(tasks), 3)
+    columns = min(len(tasks), 2)  # two panels a row stay readable at a book's text width
     lines = int(np.ceil(len(tasks) / columns))
     fig, axes = plt.subplots(
         lines, columns, figsize=(5.2 * columns + 1, 3.6 * lines + 0.8),
@@ -108,7 +108,7 @@ def figure(scores: pd.DataFrame, result: str, stand_in: bool) -> plt.Figure:
     for ax, task in zip(axes.flat, tasks):
         draw_layers(ax, rows[rows["task"] == task], result, task)
         ax.set_title(TASK_NAMES.get(task, task), fontsize=10)
-        ax.set_ylabel(Y_LABELS[result])
+        ax.set_ylabel("Pearson r" if task == "valnorm" else Y_LABELS[result])
     for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
