@@ -95,7 +95,3 @@ def show(figure: plt.Figure, dpi: int = 110) -> None:
     figure.savefig(buffer, format="png", dpi=dpi)
     plt.close(figure)
     display(Image(data=buffer.getvalue()))
-
-
-def verdict(holds: bool) -> str:
-    return "holds" if holds else "does not hold"
