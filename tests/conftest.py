@@ -44,3 +44,13 @@ def reference_run(tmp_path_factory):
     """One uninterrupted cold run on the full data: (folder with out/ and cache/, process)."""
     root = tmp_path_factory.mktemp("reference")
     return root, run_reproduce(root / "out", root / "cache")
+
+
+@pytest.fixture(scope="session")
+def hub_repos(settings):
+    """The paper's two repositories in their hub layouts, with small stand-in weights."""
+    if settings.tokenizers_dir is None:
+        pytest.skip("the hub replica needs the real tokenizers: set CVSP_TOKENIZERS_DIR")
+    from hub_repos import clip_repo, gpt2_repo
+
+    return [gpt2_repo(settings.tokenizers_dir), clip_repo(settings.tokenizers_dir)]

@@ -12,16 +12,12 @@ import pytest
 
 from cvsp.models import MODELS, standin_checkpoint
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def _hub_cache(root: Path, hub_id: str, checkpoint: Path) -> None:
-    """The layout huggingface_hub writes: refs/main -> snapshots/<commit>/ (files linked)."""
+def _hub_cache(root: Path, hub_id: str, commit: str, checkpoint: Path) -> None:
+    """The layout huggingface_hub writes: snapshots/<commit>/ (files linked); no refs needed
+    for a pinned commit."""
     repo = root / "hub" / f"models--{hub_id.replace('/', '--')}"
-    snapshot = repo / "snapshots" / COMMIT
+    snapshot = repo / "snapshots" / commit
     snapshot.mkdir(parents=True)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(COMMIT)
     for path in checkpoint.iterdir():
         if not path.name.startswith("stand-in"):
             os.symlink(path, snapshot / path.name)
@@ -29,7 +25,8 @@ def _hub_cache(root: Path, hub_id: str, checkpoint: Path) -> None:
 
 def test_populated_hub_cache_works_with_hf_hub_offline(settings, tmp_path):
     for key in MODELS:
-        _hub_cache(tmp_path / "hf", MODELS[key].hub_id, standin_checkpoint(key, settings))
+        spec = MODELS[key]
+        _hub_cache(tmp_path / "hf", spec.hub_id, spec.revision, standin_checkpoint(key, settings))
     code = (
         "from cvsp.models import load_real\n"
         "for key in ('gpt2', 'clip'):\n"
@@ -39,8 +36,8 @@ def test_populated_hub_cache_works_with_hf_hub_offline(settings, tmp_path):
     env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="1", HF_ENDPOINT="http://127.0.0.1:9")
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert f"gpt2 GPT2Model {COMMIT} real" in done.stdout
-    assert f"clip CLIPTextModelWithProjection {COMMIT} real" in done.stdout
+    assert f"gpt2 GPT2Model {MODELS['gpt2'].revision} real" in done.stdout
+    assert f"clip CLIPTextModelWithProjection {MODELS['clip'].revision} real" in done.stdout
 
 
 def test_reproduce_with_real_models_offline_exits_nonzero_with_the_message(tmp_path):

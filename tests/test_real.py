@@ -19,10 +19,10 @@ pytestmark = pytest.mark.real
 @pytest.fixture(scope="module")
 def real_run(settings):
     try:
-        load_real("gpt2", settings.revisions["gpt2"], "cpu")
+        load_real("gpt2", device="cpu")
     except ModelUnavailableError as error:
         pytest.skip(f"real weights unavailable: {error}")
-    return reproduce.run(settings.with_(models="real", device="auto"), progress=False)
+    return reproduce.run(settings.with_(models="real", device="auto", revisions={}), progress=False)
 
 
 @pytest.mark.parametrize(
@@ -33,8 +33,8 @@ def test_abstract_claim_holds(real_run, claim):
     assert claim.holds(ours), f"{claim.text}: paper {claim.relation} {claim.value}, ours {ours:.3f}"
 
 
-def test_real_provenance_records_the_commit(real_run):
-    for key in MODELS:
+def test_real_models_load_the_pinned_commits(real_run):
+    for key, spec in MODELS.items():
         record = real_run.provenance["models"][key]
         assert record["source"] == "real"
-        assert record["commit"] and len(record["commit"]) == 40
+        assert record["commit"] == spec.revision == record["pinned_commit"], key

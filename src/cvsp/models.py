@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -36,27 +37,35 @@ from transformers import (
 )
 
 from cvsp.data import sha256_of
-from cvsp.settings import Settings
+from cvsp.settings import Settings, revision_variable
 
 HUB_TIMEOUT_S = 5.0
+COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 WEIGHTS_FILE = "model.safetensors"
 STANDIN_MARKER = "stand-in.json"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What the paper calls a model: hub id, architecture family, display name."""
+    """What the paper calls a model: hub id, pinned commit, architecture family, label."""
 
     key: str
     hub_id: str
     family: str
     label: str
     max_tokens: int  # longest input, special tokens included
+    revision: str = "main"  # the commit loaded by default; a full hash for the paper's models
 
+
+# The pinned commits. gpt2: main, which holds model.safetensors. CLIP: main
+# (3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268) holds only pytorch_model.bin; its weights as
+# safetensors are on the hub's conversion commit, the pull-request ref refs/pr/66.
+GPT2_COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
+CLIP_COMMIT = "c237dc49a33fc61debc9276459120b7eac67e7ef"
 
 MODELS: dict[str, ModelSpec] = {
-    "gpt2": ModelSpec("gpt2", "gpt2", "gpt2", "GPT-2", 1024),
-    "clip": ModelSpec("clip", "openai/clip-vit-base-patch32", "clip", "CLIP", 77),
+    "gpt2": ModelSpec("gpt2", "gpt2", "gpt2", "GPT-2", 1024, GPT2_COMMIT),
+    "clip": ModelSpec("clip", "openai/clip-vit-base-patch32", "clip", "CLIP", 77, CLIP_COMMIT),
 }
 
 
@@ -66,7 +75,7 @@ class ModelUnavailableError(RuntimeError):
 
 def offline_message(spec: ModelSpec) -> str:
     return (
-        f"The Hugging Face hub cannot be reached, so the real {spec.label} weights "
+        f"The Hugging Face hub cannot be reached (or HF_HUB_OFFLINE is set), so the real {spec.label} weights "
         f"({spec.hub_id}) cannot be downloaded and are not in the local hub cache; "
         "connect to the internet, or run with stand-in models (random weights) "
         "using --models stand-in or CVSP_MODELS=stand-in."
@@ -83,9 +92,9 @@ class LoadedModel:
     device: torch.device
     source: str  # "real" or "stand-in"
     revision: str | None = None  # requested hub revision (real models)
-    commit: str | None = None  # resolved hub commit (real models)
+    commit: str | None = None  # the commit every file was read from (real models)
     standin_seed: int | None = None
-    weights_sha256: str | None = None  # stand-ins
+    weights_sha256: str | None = None
 
     @property
     def is_stand_in(self) -> bool:
@@ -105,6 +114,7 @@ class LoadedModel:
             "source": self.source,
             "revision": self.revision,
             "commit": self.commit,
+            "pinned_commit": None if self.is_stand_in else self.spec.revision,
             "standin_seed": self.standin_seed,
             "weights_sha256": self.weights_sha256,
             "model_class": type(self.model).__name__,
@@ -169,48 +179,108 @@ def _finish(spec: ModelSpec, model: torch.nn.Module, tokenizer: Any, device: str
 # --------------------------------------------------------------------------- real models
 
 
-def _hub_status(spec: ModelSpec, revision: str) -> int | None:
-    """HTTP status of the hub's page for this revision, or None when unreachable."""
-    from huggingface_hub import constants, get_session
-
-    url = f"{constants.ENDPOINT}/api/models/{spec.hub_id}/revision/{revision}"
-    try:
-        return get_session().head(url, timeout=HUB_TIMEOUT_S).status_code
-    except Exception:  # DNS, proxy, TLS and timeout errors all mean "unreachable"
-        return None
+def _is_commit(revision: str) -> bool:
+    return bool(COMMIT_RE.fullmatch(revision))
 
 
-def _resolved_commit(spec: ModelSpec, revision: str) -> str | None:
+def refusal_message(spec: ModelSpec, revision: str) -> str:
+    """Why a revision without safetensors weights is refused, and what to do instead."""
+    return (
+        f"{spec.hub_id} at revision {revision!r} holds no {WEIGHTS_FILE}; cvsp reads "
+        "safetensors weights only (it never unpickles .bin files nor asks the hub to "
+        f"convert them), so unset {revision_variable(spec.key)} to use the pinned default "
+        f"{spec.revision} or name another revision that holds {WEIGHTS_FILE}."
+    )
+
+
+def _cached_commit(spec: ModelSpec, revision: str) -> str | None:
+    """The commit a revision names in the local hub cache (a commit names itself)."""
+    if _is_commit(revision):
+        return revision
     from huggingface_hub import try_to_load_from_cache
 
     cached = try_to_load_from_cache(spec.hub_id, "config.json", revision=revision)
     return Path(cached).parent.name if isinstance(cached, str) else None
 
 
-def load_real(key: str, revision: str = "main", device: str = "auto") -> LoadedModel:
-    """Load pretrained weights from the hub (or the local hub cache when offline)."""
-    return load_hub(_spec(key), revision, device)
+def _has_safetensors(names: set[str]) -> bool:
+    return WEIGHTS_FILE in names or f"{WEIGHTS_FILE}.index.json" in names
 
 
-def load_hub(spec: ModelSpec, revision: str = "main", device: str = "auto") -> LoadedModel:
-    """Load ``spec.hub_id`` at ``revision``; a clear error when that cannot be done."""
-    from huggingface_hub import constants
+def resolve_revision(spec: ModelSpec, revision: str) -> tuple[str, bool]:
+    """``(commit, online)``: the commit ``revision`` names, asked of the hub or its cache.
 
-    local_only = bool(constants.HF_HUB_OFFLINE)
-    if not local_only:
-        status = _hub_status(spec, revision)
-        if status is None:
-            local_only = True  # a populated hub cache still works without a network
-        elif status == 404:
+    A revision whose commit holds no safetensors weights is refused here, before any
+    download. Offline (``HF_HUB_OFFLINE=1``) or when the hub cannot be reached, the
+    commit comes from the local hub cache, and a clear error says when it is not there.
+    """
+    from huggingface_hub import HfApi, constants, errors, try_to_load_from_cache
+
+    if not constants.is_offline_mode():
+        try:
+            info = HfApi().model_info(spec.hub_id, revision=revision, timeout=HUB_TIMEOUT_S)
+        except errors.RepositoryNotFoundError:
             raise ModelUnavailableError(
-                f"The hub has no model {spec.hub_id!r} at revision {revision!r}; check "
-                "the model id and the CVSP_*_REVISION setting."
-            )
-        elif status >= 400:
+                f"The hub has no model {spec.hub_id!r} (or it is private); check the model id."
+            ) from None
+        except errors.RevisionNotFoundError:
             raise ModelUnavailableError(
-                f"The hub refused {spec.hub_id!r} at revision {revision!r} (HTTP {status})."
-            )
-    options = dict(revision=revision, local_files_only=local_only)
+                f"The hub has no revision {revision!r} of {spec.hub_id}; check "
+                f"{revision_variable(spec.key)} (pinned default {spec.revision})."
+            ) from None
+        except errors.HfHubHTTPError as error:
+            status = getattr(error.response, "status_code", "?")
+            raise ModelUnavailableError(
+                f"The hub answered HTTP {status} when asked for {spec.hub_id} at revision "
+                f"{revision!r}; try again later, or set HF_HUB_OFFLINE=1 to use the local hub cache."
+            ) from None
+        except Exception:  # refused connections, DNS, proxy, TLS, time-outs: unreachable
+            pass
+        else:
+            if not _has_safetensors({s.rfilename for s in info.siblings or ()}):
+                raise ModelUnavailableError(refusal_message(spec, revision))
+            return str(info.sha), True
+    commit = _cached_commit(spec, revision)
+    if commit is None:
+        raise ModelUnavailableError(offline_message(spec))
+    found = [try_to_load_from_cache(spec.hub_id, name, revision=commit)
+             for name in (WEIGHTS_FILE, f"{WEIGHTS_FILE}.index.json")]  # fmt: skip
+    if any(isinstance(path, str) for path in found):
+        return commit, False
+    if found[0] is not None:  # the hub said earlier that this commit has no safetensors
+        raise ModelUnavailableError(refusal_message(spec, revision))
+    raise ModelUnavailableError(offline_message(spec))
+
+
+def _weights_digest(spec: ModelSpec, commit: str) -> str | None:
+    """sha256 of the cached weights: the hub stores LFS files under their sha256."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(spec.hub_id, WEIGHTS_FILE, revision=commit)
+    if not isinstance(cached, str):
+        return None
+    blob = Path(cached).resolve()
+    return blob.name if re.fullmatch(r"[0-9a-f]{64}", blob.name) else sha256_of(blob)
+
+
+def load_real(key: str, revision: str | None = None, device: str = "auto") -> LoadedModel:
+    """Load pretrained weights at ``revision`` (default: the pinned commit)."""
+    spec = _spec(key)
+    return load_hub(spec, revision or spec.revision, device)
+
+
+def load_hub(
+    spec: ModelSpec, revision: str | None = None, device: str = "auto",
+    resolved: tuple[str, bool] | None = None,
+) -> LoadedModel:  # fmt: skip
+    """Load ``spec.hub_id`` from the one commit ``revision`` names; a clear error otherwise.
+
+    Weights, config and tokenizer are all read at that commit (never at a moving branch),
+    from safetensors only, so transformers' on-the-fly conversion is never triggered.
+    """
+    revision = revision or spec.revision
+    commit, online = resolved or resolve_revision(spec, revision)
+    options = dict(revision=commit, local_files_only=not online)
     try:
         with _quiet_transformers():
             model = _model_class(spec).from_pretrained(
@@ -222,15 +292,20 @@ def load_hub(spec: ModelSpec, revision: str = "main", device: str = "auto") -> L
             )
             tokenizer = AutoTokenizer.from_pretrained(spec.hub_id, **options)
     except (OSError, ValueError) as error:
-        if local_only:
+        if not online:
             raise ModelUnavailableError(offline_message(spec)) from error
         raise ModelUnavailableError(
-            f"Could not load {spec.hub_id!r} at revision {revision!r}: {error}"
+            f"Could not load {spec.hub_id!r} at commit {commit} (revision {revision!r}): {error}"
         ) from error
-    model, tokenizer, resolved = _finish(spec, model, tokenizer, device)
+    read_from = _cached_commit(spec, commit)
+    if read_from != commit:  # the files must come from the commit that was resolved
+        raise ModelUnavailableError(
+            f"{spec.hub_id}: files were read from {read_from}, not from commit {commit}."
+        )
+    model, tokenizer, resolved_device = _finish(spec, model, tokenizer, device)
     return LoadedModel(
-        spec, model, tokenizer, resolved, "real",
-        revision=revision, commit=_resolved_commit(spec, revision),
+        spec, model, tokenizer, resolved_device, "real",
+        revision=revision, commit=commit, weights_sha256=_weights_digest(spec, commit),
     )  # fmt: skip
 
 
@@ -247,7 +322,7 @@ def _standin_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
             )
         return AutoTokenizer.from_pretrained(folder, local_files_only=True)
     try:
-        return AutoTokenizer.from_pretrained(spec.hub_id, revision=settings.revisions[spec.key])
+        return AutoTokenizer.from_pretrained(spec.hub_id, revision=settings.revision(spec.key, spec.revision))
     except OSError as error:
         raise ModelUnavailableError(
             f"Stand-in {spec.label} needs the real tokenizer, which could not be loaded "
@@ -350,13 +425,19 @@ def load_model(key: str, settings: Settings, device: str | None = None) -> Loade
     chosen = device or settings.device
     if settings.is_stand_in:
         return load_stand_in(key, settings, chosen)
-    return load_real(key, settings.revisions.get(key, "main"), chosen)
+    spec = _spec(key)
+    return load_hub(spec, settings.revision(key, spec.revision), chosen)
 
 
 def load_models(
     settings: Settings, keys: tuple[str, ...] = ("gpt2", "clip"), device: str | None = None
 ) -> dict[str, LoadedModel]:
-    """Load several models; every key is checked before any weights are read."""
-    for key in keys:
-        _spec(key)
-    return {key: load_model(key, settings, device) for key in keys}
+    """Load several models; every key, and for real models every revision, is checked
+    (and a revision without safetensors refused) before any weights are downloaded."""
+    specs = [_spec(key) for key in keys]
+    if settings.is_stand_in:
+        return {key: load_model(key, settings, device) for key in keys}
+    chosen = device or settings.device
+    revisions = {s.key: settings.revision(s.key, s.revision) for s in specs}
+    resolved = {s.key: resolve_revision(s, revisions[s.key]) for s in specs}
+    return {s.key: load_hub(s, revisions[s.key], chosen, resolved[s.key]) for s in specs}

@@ -6,8 +6,8 @@
 | ``CVSP_DATA_DIR`` | folder holding local copies of the six evaluation files | unset: download |
 | ``CVSP_TOKENIZERS_DIR`` | folder with ``gpt2/`` and ``clip/`` tokenizers for stand-ins | unset: hub |
 | ``CVSP_CACHE_DIR`` | stand-in checkpoints, downloaded data, embedding cache | per-user cache |
-| ``CVSP_GPT2_REVISION`` | hub revision (branch, tag or commit) of ``gpt2`` | ``main`` |
-| ``CVSP_CLIP_REVISION`` | hub revision of ``openai/clip-vit-base-patch32`` | ``main`` |
+| ``CVSP_GPT2_REVISION`` | hub revision (commit, tag or branch) of ``gpt2`` | pinned commit ``607a30d7…`` |
+| ``CVSP_CLIP_REVISION`` | hub revision of ``openai/clip-vit-base-patch32`` | pinned commit ``c237dc49…`` |
 | ``CVSP_STANDIN_SEED`` | seed of the stand-in models' random weights | ``0`` |
 | ``CVSP_DEVICE`` | ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda``, ``mps`` | ``auto`` |
 
@@ -34,6 +34,11 @@ class SettingsError(ValueError):
     """A setting has a value the project cannot use."""
 
 
+def revision_variable(key: str) -> str:
+    """The environment variable that overrides the pinned revision of model ``key``."""
+    return f"CVSP_{key.upper()}_REVISION"
+
+
 def _optional_dir(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -46,9 +51,7 @@ class Settings:
     data_dir: Path | None = None
     tokenizers_dir: Path | None = None
     cache_dir: Path = field(default_factory=lambda: Path(pooch.os_cache("cvsp")))
-    revisions: Mapping[str, str] = field(
-        default_factory=lambda: {"gpt2": "main", "clip": "main"}
-    )
+    revisions: Mapping[str, str] = field(default_factory=dict)  # key -> revision, if overridden
     standin_seed: int = 0
     device: str = "auto"
 
@@ -65,6 +68,10 @@ class Settings:
     @property
     def is_stand_in(self) -> bool:
         return self.models == "stand-in"
+
+    def revision(self, key: str, pinned: str) -> str:
+        """The hub revision to load for model ``key``: the override, else ``pinned``."""
+        return self.revisions.get(key) or pinned
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some fields changed (``settings.with_(models="stand-in")``)."""
@@ -88,8 +95,9 @@ class Settings:
             tokenizers_dir=_optional_dir(env.get("CVSP_TOKENIZERS_DIR")),
             cache_dir=cache if cache is not None else Path(pooch.os_cache("cvsp")),
             revisions={
-                "gpt2": env.get("CVSP_GPT2_REVISION", "main"),
-                "clip": env.get("CVSP_CLIP_REVISION", "main"),
+                key: env[revision_variable(key)].strip()
+                for key in ("gpt2", "clip")
+                if env.get(revision_variable(key), "").strip()
             },
             standin_seed=seed,
             device=env.get("CVSP_DEVICE", "auto").strip().lower(),

@@ -1,0 +1,220 @@
+"""The real-weights path, end to end, against a local replica of the Hugging Face hub.
+
+``cvsp`` runs in real mode (``--models real``, ``CVSP_MODELS=real``) with ``HF_ENDPOINT``
+pointing at :class:`hub_replica.HubReplica`, which serves ``gpt2`` and
+``openai/clip-vit-base-patch32`` in their hub layouts (CLIP's ``main`` without
+safetensors; its conversion on ``refs/pr/66``). Every request the replica answers is
+logged; no test may ask for ``pytorch_model.bin`` or reach a discussion, pull-request
+or conversion route.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cvsp.models import CLIP_COMMIT, GPT2_COMMIT, MODELS
+from hub_replica import HubReplica, SilentServer
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = ("pytorch_model.bin", "discussions", "/pulls", "convert", "/commit/", "/preupload/")
+
+
+def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str, str]:
+    env = dict(os.environ, HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), CVSP_CACHE_DIR=str(cache),
+               CVSP_MODELS="real", MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
+    for name in ("HF_HUB_OFFLINE", "CVSP_GPT2_REVISION", "CVSP_CLIP_REVISION", "DISABLE_SAFETENSORS_CONVERSION"):
+        env.pop(name, None)
+    env.update(changes)
+    return env
+
+
+def _reproduce(out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cvsp", "reproduce", "--models", "real", "--out", str(out), "--no-progress"],
+        env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+
+
+def _load(env: dict[str, str], key: str = "gpt2", spec: str | None = None) -> subprocess.CompletedProcess:
+    """Load one model in a fresh interpreter (the hub settings are read at import)."""
+    call = f"load_hub({spec})" if spec else f"load_real({key!r}, device='cpu')"
+    code = f"from cvsp.models import ModelSpec, load_hub, load_real\n{call}\n"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+
+
+def _forbidden(hub: HubReplica) -> list:
+    return [r for r in hub.log if any(word in r.path for word in FORBIDDEN)]
+
+
+def _nothing_written(hf_home: Path, cache: Path) -> None:
+    hub_cache = hf_home / "hub"
+    written = [p for p in hub_cache.rglob("*") if p.is_file()] if hub_cache.exists() else []
+    assert not [p for p in written if "blobs" in p.parts or "snapshots" in p.parts], written
+    assert not (cache / "embeddings").exists()
+
+
+def _one_sentence(stderr: str) -> str:
+    text = stderr.strip()
+    assert text.count("\n") == 0 and "Traceback" not in text, stderr
+    return text
+
+
+@pytest.fixture(scope="module")
+def online_run(hub_repos, tmp_path_factory):
+    """``cvsp reproduce --models real`` against the running replica (downloads everything)."""
+    root = tmp_path_factory.mktemp("real")
+    hub = HubReplica(hub_repos).start()
+    endpoint = hub.url
+    try:
+        done = _reproduce(root / "out", _env(endpoint, root / "hf", root / "cache"))
+    finally:
+        hub.stop()
+    assert done.returncode == 0, done.stderr[-4000:]
+    return root, hub, endpoint
+
+
+@pytest.mark.slow
+def test_reproduce_real_downloads_and_records_the_pinned_commits(online_run, hub_repos):
+    root, hub, _ = online_run
+    out = root / "out"
+    for name in ("scores.csv", "comparison.csv", "provenance.json", "figures/sts.png"):
+        assert (out / name).is_file(), name
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["warning"] is None and provenance["models_source"] == "real"
+    served = {repo.repo_id: repo for repo in hub_repos}
+    for key, pinned in (("gpt2", GPT2_COMMIT), ("clip", CLIP_COMMIT)):
+        record = provenance["models"][key]
+        assert record["source"] == "real"
+        assert record["commit"] == pinned == record["pinned_commit"] == MODELS[key].revision
+        weights = served[MODELS[key].hub_id].commits[pinned]["model.safetensors"]
+        assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert "pretrained" in (out / "scores.csv").read_text().splitlines()[1]
+    # every file was read at the pinned commits, never at a branch
+    resolves = [r.path for r in hub.requests("/resolve/")]
+    assert resolves and all(GPT2_COMMIT in p or CLIP_COMMIT in p for p in resolves), resolves
+    assert hub.requests(f"/gpt2/resolve/{GPT2_COMMIT}/model.safetensors")
+    assert hub.requests(f"/openai/clip-vit-base-patch32/resolve/{CLIP_COMMIT}/model.safetensors")
+    assert not _forbidden(hub), _forbidden(hub)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("offline", [True, False], ids=["HF_HUB_OFFLINE", "server-gone"])
+def test_rerun_without_the_hub_is_byte_identical(online_run, tmp_path, offline):
+    root, _, stopped = online_run
+    # the replica has stopped (its port refuses connections); a fresh embedding cache
+    # forces every forward pass again, from the weights in the hub cache
+    changes = {"HF_HUB_OFFLINE": "1"} if offline else {}
+    env = _env(stopped, root / "hf", tmp_path / "cache", **changes)
+    done = _reproduce(tmp_path / "out", env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert (tmp_path / "out" / "scores.csv").read_bytes() == (root / "out" / "scores.csv").read_bytes()
+    provenance = json.loads((tmp_path / "out" / "provenance.json").read_text())
+    assert provenance["models"]["clip"]["commit"] == CLIP_COMMIT
+
+
+@pytest.mark.slow
+def test_notebook_in_real_mode_uses_the_command_lines_path(online_run, hub_repos, tmp_path):
+    """A chapter run against the replica loads the same commits and reuses the CLI's cache."""
+    root, _, _ = online_run
+    cache = root / "cache"
+    before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
+    executed = tmp_path / "03_sts.ipynb"
+    with HubReplica(hub_repos) as hub:
+        code = (
+            "import sys, nbformat, nbclient\n"
+            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+            "nbclient.NotebookClient(nb, timeout=1200, resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
+            "nbformat.write(nb, sys.argv[2])\n"
+        )
+        notebook = ROOT / "notebooks" / "03_sts.ipynb"
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(notebook), str(executed), str(notebook.parent)],
+            env=_env(hub.url, root / "hf", cache), capture_output=True, text=True, timeout=1800,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-4000:]
+        assert not _forbidden(hub)
+        assert not hub.requests("/lfs/"), "weights downloaded again instead of read from the hub cache"
+    after = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
+    assert after == before, "the notebook computed embeddings the command line had cached"
+    text = executed.read_text()
+    assert "STAND-IN" not in text
+    assert f"gpt2@{GPT2_COMMIT[:7]}" in text and f"openai/clip-vit-base-patch32@{CLIP_COMMIT[:7]}" in text
+
+
+def test_clip_main_is_refused_before_any_download(hub_repos, tmp_path):
+    with HubReplica(hub_repos) as hub:
+        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", CVSP_CLIP_REVISION="main")
+        done = _reproduce(tmp_path / "out", env)
+    assert done.returncode == 1
+    message = _one_sentence(done.stderr)
+    assert "revision 'main' holds no model.safetensors" in message
+    assert CLIP_COMMIT in message and "CVSP_CLIP_REVISION" in message
+    assert not hub.requests("/resolve/"), "files were fetched before the refusal"
+    assert not _forbidden(hub), _forbidden(hub)
+    _nothing_written(tmp_path / "hf", tmp_path / "cache")
+    assert not (tmp_path / "out").exists()
+
+
+def test_conversion_ref_by_name_loads_the_conversion_commit(hub_repos, tmp_path):
+    code = ("from cvsp.models import load_real\n"
+            "m = load_real('clip', 'refs/pr/66', device='cpu')\nprint(m.commit, m.revision)\n")  # fmt: skip
+    with HubReplica(hub_repos) as hub:
+        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache")
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == [CLIP_COMMIT, "refs/pr/66"]
+    assert not _forbidden(hub)
+
+
+@pytest.mark.parametrize(
+    "spec, revision, expected",
+    [
+        ("ModelSpec('x', 'nobody/no-such-model', 'gpt2', 'X', 1024)", None, "The hub has no model 'nobody/no-such-model'"),
+        (None, "0" * 40, f"The hub has no revision '{'0' * 40}' of gpt2; check CVSP_GPT2_REVISION (pinned default {GPT2_COMMIT})"),
+        (None, "no-such-branch", "The hub has no revision 'no-such-branch' of gpt2"),
+    ],
+    ids=["repository", "commit", "branch"],
+)
+def test_missing_repository_or_revision(hub_repos, tmp_path, spec, revision, expected):
+    with HubReplica(hub_repos) as hub:
+        changes = {"CVSP_GPT2_REVISION": revision} if revision else {}
+        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", **changes)
+        if spec:
+            done = _load(env, spec=spec)
+            assert f"ModelUnavailableError: {expected}" in done.stderr
+        else:
+            done = _reproduce(tmp_path / "out", env)
+            assert expected in _one_sentence(done.stderr)
+    assert done.returncode != 0
+    _nothing_written(tmp_path / "hf", tmp_path / "cache")
+
+
+def test_hub_answering_500_is_one_sentence_within_seconds(hub_repos, tmp_path):
+    with HubReplica(hub_repos) as hub:
+        hub.fail_with = 500
+        start = time.perf_counter()
+        done = _reproduce(tmp_path / "out", _env(hub.url, tmp_path / "hf", tmp_path / "cache"))
+        elapsed = time.perf_counter() - start
+    assert done.returncode == 1
+    assert "The hub answered HTTP 500 when asked for gpt2" in _one_sentence(done.stderr)
+    assert elapsed < 60, f"took {elapsed:.0f} s"
+    _nothing_written(tmp_path / "hf", tmp_path / "cache")
+
+
+def test_hub_that_never_answers_is_one_sentence_within_seconds(tmp_path):
+    with SilentServer() as silent:
+        start = time.perf_counter()
+        done = _reproduce(tmp_path / "out", _env(silent.url, tmp_path / "hf", tmp_path / "cache"))
+        elapsed = time.perf_counter() - start
+    assert done.returncode == 1
+    assert "cannot be reached" in _one_sentence(done.stderr)
+    assert elapsed < 60, f"took {elapsed:.0f} s"
+    _nothing_written(tmp_path / "hf", tmp_path / "cache")
