@@ -22,7 +22,7 @@ import sys
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp[dev] @ git+https://github.com/cvsp-reproduction/cvsp"],
+         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
         check=True,
     )
 

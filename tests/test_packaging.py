@@ -64,3 +64,36 @@ def test_readme_documents_every_setting():
     settings_doc = (ROOT / "src" / "cvsp" / "settings.py").read_text()
     for variable in set(re.findall(r"CVSP_[A-Z0-9_]+", settings_doc)):
         assert variable in readme, variable
+
+
+def _sync_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_repository", ROOT / "tools" / "sync_repository.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_install_cells_and_clone_lines_follow_config_yml():
+    tool = _sync_tool()
+    requirement = tool.install_requirement()
+    assert "[" not in requirement.split("@")[0], "the install cell must not pull the dev extra"
+    assert requirement.endswith(f"@{tool.release_tag()}") and tool.release_tag().startswith("v")
+    for path, rules in tool.targets().items():
+        text = path.read_text()
+        for pattern, _ in rules:
+            found = pattern.findall(text) if path.suffix != ".ipynb" else pattern.findall(text.replace('\\"', '"'))
+            assert found, f"{path.name} has no line for {pattern.pattern}"
+        rewrite = tool._rewrite_notebook if path.suffix == ".ipynb" else tool._rewrite
+        assert rewrite(text, rules) == text, f"{path.name} disagrees with _config.yml: run tools/sync_repository.py"
+
+
+def test_readme_and_book_state_the_pinned_commits():
+    from cvsp.models import MODELS
+
+    for name in ("README.md", "book/running.md"):
+        text = (ROOT / name).read_text()
+        for spec in MODELS.values():
+            assert spec.revision in text, f"{name} does not state the pinned commit of {spec.hub_id}"
+        assert "CVSP_GPT2_REVISION" in text and "CVSP_CLIP_REVISION" in text
