@@ -69,7 +69,7 @@ def test_readme_documents_every_setting():
 def _sync_tool():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("sync_repository", ROOT / "tools" / "sync_repository.py")
+    spec = importlib.util.spec_from_file_location("sync_docs", ROOT / "tools" / "sync_docs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -86,7 +86,7 @@ def test_install_cells_and_clone_lines_follow_config_yml():
             found = pattern.findall(text) if path.suffix != ".ipynb" else pattern.findall(text.replace('\\"', '"'))
             assert found, f"{path.name} has no line for {pattern.pattern}"
         rewrite = tool._rewrite_notebook if path.suffix == ".ipynb" else tool._rewrite
-        assert rewrite(text, rules) == text, f"{path.name} disagrees with _config.yml: run tools/sync_repository.py"
+        assert rewrite(text, rules) == text, f"{path.name} disagrees with _config.yml: run tools/sync_docs.py"
 
 
 def test_readme_and_book_state_the_pinned_commits():
@@ -97,3 +97,54 @@ def test_readme_and_book_state_the_pinned_commits():
         for spec in MODELS.values():
             assert spec.revision in text, f"{name} does not state the pinned commit of {spec.hub_id}"
         assert "CVSP_GPT2_REVISION" in text and "CVSP_CLIP_REVISION" in text
+
+
+def test_settings_table_is_the_one_the_code_reads():
+    """Every documented variable changes the setting it names, and no other is read."""
+    from pathlib import Path as P
+
+    from cvsp import cli
+    from cvsp.settings import Settings, settings_help, variables
+
+    effects = {
+        "CVSP_MODELS": ("stand-in", lambda s: s.models == "stand-in"),
+        "CVSP_DATA_DIR": ("/d", lambda s: s.data_dir == P("/d")),
+        "CVSP_TOKENIZERS_DIR": ("/t", lambda s: s.tokenizers_dir == P("/t")),
+        "CVSP_CACHE_DIR": ("/c", lambda s: s.cache_dir == P("/c")),
+        "CVSP_GPT2_REVISION": ("abc", lambda s: s.revision("gpt2", "x") == "abc"),
+        "CVSP_CLIP_REVISION": ("def", lambda s: s.revision("clip", "x") == "def"),
+        "CVSP_STANDIN_SEED": ("7", lambda s: s.standin_seed == 7),
+        "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
+    }
+    assert [v.name for v in variables()] == list(effects)
+    for name, (value, took_effect) in effects.items():
+        assert took_effect(Settings.from_env({name: value})), name
+        assert not took_effect(Settings.from_env({})), name
+    source = (ROOT / "src" / "cvsp" / "settings.py").read_text()
+    read = set(re.findall(r'"(CVSP_[A-Z_]+)"', source)) | {"CVSP_GPT2_REVISION", "CVSP_CLIP_REVISION"}
+    assert read == set(effects)
+    assert cli.ENVIRONMENT_HELP == settings_help()
+    assert all(name in cli.ENVIRONMENT_HELP for name in effects)
+
+
+CFF_REQUIRED = {"cff-version": str, "message": str, "title": str, "authors": list}
+
+
+def test_licence_and_citation_agree_with_the_project():
+    import yaml
+
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    assert "CC BY 4.0" in (ROOT / "LICENSE-CONTENT.md").read_text()
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    for key, kind in CFF_REQUIRED.items():  # the keys CFF 1.2.0 requires, with their types
+        assert isinstance(cff.get(key), kind), key
+    assert cff["cff-version"] == "1.2.0"
+    assert all(isinstance(a, dict) and ("name" in a or "family-names" in a) for a in cff["authors"])
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert cff["version"] == project["version"] and cff["license"] == project["license"]
+    config_url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    assert cff["repository-code"] == config_url
+    paper = cff["references"][0]
+    assert paper["doi"] == "10.18653/v1/2022.acl-long.217" and paper["year"] == 2022
+    cite = (ROOT / "book" / "cite.md").read_text()
+    assert paper["doi"] in cite and config_url in cite and f"version {cff['version']}" in cite

@@ -8,19 +8,9 @@ import time
 from pathlib import Path
 
 from cvsp import __version__
+from cvsp.settings import settings_help
 
-ENVIRONMENT_HELP = """\
-environment variables (see the README):
-  CVSP_MODELS          real (default) or stand-in; --models overrides it
-  CVSP_DATA_DIR        folder with local copies of the six evaluation files
-  CVSP_TOKENIZERS_DIR  folder with gpt2/ and clip/ tokenizers (for stand-ins)
-  CVSP_CACHE_DIR       stand-in checkpoints, downloads and the embedding cache
-  CVSP_GPT2_REVISION   hub revision of gpt2 (default: the pinned commit 607a30d7)
-  CVSP_CLIP_REVISION   hub revision of openai/clip-vit-base-patch32 (default: the
-                       pinned safetensors commit c237dc49, refs/pr/66)
-  CVSP_STANDIN_SEED    seed of the stand-in models' random weights (default 0)
-  CVSP_DEVICE          auto (default), cpu, cuda or mps; --device overrides it
-"""
+ENVIRONMENT_HELP = settings_help()
 
 
 def build_parser() -> argparse.ArgumentParser:

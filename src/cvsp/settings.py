@@ -1,23 +1,16 @@
 """Every setting of the project, read from environment variables in one place.
 
-| variable | meaning | default |
-| --- | --- | --- |
-| ``CVSP_MODELS`` | ``real`` (pretrained weights from the hub) or ``stand-in`` | ``real`` |
-| ``CVSP_DATA_DIR`` | folder holding local copies of the six evaluation files | unset: download |
-| ``CVSP_TOKENIZERS_DIR`` | folder with ``gpt2/`` and ``clip/`` tokenizers for stand-ins | unset: hub |
-| ``CVSP_CACHE_DIR`` | stand-in checkpoints, downloaded data, embedding cache | per-user cache |
-| ``CVSP_GPT2_REVISION`` | hub revision (commit, tag or branch) of ``gpt2`` | pinned commit ``607a30d7…`` |
-| ``CVSP_CLIP_REVISION`` | hub revision of ``openai/clip-vit-base-patch32`` | pinned commit ``c237dc49…`` |
-| ``CVSP_STANDIN_SEED`` | seed of the stand-in models' random weights | ``0`` |
-| ``CVSP_DEVICE`` | ``auto`` (cuda > mps > cpu), ``cpu``, ``cuda``, ``mps`` | ``auto`` |
-
-Settings are an immutable value: functions receive them as an argument rather than
-reading the environment themselves, so tests and notebooks can build their own.
+:data:`VARIABLES` names each variable with its meaning and default; the tables of the
+README, the book and ``cvsp --help`` are generated from it (:func:`settings_table`,
+:func:`settings_help`). Settings are an immutable value: functions receive them as an
+argument rather than reading the environment themselves, so tests and notebooks can
+build their own.
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +21,54 @@ import pooch
 ModelSource = Literal["real", "stand-in"]
 MODEL_SOURCES: tuple[str, ...] = ("real", "stand-in")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, what it sets, and the default."""
+
+    name: str
+    meaning: str
+    default: str
+
+
+def _pinned(key: str) -> str:
+    from cvsp.models import MODELS  # imported here: models itself imports this module
+
+    return f"the pinned commit `{MODELS[key].revision[:8]}…`"
+
+
+def variables() -> tuple[Variable, ...]:
+    """Every ``CVSP_*`` variable, in the order the documentation lists them."""
+    return (
+        Variable("CVSP_MODELS", "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides", "`real`"),
+        Variable("CVSP_DATA_DIR", "folder holding local copies of the six evaluation files (checked by sha256)", "unset: download from the authors' repository at a pinned commit"),
+        Variable("CVSP_TOKENIZERS_DIR", "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins", "unset: the hub"),
+        Variable("CVSP_CACHE_DIR", "stand-in checkpoints, downloaded data and the embedding cache", "the per-user cache folder (`~/.cache/cvsp` on Linux)"),
+        Variable(revision_variable("gpt2"), "hub revision (commit, tag or branch) of `gpt2`", _pinned("gpt2")),
+        Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),
+        Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
+        Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
+    )  # fmt: skip
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (README, book)."""
+    rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
+    rows += [f"| `{v.name}` | {v.meaning} | {v.default} |" for v in variables()]
+    return "\n".join(rows)
+
+
+def settings_help() -> str:
+    """The settings as plain text for ``cvsp --help``."""
+    plain = [(v.name, v.meaning.replace("`", ""), v.default.replace("`", "")) for v in variables()]
+    lines = ["environment variables (see the README):"]
+    for name, meaning, default in plain:
+        lines.append(textwrap.fill(
+            f"{meaning} (default: {default})", width=88,
+            initial_indent=f"  {name:<20} ", subsequent_indent=" " * 23,
+        ))  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 class SettingsError(ValueError):
