@@ -46,11 +46,28 @@ def reference_run(tmp_path_factory):
     return root, run_reproduce(root / "out", root / "cache")
 
 
+def _real_tokenizers(settings: Settings, folder) -> object:
+    """CVSP_TOKENIZERS_DIR, or the real tokenizer files fetched from the hub at the pinned
+    commits (where it can be reached, e.g. on GitHub's runners)."""
+    if settings.tokenizers_dir is not None:
+        return settings.tokenizers_dir
+    from huggingface_hub import hf_hub_download
+
+    from cvsp.models import MODELS
+
+    try:
+        for key, spec in MODELS.items():
+            for name in ("vocab.json", "merges.txt", "tokenizer_config.json"):
+                hf_hub_download(spec.hub_id, name, revision=spec.revision, local_dir=folder / key)
+    except Exception as error:  # no network and no CVSP_TOKENIZERS_DIR
+        pytest.skip(f"the hub replica needs the real tokenizers: set CVSP_TOKENIZERS_DIR ({error})")
+    return folder
+
+
 @pytest.fixture(scope="session")
-def hub_repos(settings):
+def hub_repos(settings, tmp_path_factory):
     """The paper's two repositories in their hub layouts, with small stand-in weights."""
-    if settings.tokenizers_dir is None:
-        pytest.skip("the hub replica needs the real tokenizers: set CVSP_TOKENIZERS_DIR")
     from hub_repos import clip_repo, gpt2_repo
 
-    return [gpt2_repo(settings.tokenizers_dir), clip_repo(settings.tokenizers_dir)]
+    tokenizers = _real_tokenizers(settings, tmp_path_factory.mktemp("tokenizers"))
+    return [gpt2_repo(tokenizers), clip_repo(tokenizers)]
