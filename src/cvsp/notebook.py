@@ -18,7 +18,7 @@ import pandas as pd
 from cvsp import data, experiments, paper
 from cvsp.embeddings import Embedder
 from cvsp.models import LoadedModel, load_models
-from cvsp.reproduce import STAND_IN_WARNING, make_embedders
+from cvsp.reproduce import STAND_IN_WARNING, Run, make_embedders, run
 from cvsp.settings import Settings
 
 
@@ -29,6 +29,7 @@ class Session:
     settings: Settings
     models: dict[str, LoadedModel]
     embedders: dict[str, Embedder]
+    seed: int = 0
 
     @property
     def stand_in(self) -> bool:
@@ -42,6 +43,10 @@ class Session:
     def sentences(self) -> experiments.SentenceData:
         return experiments.prepare_sentences(data.load_sts(self.settings), self.models["clip"].tokenizer)
 
+    def reproduction(self) -> Run:
+        """Everything ``cvsp reproduce`` computes, with this session's models (from the cache)."""
+        return run(self.settings, seed=self.seed, progress=False, models=self.models)
+
     def weights_label(self) -> str:
         """How the figures and tables of this run describe the weights."""
         if self.stand_in:
@@ -54,7 +59,7 @@ def start(settings: Settings | None = None, seed: int = 0, progress: bool = Fals
     """Load both models as ``CVSP_MODELS`` says and return a :class:`Session`."""
     settings = settings or Settings.from_env()
     models = load_models(settings)
-    session = Session(settings, models, make_embedders(models, settings, seed=seed, progress=progress))
+    session = Session(settings, models, make_embedders(models, settings, seed=seed, progress=progress), seed)
     if session.stand_in:
         print(f"WARNING: {STAND_IN_WARNING}")
     return session

@@ -67,13 +67,18 @@ def package_versions() -> dict[str, str]:
 
 
 def run(
-    settings: Settings, *, seed: int = 0, device: str | None = None, progress: bool = True
-) -> Run:
-    """Load data and models (failing fast), then compute every result."""
+    settings: Settings, *, seed: int = 0, device: str | None = None, progress: bool = True,
+    models: dict[str, LoadedModel] | None = None,
+) -> Run:  # fmt: skip
+    """Load data and models (failing fast), then compute every result.
+
+    ``models`` lets a caller that has loaded them already (a book page) reuse them; the
+    embeddings come from the shared cache either way.
+    """
     words = experiments.load_word_data(settings)
     sts_table = data.load_sts(settings)
     hashes = data.data_hashes(settings)
-    models = load_models(settings, device=device)
+    models = models if models is not None else load_models(settings, device=device)
     sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
     embedders = make_embedders(models, settings, seed=seed, progress=progress)
     scores = experiments.run_all(embedders, words, sentences)
