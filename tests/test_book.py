@@ -86,6 +86,16 @@ def test_strict_build_with_stand_ins(tmp_path, reference_run):
         text = path.read_text()
         assert "cvsp-stand-in" in text and "random weights" in text, f"no stand-in warning on {page}"
         assert "Traceback" not in text, page
+    status = (html / "book" / "status.html").read_text()
+    for name in ("scores.csv", "comparison.csv", "provenance.json"):
+        links = re.findall(rf'href="(\.\./_downloads/[0-9a-f]+/{re.escape(name)})"', status)
+        assert links, f"the status page offers no {name}"
+        downloaded = (html / "book" / links[0]).resolve()
+        assert downloaded.is_file(), downloaded
+        if name == "scores.csv":
+            assert "stand-in (random)" in downloaded.read_text().splitlines()[1]
+    assert "notebooks/03_sts" in status and "Run Time" in status  # the execution table
+    assert "(none: random weights)" in status
     for page in RESULT_PAGES:
         text = (html / "notebooks" / f"{page}.html").read_text()
         assert re.search(r'<img[^>]+src="\.\./_images/[^"]+\.png"', text), f"no figure on {page}"
