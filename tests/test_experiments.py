@@ -53,7 +53,8 @@ def test_expected_variants_and_tasks(embedders, small_words, small_sentences):
     assert _layer_counts(words)[("gpt2", "last_subtoken", "valnorm")] == 13
     sts = experiments.sts(embedders, small_sentences)
     assert set(zip(sts["model"], sts["variant"])) == {
-        ("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("clip", "eos"), ("clip", "mean"),
+        ("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("gpt2", "mean_no_first"),
+        ("clip", "eos"), ("clip", "mean"),
     }  # fmt: skip
     assert (sts["n"] == len(small_sentences.pairs)).all()
 
@@ -72,9 +73,10 @@ def test_sts_values_match_a_direct_computation(embedders, small_sentences):
 def test_cwe_self_similarity_uses_one_random_token(embedders, small_sentences):
     table = experiments.cwe_self_similarity(embedders, small_sentences)
     emb = embedders["gpt2"](small_sentences.sentences, ["random_token"])["random_token"]
-    got = table.query("model == 'gpt2'")["value"].to_numpy()
+    got = table.query("model == 'gpt2' and variant == 'random_token'")["value"].to_numpy()
     np.testing.assert_allclose(got, metrics.self_similarity(emb.values), atol=1e-12)
     assert (table["n"] == len(small_sentences.sentences)).all()
+    assert set(table["variant"]) == set(experiments.CWE_VARIANTS)
 
 
 def test_77_token_limit_excludes_for_both_models(models):

@@ -35,9 +35,9 @@ def test_compare_reduces_as_each_claim_says():
     assert top["ours"] == pytest.approx(0.62) and not top["holds"]
     clip_bound = table.loc["CLIP CWE self-similarity is under .25 in all layers"]
     assert clip_bound["ours"] == pytest.approx(0.1) and clip_bound["holds"]
-    gpt2_sts = table.loc["GPT-2 is no higher than rho = .45 in any layer on STS-B"]
+    gpt2_sts = table.loc["GPT-2 is no higher than rho = .45 in any layer on STS-B (last token or EOS)"]
     assert gpt2_sts["ours"] == pytest.approx(0.46) and not gpt2_sts["holds"]
-    clip_sts = table.loc["CLIP's EOS token reaches rho = .73 on STS-B (best layer)"]
+    clip_sts = table.loc["CLIP reaches rho = .73 on STS-B (ours: EOS token, best layer)"]
     assert clip_sts["ours"] == pytest.approx(0.6)  # layers 0-12 only, not the projection
     layer3 = table.loc["GPT-2 CWE self-similarity, layer 3"]
     assert layer3["difference"] == pytest.approx(0.53 - 0.629)
@@ -52,3 +52,56 @@ def test_missing_results_are_nan_not_holding():
 def test_every_claim_has_a_source():
     for claim in paper.REPORTED:
         assert claim.source and claim.relation in ("≈", "<", ">", "≤", "≥")
+
+
+def _claim_scores(claim: paper.Reported, value: float, other: float | None = None) -> pd.DataFrame:
+    """Rows for exactly what the claim reads, every one equal to ``value`` (one layer set
+    to ``other`` when given), plus decoys the claim must ignore."""
+    rows = []
+    for variant in claim.variants:
+        for layer in claim.layers:
+            rows.append((claim.result, claim.model, variant, claim.task, layer, value))
+    if other is not None:
+        rows[-1] = (*rows[-1][:5], other)
+    decoy_model = "gpt2" if claim.model == "clip" else "clip"
+    rows.append((claim.result, decoy_model, claim.variants[0], claim.task, claim.layers[0], -5.0))
+    rows.append((claim.result, claim.model, claim.variants[0], claim.task, "projection", 9.0))
+    rows.append((claim.result, claim.model, "mean", claim.task, claim.layers[0], 9.0))
+    return pd.DataFrame(rows, columns=COLUMNS[:6]).assign(n=10, note="")
+
+
+def _holds(claim: paper.Reported, value: float, other: float | None = None) -> bool:
+    return bool(paper.compare(_claim_scores(claim, value, other)).set_index("claim").loc[claim.text, "holds"])
+
+
+@pytest.mark.parametrize("claim", paper.REPORTED, ids=lambda c: c.text)
+def test_every_relation_at_and_around_its_boundary(claim):
+    b = claim.value
+    if claim.relation == "≈":
+        edge = paper.APPROX_TOLERANCE
+        assert _holds(claim, b) and _holds(claim, b + edge - 1e-4) and _holds(claim, b - edge + 1e-4)
+        assert not _holds(claim, b + edge + 1e-4) and not _holds(claim, b - edge - 1e-4)
+    elif claim.relation in ("<", "≤"):  # two-decimal rounding: anything that rounds to b or below
+        assert _holds(claim, b) and _holds(claim, b + 0.005) and _holds(claim, b + 0.0049) and _holds(claim, -1.0)
+        assert not _holds(claim, b + 0.0051) and not _holds(claim, b + 0.1)
+    else:  # ">" and "≥": anything that rounds to b or above
+        assert _holds(claim, b) and _holds(claim, b - 0.005) and _holds(claim, b - 0.0049) and _holds(claim, 1.0)
+        assert not _holds(claim, b - 0.0051) and not _holds(claim, b - 0.1)
+    assert not _holds(claim, float("nan"))
+
+
+def test_rounded_bounds_of_the_issue():
+    gpt2_sts = next(c for c in paper.REPORTED if c.relation == "≤")
+    assert _holds(gpt2_sts, 0.452) and not _holds(gpt2_sts, 0.456)
+
+
+@pytest.mark.parametrize("claim", [c for c in paper.REPORTED if c.statistic != "value"], ids=lambda c: c.text)
+def test_series_claims_reduce_over_every_layer_and_token_choice(claim):
+    """A best-layer (max) or worst-layer (min) claim turns on one bad layer of one variant."""
+    b = claim.value
+    if claim.statistic == "max":
+        spoiled = b + 0.2 if claim.relation != "≈" else b + 0.5
+        good = b if claim.relation == "≈" else b - 0.2
+        assert _holds(claim, good) and not _holds(claim, good, other=spoiled)
+    else:
+        assert _holds(claim, b + 0.01) and not _holds(claim, b + 0.01, other=b - 0.2)

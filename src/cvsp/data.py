@@ -246,7 +246,9 @@ def parse_sts(text: str, filename: str = "sts-test.csv") -> pd.DataFrame:
     """Parse the STS Benchmark into ``score, sentence1, sentence2``.
 
     The file is tab-separated without quoting: sentences keep their quote characters,
-    and extra source columns after the second sentence are ignored.
+    and extra source columns after the second sentence are ignored. Sentences are kept
+    exactly as the file gives them, as the authors' code reads them (no whitespace is
+    stripped: 12 sentences end in spaces, which GPT-2 tokenizes as a final token).
     """
     records = []
     for number, line in _lines(text, filename):
@@ -256,8 +258,8 @@ def parse_sts(text: str, filename: str = "sts-test.csv") -> pd.DataFrame:
                 f"{filename}, line {number}: expected at least 7 tab-separated fields, "
                 f"found {len(fields)}."
             )
-        sentence1, sentence2 = fields[5].strip(), fields[6].strip()
-        if not sentence1 or not sentence2:
+        sentence1, sentence2 = fields[5], fields[6]  # as given: 12 sentences end in spaces
+        if not sentence1.strip() or not sentence2.strip():
             raise DataError(f"{filename}, line {number}: a sentence is missing.")
         records.append((_score(fields[4], filename, number), sentence1, sentence2))
     return pd.DataFrame(records, columns=["score", "sentence1", "sentence2"])

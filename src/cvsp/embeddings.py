@@ -1,21 +1,26 @@
 """Layerwise embeddings: one forward pass per text, one vector per layer for a chosen token.
 
-Token choices (``variant``), as Wolfe & Caliskan made them:
+Token choices (``variant``):
 
 | variant | GPT-2 input -> position | CLIP input -> position |
 | --- | --- | --- |
 | ``last_subtoken`` / ``last_token`` | ``text`` -> last token | ``[BOS] text [EOS]`` -> token before EOS |
 | ``eos`` | ``<|endoftext|> text <|endoftext|>`` -> final EOS | ``[BOS] text [EOS]`` -> EOS |
 | ``mean`` | ``text`` -> mean of its tokens | ``[BOS] text [EOS]`` -> mean of the text's tokens |
-| ``random_token`` | ``text`` -> one token drawn (seeded) | ``[BOS] text [EOS]`` -> one text token drawn |
+| ``mean_no_first`` | ``text`` -> mean of its tokens but position 0 | (the same as ``mean``) |
+| ``random_token`` | ``text`` -> one of its tokens, drawn (seeded) | ``[BOS] text [EOS]`` -> one text token |
+| ``random_token_no_first`` | ``text`` -> one of its tokens but position 0 | (the same rule) |
+| ``random_token_released`` | positions 1 .. n-1 of the input (n tokens) | ``[BOS] text [EOS]`` -> a text token or EOS |
 
-Positions come from each text's own token span, never from searching for a token id
-(CLIP pads with its EOS id). Layers are the 13 hidden states (embedding output and 12
-blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
-projected text embedding). Every variant that shares an input text is read from the
-same forward pass and cached on disk.
+The random rules are in :data:`RANDOM_RULES`; ``random_token`` (the text's own tokens)
+is the default of the CWE result. Where a rule leaves a one-token text no position, the
+text's only token is used. Positions come from each text's own token span, never from
+searching for a token id (CLIP pads with its EOS id). Layers are the 13 hidden states
+(embedding output and 12 blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm)
+and ``projection`` (the projected text embedding). Every variant that shares an input
+text is read from the same forward pass and cached on disk.
 
-Used by every chapter; ``01_cwe_anisotropy`` uses ``random_token``.
+Used by every chapter; ``01_cwe_anisotropy`` uses the ``random_token`` variants.
 """
 
 from __future__ import annotations
@@ -47,7 +52,10 @@ VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
         "last_subtoken": ("bare", "last"),
         "last_token": ("bare", "last"),
         "mean": ("bare", "mean"),
+        "mean_no_first": ("bare", "mean_no_first"),
         "random_token": ("bare", "random"),
+        "random_token_no_first": ("bare", "random_no_first"),
+        "random_token_released": ("bare", "random_released"),
         "eos": ("eos_wrapped", "eos"),
     },
     "clip": {
@@ -55,8 +63,17 @@ VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
         "last_token": ("clip", "last"),
         "mean": ("clip", "mean"),
         "random_token": ("clip", "random"),
+        "random_token_no_first": ("clip", "random_no_first"),
+        "random_token_released": ("clip", "random_released"),
         "eos": ("clip", "eos"),
     },
+}
+
+# Which input positions a random draw may land on (selector -> rule), see :func:`allowed_positions`.
+RANDOM_RULES: dict[str, str] = {
+    "random": "own tokens of the text",
+    "random_no_first": "own tokens of the text except input position 0 (GPT-2's first token)",
+    "random_released": "input positions 1 .. n-1 (the released code's CLIP rule: text tokens and EOS)",
 }
 
 
@@ -145,10 +162,32 @@ def fits_clip(clip_tokenizer, texts: Sequence[str], limit: int = 77) -> np.ndarr
     return clip_token_counts(clip_tokenizer, texts) <= limit
 
 
-def random_positions(encoded: Sequence[Encoded], seed: int) -> np.ndarray:
-    """One position per text, uniform over the text's own tokens (seeded, order-fixed)."""
+def allowed_positions(e: Encoded, selector: str) -> range:
+    """Input positions a random draw (or the ``mean_no_first`` mean) may use for one text.
+
+    ``random``: the text's own tokens. ``random_no_first`` and ``mean_no_first``: the same
+    without input position 0, which for GPT-2's bare input is the first token (its
+    attention sink); for CLIP position 0 is BOS, never an own token, so nothing changes.
+    ``random_released``: positions 1 .. n-1 of the n-token input, the rule of the authors'
+    released code for CLIP (``random.randint(1, len)``, whose top value n lies one past
+    EOS, is cut to the sequence). A rule that leaves no position keeps the text's only token.
+    """
+    if selector == "random":
+        allowed = range(e.start, e.stop)
+    elif selector in ("random_no_first", "mean_no_first"):
+        allowed = range(max(e.start, 1), e.stop)
+    elif selector == "random_released":
+        allowed = range(1, len(e.ids))
+    else:
+        raise EmbeddingError(f"Unknown token selector {selector!r}.")
+    return allowed if len(allowed) else range(e.start, e.stop)
+
+
+def random_positions(encoded: Sequence[Encoded], seed: int, selector: str = "random") -> np.ndarray:
+    """One position per text, uniform over :func:`allowed_positions` (seeded, order-fixed)."""
     rng = np.random.default_rng(seed)
-    return np.array([rng.integers(e.start, e.stop) for e in encoded], dtype=np.int64)
+    spans = [allowed_positions(e, selector) for e in encoded]
+    return np.array([rng.integers(span.start, span.stop) for span in spans], dtype=np.int64)
 
 
 def batches(lengths: Sequence[int], token_budget: int) -> list[np.ndarray]:
@@ -187,7 +226,6 @@ def _forward(
     out = model.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
     hidden = torch.stack(out.hidden_states, dim=1)  # [B, 13, T, dim]
     rows = torch.arange(len(encoded), device=device)
-    starts = torch.tensor([e.start for e in encoded], device=device)
     stops = torch.tensor([e.stop for e in encoded], device=device)
     ends = torch.tensor([len(e.ids) - 1 for e in encoded], device=device)
     result: dict[str, torch.Tensor] = {}
@@ -201,12 +239,16 @@ def _forward(
                 projected = model.model.text_projection(final)
                 vectors = torch.cat([vectors, final[:, None], projected[:, None]], dim=1)
             result[name] = vectors
-        elif name == "mean":
+        elif name in ("mean", "mean_no_first"):
+            spans = [(e.start, e.stop) if name == "mean" else
+                     (allowed_positions(e, name).start, allowed_positions(e, name).stop) for e in encoded]  # fmt: skip
+            first = torch.tensor([a for a, _ in spans], device=device)
+            last = torch.tensor([b for _, b in spans], device=device)
             positions = torch.arange(width, device=device)
-            inside = (positions >= starts[:, None]) & (positions < stops[:, None])
-            weights = inside.to(hidden.dtype) / (stops - starts)[:, None].to(hidden.dtype)
+            inside = (positions >= first[:, None]) & (positions < last[:, None])
+            weights = inside.to(hidden.dtype) / (last - first)[:, None].to(hidden.dtype)
             result[name] = torch.einsum("bltd,bt->bld", hidden, weights)
-        elif name == "random":
+        elif name in RANDOM_RULES:
             result[name] = hidden[rows, :, torch.as_tensor(chosen, device=device)]
         else:
             raise EmbeddingError(f"Unknown token selector {name!r}.")
@@ -224,7 +266,7 @@ def extract(
     description: str = "",
 ) -> dict[str, np.ndarray]:
     """Run every text once and read each selector's vectors: ``selector -> [n, L, dim]``."""
-    random_at = random_positions(encoded, seed) if "random" in selectors else None
+    drawn = {s: random_positions(encoded, seed, s) for s in selectors if s in RANDOM_RULES}
     lengths = [len(e.ids) for e in encoded]
     groups = batches(lengths, token_budget)
     outputs: dict[str, np.ndarray] = {}
@@ -234,7 +276,7 @@ def extract(
     )  # fmt: skip
     with torch.inference_mode(), bar:
         for group in groups:
-            chosen = {s: (random_at[group] if s == "random" else None) for s in selectors}
+            chosen = {s: (drawn[s][group] if s in drawn else None) for s in selectors}
             vectors = _forward(model, [encoded[i] for i in group], chosen)
             for name, tensor in vectors.items():
                 array = tensor.float().cpu().numpy()
@@ -319,7 +361,7 @@ class Embedder:
             "model": self.model.fingerprint,
             "form": form,
             "selector": selector,
-            "seed": self.seed if selector == "random" else None,
+            "seed": self.seed if selector in RANDOM_RULES else None,
             "texts": digest,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]

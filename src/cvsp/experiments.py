@@ -38,10 +38,11 @@ WORD_VARIANTS: dict[str, tuple[str, ...]] = {
     "clip": ("last_subtoken", "eos"),
 }
 SENTENCE_VARIANTS: dict[str, tuple[str, ...]] = {
-    "gpt2": ("last_token", "eos", "mean"),
+    "gpt2": ("last_token", "eos", "mean", "mean_no_first"),
     "clip": ("eos", "mean"),
 }
-CWE_VARIANT = "random_token"
+CWE_VARIANT = "random_token"  # the default draw: one of the sentence's own tokens
+CWE_VARIANTS: tuple[str, ...] = (CWE_VARIANT, "random_token_no_first", "random_token_released")
 SENTENCE_TASK = "sts_sentences"
 STS_TASK = "stsb"
 VALNORM_TASK = "valnorm"
@@ -145,8 +146,12 @@ def _self_similarity(
 
 
 def cwe_self_similarity(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFrame:
-    """Result 1: self-similarity of one random token per sentence, by layer."""
-    variants = {family: (CWE_VARIANT,) for family in ("gpt2", "clip")}
+    """Result 1: self-similarity of one random token per sentence, by layer.
+
+    ``random_token`` (the sentence's own tokens) is the default draw; the two other rules
+    of :data:`cvsp.embeddings.RANDOM_RULES` are measured beside it.
+    """
+    variants = {family: CWE_VARIANTS for family in ("gpt2", "clip")}
     return _self_similarity("cwe_self_similarity", embedders, sentences.sentences, variants)
 
 

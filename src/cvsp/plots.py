@@ -22,7 +22,8 @@ STYLE = {
     "clip": {"color": "#1f5fa8", "marker": "^", "label": "CLIP"},
 }
 LINESTYLES = {
-    "eos": "-", "last_subtoken": "--", "last_token": "--", "mean": ":", "random_token": "-",
+    "eos": "-", "last_subtoken": "--", "last_token": "--", "mean": ":", "mean_no_first": "-.",
+    "random_token": "-", "random_token_no_first": "--", "random_token_released": ":",
 }  # fmt: skip
 TITLES = {
     "cwe_self_similarity": "CWE self-similarity by layer",
