@@ -94,7 +94,7 @@ glue("n_tasks", len(best))
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Correlation with human judgements in each layer, per task: Spearman's rho for the word-pair tasks, Pearson's r for ValNorm. GPT-2 red circles, CLIP blue triangles; dashed lines the last subtoken, solid lines the EOS token; diamonds CLIP's final layer norm and projection; dotted line: the paper's RG65 value for CLIP.", "name": "fig-words"}}
+# %% mystnb={"figure": {"caption": "Correlation with human judgements in each layer, per task: Spearman's rho for the word-pair tasks, Pearson's r for ValNorm. GPT-2 red circles, CLIP blue triangles; dashed lines the last subtoken, solid lines the EOS token; diamonds CLIP's final layer norm and projection; dotted line: the paper's RG65 value for CLIP.", "name": "fig-words"}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "word_similarity", session.stand_in))
 
 # %% [markdown]

@@ -84,7 +84,7 @@ glue("ours_gpt2_best", gpt2_paper["value"].max())
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling; diamonds CLIP's final layer norm and projection; sparse dotted lines: the paper's numbers (CLIP .73, GPT-2 at most .45).", "name": "fig-sts"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; sparse dotted lines: the paper's numbers (CLIP .73, GPT-2 at most .45).", "name": "fig-sts"}}
 notebook.show(plots.figure(scores, "sts", session.stand_in))
 
 # %% [markdown]

@@ -84,7 +84,7 @@ glue("ours_gpt2_min_layer", gpt2_eos[hidden].idxmin())
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of sentence embeddings of the STS Benchmark sentences in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed GPT-2's last token, dotted mean pooling; diamonds CLIP's final layer norm and projection; cross: the paper's CLIP value at the top layer (.25); sparse dotted line: its bound for GPT-2's EOS token (at least .97).", "name": "fig-sentence-self-similarity"}}
+# %% mystnb={"figure": {"caption": "Self-similarity of sentence embeddings of the STS Benchmark sentences in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed GPT-2's last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; cross: the paper's CLIP value at the top layer (.25); sparse dotted line: its bound for GPT-2's EOS token (at least .97).", "name": "fig-sentence-self-similarity"}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "sentence_self_similarity", session.stand_in))
 
 # %% [markdown]

@@ -16,6 +16,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RESULT_PAGES = ["01_cwe_anisotropy", "02_word_similarity", "03_sts", "04_sentence_self_similarity"]
+OTHER_CHAPTERS = ["05_reproducing_the_reproduction"]
 
 
 def _cells(notebook) -> list[tuple]:
@@ -26,7 +27,7 @@ def _cells(notebook) -> list[tuple]:
 
 
 def test_every_result_has_a_notebook_pair():
-    assert [p.stem for p in NOTEBOOKS] == RESULT_PAGES
+    assert [p.stem for p in NOTEBOOKS] == RESULT_PAGES + OTHER_CHAPTERS
     for notebook in NOTEBOOKS:
         assert notebook.with_suffix(".py").is_file(), notebook.name
 
@@ -44,7 +45,7 @@ def test_committed_without_outputs(path):
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem in RESULT_PAGES], ids=lambda p: p.stem)
 def test_skeleton(path):
     text = "\n".join(c.source for c in jupytext.read(path).cells if c.cell_type == "markdown")
     headings = re.findall(r"^## (.+)$", text, re.MULTILINE)

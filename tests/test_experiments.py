@@ -96,3 +96,16 @@ def test_undefined_layers_get_a_reason():
     )
     assert np.isnan(values[0]) and values[1] == pytest.approx(1.0)
     assert notes[0].startswith("undefined") and notes[1] == ""
+
+
+def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
+    sizes = experiments.cwe_corpus_size(embedders, small_sentences, sizes=(3,), repeats=2)
+    n = len(small_sentences.sentences)
+    assert set(sizes["size"]) == {3, n} and len(sizes) == 2 * 13 * (2 + 1)
+    full = sizes.query("size == @n and model == 'gpt2'")["value"].to_numpy()
+    default = experiments.cwe_self_similarity(embedders, small_sentences)
+    np.testing.assert_allclose(full, default.query("model == 'gpt2' and variant == 'random_token'")["value"], atol=1e-12)
+    seeds = experiments.cwe_over_seeds(embedders, small_sentences, seeds=(0, 1))
+    zero = seeds.query("seed == 0 and model == 'gpt2'")["value"].to_numpy()
+    np.testing.assert_allclose(zero, full, atol=1e-6)  # seed 0 is the default draw
+    assert not np.allclose(seeds.query("seed == 1 and model == 'gpt2'")["value"], zero)

@@ -85,3 +85,19 @@ def test_sentences_are_used_as_the_file_gives_them(settings, models):
     ids = models["gpt2"].tokenizer(trailing[0])["input_ids"]
     assert models["gpt2"].tokenizer.convert_ids_to_tokens(ids)[-1] == "Ġ"  # GPT-2's last token is the space
     assert data.parse_sts("g\tf\ty\t1\t2.5\tA cat. \tA dog.\n")["sentence1"].item() == "A cat. "
+
+
+def test_several_seeds_in_one_pass_equal_one_embedder_per_seed(models, tmp_path):
+    from cvsp.embeddings import EmbeddingCache
+
+    texts = ["A man is playing a harp.", "Dogs run in the park.", "The cat sat."]
+    cache = EmbeddingCache(tmp_path)
+    many = Embedder(models["gpt2"], cache=cache, progress=False)
+    drawn = many.random_draws(texts, "random_token", seeds=[0, 1, 2])
+    assert many.forward_passes == len(texts)  # one pass for three seeds
+    for seed in (0, 1, 2):
+        alone = Embedder(models["gpt2"], seed=seed, progress=False)(texts, ["random_token"])["random_token"]
+        np.testing.assert_allclose(drawn[seed].values, alone.values, atol=1e-5)
+        cached = Embedder(models["gpt2"], cache=cache, seed=seed, progress=False)
+        cached(texts, ["random_token"])
+        assert cached.forward_passes == 0  # stored under the key a seeded Embedder reads

@@ -248,7 +248,7 @@ def _forward(
             inside = (positions >= first[:, None]) & (positions < last[:, None])
             weights = inside.to(hidden.dtype) / (last - first)[:, None].to(hidden.dtype)
             result[name] = torch.einsum("bltd,bt->bld", hidden, weights)
-        elif name in RANDOM_RULES:
+        elif name.partition("#")[0] in RANDOM_RULES:
             result[name] = hidden[rows, :, torch.as_tensor(chosen, device=device)]
         else:
             raise EmbeddingError(f"Unknown token selector {name!r}.")
@@ -265,8 +265,16 @@ def extract(
     progress: bool = True,
     description: str = "",
 ) -> dict[str, np.ndarray]:
-    """Run every text once and read each selector's vectors: ``selector -> [n, L, dim]``."""
-    drawn = {s: random_positions(encoded, seed, s) for s in selectors if s in RANDOM_RULES}
+    """Run every text once and read each selector's vectors: ``selector -> [n, L, dim]``.
+
+    A random selector draws with ``seed``; written ``rule#s`` (e.g. ``random#3``) it draws
+    with seed ``s``, so one pass can serve several seeds.
+    """
+    drawn = {}
+    for name in selectors:
+        rule, _, own_seed = name.partition("#")
+        if rule in RANDOM_RULES:
+            drawn[name] = random_positions(encoded, int(own_seed) if own_seed else seed, rule)
     lengths = [len(e.ids) for e in encoded]
     groups = batches(lengths, token_budget)
     outputs: dict[str, np.ndarray] = {}
@@ -355,13 +363,13 @@ class Embedder:
     def family(self) -> str:
         return self.model.spec.family
 
-    def _key(self, form: str, selector: str, digest: str) -> str:
+    def _key(self, form: str, selector: str, digest: str, seed: int | None = None) -> str:
         parts = {
             "format": CACHE_FORMAT,
             "model": self.model.fingerprint,
             "form": form,
             "selector": selector,
-            "seed": self.seed if selector in RANDOM_RULES else None,
+            "seed": (self.seed if seed is None else seed) if selector in RANDOM_RULES else None,
             "texts": digest,
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
@@ -400,3 +408,35 @@ class Embedder:
         return {
             v: LayerEmbeddings(found[table[v]], layers_for(self.family, v)) for v in variants
         }
+
+    def random_draws(
+        self, texts: Sequence[str], variant: str, seeds: Sequence[int], chunk: int = 5
+    ) -> dict[int, LayerEmbeddings]:
+        """``seed -> LayerEmbeddings`` of a random-token variant for several seeds.
+
+        Each missing seed is drawn in the same forward pass as up to ``chunk - 1`` others,
+        and cached under the key an :class:`Embedder` with that seed would use.
+        """
+        form, selector = VARIANTS[self.family][variant]
+        if selector not in RANDOM_RULES:
+            raise EmbeddingError(f"{variant!r} is not a random-token variant.")
+        check_texts(texts)
+        digest = texts_digest(texts)
+        keys = {seed: self._key(form, selector, digest, seed) for seed in seeds}
+        found = {seed: self.cache.get(keys[seed]) if self.cache else None for seed in seeds}
+        missing = [seed for seed in seeds if found[seed] is None or len(found[seed]) != len(texts)]
+        for start in range(0, len(missing), chunk):
+            group = missing[start : start + chunk]
+            encoded = encode(self.model, texts, form)
+            fresh = extract(
+                self.model, encoded, [f"{selector}#{seed}" for seed in group],
+                token_budget=self.token_budget, progress=self.progress,
+                description=f"{self.model.spec.label} {form} seeds {group}",
+            )  # fmt: skip
+            self.forward_passes += len(texts)
+            for seed in group:
+                found[seed] = fresh[f"{selector}#{seed}"]
+                if self.cache is not None:
+                    self.cache.put(keys[seed], found[seed])
+        layers = layers_for(self.family, variant)
+        return {seed: LayerEmbeddings(found[seed], layers) for seed in seeds}

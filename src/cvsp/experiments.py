@@ -239,3 +239,42 @@ def run_all(
             sentence_self_similarity(embedders, sentences),
         ]
     )
+
+
+def cwe_corpus_size(
+    embedders: Mapping[str, Embedder], sentences: SentenceData,
+    sizes: Sequence[int] = (250, 500, 1000, 2000), repeats: int = 5, seed: int = 0,
+) -> pd.DataFrame:  # fmt: skip
+    """CWE self-similarity on seeded random subsets of the sentence corpus, by layer.
+
+    Columns ``model, size, repeat, layer, value``; the full corpus is one more size with
+    one repeat. No forward pass beyond the cached ``random_token`` draw.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(sentences.sentences)
+    subsets = [(size, r, rng.choice(n, size, replace=False)) for size in sizes if size < n for r in range(repeats)]
+    subsets.append((n, 0, np.arange(n)))
+    rows = []
+    for key, embed in embedders.items():
+        values = embed(sentences.sentences, [CWE_VARIANT])[CWE_VARIANT]
+        for size, repeat, chosen in subsets:
+            for layer, value in zip(values.layers, metrics.self_similarity(values.values[chosen])):
+                rows.append((key, size, repeat, layer, float(value)))
+    return pd.DataFrame(rows, columns=["model", "size", "repeat", "layer", "value"])
+
+
+def cwe_over_seeds(
+    embedders: Mapping[str, Embedder], sentences: SentenceData, seeds: Sequence[int] = tuple(range(5)),
+    variant: str = CWE_VARIANT,
+) -> pd.DataFrame:  # fmt: skip
+    """CWE self-similarity for several seeds of the token draw: ``model, seed, layer, value``.
+
+    All seeds of a model share one forward pass per five seeds (see
+    :meth:`cvsp.embeddings.Embedder.random_draws`), and each draw is cached.
+    """
+    rows = []
+    for key, embed in embedders.items():
+        for seed, emb in embed.random_draws(sentences.sentences, variant, seeds).items():
+            for layer, value in zip(emb.layers, metrics.self_similarity(emb.values)):
+                rows.append((key, seed, layer, float(value)))
+    return pd.DataFrame(rows, columns=["model", "seed", "layer", "value"])
