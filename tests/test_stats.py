@@ -1,0 +1,108 @@
+"""cvsp.stats against slow reference forms and hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from cvsp import metrics, stats
+
+
+@pytest.fixture()
+def sample():
+    rng = np.random.default_rng(4)
+    gold = rng.normal(size=40).round(1)  # ties, as in human ratings
+    model = np.stack([gold + rng.normal(scale=s, size=40) for s in (0.5, 1.0, 3.0)])  # [L=3, n]
+    return model, gold
+
+
+def test_spearman_replicates_equal_a_slow_loop(sample):
+    model, gold = sample
+    idx = stats.resample_indices(40, 300, seed=1)
+    fast = stats.correlation_replicates(model, gold, idx, chunk=7)
+    slow = np.array([[sps.spearmanr(layer[i], gold[i]).statistic for layer in model] for i in idx])
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+    low, high = stats.percentile_interval(fast)
+    np.testing.assert_allclose(low, np.percentile(slow, 2.5, axis=0))
+    np.testing.assert_allclose(high, np.percentile(slow, 97.5, axis=0))
+
+
+def test_pearson_replicates_equal_a_slow_loop(sample):
+    model, gold = sample
+    idx = stats.resample_indices(40, 50, seed=2)
+    fast = stats.correlation_replicates(model, gold, idx, method="pearson")
+    slow = np.array([[sps.pearsonr(layer[i], gold[i]).statistic for layer in model] for i in idx])
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+
+
+def test_seeds_decide_the_indices():
+    a = stats.resample_indices(30, 20, seed=5)
+    assert (a == stats.resample_indices(30, 20, seed=5)).all()
+    assert (a != stats.resample_indices(30, 20, seed=6)).any()
+    settings = stats.BootstrapSettings()
+    assert settings.seed_for("stsb") == stats.BootstrapSettings().seed_for("stsb") != settings.seed_for("rg65")
+
+
+def test_weighted_self_similarity_equals_a_brute_force_weighted_mean():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(25, 2, 6))  # [n, L, d]
+    units = metrics.unit(x)
+    idx = stats.resample_indices(25, 30, seed=3)
+    counts = stats.resample_counts(idx, 25)
+    assert (counts.sum(axis=1) == 25).all()
+    fast = stats.weighted_self_similarity(units, counts)
+    for b in range(30):
+        w = counts[b]
+        for layer in range(2):
+            cos = units[:, layer] @ units[:, layer].T
+            pair_weights = np.outer(w, w)
+            np.fill_diagonal(pair_weights, 0.0)  # pairs of distinct items only
+            expected = (pair_weights * cos).sum() / pair_weights.sum()
+            assert fast[b, layer] == pytest.approx(expected, abs=1e-12)
+    # all counts 1: the plain self-similarity
+    ones = np.ones((1, 25))
+    np.testing.assert_allclose(stats.weighted_self_similarity(units, ones)[0], metrics.self_similarity(x), atol=1e-12)
+
+
+def test_williams_t_worked_case():
+    # The example case of psych::r.test's documentation (Steiger 1980, case A):
+    # n = 103, r12 = .4, r13 = .5, r23 = .1. By hand: |R| = 1 - .16 - .25 - .01 + .04 = .62,
+    # r̄ = .45, t = -.1 * sqrt(102 * 1.1) / sqrt(2 * 102/100 * .62 + .2025 * .9**3)
+    #   = -1.05925 / 1.18845 = -0.8913, df = 100.
+    t, p = stats.williams_t(0.4, 0.5, 0.1, 103)
+    assert t == pytest.approx(-0.8913, abs=1e-4)
+    assert p == pytest.approx(2 * sps.t.sf(0.8913, 100), abs=1e-4)
+    assert 0.36 < p < 0.39
+
+
+def test_williams_t_is_zero_for_equal_correlations_and_flips_sign():
+    assert stats.williams_t(0.6, 0.6, 0.3, 50)[0] == pytest.approx(0.0)
+    t, p = stats.williams_t(0.7, 0.4, 0.5, 80)
+    t_swapped, p_swapped = stats.williams_t(0.4, 0.7, 0.5, 80)
+    assert t > 0 and t_swapped == pytest.approx(-t) and p == pytest.approx(p_swapped)
+
+
+def test_paired_resampling_makes_identical_models_differ_by_exactly_zero(sample):
+    model, gold = sample
+    idx = stats.resample_indices(40, 200, seed=0)
+    a = stats.correlation_replicates(model, gold, idx)
+    b = stats.correlation_replicates(model.copy(), gold, idx)
+    low, high = stats.percentile_interval(a - b)
+    assert (low == 0).all() and (high == 0).all()
+    unpaired = stats.correlation_replicates(model, gold, stats.resample_indices(40, 200, seed=1))
+    low, high = stats.percentile_interval(a - unpaired)
+    assert (high - low > 0.01).all()  # separate indices would make noise out of nothing
+
+
+def test_best_layer_is_chosen_inside_each_replicate():
+    replicates = np.array([[0.9, 0.1], [0.1, 0.9], [0.5, 0.5]])
+    assert stats.best_replicates(replicates).tolist() == [0.9, 0.9, 0.5]
+    assert stats.best_replicates(replicates, "min").tolist() == [0.1, 0.1, 0.5]
+    once = replicates[:, replicates.mean(axis=0).argmax()]  # choosing the layer once instead
+    assert not np.allclose(once, stats.best_replicates(replicates))
+
+
+def test_interval_ignores_undefined_replicates():
+    low, high = stats.percentile_interval(np.array([[np.nan], [1.0], [2.0], [3.0]]), level=0.5)
+    assert low[0] == pytest.approx(1.5) and high[0] == pytest.approx(2.5)
