@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 
 from cvsp import data, experiments, metrics
-from cvsp.embeddings import Embedder
+from cvsp.embeddings import Embedder, EmbeddingCache
 
 
 @pytest.fixture(scope="module")
-def embedders(models):
-    return {key: Embedder(m, progress=False) for key, m in models.items()}
+def embedders(models, tmp_path_factory):
+    cache = EmbeddingCache(tmp_path_factory.mktemp("embeddings"))  # each text list embedded once
+    return {key: Embedder(m, cache=cache, progress=False) for key, m in models.items()}
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +110,26 @@ def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
     zero = seeds.query("seed == 0 and model == 'gpt2'")["value"].to_numpy()
     np.testing.assert_allclose(zero, full, atol=1e-6)  # seed 0 is the default draw
     assert not np.allclose(seeds.query("seed == 1 and model == 'gpt2'")["value"], zero)
+
+
+def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
+    from cvsp import paper, stats
+
+    boot = stats.BootstrapSettings(replicates=100)
+    intervals, differences, claims = experiments.uncertainty(embedders, small_words, small_sentences, boot)
+    scores = experiments.run_all(embedders, small_words, small_sentences)
+    merged = scores.merge(intervals, on=["result", "model", "variant", "task", "layer"], how="left")
+    defined = merged[merged["value"].notna()]
+    assert defined["ci_low"].notna().all()
+    inside = (defined["ci_low"] <= defined["value"] + 1e-9) & (defined["value"] <= defined["ci_high"] + 1e-9)
+    assert inside.mean() > 0.95
+    # the point difference is the difference of the two series' values
+    sts = scores.query("result == 'sts' and layer == '12'").set_index(["model", "variant"])["value"]
+    row = differences.query("result == 'sts' and clip_variant == 'eos' and gpt2_variant == 'last_token' and layer == '12'")
+    assert row["difference"].item() == pytest.approx(sts[("clip", "eos")] - sts[("gpt2", "last_token")], abs=1e-9)
+    assert np.isfinite(row["t"].item()) and 0 <= row["p"].item() <= 1
+    assert list(claims["claim"]) == [c.text for c in paper.REPORTED]
+    again = experiments.uncertainty(embedders, small_words, small_sentences, boot)[0]
+    pd.testing.assert_frame_equal(again, intervals)  # seeded: the same intervals
+    other = experiments.uncertainty(embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))[0]
+    assert not np.allclose(other["ci_low"].fillna(0), intervals["ci_low"].fillna(0))

@@ -13,7 +13,11 @@ from cvsp.experiments import COLUMNS, RESULTS
 pytestmark = pytest.mark.slow
 
 SUBSETS = {  # (result, model, variant, task) -> layers
-    **{("cwe_self_similarity", m, "random_token", "sts_sentences"): 13 for m in ("gpt2", "clip")},
+    **{
+        ("cwe_self_similarity", m, v, "sts_sentences"): 13
+        for m in ("gpt2", "clip")
+        for v in ("random_token", "random_token_no_first", "random_token_released")
+    },
     **{
         ("word_similarity", m, v, t): (15 if (m, v) == ("clip", "eos") else 13)
         for m in ("gpt2", "clip")
@@ -23,7 +27,8 @@ SUBSETS = {  # (result, model, variant, task) -> layers
     **{
         (r, m, v, t): (15 if (m, v) == ("clip", "eos") else 13)
         for r, t in (("sts", "stsb"), ("sentence_self_similarity", "sts_sentences"))
-        for m, v in (("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("clip", "eos"), ("clip", "mean"))
+        for m, v in (("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("gpt2", "mean_no_first"),
+                     ("clip", "eos"), ("clip", "mean"))  # fmt: skip
     },
 }
 
@@ -45,18 +50,34 @@ def test_writes_every_output(first_run):
 
 def test_scores_cover_every_result_model_variant_task_and_layer(first_run):
     scores = pd.read_csv(first_run[0] / "out" / "scores.csv", keep_default_na=False, na_values=[""])
-    assert list(scores.columns) == [*COLUMNS, "weights"]
+    assert list(scores.columns) == [*COLUMNS, "ci_low", "ci_high", "weights"]
     counts = scores.groupby(["result", "model", "variant", "task"]).size().to_dict()
     assert counts == SUBSETS
     missing = scores[scores["value"].isna()]
     assert missing["note"].fillna("").str.startswith("undefined").all()
     assert len(missing) <= 2  # only layer 0 of an EOS token may be undefined
     assert set(missing["layer"].astype(str)) <= {"0"}
+    # every defined value of the paper's series has an interval around it
+    series = scores[scores["value"].notna() & ~scores["variant"].isin(["random_token_no_first", "random_token_released"])]
+    assert series["ci_low"].notna().all() and series["ci_high"].notna().all()
+    assert ((series["ci_low"] <= series["value"] + 1e-9) & (series["value"] <= series["ci_high"] + 1e-9)).mean() > 0.99
+
+
+def test_differences_and_comparison_carry_paired_intervals(first_run):
+    out = first_run[0] / "out"
+    differences = pd.read_csv(out / "differences.csv", dtype={"layer": str})
+    assert set(differences["result"]) == set(RESULTS)
+    assert (differences["ci_low"] <= differences["ci_high"]).all()
+    assert differences.query("result == 'sts' and layer == 'best'").shape[0] == 3
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert {"ci_low", "ci_high", "paper_inside"} <= set(comparison.columns)
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["bootstrap"]["replicates"] == 2000 and provenance["bootstrap"]["level"] == 0.95
 
 
 def test_stand_in_runs_say_so_everywhere(first_run):
     out = first_run[0] / "out"
-    for table in ("scores.csv", "comparison.csv"):
+    for table in ("scores.csv", "comparison.csv", "differences.csv"):
         assert set(pd.read_csv(out / table)["weights"]) == {"stand-in (random)"}
     provenance = json.loads((out / "provenance.json").read_text())
     assert "RANDOM weights" in provenance["warning"]

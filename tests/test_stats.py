@@ -20,7 +20,7 @@ def sample():
 def test_spearman_replicates_equal_a_slow_loop(sample):
     model, gold = sample
     idx = stats.resample_indices(40, 300, seed=1)
-    fast = stats.correlation_replicates(model, gold, idx, chunk=7)
+    fast = stats.correlation_replicates(model, gold, idx)
     slow = np.array([[sps.spearmanr(layer[i], gold[i]).statistic for layer in model] for i in idx])
     np.testing.assert_allclose(fast, slow, atol=1e-12)
     low, high = stats.percentile_interval(fast)

@@ -278,3 +278,180 @@ def cwe_over_seeds(
             for layer, value in zip(emb.layers, metrics.self_similarity(emb.values)):
                 rows.append((key, seed, layer, float(value)))
     return pd.DataFrame(rows, columns=["model", "seed", "layer", "value"])
+
+
+# ------------------------------------------------------------------------- uncertainty
+
+# Which CLIP token choice is compared with which GPT-2 one, per result (paired differences).
+COMPARED: dict[str, tuple[tuple[str, str], ...]] = {
+    "cwe_self_similarity": (("random_token", "random_token"),),
+    "word_similarity": (("last_subtoken", "last_subtoken"), ("eos", "eos")),
+    "sts": (("eos", "last_token"), ("eos", "eos"), ("mean", "mean")),
+    "sentence_self_similarity": (("eos", "eos"), ("mean", "mean")),
+}
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Bootstrap replicates ``[B, L]`` of one series, with its point values and items."""
+
+    values: np.ndarray  # [B, L]
+    point: np.ndarray  # [L], the statistic on the full sample
+    layers: tuple[str, ...]
+    scores: np.ndarray | None = None  # [L, n] per-item model scores (rank correlations only)
+    gold: np.ndarray | None = None
+
+
+def _replicates(embedders, words: WordData, sentences: SentenceData, boot) -> dict[tuple, Replicates]:
+    """Replicates of every series: ``(result, model, variant, task) -> Replicates``.
+
+    One set of resample indices per task (pairs, words or sentences), shared by both
+    models and every layer and token choice: differences are paired.
+    """
+    from cvsp import stats
+
+    def indices(task: str, n: int) -> np.ndarray:
+        return stats.resample_indices(n, boot.replicates, boot.seed_for(task))
+
+    def correlations(scores, gold, idx, layers, method="spearman") -> Replicates:
+        everything = np.arange(len(gold))[None]  # the full sample as one "replicate"
+        point = stats.correlation_replicates(scores, gold, everything, method)[0]
+        reps = stats.correlation_replicates(scores, gold, idx, method)
+        keep = (scores, gold) if method == "spearman" else (None, None)
+        return Replicates(reps, point, layers, *keep)
+
+    def self_similarities(values, counts, layers) -> Replicates:
+        units = metrics.unit(values)
+        point = stats.weighted_self_similarity(units, np.ones((1, len(values))))[0]
+        return Replicates(stats.weighted_self_similarity(units, counts), point, layers)
+
+    out: dict[tuple, Replicates] = {}
+    vocabulary = words.vocabulary()
+    index = {word: i for i, word in enumerate(vocabulary)}
+    sentence_index = {s: i for i, s in enumerate(sentences.sentences)}
+    n_sentences = len(sentences.sentences)
+    sentence_counts = stats.resample_counts(indices(SENTENCE_TASK, n_sentences), n_sentences)
+    pairs = sentences.pairs
+    sts_idx = indices(STS_TASK, len(pairs))
+    for key, embed in embedders.items():
+        family = embed.family
+        for variant, emb in embed(vocabulary, WORD_VARIANTS[family]).items():
+            for task, frame in words.pairs.items():
+                cos = metrics.indexed_pair_cosines(
+                    emb.values, _positions(index, frame["word1"]), _positions(index, frame["word2"])
+                ).T  # [L, n]
+                gold = frame["score"].to_numpy()
+                out[("word_similarity", key, variant, task)] = correlations(cos, gold, indices(task, len(frame)), emb.layers)
+            lexicon = _lookup(emb, index, words.lexicon["word"])
+            pleasant = _lookup(emb, index, words.pleasant)
+            unpleasant = _lookup(emb, index, words.unpleasant)
+            effects = []
+            for layer in range(len(emb.layers)):
+                try:
+                    effects.append(metrics.valnorm_effect_sizes(lexicon[:, layer], pleasant[:, layer], unpleasant[:, layer]))
+                except metrics.MetricError:
+                    effects.append(np.full(len(lexicon), np.nan))
+            effects = np.array(effects)
+            valence = words.lexicon["valence"].to_numpy()
+            series = correlations(np.nan_to_num(effects), valence, indices(VALNORM_TASK, len(valence)), emb.layers, "pearson")
+            undefined = np.isnan(effects).any(axis=1)
+            series.values[:, undefined] = np.nan
+            series.point[undefined] = np.nan
+            out[("word_similarity", key, variant, VALNORM_TASK)] = series
+        for variant, emb in embed(sentences.sentences, SENTENCE_VARIANTS[family]).items():
+            cos = metrics.indexed_pair_cosines(
+                emb.values, _positions(sentence_index, pairs["sentence1"]), _positions(sentence_index, pairs["sentence2"])
+            ).T
+            gold = pairs["score"].to_numpy()
+            out[("sts", key, variant, STS_TASK)] = correlations(cos, gold, sts_idx, emb.layers)
+            out[("sentence_self_similarity", key, variant, SENTENCE_TASK)] = self_similarities(
+                emb.values, sentence_counts, emb.layers
+            )
+        for variant, emb in embed(sentences.sentences, CWE_VARIANTS).items():
+            out[("cwe_self_similarity", key, variant, SENTENCE_TASK)] = self_similarities(
+                emb.values, sentence_counts, emb.layers
+            )
+    return out
+
+
+def uncertainty(embedders, words: WordData, sentences: SentenceData, boot) -> tuple[pd.DataFrame, ...]:
+    """Bootstrap intervals of the series, the paired CLIP − GPT-2 differences, the claims.
+
+    Returns ``(intervals, differences, claims)``: ``intervals`` has ``result, model, variant,
+    task, layer, ci_low, ci_high``; ``differences`` one row per compared pair of token
+    choices and layer (and ``best`` for the best layer 0-12, chosen inside each
+    replicate): ``difference``, ``ci_low``, ``ci_high``, and for correlations Williams'
+    ``t`` and ``p`` (on ranks for Spearman); ``claims`` the interval of our number for
+    each claim of :mod:`cvsp.paper`.
+    """
+    from cvsp import stats
+
+    reps = _replicates(embedders, words, sentences, boot)
+    rows = []
+    for (result, model, variant, task), r in reps.items():
+        low, high = stats.percentile_interval(r.values, boot.level)
+        rows += [(result, model, variant, task, layer, lo, hi) for layer, lo, hi in zip(r.layers, low, high)]
+    intervals = pd.DataFrame(rows, columns=["result", "model", "variant", "task", "layer", "ci_low", "ci_high"])
+    diffs = []
+    for (result, model, clip_variant, task), clip in reps.items():
+        if model != "clip":
+            continue
+        for wanted_clip, gpt2_variant in COMPARED[result]:
+            other = reps.get((result, "gpt2", gpt2_variant, task))
+            if wanted_clip != clip_variant or other is None:
+                continue
+            n_layers = len(HIDDEN_LAYERS_13)
+            a, b = clip.values[:, :n_layers], other.values[:, :n_layers]
+            point_a, point_b = clip.point[:n_layers], other.point[:n_layers]
+            low, high = stats.percentile_interval(a - b, boot.level)
+            for layer in range(n_layers):
+                t = p = float("nan")
+                if clip.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
+                    r23 = _spearman_or_nan(clip.scores[layer], other.scores[layer])
+                    if np.isfinite(r23):
+                        t, p = stats.williams_t(point_a[layer], point_b[layer], r23, len(clip.gold))
+                diffs.append((result, task, clip_variant, gpt2_variant, str(layer),
+                              point_a[layer] - point_b[layer], low[layer], high[layer], t, p))  # fmt: skip
+            if clip.scores is None and result != "word_similarity":
+                continue  # a "best layer" means something for correlations only
+            with np.errstate(all="ignore"):
+                best = stats.best_replicates(a) - stats.best_replicates(b)
+                lo, hi = stats.percentile_interval(best[:, None], boot.level)
+            diffs.append((result, task, clip_variant, gpt2_variant, "best",
+                          np.nanmax(point_a) - np.nanmax(point_b), lo[0], hi[0], np.nan, np.nan))  # fmt: skip
+    differences = pd.DataFrame(diffs, columns=[
+        "result", "task", "clip_variant", "gpt2_variant", "layer", "difference", "ci_low", "ci_high", "t", "p",
+    ])  # fmt: skip
+    return intervals, differences, _claim_intervals(reps, boot)
+
+
+def _claim_intervals(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
+    """Interval of our number for each claim of :mod:`cvsp.paper`, the best (or worst)
+    layer and token choice re-selected inside each replicate."""
+    from cvsp import paper, stats
+
+    rows = []
+    for claim in paper.REPORTED:
+        columns = []
+        for variant in claim.variants:
+            r = reps.get((claim.result, claim.model, variant, claim.task))
+            if r is not None:
+                columns += [r.values[:, r.layers.index(layer)] for layer in claim.layers if layer in r.layers]
+        if not columns:
+            rows.append((claim.text, np.nan, np.nan))
+            continue
+        stacked = np.stack(columns, axis=1)
+        reduced = stacked[:, 0] if claim.statistic == "value" else stats.best_replicates(stacked, claim.statistic)
+        low, high = stats.percentile_interval(reduced[:, None], boot.level)
+        rows.append((claim.text, low[0], high[0]))
+    return pd.DataFrame(rows, columns=["claim", "ci_low", "ci_high"])
+
+
+HIDDEN_LAYERS_13 = tuple(str(i) for i in range(13))
+
+
+def _spearman_or_nan(a: np.ndarray, b: np.ndarray) -> float:
+    try:
+        return metrics.spearman(a, b)
+    except metrics.MetricError:
+        return float("nan")

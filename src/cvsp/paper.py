@@ -170,8 +170,13 @@ def reference_levels(result: str, task: str) -> list[Reported]:
     ]  # fmt: skip
 
 
-def compare(scores: pd.DataFrame, result: str | None = None) -> pd.DataFrame:
-    """The paper's numbers beside ours: ``paper``, ``ours``, ``difference``, ``holds``."""
+def compare(scores: pd.DataFrame, result: str | None = None, intervals: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The paper's numbers beside ours: ``paper``, ``ours``, ``difference``, ``holds``.
+
+    With ``intervals`` (``claim, ci_low, ci_high`` from :func:`cvsp.experiments.uncertainty`)
+    the table also gives our interval and ``paper_inside``: whether the paper's number
+    lies inside it.
+    """
     rows = []
     for r in reported(result):
         ours = r.ours(scores)
@@ -188,4 +193,9 @@ def compare(scores: pd.DataFrame, result: str | None = None) -> pd.DataFrame:
                 "source": r.source,
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if intervals is None:
+        return table
+    table = table.merge(intervals, on="claim", how="left")
+    table["paper_inside"] = (table["ci_low"] <= table["paper"]) & (table["paper"] <= table["ci_high"])
+    return table[[c for c in table.columns if c != "source"] + ["source"]]

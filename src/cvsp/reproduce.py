@@ -8,13 +8,14 @@ folder is either left as it was or replaced whole.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -22,8 +23,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from cvsp import data, experiments, paper, plots
-from cvsp.embeddings import EmbeddingCache, Embedder
+from cvsp import data, experiments, paper, plots, stats
+from cvsp.embeddings import EmbeddingCache, Embedder, texts_digest
+from cvsp.stats import BootstrapSettings
 from cvsp.models import LoadedModel, load_models
 from cvsp.settings import Settings
 
@@ -42,6 +44,7 @@ class Run:
     comparison: pd.DataFrame
     provenance: dict
     stand_in: bool
+    differences: pd.DataFrame | None = None
 
 
 def embedding_cache(settings: Settings) -> EmbeddingCache:
@@ -66,9 +69,46 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+UNCERTAINTY_FORMAT = 1
+
+
+def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings) -> str:
+    """Cache key of the intervals: the weights, the inputs, the settings and the code."""
+    parts = {
+        "format": UNCERTAINTY_FORMAT,
+        "models": sorted((k, e.model.fingerprint, e.seed) for k, e in embedders.items()),
+        "words": texts_digest(words.vocabulary()),
+        "pairs": {t: texts_digest(f.astype(str).agg("\t".join, axis=1).tolist()) for t, f in words.pairs.items()},
+        "sentences": texts_digest(sentences.sentences),
+        "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
+        "bootstrap": asdict(boot),
+        "code": hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (experiments, stats))).hexdigest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
+    """:func:`cvsp.experiments.uncertainty`, cached beside the embeddings (a warm run adds nothing)."""
+    folder = settings.cache_dir / "intervals" / _uncertainty_key(embedders, words, sentences, boot)
+    names = ("intervals", "differences", "claims")
+    if all((folder / f"{n}.csv").is_file() for n in names):
+        return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
+    tables = experiments.uncertainty(embedders, words, sentences, boot)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    try:
+        for name, table in zip(names, tables):
+            table.to_csv(staging / f"{name}.csv", index=False)
+        if not folder.exists():
+            os.replace(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
+
+
 def run(
     settings: Settings, *, seed: int = 0, device: str | None = None, progress: bool = True,
-    models: dict[str, LoadedModel] | None = None,
+    models: dict[str, LoadedModel] | None = None, bootstrap: BootstrapSettings | None = None,
 ) -> Run:  # fmt: skip
     """Load data and models (failing fast), then compute every result.
 
@@ -82,11 +122,15 @@ def run(
     sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
     embedders = make_embedders(models, settings, seed=seed, progress=progress)
     scores = experiments.run_all(embedders, words, sentences)
+    boot = bootstrap or BootstrapSettings()
+    intervals, differences, claims = uncertainty(settings, embedders, words, sentences, boot)
+    scores = scores.merge(intervals, on=["result", "model", "variant", "task", "layer"], how="left")
     stand_in = settings.is_stand_in
     provenance = {
         "warning": STAND_IN_WARNING if stand_in else None,
         "models_source": settings.models,
         "seed": seed,
+        "bootstrap": {**asdict(boot), "resampled": "pairs (word tasks, STS), words (ValNorm), sentences (self-similarities); the same indices for both models and every layer of a task"},
         "models": {key: m.provenance() for key, m in models.items()},
         "packages": package_versions(),
         "data": {"source": str(settings.data_dir or data.BASE_URL), "sha256": hashes},
@@ -100,7 +144,7 @@ def run(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }
-    return Run(scores, paper.compare(scores), provenance, stand_in)
+    return Run(scores, paper.compare(scores, intervals=claims), provenance, stand_in, differences)
 
 
 def _labelled(table: pd.DataFrame, stand_in: bool) -> pd.DataFrame:
@@ -116,6 +160,8 @@ def write(result: Run, out: Path) -> None:
     try:
         _labelled(result.scores, result.stand_in).to_csv(staging / "scores.csv", index=False)
         _labelled(result.comparison, result.stand_in).to_csv(staging / "comparison.csv", index=False)
+        if result.differences is not None:
+            _labelled(result.differences, result.stand_in).to_csv(staging / "differences.csv", index=False)
         (staging / "provenance.json").write_text(json.dumps(result.provenance, indent=2) + "\n")
         figures = staging / "figures"
         figures.mkdir()
@@ -141,7 +187,8 @@ def write(result: Run, out: Path) -> None:
 
 def summary(result: Run) -> str:
     """The comparison with the paper as printed by the command line."""
-    table = result.comparison[["model", "claim", "relation", "paper", "ours", "difference", "holds"]]
+    columns = ["model", "claim", "relation", "paper", "ours", "ci_low", "ci_high", "holds", "paper_inside"]
+    table = result.comparison[[c for c in columns if c in result.comparison.columns]]
     text = table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
     lines = ["Comparison with Wolfe & Caliskan (2022):", text]
     if result.stand_in:

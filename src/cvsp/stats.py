@@ -12,6 +12,7 @@ Used by :mod:`cvsp.experiments` (intervals of ``scores.csv``, ``differences.csv`
 
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -41,49 +42,75 @@ def resample_indices(n: int, replicates: int, seed: int) -> np.ndarray:
 
 def resample_counts(indices: np.ndarray, n: int) -> np.ndarray:
     """How often each item is drawn in each replicate: ``[replicates, n]``."""
-    rows = np.repeat(np.arange(indices.shape[0]), indices.shape[1])
-    counts = np.zeros((indices.shape[0], n), dtype=np.float64)
-    np.add.at(counts, (rows, indices.ravel()), 1.0)
-    return counts
+    flat = (np.arange(indices.shape[0])[:, None] * n + indices).ravel()
+    return np.bincount(flat, minlength=indices.shape[0] * n).reshape(indices.shape[0], n).astype(np.float64)
 
 
 def percentile_interval(replicates: np.ndarray, level: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along ``axis``, ignoring undefined (NaN) replicates."""
     tail = (1.0 - level) / 2.0 * 100.0
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # an undefined layer: all NaN, NaN interval
         low = np.nanpercentile(replicates, tail, axis=axis)
         high = np.nanpercentile(replicates, 100.0 - tail, axis=axis)
     return low, high
 
 
-def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r between matching rows of ``a`` and ``b`` (last axis); NaN where constant."""
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
+def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean and centred sum of squares of ``x`` per replicate (``x`` ``[B, n]`` or ``[n]``)."""
+    total = w.sum(axis=1)
+    wx = w * x
+    mean = wx.sum(axis=1) / total
+    return mean, np.einsum("bn,bn->b", wx, np.broadcast_to(x, w.shape)) - total * mean**2
+
+
+def _weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray, y_moments=None) -> np.ndarray:
+    """Pearson r of ``x`` and ``y`` (``[B, n]`` or ``[n]``) with item weights ``w`` ``[B, n]``."""
+    mean_x, ss_x = _weighted_moments(x, w)
+    mean_y, ss_y = y_moments if y_moments is not None else _weighted_moments(y, w)
+    cross = np.einsum("bn,bn->b", w * np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).sum(axis=-1) / np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+        r = (cross - w.sum(axis=1) * mean_x * mean_y) / np.sqrt(ss_x * ss_y)
+    return np.where((ss_x <= 1e-12 * np.abs(mean_x * mean_x * w.sum(axis=1)) + 1e-300)
+                    | (ss_y <= 1e-12 * np.abs(mean_y * mean_y * w.sum(axis=1)) + 1e-300), np.nan, r)  # fmt: skip
+
+
+def resample_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Rank of each item within each resample (ties averaged, as in ``rankdata``): ``[B, n]``.
+
+    An item drawn ``w`` times, and items of equal value, share the average of the ranks
+    their draws occupy, so sorting once serves every replicate.
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    group_counts = np.add.reduceat(counts[:, order], starts, axis=1)  # [B, G]
+    below = np.cumsum(group_counts, axis=1) - group_counts
+    group_rank = below + (group_counts + 1) / 2
+    group_of_sorted = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(values)]))
+    group_of_item = np.empty_like(group_of_sorted)
+    group_of_item[order] = group_of_sorted
+    return group_rank[:, group_of_item]
 
 
 def correlation_replicates(
-    model: np.ndarray, gold: np.ndarray, indices: np.ndarray, method: str = "spearman", chunk: int = 64
+    model: np.ndarray, gold: np.ndarray, indices: np.ndarray, method: str = "spearman"
 ) -> np.ndarray:
     """Correlation of each layer's model scores with gold in every replicate: ``[B, L]``.
 
-    ``model`` is ``[L, n]`` (or ``[n]``), ``gold`` ``[n]``; Spearman ranks each resample
-    (ties averaged, as :func:`scipy.stats.spearmanr`). Replicates are processed in chunks
-    so memory stays at ``chunk * L * n`` numbers.
+    ``model`` is ``[L, n]`` (or ``[n]``), ``gold`` ``[n]``. Spearman ranks every resample
+    with ties averaged, exactly as :func:`scipy.stats.spearmanr` on the resampled items,
+    from resample counts (:func:`resample_ranks`): no per-replicate sorting.
     """
     model = np.atleast_2d(np.asarray(model, dtype=np.float64))
     gold = np.asarray(gold, dtype=np.float64)
+    counts = resample_counts(indices, gold.shape[0])
+    y = resample_ranks(gold, counts) if method == "spearman" else gold[None, :]
+    y_moments = _weighted_moments(y, counts)
     out = np.empty((indices.shape[0], model.shape[0]))
-    for start in range(0, indices.shape[0], chunk):
-        idx = indices[start : start + chunk]  # [c, n]
-        x = model[:, idx]  # [L, c, n]
-        y = gold[idx]  # [c, n]
-        if method == "spearman":
-            x = sps.rankdata(x, axis=-1)
-            y = sps.rankdata(y, axis=-1)
-        out[start : start + chunk] = _pearson_rows(x, y[None]).T
+    for layer, scores in enumerate(model):
+        x = resample_ranks(scores, counts) if method == "spearman" else scores[None, :]
+        out[:, layer] = _weighted_pearson(x, y, counts, y_moments)
     return out
 
 
@@ -125,5 +152,6 @@ def williams_t(r12: float, r13: float, r23: float, n: int) -> tuple[float, float
 
 def best_replicates(replicates: np.ndarray, statistic: str = "max") -> np.ndarray:
     """The best (max) or worst (min) layer chosen inside each replicate: ``[B]``."""
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmax(replicates, axis=1) if statistic == "max" else np.nanmin(replicates, axis=1)
