@@ -2,7 +2,8 @@
 
 :func:`figure` draws one result from a results table; the paper's reported per-layer
 values appear as crosses in the model's colour, and its numbers about a whole series
-(a best layer, a bound over all layers) as dotted lines. Figures of stand-in runs say so in their title.
+(a best layer, a bound over all layers) as dotted lines. Where the table has ``ci_low``
+and ``ci_high``, each line carries its 95 % bootstrap interval as a shaded band. Figures of stand-in runs say so in their title.
 
 Used by every chapter and by ``cvsp reproduce``.
 """
@@ -63,6 +64,11 @@ def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> Non
             linestyle=LINESTYLES.get(variant, "-"), linewidth=1.4,
             label=f"{style['label']} {variant}",
         )  # fmt: skip
+        if "ci_low" in hidden and hidden["ci_low"].notna().any():  # 95 % bootstrap interval as a band
+            ax.fill_between(
+                [x_of[layer] for layer in hidden["layer"]], hidden["ci_low"], hidden["ci_high"],
+                color=style["color"], alpha=0.15, linewidth=0,
+            )  # fmt: skip
         extra = group[group["layer"].isin(CLIP_EXTRA_LAYERS)]
         if not extra.empty:
             ax.plot(
