@@ -82,7 +82,8 @@ def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings) -> st
         "sentences": texts_digest(sentences.sentences),
         "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
         "bootstrap": asdict(boot),
-        "code": hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (experiments, stats))).hexdigest(),
+        # the code that computes them, and the claims they are computed for
+        "code": hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (experiments, stats, paper))).hexdigest(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
