@@ -64,6 +64,16 @@ def test_sts_quirks_parse():
     ]
 
 
+def test_sts_sentences_keep_their_spaces_unless_strip_is_asked(settings):
+    line = "g\tf\ty\t1\t2.5\t A cat. \tA dog.  \textra\n"
+    assert data.parse_sts(line).iloc[0].tolist() == [2.5, " A cat. ", "A dog.  "]  # the default
+    assert data.parse_sts(line, strip=True).iloc[0].tolist() == [2.5, "A cat.", "A dog."]
+    given, stripped = data.load_sts(settings), data.load_sts(settings, strip=True)
+    spaced = (given[["sentence1", "sentence2"]] != stripped[["sentence1", "sentence2"]]).to_numpy()
+    assert spaced.sum() == 12  # the 12 sentences of the file that end in a space
+    assert (given["score"] == stripped["score"]).all()
+
+
 def test_rg65_trailing_spaces():
     frame = data.parse_word_pairs("cord;smile;0.02  \nnoon;string;0.04 ", "rg65.csv")
     assert frame["score"].tolist() == [0.02, 0.04]

@@ -29,18 +29,34 @@ def test_gpt2_cwe_series_has_13_layers():
     assert points["12"] == pytest.approx(0.964)
 
 
+def _claim(result: str, model: str, relation: str, layers: tuple[str, ...] | None = None) -> paper.Reported:
+    (found,) = [c for c in paper.REPORTED if (c.result, c.model, c.relation) == (result, model, relation)
+                and (layers is None or c.layers == layers)]  # fmt: skip
+    return found
+
+
 def test_compare_reduces_as_each_claim_says():
     table = paper.compare(synthetic_scores()).set_index("claim")
-    top = table.loc["GPT-2 CWE self-similarity is above .95 in the top layer"]
+    top = table.loc[_claim("cwe_self_similarity", "gpt2", ">").text]
     assert top["ours"] == pytest.approx(0.62) and not top["holds"]
-    clip_bound = table.loc["CLIP CWE self-similarity is under .25 in all layers"]
+    clip_bound = table.loc[_claim("cwe_self_similarity", "clip", "<").text]
     assert clip_bound["ours"] == pytest.approx(0.1) and clip_bound["holds"]
-    gpt2_sts = table.loc["GPT-2 is no higher than rho = .45 in any layer on STS-B (last token or EOS)"]
+    gpt2_sts = table.loc[_claim("sts", "gpt2", "≤").text]
     assert gpt2_sts["ours"] == pytest.approx(0.46) and not gpt2_sts["holds"]
-    clip_sts = table.loc["CLIP reaches rho = .73 on STS-B (ours: EOS token, best layer)"]
+    clip_sts = table.loc[_claim("sts", "clip", "≈").text]
     assert clip_sts["ours"] == pytest.approx(0.6)  # layers 0-12 only, not the projection
-    layer3 = table.loc["GPT-2 CWE self-similarity, layer 3"]
+    layer3 = table.loc[_claim("cwe_self_similarity", "gpt2", "≈", ("3",)).text]
     assert layer3["difference"] == pytest.approx(0.53 - 0.629)
+
+
+def test_claims_name_only_the_choices_the_abstract_names():
+    """A claim compared over layers or token choices the abstract does not give says ours."""
+    for claim in paper.REPORTED:
+        if claim.source != "Abstract":
+            continue
+        named_by_abstract = claim.text.startswith(("GPT-2 EOS", "CLIP CWE", "GPT-2 CWE"))
+        assert named_by_abstract or "(ours:" in claim.text, claim.text
+        assert "EOS" not in claim.text.split("(ours:")[0] or claim.text.startswith("GPT-2 EOS"), claim.text
 
 
 def test_missing_results_are_nan_not_holding():
@@ -78,7 +94,8 @@ def _holds(claim: paper.Reported, value: float, other: float | None = None) -> b
 def test_every_relation_at_and_around_its_boundary(claim):
     b = claim.value
     if claim.relation == "≈":
-        edge = paper.APPROX_TOLERANCE
+        edge = 0.03  # the tolerance, written out so that a changed constant fails here
+        assert paper.APPROX_TOLERANCE == edge
         assert _holds(claim, b) and _holds(claim, b + edge - 1e-4) and _holds(claim, b - edge + 1e-4)
         assert not _holds(claim, b + edge + 1e-4) and not _holds(claim, b - edge - 1e-4)
     elif claim.relation in ("<", "≤"):  # two-decimal rounding: anything that rounds to b or below
@@ -93,6 +110,20 @@ def test_every_relation_at_and_around_its_boundary(claim):
 def test_rounded_bounds_of_the_issue():
     gpt2_sts = next(c for c in paper.REPORTED if c.relation == "≤")
     assert _holds(gpt2_sts, 0.452) and not _holds(gpt2_sts, 0.456)
+    assert _holds(_claim("sentence_self_similarity", "gpt2", "≥"), 0.965)
+    assert not _holds(_claim("sentence_self_similarity", "gpt2", "≥"), 0.9649)
+    assert _holds(_claim("cwe_self_similarity", "gpt2", ">"), 0.945)
+    assert not _holds(_claim("cwe_self_similarity", "gpt2", ">"), 0.9449)
+
+
+@pytest.mark.parametrize("claim", [c for c in paper.REPORTED if c.relation != "≈"], ids=lambda c: c.text)
+def test_bounds_read_literally_without_rounding(claim):
+    b = claim.value
+    literal = paper.compare(_claim_scores(claim, b + 0.003 if claim.relation in "<≤" else b - 0.003), rounded=False)
+    assert not literal.set_index("claim").loc[claim.text, "holds"]  # inside the rounding, outside the bound
+    at_bound = claim.holds(b, rounded=False)
+    assert at_bound == (claim.relation in "≤≥")  # "<" and ">" are strict when read literally
+    assert claim.holds(b - 0.001 if claim.relation in "<≤" else b + 0.001, rounded=False)
 
 
 @pytest.mark.parametrize("claim", [c for c in paper.REPORTED if c.statistic != "value"], ids=lambda c: c.text)

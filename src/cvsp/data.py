@@ -242,13 +242,19 @@ def parse_bellezza(text: str, filename: str = "Bellezza_Lexicon.csv") -> pd.Data
     return pd.DataFrame(records, columns=["word", "valence"])
 
 
-def parse_sts(text: str, filename: str = "sts-test.csv") -> pd.DataFrame:
+def parse_sts(text: str, filename: str = "sts-test.csv", *, strip: bool = False) -> pd.DataFrame:
     """Parse the STS Benchmark into ``score, sentence1, sentence2``.
 
     The file is tab-separated without quoting: sentences keep their quote characters,
-    and extra source columns after the second sentence are ignored. Sentences are kept
-    exactly as the file gives them, as the authors' code reads them (no whitespace is
-    stripped: 12 sentences end in spaces, which GPT-2 tokenizes as a final token).
+    and extra source columns after the second sentence are ignored.
+
+    ``strip`` (default ``False``): by default every sentence is kept exactly as the file
+    gives it, as the authors' released code reads it (``sentence_evaluations.py``,
+    lines 79-88, strips nothing). 12 sentences of the test set end in a space, which
+    GPT-2 reads as one more token (``Ġ``), so its last token changes; CLIP's tokenizer
+    drops the space either way. ``strip=True`` removes leading and trailing whitespace,
+    only to measure what that cleaning would change (chapter "Reproducing the
+    reproduction").
     """
     records = []
     for number, line in _lines(text, filename):
@@ -259,6 +265,8 @@ def parse_sts(text: str, filename: str = "sts-test.csv") -> pd.DataFrame:
                 f"found {len(fields)}."
             )
         sentence1, sentence2 = fields[5], fields[6]  # as given: 12 sentences end in spaces
+        if strip:
+            sentence1, sentence2 = sentence1.strip(), sentence2.strip()
         if not sentence1.strip() or not sentence2.strip():
             raise DataError(f"{filename}, line {number}: a sentence is missing.")
         records.append((_score(fields[4], filename, number), sentence1, sentence2))
@@ -293,10 +301,11 @@ def load_bellezza(settings: Settings) -> pd.DataFrame:
     return _check_rows(parse_bellezza(_read_text(path), path.name), "bellezza")
 
 
-def load_sts(settings: Settings) -> pd.DataFrame:
-    """The STS Benchmark test set: 1,379 scored sentence pairs."""
+def load_sts(settings: Settings, *, strip: bool = False) -> pd.DataFrame:
+    """The STS Benchmark test set: 1,379 scored sentence pairs, sentences as given
+    (``strip=True`` only to measure the effect of cleaning them, see :func:`parse_sts`)."""
     path = fetch("stsb", settings)
-    return _check_rows(parse_sts(_read_text(path), path.name), "stsb")
+    return _check_rows(parse_sts(_read_text(path), path.name, strip=strip), "stsb")
 
 
 def unique_sentences(sts: pd.DataFrame) -> list[str]:

@@ -13,12 +13,15 @@ Token choices (``variant``):
 | ``random_token_released`` | positions 1 .. n-1 of the input (n tokens) | ``[BOS] text [EOS]`` -> a text token or EOS |
 
 The random rules are in :data:`RANDOM_RULES`; ``random_token`` (the text's own tokens)
-is the default of the CWE result. Where a rule leaves a one-token text no position, the
-text's only token is used. Positions come from each text's own token span, never from
-searching for a token id (CLIP pads with its EOS id). Layers are the 13 hidden states
-(embedding output and 12 blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm)
-and ``projection`` (the projected text embedding). Every variant that shares an input
-text is read from the same forward pass and cached on disk.
+is the default of the CWE result, our choice: the paper's text does not say which
+positions are drawn, and this rule is the same for both models, gives every token of
+the sentence the same chance and never draws a special token (``book/methods.md``).
+Where a rule leaves a one-token text no position, the text's only token is used.
+Positions come from each text's own token span, never from searching for a token id
+(CLIP pads with its EOS id). Layers are the 13 hidden states (embedding output and 12
+blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
+projected text embedding). Every variant that shares an input text is read from the
+same forward pass and cached on disk.
 
 Used by every chapter; ``01_cwe_anisotropy`` uses the ``random_token`` variants.
 """
@@ -73,7 +76,7 @@ VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
 RANDOM_RULES: dict[str, str] = {
     "random": "own tokens of the text",
     "random_no_first": "own tokens of the text except input position 0 (GPT-2's first token)",
-    "random_released": "input positions 1 .. n-1 (the released code's CLIP rule: text tokens and EOS)",
+    "random_released": "input positions 1 .. n-1 (for CLIP the released code's rule: text tokens and EOS)",
 }
 
 
@@ -168,9 +171,15 @@ def allowed_positions(e: Encoded, selector: str) -> range:
     ``random``: the text's own tokens. ``random_no_first`` and ``mean_no_first``: the same
     without input position 0, which for GPT-2's bare input is the first token (its
     attention sink); for CLIP position 0 is BOS, never an own token, so nothing changes.
-    ``random_released``: positions 1 .. n-1 of the n-token input, the rule of the authors'
-    released code for CLIP (``random.randint(1, len)``, whose top value n lies one past
-    EOS, is cut to the sequence). A rule that leaves no position keeps the text's only token.
+    ``random_released``: positions 1 .. n-1 of the n-token input. For CLIP that is the
+    text tokens and EOS, the rule of the authors' released code (``word_gathering.py``,
+    line 34: ``random.randint(1, n)`` with n the length of the tokenization with BOS and
+    EOS). ``randint`` includes its top value n, one past EOS: in the authors' padded batch
+    a padding position (their pad token is EOS, ``embedding_gathering.py`` line 85), or
+    out of range for the longest sentence of a batch. That value has no vector of its
+    own text, so we leave it out and draw uniformly from the n-1 others. The released
+    code has no rule for GPT-2; on GPT-2's bare input the same positions are the rule
+    without position 0. A rule that leaves no position keeps the text's only token.
     """
     if selector == "random":
         allowed = range(e.start, e.stop)

@@ -1,21 +1,31 @@
-"""What the authors' released code computes, as far as it differs from this book.
+"""What the authors' released code computes where it differs from this book.
 
-The released code (:data:`RELEASED`, file ``sentence_evaluations.py``) reads the STS
-Benchmark with Python's ``csv`` reader, which splits on commas and honours double
-quotes, although the file is tab-separated: joining the fields back deletes every comma outside a quoted stretch,
-and 11 rows that contain a ``"`` open a quoted field that swallows the following lines
-(106 of them), so 1,273 pairs remain, 11 of them corrupted. The gold scores stay strings
-and are ranked as strings. Its sentence self-similarity embeds the left column only
-(1,273 sentences, duplicates kept).
+The released code is :data:`RELEASED` (``wolferobert3/clip_contrastive_acl_2022`` at
+commit ``36108ea6``). Its STS script, ``sentence_evaluations.py``:
 
-These readers reproduce that, for the chapter "Reproducing the reproduction" only; the
-results of the book never use them.
+- reads ``sts-test.csv`` with Python's ``csv.reader`` (lines 79-81), which splits on
+  commas and honours double quotes although the file is tab-separated; joins each row's
+  fields back with ``''`` (line 84), which deletes every comma outside a quoted stretch;
+  then splits on tabs and keeps fields 4-6 (lines 87-88). 11 rows contain a ``"`` that
+  opens a quoted field, which runs over the following line breaks and swallows 106
+  lines of the file: 1,273 pairs remain, 11 of them corrupted;
+- keeps the gold scores as strings (lines 89-93) and passes them to
+  ``scipy.stats.spearmanr`` with the cosines (line 106). scipy stacks both inputs into
+  one array (``np.column_stack``), so the cosines become strings too and both columns
+  are ranked as strings;
+- embeds the left column only for its sentence self-similarity, duplicates kept
+  (line 113; line 112 builds the unique sentences but does not use them).
+
+The readers below reproduce that, for the chapter "Reproducing the reproduction" only;
+no result of the book uses them. Sentences longer than CLIP's 77 tokens would be left
+out for both models, as in the book; none of the 1,273 released pairs is that long.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,19 +37,32 @@ RELEASED = "wolferobert3/clip_contrastive_acl_2022@36108ea6fa4be58bea3bc68fd1d28
 def read_sts_as_released(text: str) -> pd.DataFrame:
     """The STS table as ``sentence_evaluations.py`` (lines 79-93) builds it.
 
-    Columns ``score`` (a string, as there), ``sentence1``, ``sentence2`` and
-    ``corrupted``: whether the row swallowed following lines of the file.
+    Columns ``score`` (a string, as there), ``sentence1``, ``sentence2``,
+    ``swallowed`` (how many following lines of the file the row took in) and
+    ``corrupted`` (whether it took in any).
     """
     rows = ["".join(fields) for fields in csv.reader(io.StringIO(text))]
     fields = [row.split("\t")[4:7] for row in rows]
     table = pd.DataFrame(data=fields, columns=["score", "sentence1", "sentence2"])
-    return table.assign(corrupted=["\n" in row for row in rows])
+    swallowed = [row.count("\n") for row in rows]
+    return table.assign(swallowed=swallowed, corrupted=[count > 0 for count in swallowed])
 
 
-def spearman_as_released(model_scores: np.ndarray, gold: list[str]) -> float:
-    """Spearman's rho with the gold scores ranked as the strings they are (lexicographically)."""
-    order = np.asarray(gold, dtype=str)
-    return float(stats.pearsonr(stats.rankdata(model_scores), stats.rankdata(order)).statistic)
+def spearman_as_released(cosines: Sequence[float], gold: Sequence[str]) -> float:
+    """Spearman's rho as ``spearmanr(cosines, gold)`` computes it when ``gold`` holds strings.
+
+    The cosines are float32 (the released code takes them from float32 hidden states);
+    stacked with the strings they turn into their shortest decimal text, and both
+    columns are ranked lexicographically (``"-0.2"`` after ``"-0.1"``, ``"10"`` before
+    ``"2"``), then correlated (Pearson's r of the ranks, ties averaged).
+    """
+    from cvsp.metrics import MetricError
+
+    stacked = np.column_stack((np.asarray(cosines, dtype=np.float32), np.asarray(gold, dtype=str)))
+    ranks = np.apply_along_axis(stats.rankdata, 0, stacked)
+    if (ranks == ranks[0]).all(axis=0).any():
+        raise MetricError("A column is constant, so a correlation is undefined.")
+    return float(np.corrcoef(ranks, rowvar=False)[0, 1])
 
 
 def self_similarity_sentences_as_released(table: pd.DataFrame) -> list[str]:
@@ -54,27 +77,40 @@ def _fits(table: pd.DataFrame, clip_tokenizer) -> pd.Series:
                      & fits_clip(clip_tokenizer, list(table["sentence2"])), index=table.index)  # fmt: skip
 
 
-def sts_as_released(embedders, table: pd.DataFrame, clip_tokenizer) -> pd.DataFrame:
-    """STS per layer as the released code scores it: its 1,273 pairs, gold ranked as strings.
+def sts_as_released(
+    embedders: Mapping, table: pd.DataFrame, clip_tokenizer, *, string_ranks: bool = True
+) -> pd.DataFrame:
+    """STS per layer on the released reader's pairs, in the book's tidy format.
 
-    Pairs longer than CLIP's 77 tokens are left out for both models, as in the book.
+    ``string_ranks`` (default ``True``, as released): rank cosines and gold scores as
+    strings (:func:`spearman_as_released`); ``False`` ranks them as numbers, which
+    separates the effect of the pairs from the effect of the ranking.
     """
     from cvsp import experiments, metrics
 
     kept = table[_fits(table, clip_tokenizer)].reset_index(drop=True)
+    gold = list(kept["score"])
+    numeric = kept["score"].astype(float).to_numpy()
     frames = []
     for key, embed in embedders.items():
         for variant in experiments.SENTENCE_VARIANTS[embed.family]:
             left = embed(list(kept["sentence1"]), [variant])[variant]
             right = embed(list(kept["sentence2"]), [variant])[variant]
             cosines = metrics.pair_cosines(left.values, right.values)
-            values = [spearman_as_released(cosines[:, layer], list(kept["score"])) for layer in range(len(left.layers))]
-            frames.append(experiments._rows("sts", key, variant, experiments.STS_TASK, left.layers, values, len(kept)))
+
+            def score(layer: int) -> float:
+                if string_ranks:
+                    return spearman_as_released(cosines[:, layer], gold)
+                return metrics.spearman(cosines[:, layer], numeric)
+
+            values, notes = experiments.per_layer(score, len(left.layers))
+            frames.append(experiments._rows("sts", key, variant, experiments.STS_TASK, left.layers, values,
+                                            len(kept), notes))  # fmt: skip
     return experiments._table(frames)
 
 
-def sentence_self_similarity_as_released(embedders, table: pd.DataFrame, clip_tokenizer) -> pd.DataFrame:
-    """Sentence self-similarity over the left column only, duplicates kept."""
+def sentence_self_similarity_as_released(embedders: Mapping, table: pd.DataFrame, clip_tokenizer) -> pd.DataFrame:
+    """Sentence self-similarity over the left column only, duplicates kept (line 113)."""
     from cvsp import experiments, metrics
 
     sentences = [s for s, ok in zip(self_similarity_sentences_as_released(table), _fits(table, clip_tokenizer)) if ok]
