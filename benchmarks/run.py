@@ -13,7 +13,11 @@ transfer) and measures, in one run on the same inputs:
 3. self-similarity: cvsp.metrics vs the brute-force pairwise matrix at n = 1,000,
    10,000 and 50,000 vectors of 768 dims (time and peak memory);
 4. `cvsp reproduce --models stand-in` end to end, cold (empty cache) and warm, with the
-   peak resident memory.
+   peak resident memory;
+5. the bootstrap intervals of a full reproduction (cvsp.experiments.uncertainty, 2,000
+   replicates, every series), on the embeddings the end-to-end run cached: the time they
+   add to a cold run (a warm run reads them from the cache), with one thread and with
+   the default number.
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
@@ -48,6 +52,7 @@ TARGETS = {
     "cold_s": 180.0,
     "warm_s": 20.0,
     "peak_rss_mib": 4096.0,
+    "uncertainty_s": 20.0,
 }
 FORMS = {"gpt2": "bare", "clip": "clip"}  # the input form of the sentence and word passes
 VARIANTS = {"gpt2": ["last_token", "mean", "random_token"], "clip": ["eos", "mean", "random_token"]}
@@ -200,8 +205,37 @@ def end_to_end() -> dict:
         print(f"  cold {cold_s:.0f} s, peak RSS {cold_rss:.0f} MiB", flush=True)
         warm_s, warm_rss = _reproduce(root / "cache", root / "warm")
         print(f"  warm {warm_s:.1f} s, peak RSS {warm_rss:.0f} MiB", flush=True)
+        print("Bootstrap intervals of the full reproduction...", flush=True)
+        intervals = uncertainty_time(root / "cache")
     return {"cold_s": cold_s, "warm_s": warm_s, "cold_peak_rss_mib": cold_rss,
-            "warm_peak_rss_mib": warm_rss, "peak_rss_mib": max(cold_rss, warm_rss)}  # fmt: skip
+            "warm_peak_rss_mib": warm_rss, "peak_rss_mib": max(cold_rss, warm_rss),
+            "uncertainty": intervals}  # fmt: skip
+
+
+def uncertainty_time(cache: Path, quick: bool = False) -> dict:
+    """Seconds for every bootstrap interval of a reproduction, on cached embeddings
+    (``quick``: 30 items per task and 100 replicates, a smoke test)."""
+    from cvsp.reproduce import make_embedders
+    from cvsp.stats import BootstrapSettings
+
+    settings = Settings.from_env().with_(models="stand-in", device="cpu", cache_dir=cache)
+    models = load_models(settings)
+    embedders = make_embedders(models, settings, progress=False)
+    words = experiments.load_word_data(settings)
+    sts = data.load_sts(settings)
+    if quick:
+        words = experiments.WordData({t: f.iloc[:30] for t, f in words.pairs.items()}, words.lexicon.iloc[:30])
+        sts = sts.iloc[:30]
+    sentences = experiments.prepare_sentences(sts, models["clip"].tokenizer)
+    boot = BootstrapSettings(replicates=100 if quick else BootstrapSettings().replicates)
+    experiments.run_all(embedders, words, sentences)  # every embedding in the cache first: not timed
+    report = {"replicates": boot.replicates, "items": "30 per task" if quick else "all"}
+    for name, workers in (("one_thread_s", 1), ("default_s", None)):
+        start = time.perf_counter()
+        experiments.uncertainty(embedders, words, sentences, boot, workers=workers)
+        report[name] = time.perf_counter() - start
+        print(f"  {name.removesuffix('_s').replace('_', ' ')}: {report[name]:.1f} s", flush=True)
+    return report
 
 
 def verdicts(report: dict) -> list[dict]:
@@ -220,6 +254,9 @@ def verdicts(report: dict) -> list[dict]:
         checks.append(("cold cvsp reproduce (s)", e2e["cold_s"], "<=", TARGETS["cold_s"]))
         checks.append(("warm cvsp reproduce (s)", e2e["warm_s"], "<=", TARGETS["warm_s"]))
         checks.append(("peak resident memory (MiB)", e2e["peak_rss_mib"], "<=", TARGETS["peak_rss_mib"]))
+        if "uncertainty" in e2e:
+            checks.append(("bootstrap intervals of a reproduction (s)", e2e["uncertainty"]["default_s"], "<=",
+                           TARGETS["uncertainty_s"]))  # fmt: skip
     compare = {">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
     return [
         {"target": name, "measured": value, "relation": relation, "limit": limit,
@@ -253,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         print("End to end: cvsp reproduce --models stand-in...", flush=True)
         report["end_to_end"] = end_to_end()
+    else:
+        print("Bootstrap intervals (quick: 30 items per task, 100 replicates)...", flush=True)
+        with tempfile.TemporaryDirectory() as folder:
+            report["uncertainty_quick"] = uncertainty_time(Path(folder), quick=True)
     report["targets"] = verdicts(report)
 
     print("\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul")

@@ -80,20 +80,30 @@ paper.reported_table("cwe_self_similarity")
 
 # %%
 scores = experiments.cwe_self_similarity(session.embedders, session.sentences)
+scores = session.with_intervals(scores)  # 95 % bootstrap interval of every value
 notebook.layer_table(scores)
 
 # %% tags=["remove-cell"]
-values = scores.query("variant == 'random_token'").set_index(["model", "layer"])["value"]
+default = scores.query("variant == 'random_token'").set_index(["model", "layer"])
+claims = session.claims().set_index("claim")
+clip_bound = claims.loc[reported["CLIP CWE self-similarity is under .25 in all layers"].text]
 glue("n_sentences", len(session.sentences.sentences))
 glue("weights", session.weights_label())
-glue("ours_gpt2_top", values[("gpt2", "12")])
-glue("ours_clip_max", values["clip"].max())
-glue("ours_gpt2_min", values["gpt2"].min())
+glue("ours_gpt2_top", default.loc[("gpt2", "12"), "value"])
+glue("ours_gpt2_top_ci", notebook.interval(*default.loc[("gpt2", "12"), ["ci_low", "ci_high"]]))
+glue("ours_clip_max", default.loc["clip", "value"].max())
+glue("ours_clip_max_ci", notebook.interval(clip_bound["ci_low"], clip_bound["ci_high"]))
+glue("ours_gpt2_min", default.loc["gpt2", "value"].min())
 
 # %% [markdown]
 # The table holds the self-similarity of {glue:text}`n_sentences` CWEs per model, draw
 # rule and layer, computed with {glue:text}`weights`. The paper's numbers are compared
 # with the default rule, `random_token`.
+#
+# **Uncertainty.** Each value rests on one sample of sentences. Resampling the sentences
+# with replacement 2,000 times (the same resamples for both models and every layer)
+# gives a 95 % percentile interval for every value, drawn as a band in
+# {numref}`fig-cwe`; {doc}`../book/methods` describes the bootstrap.
 
 # %% [markdown]
 # ## Figure
@@ -105,12 +115,66 @@ notebook.show(plots.figure(scores, "cwe_self_similarity", session.stand_in))
 # ## Comparison with the paper
 #
 # In this run GPT-2's top-layer self-similarity is {glue:text}`ours_gpt2_top:.3f`
-# (paper: {glue:text}`paper_gpt2_top:.3f`), and CLIP's highest value over all layers is
-# {glue:text}`ours_clip_max:.3f` (paper: under {glue:text}`paper_clip_bound:.2f`).
-# Each number the paper reports, beside ours:
+# (95 % interval {glue:text}`ours_gpt2_top_ci`; paper: {glue:text}`paper_gpt2_top:.3f`),
+# and CLIP's highest value over all layers is {glue:text}`ours_clip_max:.3f`
+# ({glue:text}`ours_clip_max_ci`, the highest layer re-chosen in every resample; paper:
+# under {glue:text}`paper_clip_bound:.2f`). Each number the paper reports, beside ours
+# with its interval; *paper inside* says whether the paper's number lies in it:
 
 # %% tags=["hide-input"]
-notebook.comparison_table(scores, "cwe_self_similarity")
+notebook.comparison_table(scores, "cwe_self_similarity", session.claims())
+
+# %% [markdown]
+# ### The two models, paired
+#
+# Because both models are resampled with the same sentences, the difference between
+# them has its own, paired, interval ({numref}`fig-cwe-difference`). An interval that
+# excludes zero says the two models differ beyond what the choice of sentences explains.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP's CWE self-similarity minus GPT-2's in each layer (default draw), with its 95 % paired bootstrap band (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's embeddings are spread more widely.", "name": "fig-cwe-difference"}}
+notebook.show(plots.differences_figure(session.differences("cwe_self_similarity"), "cwe_self_similarity", session.stand_in))
+
+# %% tags=["hide-input"]
+notebook.differences_table(session.differences("cwe_self_similarity"), layers=("0", "6", "12"))
+
+# %% [markdown]
+# ### How much does the draw matter?
+#
+# The bootstrap resamples the sentences but keeps each sentence's drawn token. The
+# draw is a second source of variation: we repeat it with 20 seeds (0-19; all seeds of
+# a model share one forward pass) and report, per layer, the mean, the standard
+# deviation and the range over seeds beside the width of the seed-0 bootstrap interval.
+
+# %%
+by_seed = experiments.cwe_over_seeds(session.embedders, session.sentences, seeds=range(20))
+spread = experiments.seed_spread(by_seed)
+
+# %% tags=["remove-cell"]
+widths = default["ci_high"] - default["ci_low"]
+spread = spread.merge(widths.rename("bootstrap width").reset_index(), on=["model", "layer"])
+by_model = spread.set_index(["model", "layer"])
+glue("seed_range_gpt2_top", by_model.loc[("gpt2", "12"), "range"])
+glue("seed_sd_gpt2_top", by_model.loc[("gpt2", "12"), "sd"])
+glue("seed_range_max", spread["range"].max())
+ratio = float((spread["range"] / spread["bootstrap width"]).max())
+glue("seed_ratio_max", ratio)
+glue("seed_verdict", "so in this build the choice of sentences moves the value more than the "
+     "choice of token within them" if ratio < 1 else "so in this build the draw moves some layer "
+     "as much as the choice of sentences does, and the seed deserves its own interval")
+glue("seed_mean_gpt2_top", by_model.loc[("gpt2", "12"), "mean"])
+
+# %% tags=["hide-input"]
+table = spread.assign(model=spread["model"].map({"gpt2": "GPT-2", "clip": "CLIP"}))
+table = table.pivot(index="layer", columns="model", values=["mean", "sd", "range", "bootstrap width"])
+table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False).round(4)
+
+# %% [markdown]
+# Over 20 seeds GPT-2's top layer averages {glue:text}`seed_mean_gpt2_top:.3f` with a
+# standard deviation of {glue:text}`seed_sd_gpt2_top:.4f` (range
+# {glue:text}`seed_range_gpt2_top:.4f`). The largest range over seeds in any layer of
+# either model is {glue:text}`seed_range_max:.4f`, at most
+# {glue:text}`seed_ratio_max:.2f` times the width of that layer's bootstrap interval,
+# {glue:text}`seed_verdict`.
 
 # %% [markdown]
 # ## What differs and why
@@ -155,22 +219,28 @@ notebook.comparison_table(scores, "cwe_self_similarity")
 #
 # ```{exercise}
 # :label: ex-cwe-seed
-# How much does the result depend on which token is drawn? Run the experiment with
-# seeds 1 to 3 and report the spread of GPT-2's top-layer value.
+# The seed table combines two sources of variation only side by side. Estimate both
+# at once for GPT-2's top layer: for each of the 20 seeds, bootstrap the sentences
+# (use `cvsp.stats`) and pool the replicates. How much wider is the pooled interval
+# than the seed-0 interval?
 # ```
 #
 # ````{solution} ex-cwe-seed
 # :class: dropdown
 # ```python
-# from cvsp.notebook import start
+# import numpy as np
+# from cvsp import metrics, stats
 #
-# for seed in (1, 2, 3):
-#     s = start(seed=seed)
-#     table = experiments.cwe_self_similarity(s.embedders, s.sentences)
-#     print(seed, table.query("model == 'gpt2' and layer == '12'")["value"].item())
+# n = len(session.sentences.sentences)
+# counts = stats.resample_counts(stats.resample_indices(n, 500, seed=1), n)
+# draws = session.embedders["gpt2"].random_draws(session.sentences.sentences, "random_token", range(20))
+# pooled = np.concatenate([
+#     stats.weighted_self_similarity(metrics.unit(d.layer(12)), counts) for d in draws.values()
+# ])
+# print(stats.percentile_interval(pooled), stats.percentile_interval(pooled[:500]))
 # ```
-# Only the `random_token` pass is recomputed; the spread across seeds is small compared
-# with the gap between the two models.
+# If the pooled interval is barely wider, the seed adds little to the sentence sampling;
+# compare the ratio with the seed table above.
 # ````
 #
 # ```{exercise}

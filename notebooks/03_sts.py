@@ -66,6 +66,7 @@ paper.reported_table("sts")
 
 # %%
 scores = experiments.sts(session.embedders, session.sentences)
+scores = session.with_intervals(scores)  # 95 % bootstrap interval of every value
 notebook.layer_table(scores)
 
 # %% tags=["remove-cell"]
@@ -79,6 +80,13 @@ glue("ours_clip_best", clip_eos[hidden].max())
 glue("ours_clip_best_layer", clip_eos[hidden].idxmax())
 glue("ours_clip_projection", clip_eos["projection"])
 glue("ours_gpt2_best", gpt2_paper["value"].max())
+claims = {c.model: c for c in paper.reported("sts") if c.statistic == "max"}
+glue("ours_clip_best_ci", session.claim_interval(claims["clip"]))
+glue("ours_gpt2_best_ci", session.claim_interval(claims["gpt2"]))
+differences = session.differences("sts")
+paired = differences.query("layer == 'best' and clip_variant == 'eos' and gpt2_variant == 'last_token'").iloc[0]
+glue("best_difference", paired["difference"])
+glue("best_difference_ci", notebook.interval(paired["ci_low"], paired["ci_high"]))
 
 # %% [markdown]
 # {glue:text}`n_pairs` pairs were scored ({glue:text}`excluded_pairs` left out by CLIP's
@@ -94,13 +102,30 @@ notebook.show(plots.figure(scores, "sts", session.stand_in))
 # ## Comparison with the paper
 #
 # CLIP's EOS token reaches $\rho$ = {glue:text}`ours_clip_best:.3f` at its best layer
-# ({glue:text}`ours_clip_best_layer`; paper: {glue:text}`paper_clip:.2f`) and
-# {glue:text}`ours_clip_projection:.3f` after the projection. GPT-2's best layer with
-# our two token choices (last token, EOS) gives {glue:text}`ours_gpt2_best:.3f` (paper: at most
-# {glue:text}`paper_gpt2:.2f`).
+# ({glue:text}`ours_clip_best_layer`; 95 % interval {glue:text}`ours_clip_best_ci`, the
+# best layer re-chosen in every resample of the pairs; paper: {glue:text}`paper_clip:.2f`)
+# and {glue:text}`ours_clip_projection:.3f` after the projection. GPT-2's best layer
+# with our two token choices (last token, EOS) gives {glue:text}`ours_gpt2_best:.3f`
+# ({glue:text}`ours_gpt2_best_ci`; paper: at most {glue:text}`paper_gpt2:.2f`).
 
 # %% tags=["hide-input"]
-notebook.comparison_table(scores, "sts")
+notebook.comparison_table(scores, "sts", session.claims())
+
+# %% [markdown]
+# ### CLIP against GPT-2, paired
+#
+# Both models score the same pairs, so their difference is estimated on the same
+# resamples ({numref}`fig-sts-difference`). CLIP's best EOS layer minus GPT-2's best
+# last-token layer is {glue:text}`best_difference:.3f` (95 % paired interval
+# {glue:text}`best_difference_ci`). The table adds Williams' $t$
+# {cite:p}`steiger1980tests` for the top layer, a closed-form test of two correlations
+# that share the gold scores.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}}
+notebook.show(plots.differences_figure(differences, "sts", session.stand_in))
+
+# %% tags=["hide-input"]
+notebook.differences_table(differences)
 
 # %% [markdown]
 # ## What differs and why

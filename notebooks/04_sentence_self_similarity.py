@@ -64,6 +64,7 @@ paper.reported_table("sentence_self_similarity")
 
 # %%
 scores = experiments.sentence_self_similarity(session.embedders, session.sentences)
+scores = session.with_intervals(scores)  # 95 % bootstrap interval of every value
 notebook.layer_table(scores)
 
 # %% tags=["remove-cell"]
@@ -76,6 +77,10 @@ glue("ours_clip_top", clip_eos["12"])
 glue("ours_clip_first", clip_eos["0"])
 glue("ours_gpt2_min", gpt2_eos[hidden].min())
 glue("ours_gpt2_min_layer", gpt2_eos[hidden].idxmin())
+clip_row = scores.query("model == 'clip' and variant == 'eos' and layer == '12'").iloc[0]
+glue("ours_clip_top_ci", notebook.interval(clip_row["ci_low"], clip_row["ci_high"]))
+floor = next(c for c in paper.reported("sentence_self_similarity") if c.model == "gpt2")
+glue("ours_gpt2_min_ci", session.claim_interval(floor))
 
 # %% [markdown]
 # Self-similarity of {glue:text}`n_sentences` sentence vectors per model, token choice
@@ -91,12 +96,26 @@ notebook.show(plots.figure(scores, "sentence_self_similarity", session.stand_in)
 # ## Comparison with the paper
 #
 # CLIP's EOS self-similarity goes from {glue:text}`ours_clip_first:.3f` at layer 0 to
-# {glue:text}`ours_clip_top:.3f` at layer 12 (paper: {glue:text}`paper_clip_top:.2f`).
-# GPT-2's EOS self-similarity is lowest at layer {glue:text}`ours_gpt2_min_layer`, with
-# {glue:text}`ours_gpt2_min:.3f` (paper: never below {glue:text}`paper_gpt2_floor:.2f`).
+# {glue:text}`ours_clip_top:.3f` at layer 12 (95 % interval {glue:text}`ours_clip_top_ci`,
+# sentences resampled; paper: {glue:text}`paper_clip_top:.2f`). GPT-2's EOS
+# self-similarity is lowest at layer {glue:text}`ours_gpt2_min_layer`, with
+# {glue:text}`ours_gpt2_min:.3f` ({glue:text}`ours_gpt2_min_ci`, the lowest layer
+# re-chosen in every resample; paper: never below {glue:text}`paper_gpt2_floor:.2f`).
 
 # %% tags=["hide-input"]
-notebook.comparison_table(scores, "sentence_self_similarity")
+notebook.comparison_table(scores, "sentence_self_similarity", session.claims())
+
+# %% [markdown]
+# ### The two models, paired
+#
+# Resampling the same sentences for both models gives the interval of their difference
+# in every layer ({numref}`fig-sentence-difference`).
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 sentence self-similarity in each layer, for the EOS token and for mean pooling, with 95 % paired bootstrap bands (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's sentence vectors are spread more widely.", "name": "fig-sentence-difference"}}
+notebook.show(plots.differences_figure(session.differences("sentence_self_similarity"), "sentence_self_similarity", session.stand_in))
+
+# %% tags=["hide-input"]
+notebook.differences_table(session.differences("sentence_self_similarity"), layers=("0", "6", "12"))
 
 # %% [markdown]
 # ## What differs and why

@@ -11,10 +11,25 @@ def test_help_explains_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", "--help"])
     text = capsys.readouterr().out
-    for option in ("--models", "--out", "--device", "--seed", "stand-in", "CVSP_DATA_DIR"):
+    for option in ("--models", "--out", "--device", "--seed", "--bootstrap", "stand-in", "CVSP_DATA_DIR"):
         assert option in text
 
 
 def test_models_choice_is_checked():
     with pytest.raises(SystemExit):
         build_parser().parse_args(["reproduce", "--models", "fake", "--out", "x"])
+
+
+@pytest.mark.parametrize("value", ["50", "many", "-1"])
+def test_too_few_or_unreadable_bootstrap_replicates_fail_in_one_sentence(value, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CVSP_BOOTSTRAP", value)
+    assert main(["reproduce", "--models", "stand-in", "--out", str(tmp_path / "out")]) != 0
+    message = capsys.readouterr().err.strip()
+    assert "(CVSP_BOOTSTRAP or --bootstrap) must be an integer of at least 100" in message and message.count("\n") == 0
+    assert not (tmp_path / "out").exists()
+
+
+def test_bootstrap_option_overrides_the_variable(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CVSP_BOOTSTRAP", "5000")
+    assert main(["reproduce", "--models", "stand-in", "--bootstrap", "10", "--out", str(tmp_path / "out")]) != 0
+    assert "not 10" in capsys.readouterr().err  # the option's value is the one checked

@@ -110,6 +110,25 @@ def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
     zero = seeds.query("seed == 0 and model == 'gpt2'")["value"].to_numpy()
     np.testing.assert_allclose(zero, full, atol=1e-6)  # seed 0 is the default draw
     assert not np.allclose(seeds.query("seed == 1 and model == 'gpt2'")["value"], zero)
+    spread = experiments.seed_spread(seeds).set_index(["model", "layer"])
+    assert len(spread) == 2 * 13 and (spread["seeds"] == 2).all()
+    one = seeds.query("model == 'gpt2' and layer == '7'")["value"].to_numpy()
+    row = spread.loc[("gpt2", "7")]
+    assert row["mean"] == pytest.approx(one.mean()) and row["sd"] == pytest.approx(one.std(ddof=1))
+    assert row["range"] == pytest.approx(abs(one[1] - one[0])) and row["low"] == pytest.approx(one.min())
+
+
+def test_seeds_of_one_pass_equal_seeds_drawn_alone(models, small_sentences, tmp_path):
+    """Drawing several seeds in one forward pass gives each seed's own draw."""
+    from cvsp.embeddings import Embedder
+
+    together = Embedder(models["gpt2"], cache=None, progress=False)
+    draws = together.random_draws(small_sentences.sentences, "random_token", (3, 4), chunk=2)
+    assert together.forward_passes == len(small_sentences.sentences)  # one pass for both seeds
+    for seed in (3, 4):
+        alone = Embedder(models["gpt2"], cache=None, seed=seed, progress=False)
+        expected = alone(small_sentences.sentences, ["random_token"])["random_token"].values
+        np.testing.assert_allclose(draws[seed].values, expected, atol=1e-5)
 
 
 def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
@@ -131,5 +150,8 @@ def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
     assert list(claims["claim"]) == [c.text for c in paper.REPORTED]
     again = experiments.uncertainty(embedders, small_words, small_sentences, boot)[0]
     pd.testing.assert_frame_equal(again, intervals)  # seeded: the same intervals
+    one_thread = experiments.uncertainty(embedders, small_words, small_sentences, boot, workers=1)
+    pd.testing.assert_frame_equal(one_thread[0], intervals)  # threads change nothing
+    pd.testing.assert_frame_equal(one_thread[1], differences)
     other = experiments.uncertainty(embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))[0]
     assert not np.allclose(other["ci_low"].fillna(0), intervals["ci_low"].fillna(0))

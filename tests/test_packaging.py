@@ -115,6 +115,7 @@ def test_settings_table_is_the_one_the_code_reads():
         "CVSP_CLIP_REVISION": ("def", lambda s: s.revision("clip", "x") == "def"),
         "CVSP_STANDIN_SEED": ("7", lambda s: s.standin_seed == 7),
         "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
+        "CVSP_BOOTSTRAP": ("500", lambda s: s.bootstrap == 500),
     }
     assert [v.name for v in variables()] == list(effects)
     for name, (value, took_effect) in effects.items():

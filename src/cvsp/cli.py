@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the random token drawn per sentence for CWEs (default: 0)",
     )  # fmt: skip
     reproduce.add_argument(
+        "--bootstrap", type=int, default=None, metavar="N",
+        help="bootstrap replicates of every 95 %% interval, at least 100 (default: 2000, or CVSP_BOOTSTRAP)",
+    )  # fmt: skip
+    reproduce.add_argument(
         "--no-progress", action="store_true", help="hide the progress bars"
     )
     return parser
@@ -76,6 +80,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         changes["models"] = args.models
     if args.device:
         changes["device"] = args.device
+    if args.bootstrap is not None:
+        changes["bootstrap"] = args.bootstrap
     settings = settings.with_(**changes)
     started = time.perf_counter()
     result = reproduce.run(settings, seed=args.seed, progress=not args.no_progress)

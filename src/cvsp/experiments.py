@@ -16,7 +16,10 @@ when it says why the value is undefined.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -265,19 +268,28 @@ def cwe_corpus_size(
 
 def cwe_over_seeds(
     embedders: Mapping[str, Embedder], sentences: SentenceData, seeds: Sequence[int] = tuple(range(5)),
-    variant: str = CWE_VARIANT,
+    variant: str = CWE_VARIANT, chunk: int = 20,
 ) -> pd.DataFrame:  # fmt: skip
     """CWE self-similarity for several seeds of the token draw: ``model, seed, layer, value``.
 
-    All seeds of a model share one forward pass per five seeds (see
+    Up to ``chunk`` seeds of a model share one forward pass (see
     :meth:`cvsp.embeddings.Embedder.random_draws`), and each draw is cached.
     """
     rows = []
     for key, embed in embedders.items():
-        for seed, emb in embed.random_draws(sentences.sentences, variant, seeds).items():
+        for seed, emb in embed.random_draws(sentences.sentences, variant, seeds, chunk=chunk).items():
             for layer, value in zip(emb.layers, metrics.self_similarity(emb.values)):
                 rows.append((key, seed, layer, float(value)))
     return pd.DataFrame(rows, columns=["model", "seed", "layer", "value"])
+
+
+def seed_spread(by_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per model and layer, how the value moves over the seeds of :func:`cwe_over_seeds`:
+    ``seeds`` (how many), ``mean``, ``sd`` (sample standard deviation), ``low``, ``high``
+    (smallest and largest value) and ``range``."""
+    grouped = by_seed.groupby(["model", "layer"], sort=False)["value"]
+    table = grouped.agg(seeds="count", mean="mean", sd="std", low="min", high="max").reset_index()
+    return table.assign(range=table["high"] - table["low"])
 
 
 # ------------------------------------------------------------------------- uncertainty
@@ -302,11 +314,15 @@ class Replicates:
     gold: np.ndarray | None = None
 
 
-def _replicates(embedders, words: WordData, sentences: SentenceData, boot) -> dict[tuple, Replicates]:
+def _replicates(
+    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None
+) -> dict[tuple, Replicates]:
     """Replicates of every series: ``(result, model, variant, task) -> Replicates``.
 
     One set of resample indices per task (pairs, words or sentences), shared by both
-    models and every layer and token choice: differences are paired.
+    models and every layer and token choice: differences are paired. Series are
+    computed on ``workers`` threads (numpy releases the GIL); each is independent of
+    the others, so the result does not depend on the number of threads.
     """
     from cvsp import stats
 
@@ -320,12 +336,20 @@ def _replicates(embedders, words: WordData, sentences: SentenceData, boot) -> di
         keep = (scores, gold) if method == "spearman" else (None, None)
         return Replicates(reps, point, layers, *keep)
 
-    def self_similarities(values, counts, layers) -> Replicates:
-        units = metrics.unit(values)
-        point = stats.weighted_self_similarity(units, np.ones((1, len(values))))[0]
+    def self_similarities(units, counts, layers) -> Replicates:
+        point = stats.weighted_self_similarity(units, np.ones((1, len(units))), np.float64)[0]
         return Replicates(stats.weighted_self_similarity(units, counts), point, layers)
 
-    out: dict[tuple, Replicates] = {}
+    def valnorm(effects, valence, idx, layers) -> Replicates:
+        series = correlations(np.nan_to_num(effects), valence, idx, layers, "pearson")
+        undefined = np.isnan(effects).any(axis=1)
+        series.values[:, undefined] = np.nan
+        series.point[undefined] = np.nan
+        return series
+
+    pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1))
+    jobs: dict[tuple, Future] = {}
+
     vocabulary = words.vocabulary()
     index = {word: i for i, word in enumerate(vocabulary)}
     sentence_index = {s: i for i, s in enumerate(sentences.sentences)}
@@ -336,12 +360,15 @@ def _replicates(embedders, words: WordData, sentences: SentenceData, boot) -> di
     for key, embed in embedders.items():
         family = embed.family
         for variant, emb in embed(vocabulary, WORD_VARIANTS[family]).items():
+            units = metrics.unit(emb.values)  # once for all five tasks
             for task, frame in words.pairs.items():
-                cos = metrics.indexed_pair_cosines(
-                    emb.values, _positions(index, frame["word1"]), _positions(index, frame["word2"])
+                cos = metrics.unit_pair_cosines(
+                    units, _positions(index, frame["word1"]), _positions(index, frame["word2"])
                 ).T  # [L, n]
                 gold = frame["score"].to_numpy()
-                out[("word_similarity", key, variant, task)] = correlations(cos, gold, indices(task, len(frame)), emb.layers)
+                jobs[("word_similarity", key, variant, task)] = pool.submit(
+                    correlations, cos, gold, indices(task, len(frame)), emb.layers
+                )
             lexicon = _lookup(emb, index, words.lexicon["word"])
             pleasant = _lookup(emb, index, words.pleasant)
             unpleasant = _lookup(emb, index, words.unpleasant)
@@ -353,28 +380,32 @@ def _replicates(embedders, words: WordData, sentences: SentenceData, boot) -> di
                     effects.append(np.full(len(lexicon), np.nan))
             effects = np.array(effects)
             valence = words.lexicon["valence"].to_numpy()
-            series = correlations(np.nan_to_num(effects), valence, indices(VALNORM_TASK, len(valence)), emb.layers, "pearson")
-            undefined = np.isnan(effects).any(axis=1)
-            series.values[:, undefined] = np.nan
-            series.point[undefined] = np.nan
-            out[("word_similarity", key, variant, VALNORM_TASK)] = series
+            jobs[("word_similarity", key, variant, VALNORM_TASK)] = pool.submit(
+                valnorm, effects, valence, indices(VALNORM_TASK, len(valence)), emb.layers
+            )
         for variant, emb in embed(sentences.sentences, SENTENCE_VARIANTS[family]).items():
-            cos = metrics.indexed_pair_cosines(
-                emb.values, _positions(sentence_index, pairs["sentence1"]), _positions(sentence_index, pairs["sentence2"])
+            units = metrics.unit(emb.values)  # once for STS and the self-similarity
+            cos = metrics.unit_pair_cosines(
+                units, _positions(sentence_index, pairs["sentence1"]), _positions(sentence_index, pairs["sentence2"])
             ).T
             gold = pairs["score"].to_numpy()
-            out[("sts", key, variant, STS_TASK)] = correlations(cos, gold, sts_idx, emb.layers)
-            out[("sentence_self_similarity", key, variant, SENTENCE_TASK)] = self_similarities(
-                emb.values, sentence_counts, emb.layers
+            jobs[("sts", key, variant, STS_TASK)] = pool.submit(correlations, cos, gold, sts_idx, emb.layers)
+            jobs[("sentence_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
+                self_similarities, units, sentence_counts, emb.layers
             )
         for variant, emb in embed(sentences.sentences, CWE_VARIANTS).items():
-            out[("cwe_self_similarity", key, variant, SENTENCE_TASK)] = self_similarities(
-                emb.values, sentence_counts, emb.layers
+            jobs[("cwe_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
+                self_similarities, metrics.unit(emb.values), sentence_counts, emb.layers
             )
-    return out
+    try:
+        return {series: job.result() for series, job in jobs.items()}
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
-def uncertainty(embedders, words: WordData, sentences: SentenceData, boot) -> tuple[pd.DataFrame, ...]:
+def uncertainty(
+    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None
+) -> tuple[pd.DataFrame, ...]:
     """Bootstrap intervals of the series, the paired CLIP − GPT-2 differences, the claims.
 
     Returns ``(intervals, differences, claims)``: ``intervals`` has ``result, model, variant,
@@ -386,7 +417,7 @@ def uncertainty(embedders, words: WordData, sentences: SentenceData, boot) -> tu
     """
     from cvsp import stats
 
-    reps = _replicates(embedders, words, sentences, boot)
+    reps = _replicates(embedders, words, sentences, boot, workers)
     rows = []
     for (result, model, variant, task), r in reps.items():
         low, high = stats.percentile_interval(r.values, boot.level)

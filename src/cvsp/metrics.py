@@ -74,8 +74,12 @@ def indexed_pair_cosines(vectors: np.ndarray, left: np.ndarray, right: np.ndarra
 
     Each vector is normalized once, however many pairs it appears in.
     """
-    u = unit(vectors)
-    cosines = np.einsum("n...d,n...d->n...", u[np.asarray(left)], u[np.asarray(right)])
+    return unit_pair_cosines(unit(vectors), left, right)
+
+
+def unit_pair_cosines(units: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """:func:`indexed_pair_cosines` of vectors already scaled by :func:`unit` (to reuse them)."""
+    cosines = np.einsum("n...d,n...d->n...", units[np.asarray(left)], units[np.asarray(right)])
     return np.round(cosines, COSINE_DECIMALS)
 
 

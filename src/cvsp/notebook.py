@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from cvsp import data, experiments, paper
@@ -20,6 +21,9 @@ from cvsp.embeddings import Embedder
 from cvsp.models import LoadedModel, load_models
 from cvsp.reproduce import STAND_IN_WARNING, Run, make_embedders, run
 from cvsp.settings import Settings
+from cvsp.stats import BootstrapSettings
+
+INTERVAL_KEY = ["result", "model", "variant", "task", "layer"]
 
 
 @dataclass
@@ -43,6 +47,34 @@ class Session:
     def sentences(self) -> experiments.SentenceData:
         return experiments.prepare_sentences(data.load_sts(self.settings), self.models["clip"].tokenizer)
 
+    @cached_property
+    def uncertainty(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``(intervals, differences, claims)`` of :func:`cvsp.experiments.uncertainty`,
+        from the cache ``cvsp reproduce`` and every chapter share (computed once)."""
+        from cvsp.reproduce import uncertainty
+
+        return uncertainty(self.settings, self.embedders, self.words, self.sentences, BootstrapSettings(replicates=self.settings.bootstrap))
+
+    def with_intervals(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """``scores`` with the 95 % bootstrap interval of each value (``ci_low``, ``ci_high``)."""
+        intervals = self.uncertainty[0].astype({"layer": str})
+        return scores.astype({"layer": str}).merge(intervals, on=INTERVAL_KEY, how="left")
+
+    def differences(self, result: str) -> pd.DataFrame:
+        """The paired CLIP − GPT-2 differences of one result (rows of ``differences.csv``)."""
+        table = self.uncertainty[1]
+        return table[table["result"] == result].reset_index(drop=True)
+
+    def claims(self) -> pd.DataFrame:
+        """The interval of our number for each claim of the paper (``claim, ci_low, ci_high``)."""
+        return self.uncertainty[2]
+
+    def claim_interval(self, claim: paper.Reported | str) -> str:
+        """Our 95 % interval for one claim of the paper, formatted for prose."""
+        text = claim if isinstance(claim, str) else claim.text
+        row = self.claims().set_index("claim").loc[text]
+        return interval(row["ci_low"], row["ci_high"])
+
     def reproduction(self) -> Run:
         """Everything ``cvsp reproduce`` computes, with this session's models (from the cache)."""
         return run(self.settings, seed=self.seed, progress=False, models=self.models)
@@ -65,12 +97,44 @@ def start(settings: Settings | None = None, seed: int = 0, progress: bool = Fals
     return session
 
 
-def comparison_table(scores: pd.DataFrame, result: str) -> pd.DataFrame:
-    """The paper's numbers for one result beside ours, rounded for reading."""
-    table = paper.compare(scores, result)
-    table = table[["model", "claim", "relation", "paper", "ours", "difference", "holds", "source"]]
+def interval(low: float, high: float, digits: int = 3) -> str:
+    """An interval for prose and tables: ``[0.612, 0.655]`` (``—`` where undefined)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return "—"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def comparison_table(scores: pd.DataFrame, result: str, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The paper's numbers for one result beside ours, rounded for reading.
+
+    With ``claims`` (:meth:`Session.claims`) it adds our 95 % interval and whether the
+    paper's number lies inside it.
+    """
+    table = paper.compare(scores, result, intervals=claims)
+    columns = ["model", "claim", "relation", "paper", "ours", "difference", "holds", "source"]
+    if claims is not None:
+        table["95 % interval"] = [interval(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])]
+        columns[5:5] = ["95 % interval", "paper_inside"]
+    table = table[columns].rename(columns={"paper_inside": "paper inside"})
     table["model"] = table["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})
     return table.round(3).set_index("claim")
+
+
+def differences_table(differences: pd.DataFrame, layers: tuple[str, ...] = ("best", "12")) -> pd.DataFrame:
+    """Paired CLIP − GPT-2 differences at a few layers: the difference, its 95 % paired
+    bootstrap interval, and Williams' t with its p-value where the result is a correlation."""
+    rows = differences[differences["layer"].astype(str).isin(layers)].copy()
+    rows["compared"] = "CLIP " + rows["clip_variant"] + " − GPT-2 " + rows["gpt2_variant"]
+    rows["95 % interval"] = [interval(lo, hi) for lo, hi in zip(rows["ci_low"], rows["ci_high"])]
+    rows["layer"] = pd.Categorical(rows["layer"].astype(str), categories=list(layers), ordered=True)
+    keep = ["task", "compared", "layer", "difference", "95 % interval"]
+    if rows["t"].notna().any():
+        keep += ["t", "p"]
+    table = rows.sort_values(["layer"], kind="stable")[keep]
+    if table["task"].nunique() == 1:
+        table = table.drop(columns="task")
+    index = [c for c in ("task", "compared", "layer") if c in table]
+    return table.round({"difference": 3, "t": 2, "p": 4}).set_index(index).sort_index(level=index[:-1], sort_remaining=False)
 
 
 def layer_table(scores: pd.DataFrame) -> pd.DataFrame:

@@ -123,3 +123,61 @@ def figure(scores: pd.DataFrame, result: str, stand_in: bool) -> plt.Figure:
     fig.suptitle(title(result, stand_in), color="#b03a2e" if stand_in else "black", fontsize=11)
     fig.tight_layout(rect=(0, 0.09 if lines == 1 else 0.05, 1, 1))
     return fig
+
+
+DIFFERENCE_STYLES = [("#6c3483", "-"), ("#d35400", "--"), ("#117a65", ":")]  # one per compared pair
+
+
+def differences_figure(differences: pd.DataFrame, result: str, stand_in: bool) -> plt.Figure:
+    """Paired CLIP − GPT-2 differences by layer, one panel per dataset.
+
+    ``differences`` is the table of :func:`cvsp.experiments.uncertainty` (also
+    ``differences.csv``): one line per compared pair of token choices with its 95 %
+    paired-bootstrap band, and the difference of the two best layers (re-chosen in each
+    replicate) as a point with its interval at the right. Above zero: CLIP higher.
+    """
+    rows = differences[differences["result"] == result].copy()
+    rows["layer"] = rows["layer"].astype(str)
+    tasks = list(dict.fromkeys(rows["task"]))
+    columns = min(len(tasks), 2)
+    lines = int(np.ceil(len(tasks) / columns))
+    fig, axes = plt.subplots(lines, columns, figsize=(5.2 * columns + 1, 3.3 * lines + 0.8), squeeze=False)
+    x = np.arange(len(HIDDEN_LAYERS))
+    best_x = len(HIDDEN_LAYERS) + 0.6
+    for ax, task in zip(axes.flat, tasks):
+        pairs = rows[rows["task"] == task].groupby(["clip_variant", "gpt2_variant"], sort=False)
+        for i, ((clip_variant, gpt2_variant), group) in enumerate(pairs):
+            layers = group[group["layer"].isin(HIDDEN_LAYERS)].set_index("layer").reindex(list(HIDDEN_LAYERS))
+            label = f"CLIP {clip_variant} − GPT-2 {gpt2_variant}"
+            color, linestyle = DIFFERENCE_STYLES[i % len(DIFFERENCE_STYLES)]
+            line = ax.plot(x, layers["difference"], color=color, linestyle=linestyle,
+                           marker="s", markersize=3, linewidth=1.3, label=label)[0]  # fmt: skip
+            ax.fill_between(x, layers["ci_low"], layers["ci_high"], color=line.get_color(), alpha=0.12, linewidth=0)
+            best = group[group["layer"] == "best"]
+            if not best.empty:
+                d, lo, hi = (float(best[c].iloc[0]) for c in ("difference", "ci_low", "ci_high"))
+                offset = 0.25 * (i - (len(pairs) - 1) / 2)
+                ax.errorbar(best_x + offset, d, yerr=[[d - lo], [hi - d]], fmt="D", color=line.get_color(),
+                            markersize=4, capsize=2, linewidth=1)  # fmt: skip
+        ax.axhline(0, color="grey", linewidth=0.8)
+        has_best = (rows.loc[rows["task"] == task, "layer"] == "best").any()
+        ticks = list(x) + ([best_x] if has_best else [])
+        ax.set_xticks(ticks, [*HIDDEN_LAYERS, *(["best"] if has_best else [])])
+        ax.set_xlim(-0.5, (best_x if has_best else x[-1]) + 0.6)
+        ax.set_title(TASK_NAMES.get(task, task), fontsize=10)
+        ax.set_ylabel("CLIP − GPT-2")
+        ax.set_xlabel("layer")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(tasks) :]:
+        ax.set_visible(False)
+    name = f"{TITLES[result].replace(' by layer', '')}: paired difference, CLIP − GPT-2"
+    fig.suptitle(f"{name}\n{STAND_IN_NOTE}" if stand_in else name,
+                 color="#b03a2e" if stand_in else "black", fontsize=11)  # fmt: skip
+    if len(tasks) == 1:  # one panel: the legend fits inside it
+        axes.flat[0].legend(fontsize=8, loc="best", frameon=False)
+        fig.tight_layout()
+        return fig
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.1 if lines == 1 else 0.05, 1, 1))
+    return fig

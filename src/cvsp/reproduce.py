@@ -123,7 +123,7 @@ def run(
     sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
     embedders = make_embedders(models, settings, seed=seed, progress=progress)
     scores = experiments.run_all(embedders, words, sentences)
-    boot = bootstrap or BootstrapSettings()
+    boot = bootstrap or BootstrapSettings(replicates=settings.bootstrap)
     intervals, differences, claims = uncertainty(settings, embedders, words, sentences, boot)
     scores = scores.merge(intervals, on=["result", "model", "variant", "task", "layer"], how="left")
     stand_in = settings.is_stand_in

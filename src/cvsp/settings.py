@@ -21,6 +21,7 @@ import pooch
 ModelSource = Literal["real", "stand-in"]
 MODEL_SOURCES: tuple[str, ...] = ("real", "stand-in")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+MIN_BOOTSTRAP = 100  # fewer replicates make the 2.5 % and 97.5 % percentiles meaningless
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def variables() -> tuple[Variable, ...]:
         Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),
         Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
         Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
+        Variable("CVSP_BOOTSTRAP", "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides", "`2000`"),
     )  # fmt: skip
 
 
@@ -95,8 +97,13 @@ class Settings:
     revisions: Mapping[str, str] = field(default_factory=dict)  # key -> revision, if overridden
     standin_seed: int = 0
     device: str = "auto"
+    bootstrap: int = 2000  # replicates of every bootstrap interval
 
     def __post_init__(self) -> None:
+        if not isinstance(self.bootstrap, int) or self.bootstrap < MIN_BOOTSTRAP:
+            raise SettingsError(
+                f"The bootstrap replicates (CVSP_BOOTSTRAP or --bootstrap) must be an integer of at least {MIN_BOOTSTRAP}, not {self.bootstrap!r}."
+            )
         if self.models not in MODEL_SOURCES:
             raise SettingsError(
                 f"CVSP_MODELS must be one of {', '.join(MODEL_SOURCES)}, not {self.models!r}."
@@ -129,6 +136,13 @@ class Settings:
             raise SettingsError(
                 f"CVSP_STANDIN_SEED must be an integer, not {seed_text!r}."
             ) from None
+        bootstrap_text = env.get("CVSP_BOOTSTRAP", "2000").strip()
+        try:
+            bootstrap = int(bootstrap_text)
+        except ValueError:
+            raise SettingsError(
+                f"The bootstrap replicates (CVSP_BOOTSTRAP or --bootstrap) must be an integer of at least {MIN_BOOTSTRAP}, not {bootstrap_text!r}."
+            ) from None
         cache = _optional_dir(env.get("CVSP_CACHE_DIR"))
         return cls(
             models=env.get("CVSP_MODELS", "real").strip().lower(),  # type: ignore[arg-type]
@@ -142,4 +156,5 @@ class Settings:
             },
             standin_seed=seed,
             device=env.get("CVSP_DEVICE", "auto").strip().lower(),
+            bootstrap=bootstrap,
         )

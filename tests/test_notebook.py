@@ -1,0 +1,89 @@
+"""The chapters' helpers for intervals: formatting, tables and the paired-difference figure."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from test_paper import synthetic_scores
+
+from cvsp import notebook, paper, plots
+from cvsp.settings import Settings
+
+DIFFERENCE_COLUMNS = ["result", "task", "clip_variant", "gpt2_variant", "layer", "difference", "ci_low", "ci_high", "t", "p"]
+
+
+def _differences(result: str = "sts", tasks=("stsb",)) -> pd.DataFrame:
+    rows = []
+    for task in tasks:
+        for clip_variant, gpt2_variant in (("eos", "last_token"), ("eos", "eos")):
+            for layer in [*map(str, range(13)), "best"]:
+                d = 0.1 + (0.01 * int(layer) if layer != "best" else 0.3)
+                t = np.nan if layer == "best" else 2.0
+                rows.append((result, task, clip_variant, gpt2_variant, layer, d, d - 0.05, d + 0.05, t, 0.04))
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+
+
+def test_interval_text():
+    assert notebook.interval(0.61234, 0.655) == "[0.612, 0.655]"
+    assert notebook.interval(0.1, 0.2, digits=2) == "[0.10, 0.20]"
+    assert notebook.interval(np.nan, 0.2) == "—"
+
+
+def test_comparison_table_adds_our_interval_and_whether_the_paper_is_inside():
+    scores = synthetic_scores()
+    claims = pd.DataFrame({"claim": [c.text for c in paper.REPORTED]}).assign(ci_low=0.40, ci_high=0.75)
+    plain = notebook.comparison_table(scores, "sts")
+    assert "95 % interval" not in plain.columns
+    table = notebook.comparison_table(scores, "sts", claims)
+    clip = next(c for c in paper.REPORTED if c.result == "sts" and c.model == "clip")
+    row = table.loc[clip.text]
+    assert row["95 % interval"] == "[0.400, 0.750]" and bool(row["paper inside"])  # .73 lies in it
+    gpt2 = next(c for c in paper.REPORTED if c.result == "sts" and c.model == "gpt2")
+    assert bool(table.loc[gpt2.text, "paper inside"])  # .45 too
+    narrow = notebook.comparison_table(scores, "sts", claims.assign(ci_high=0.5))
+    assert not narrow.loc[clip.text, "paper inside"]
+
+
+def test_differences_table_keeps_the_asked_layers_in_order():
+    table = notebook.differences_table(_differences())
+    assert list(table.index.names) == ["compared", "layer"]  # one task: no task level
+    assert list(table.index.get_level_values("layer").astype(str)) == ["best", "12", "best", "12"]
+    best = table.xs("best", level="layer")
+    assert best.loc["CLIP eos − GPT-2 last_token", "difference"] == pytest.approx(0.4)
+    assert best.loc["CLIP eos − GPT-2 last_token", "95 % interval"] == "[0.350, 0.450]"
+    assert {"t", "p"} <= set(table.columns)
+    words = notebook.differences_table(_differences("word_similarity", ("rg65", "simlex999")), layers=("best",))
+    assert list(words.index.names) == ["task", "compared", "layer"] and len(words) == 4
+    no_tests = _differences().assign(t=np.nan, p=np.nan)
+    assert "t" not in notebook.differences_table(no_tests).columns  # self-similarities: no Williams' t
+
+
+def test_session_merges_intervals_by_series_and_layer():
+    scores = synthetic_scores()
+    intervals = scores[["result", "model", "variant", "task", "layer"]].assign(
+        ci_low=scores["value"] - 0.01, ci_high=scores["value"] + 0.02
+    )
+    session = notebook.Session(Settings(models="stand-in"), {}, {})
+    session.__dict__["uncertainty"] = (intervals.iloc[::-1], _differences(), pd.DataFrame())  # order must not matter
+    merged = session.with_intervals(scores)
+    assert len(merged) == len(scores)
+    np.testing.assert_allclose(merged["ci_low"], scores["value"] - 0.01)
+    np.testing.assert_allclose(merged["ci_high"], scores["value"] + 0.02)
+    assert set(session.differences("sts")["result"]) == {"sts"} and session.differences("cwe_self_similarity").empty
+
+
+def test_differences_figure_one_panel_per_task_with_best_layer_and_label():
+    fig = plots.differences_figure(_differences("word_similarity", ("rg65", "simlex999", "valnorm")), "word_similarity", True)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 3
+    assert [t.get_text() for t in panels[0].get_xticklabels()][-1] == "best"
+    assert len(panels[0].collections) >= 2  # a band per compared pair
+    assert "STAND-IN" in fig._suptitle.get_text()
+    plt.close(fig)
+    fig = plots.differences_figure(_differences("cwe_self_similarity", ("sts_sentences",)).query("layer != 'best'"),
+                                   "cwe_self_similarity", False)  # fmt: skip
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "12"
+    assert "STAND-IN" not in fig._suptitle.get_text()
+    plt.close(fig)
