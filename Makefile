@@ -1,5 +1,6 @@
 # Entry points for a fresh machine (see README.md):
-#   make book        recompute every result and build the book (real models by default)
+#   make book        recompute every result and build the book (real models by default);
+#                    EDITION=student also builds a copy without the exercises' solutions
 #   make reproduce   recompute every result on the command line -> $(OUT)/
 #   make test        run the test suite
 # Each creates its own virtual environment in $(VENV) and installs torch first.
@@ -12,11 +13,12 @@ TORCH ?= torch==2.13.0
 MODELS ?= real
 OUT ?= results
 SEED ?= 0
+EDITION ?=
 PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: book reproduce test clean-venv
+.PHONY: book reproduce test clean-venv mutants
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +43,12 @@ book: $(VENV)/.dev
 	CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "$(BOOK_STAMP)" > _build/.cvsp-stamp
 	@echo "The book is in _build/html/index.html"
+	@if [ "$(EDITION)" = student ]; then \
+		$(BIN)/python tools/edition.py student --cache _build/.jupyter_cache > _build/_config.student.yml && \
+		CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . --config _build/_config.student.yml \
+			--path-output _build/student -W -n --keep-going && \
+		echo "The student edition (no solutions) is in _build/student/_build/html/index.html"; \
+	elif [ -n "$(EDITION)" ]; then echo "EDITION must be student or unset, not $(EDITION)"; exit 2; fi
 
 reproduce: $(VENV)/.runtime
 	$(BIN)/cvsp reproduce --models $(MODELS) --out $(OUT) --seed $(SEED)
@@ -53,3 +61,9 @@ test: $(VENV)/.dev
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Mutation testing: small changes to the code that the fast tests should notice
+# (tools/mutants.py; e.g. make mutants MUTANTS_ARGS="--modules src/cvsp/metrics.py --max-mutants 15").
+MUTANTS_ARGS ?=
+mutants: $(VENV)/.dev
+	$(BIN)/python tools/mutants.py $(MUTANTS_ARGS)

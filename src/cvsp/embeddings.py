@@ -383,6 +383,15 @@ class Embedder:
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
+    def _usable(self, array: np.ndarray | None, n: int, selector: str) -> bool:
+        """Whether a cache entry is the array a forward pass would give: ``n`` rows, every
+        layer, the model's width, float32. Anything else is recomputed, never used."""
+        if array is None:
+            return False
+        layers = len(HIDDEN_LAYERS) + (len(CLIP_EXTRA_LAYERS) if self.family == "clip" and selector == "eos" else 0)
+        width = self.model.model.config.hidden_size
+        return array.dtype == np.float32 and array.shape == (n, layers, width)
+
     def __call__(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
         """``variant -> LayerEmbeddings`` for the given texts."""
         table = VARIANTS[self.family]
@@ -400,7 +409,7 @@ class Embedder:
             keys = {s: self._key(form, s, digest) for s in selectors}
             wanted = {table[v][1] for v in variants if table[v][0] == form}
             cached = {s: self.cache.get(keys[s]) if self.cache else None for s in wanted}
-            if any(cached[s] is None or len(cached[s]) != len(texts) for s in wanted):
+            if not all(self._usable(cached[s], len(texts), s) for s in wanted):
                 encoded = encode(self.model, texts, form)
                 fresh = extract(
                     self.model, encoded, selectors, seed=self.seed,
@@ -433,7 +442,7 @@ class Embedder:
         digest = texts_digest(texts)
         keys = {seed: self._key(form, selector, digest, seed) for seed in seeds}
         found = {seed: self.cache.get(keys[seed]) if self.cache else None for seed in seeds}
-        missing = [seed for seed in seeds if found[seed] is None or len(found[seed]) != len(texts)]
+        missing = [seed for seed in seeds if not self._usable(found[seed], len(texts), selector)]
         for start in range(0, len(missing), chunk):
             group = missing[start : start + chunk]
             encoded = encode(self.model, texts, form)
