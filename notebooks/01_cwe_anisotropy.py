@@ -10,8 +10,26 @@
 # measures that crowding, layer by layer, for GPT-2 and for the text encoder of CLIP,
 # which shares GPT-2's architecture but was trained contrastively against images.
 #
-# **Prerequisites:** cosine similarity; what a transformer layer's hidden state is.
-# The {doc}`../book/methods` chapter describes the data and the token choices.
+# **Objectives.** After this chapter you can
+#
+# - explain what a {term}`contextualized word embedding <CWE>` is and what
+#   {term}`anisotropy` means for a set of them;
+# - compute a {term}`self-similarity` in $O(nd)$ and check it against the pairwise
+#   definition;
+# - read an interval around a per-layer value and a paired difference between two models.
+#
+# **Prerequisites.** Necessary: cosine similarity; what a transformer layer's hidden
+# state is (about 30 minutes to learn). Helpful: the {doc}`../book/methods` chapter on
+# the data and the token choices; the bootstrap.
+#
+# **Time.** Reading: about 15 minutes. Running: about 3 minutes on a 2-core CPU the
+# first time (the sentence forward passes of both models and one more pass that draws 20
+# seeds); seconds once the embeddings are cached. With the real models the times are the
+# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+#
+# **Downloads.** The STS Benchmark test file (0.3 MB) and, with the real models, the
+# GPT-2 and CLIP weights (about 0.5 GB and 0.6 GB), once. Stand-in builds fetch the
+# tokenizers instead of the weights (a few MB).
 
 # %% tags=["remove-cell"]
 # Set-up. In Colab or a fresh environment, install the package first.
@@ -66,7 +84,8 @@ paper.reported_table("cwe_self_similarity")
 # of the $O(n^2 d)$ of a pairwise matrix (`cvsp.metrics.self_similarity`). A value near 1
 # means every word points the same way; a value near 0 means directions are spread out.
 #
-# **Token choice.** GPT-2 reads the bare sentence; CLIP reads `[BOS] sentence [EOS]`.
+# **Token choice.** GPT-2 reads the bare sentence; CLIP reads `[BOS] sentence [EOS]`
+# ({term}`BOS`, {term}`EOS`).
 # Sentences are the unique sentences of the STS Benchmark test set that fit CLIP's
 # 77-token context, the same for both models. The paper does not say which positions the
 # draw may take, so two other rules are measured beside the default:
@@ -188,7 +207,7 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 #   *after* GPT-2's final layer norm. CLIP's layer 12 is *before* its final layer norm.
 #   The authors' released code reads both models the same way (`output_hidden_states`).
 # - **Stand-in builds.** When this page carries the stand-in warning, the weights are
-#   random: the numbers show only that the pipeline runs. With random weights, both
+#   random ({term}`stand-in model`): the numbers show only that the pipeline runs. With random weights, both
 #   models give low self-similarity at layer 0 (random embeddings point every way) and a
 #   rising value with depth, as residual streams accumulate shared components.
 
@@ -208,7 +227,8 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 # import numpy as np
 # from cvsp import metrics
 #
-# emb = session.embedders["gpt2"](session.sentences.sentences, ["random_token"])["random_token"]
+# emb = session.embedders["gpt2"](session.sentences.sentences,
+# ["random_token"])["random_token"]
 # x = emb.layer(12)[:500]
 # u = x / np.linalg.norm(x, axis=1, keepdims=True)
 # cos = u @ u.T
@@ -233,9 +253,11 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 #
 # n = len(session.sentences.sentences)
 # counts = stats.resample_counts(stats.resample_indices(n, 500, seed=1), n)
-# draws = session.embedders["gpt2"].random_draws(session.sentences.sentences, "random_token", range(20))
+# draws = session.embedders["gpt2"].random_draws(session.sentences.sentences,
+# "random_token", range(20))
 # pooled = np.concatenate([
-#     stats.weighted_self_similarity(metrics.unit(d.layer(12)), counts) for d in draws.values()
+#     stats.weighted_self_similarity(metrics.unit(d.layer(12)), counts) for d in
+# draws.values()
 # ])
 # print(stats.percentile_interval(pooled), stats.percentile_interval(pooled[:500]))
 # ```
@@ -267,5 +289,6 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 #
 # ## Resources
 #
-# - {cite:t}`ethayarajh2019contextual` introduced self-similarity as a measure of anisotropy.
+# - {cite:t}`ethayarajh2019contextual` introduced self-similarity as a measure of
+# anisotropy.
 # - {cite:t}`wolfe2022contrastive`, the paper reproduced here.

@@ -9,7 +9,23 @@
 # cosine similarity of GPT-2's and CLIP's sentence vectors ranks those pairs, without any
 # fine-tuning.
 #
-# **Prerequisites:** {doc}`../book/methods` (token choices); Spearman's correlation.
+# **Objectives.** After this chapter you can
+#
+# - score sentence vectors on the {term}`STS` Benchmark layer by layer;
+# - explain why the {term}`EOS` token is CLIP's sentence vector and GPT-2's last token
+#   is not a summary;
+# - state the paper's STS claims with our intervals and a paired comparison.
+#
+# **Prerequisites.** Necessary: {doc}`../book/methods` (token choices);
+# {term}`Spearman's ρ` (about 15 minutes). Helpful: {doc}`02_word_similarity`.
+#
+# **Time.** Reading: about 15 minutes. Running: about 2 minutes on a 2-core CPU the
+# first time (two input forms for GPT-2); seconds once chapter 1 or 4 has cached the
+# sentences. With the real models the times are the
+# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+#
+# **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
+# of the weights (a few MB).
 
 # %% tags=["remove-cell"]
 # Set-up. In Colab or a fresh environment, install the package first.
@@ -57,7 +73,8 @@ paper.reported_table("sts")
 #   with images; also after the final layer norm (`final_ln`) and projection (`projection`);
 # - GPT-2 `last_token`: the last token of the bare sentence;
 # - GPT-2 `eos`: the final token of `<|endoftext|>sentence<|endoftext|>`;
-# - `mean` (both models, added here for comparison): the mean over the sentence's own tokens.
+# - `mean` (both models, added here for comparison): the mean over the sentence's own
+# tokens.
 #
 # Each distinct sentence is embedded once and looked up for every pair it occurs in.
 

@@ -155,3 +155,93 @@ def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
     pd.testing.assert_frame_equal(one_thread[1], differences)
     other = experiments.uncertainty(embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))[0]
     assert not np.allclose(other["ci_low"].fillna(0), intervals["ci_low"].fillna(0))
+
+
+# ----------------------------------------------------------------- geometry chapter
+
+
+def test_postprocessing_none_is_the_plain_result_and_centring_is_what_it_says(embedders, small_words, small_sentences):
+    table = experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "centring"))
+    plain = experiments.sts(embedders, small_sentences)
+    none = table.query("transform == 'none' and result == 'sts'").merge(
+        plain, on=["model", "variant", "layer"], suffixes=("", "_plain"))
+    assert len(none) == 13 * 5  # GPT-2 last_token, eos, mean; CLIP eos, mean; layers 0-12
+    np.testing.assert_allclose(none["value"], none["value_plain"], equal_nan=True)
+    assert set(table["result"]) == {"sts", "sentence_self_similarity", "word_similarity"}
+    # centring by hand: GPT-2's layer-7 mean vectors minus their mean, then STS
+    vectors = embedders["gpt2"](small_sentences.sentences, ["mean"])["mean"].layer(7).astype(np.float64)
+    centred = vectors - vectors.mean(axis=0)
+    index = {s: i for i, s in enumerate(small_sentences.sentences)}
+    left = [index[s] for s in small_sentences.pairs["sentence1"]]
+    right = [index[s] for s in small_sentences.pairs["sentence2"]]
+    expected = metrics.spearman(metrics.indexed_pair_cosines(centred, left, right), small_sentences.pairs["score"].to_numpy())
+    got = table.query("transform == 'centring' and result == 'sts' and model == 'gpt2' and variant == 'mean' and layer == '7'")
+    assert got["value"].item() == pytest.approx(expected, abs=1e-9)
+    # word vectors are centred with the mean of the CWEs, not their own
+    words = table.query("transform == 'centring' and result == 'word_similarity'")
+    assert set(words["task"]) == set(small_words.pairs) | {"valnorm"}
+
+
+def test_cross_fit_transforms_each_half_with_the_other_halfs_map(embedders, small_sentences):
+    from cvsp import geometry
+
+    texts = small_sentences.sentences
+    folds = np.arange(len(texts)) % 2
+    gpt2 = embedders["gpt2"]
+    wrapped = experiments.Postprocessed(gpt2, "centring", lambda v: gpt2(texts, [v])[v], folds)
+    got = wrapped(texts, ["eos"])["eos"].layer(5)
+    raw = gpt2(texts, ["eos"])["eos"].layer(5)
+    expected = geometry.fit_center(raw[folds == 1]).apply(raw[folds == 0])
+    np.testing.assert_allclose(got[folds == 0], expected, atol=1e-9)
+    assert not np.allclose(got[folds == 0], raw[folds == 0] - raw.mean(axis=0).astype(np.float64))
+    with pytest.raises(ValueError):
+        wrapped(texts[:5], ["eos"])
+
+
+def test_abtt_sweep_starts_at_centring(embedders, small_sentences):
+    sweep = experiments.abtt_sweep(embedders, small_sentences, layer="12", dimensions=(0, 3))
+    assert list(sweep["D"]) == [0, 3, 0, 3]
+    # D = 0 is centring of the EOS vectors
+    table = experiments.postprocessed(embedders, experiments.WordData({}, pd.DataFrame(columns=["word", "valence"])),
+                                      small_sentences, transforms=("centring",), cross_fit=True)  # fmt: skip
+    assert table["result"].isin(["sts", "sentence_self_similarity"]).all()
+    assert sweep.query("D == 3")["value"].notna().all()
+
+
+def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, models):
+    rogue = experiments.rogue_dimensions(embedders, small_sentences)
+    cwe = experiments.cwe_self_similarity(embedders, small_sentences).query("variant == 'random_token'")
+    merged = rogue.query("variant == 'random_token'").merge(cwe, on=["model", "layer"])
+    np.testing.assert_allclose(merged["self_similarity"], merged["value"], atol=1e-9)
+    assert ((rogue["top1_share"] <= rogue["top3_share"] + 1e-12)).all()
+
+    geometry_table = experiments.alignment_uniformity(embedders, small_sentences)
+    assert (geometry_table["pairs"] == (small_sentences.pairs["score"] > 4).sum()).all()
+    assert (geometry_table["uniformity"] <= 1e-12).all() and (geometry_table["alignment"] >= 0).all()
+    assert len(geometry_table) == 13 * 5
+
+    overlap_rho, table = experiments.lexical_overlap(embedders, small_sentences)
+    assert -1 <= overlap_rho <= 1
+    plain = experiments.sts(embedders, small_sentences).merge(table, on=["model", "variant", "layer"])
+    np.testing.assert_allclose(plain["value"], plain["rho"], equal_nan=True)
+
+    shuffled = experiments.shuffled_similarity(embedders, small_sentences, models["clip"].tokenizer, sample=4, shuffles=2)
+    assert (shuffled["pairs"] == 8).all() and len(shuffled) == 13 * 5
+    assert shuffled["value"].between(-1, 1 + 1e-9).all()
+
+
+def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_sentences):
+    from cvsp import stats
+
+    table = experiments.postprocessed_sts_intervals(
+        embedders, small_sentences, stats.BootstrapSettings(replicates=200), transforms=("none", "whitening")
+    )
+    assert len(table) == 4 and set(table["transform"]) == {"none", "whitening"}
+    plain = experiments.sts(embedders, small_sentences).query("variant == 'eos' and layer in @HIDDEN")
+    for model in ("gpt2", "clip"):
+        row = table.query("model == @model and transform == 'none'").iloc[0]
+        assert row["value"] == pytest.approx(plain.query("model == @model")["value"].max(), abs=1e-9)
+    assert (table["ci_low"] <= table["ci_high"]).all()
+
+
+HIDDEN = [str(i) for i in range(13)]

@@ -1,4 +1,5 @@
-"""Sphinx extension of the book: a warning at the top of every page of a stand-in build.
+"""Sphinx extension of the book: a warning at the top of every page of a stand-in build,
+and the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box).
 
 Whether the build runs stand-in models is read from ``CVSP_MODELS`` (the same setting
 the notebooks use) and stored as the config value ``cvsp_models``, so switching between
@@ -8,8 +9,11 @@ stand-in and real builds re-reads every page.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from docutils import nodes
+
+STATIC = Path(__file__).parent / "static"
 
 TEXT = (
     "This book was built with stand-in models: the real GPT-2 and CLIP architectures "
@@ -33,8 +37,14 @@ def _warn(app, doctree) -> None:
     parent.insert(position, warning)
 
 
+def _static(app) -> None:
+    app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
     app.add_config_value("cvsp_models", "real", "env")
+    app.connect("builder-inited", _static)
+    app.add_css_file("cvsp.css")
     app.connect("config-inited", _set_models)
     app.connect("doctree-read", _warn)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

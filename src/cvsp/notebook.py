@@ -7,6 +7,7 @@ reproduce`` and the other chapters, so no forward pass is run twice.
 
 from __future__ import annotations
 
+import base64
 import io
 from dataclasses import dataclass
 from functools import cached_property
@@ -157,10 +158,16 @@ def glue(name: str, value: Any) -> Any:
 
 
 def show(figure: plt.Figure, dpi: int = 110) -> None:
-    """Display a figure once as a PNG, whatever matplotlib backend is active, and release it."""
-    from IPython.display import Image, display
+    """Display a figure once, whatever matplotlib backend is active, and release it.
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
+    SVG (sharp at any zoom in the book) with a PNG of ``dpi`` beside it for front ends
+    that do not render SVG; the book picks the SVG (``cvsp reproduce`` writes PNGs).
+    """
+    from IPython.display import display
+
+    vector, raster = io.StringIO(), io.BytesIO()
+    figure.savefig(vector, format="svg")
+    figure.savefig(raster, format="png", dpi=dpi)
     plt.close(figure)
-    display(Image(data=buffer.getvalue()))
+    png = base64.b64encode(raster.getvalue()).decode("ascii")
+    display({"image/svg+xml": vector.getvalue(), "image/png": png}, raw=True)

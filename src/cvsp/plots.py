@@ -181,3 +181,111 @@ def differences_figure(differences: pd.DataFrame, result: str, stand_in: bool) -
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.1 if lines == 1 else 0.05, 1, 1))
     return fig
+
+
+def layer_lines(
+    table: pd.DataFrame, value: str, hue: str, title_text: str, ylabel: str, stand_in: bool,
+    panel: str = "model", reference: float | None = None,
+) -> plt.Figure:  # fmt: skip
+    """A per-layer quantity of the geometry chapter: one panel per ``panel`` value (GPT-2,
+    CLIP), one line per ``hue`` value, layers 0-12 on x; ``reference`` as a grey line."""
+    panels = list(dict.fromkeys(table[panel]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels) + 0.6, 3.7), squeeze=False, sharey=True)
+    x = np.arange(len(HIDDEN_LAYERS))
+    palette = plt.get_cmap("tab10")
+    hues = list(dict.fromkeys(table[hue]))
+    for ax, name in zip(axes.flat, panels):
+        rows = table[table[panel] == name]
+        for i, level in enumerate(hues):
+            line = rows[rows[hue] == level].set_index("layer").reindex(list(HIDDEN_LAYERS))
+            if line[value].notna().any():
+                ax.plot(x, line[value], color=palette(i), marker="o", markersize=3, linewidth=1.3, label=str(level))
+        if reference is not None:
+            ax.axhline(reference, color="grey", linewidth=0.8)
+        label = STYLE.get(name, {}).get("label", str(name))
+        ax.set_title(label, fontsize=10, color=STYLE.get(name, {}).get("color", "black"))
+        ax.set_xticks(x)
+        ax.set_xlabel("layer")
+        ax.grid(alpha=0.3)
+    axes.flat[0].set_ylabel(ylabel)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8, frameon=False)
+    fig.suptitle(f"{title_text}\n{STAND_IN_NOTE}" if stand_in else title_text,
+                 color="#b03a2e" if stand_in else "black", fontsize=11)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def alignment_uniformity_figure(table: pd.DataFrame, stand_in: bool) -> plt.Figure:
+    """Each layer as a point in the (uniformity, alignment) plane, one path per model and
+    token choice from layer 0 (small marker) to 12 (large); lower-left is better for both."""
+    fig, ax = plt.subplots(figsize=(6.6, 4.8))
+    styles = {"eos": "-", "mean": ":", "last_token": "--"}
+    for (model, variant), rows in table.groupby(["model", "variant"], sort=False):
+        rows = rows.set_index("layer").reindex(list(HIDDEN_LAYERS))
+        style = STYLE[model]
+        ax.plot(rows["uniformity"], rows["alignment"], color=style["color"], linestyle=styles.get(variant, "-"),
+                linewidth=1.2, label=f"{style['label']} {variant}")  # fmt: skip
+        ax.scatter(rows["uniformity"], rows["alignment"], s=np.linspace(8, 60, len(rows)), color=style["color"],
+                   marker=style["marker"], zorder=3)  # fmt: skip
+        ax.annotate("12", (rows["uniformity"].iloc[-1], rows["alignment"].iloc[-1]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points", color=style["color"])  # fmt: skip
+    ax.set_xlabel("uniformity  log E exp(−2‖f(x) − f(y)‖²)  (lower: more uniform)")
+    ax.set_ylabel("alignment  E‖f(x) − f(x⁺)‖²  (lower: closer)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False)
+    name = "Alignment and uniformity by layer (marker size grows with the layer)"
+    ax.set_title(f"{name}\n{STAND_IN_NOTE}" if stand_in else name, color="#b03a2e" if stand_in else "black",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def claim_label(claim: paper.Reported) -> str:
+    """A short label for a claim: model, measure, which layer, the paper's relation."""
+    measure = {
+        "cwe_self_similarity": "CWE self-sim.", "sentence_self_similarity": "sentence self-sim.",
+        "sts": "STS-B ρ", "word_similarity": f"{TASK_NAMES.get(claim.task, claim.task)} ρ",
+    }[claim.result]  # fmt: skip
+    where = {"max": "max over layers", "min": "min over layers"}.get(claim.statistic, f"layer {claim.layers[0]}")
+    return f"{STYLE[claim.model]['label']} {measure}, {where}  {claim.relation} {claim.value:.2f}"
+
+
+def claims_figure(comparison: pd.DataFrame, stand_in: bool) -> plt.Figure:
+    """Every claim of the paper on one axis: the paper's number (black cross; a bound's
+    rounding as a grey bar), ours with its 95 % interval (model colour), and the verdict
+    (✓ holds, ✗ not) at the right. The per-layer CWE series enter with layer 12 only."""
+    claims = {c.text: c for c in paper.REPORTED}
+    series = comparison["claim"].str.contains("CWE self-similarity, layer")
+    top = series & comparison["claim"].str.endswith("layer 12")
+    rows = comparison[(~series | top) & comparison["claim"].isin(claims)].reset_index(drop=True)
+    height = 0.38 * len(rows) + 1.6
+    fig, ax = plt.subplots(figsize=(8.6, height))
+    y = np.arange(len(rows))[::-1]
+    for yi, (_, row) in zip(y, rows.iterrows()):
+        style = STYLE[row["model"]]
+        if np.isfinite(row.get("ci_low", np.nan)):
+            ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=style["color"], linewidth=2.2, alpha=0.7)
+        ax.plot(row["ours"], yi, marker=style["marker"], color=style["color"], markersize=7, linestyle="none")
+        if row["relation"] != "≈":
+            ax.plot([row["paper"] - 0.005, row["paper"] + 0.005], [yi, yi], color="grey", linewidth=6, alpha=0.4)
+        ax.plot(row["paper"], yi, marker="x", color="black", markersize=8, markeredgewidth=2, linestyle="none")
+        ax.annotate("✓" if row["holds"] else "✗", xy=(1.015, yi), xycoords=("axes fraction", "data"),
+                    va="center", fontsize=12, color="#1e8449" if row["holds"] else "#b03a2e")  # fmt: skip
+    ax.set_yticks(y, [claim_label(claims[text]) for text in rows["claim"]], fontsize=8.5)
+    low = float(np.nanmin(rows[["ours", "ci_low"]].to_numpy(dtype=float)))
+    ax.set_xlim(min(-0.05, low - 0.05), 1.02)
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("correlation or self-similarity")
+    ax.grid(axis="x", alpha=0.3)
+    handles = [
+        plt.Line2D([], [], marker="x", color="black", linestyle="none", markeredgewidth=2, label="paper"),
+        plt.Line2D([], [], marker=STYLE["gpt2"]["marker"], color=STYLE["gpt2"]["color"], label="ours, GPT-2, 95 % interval"),
+        plt.Line2D([], [], marker=STYLE["clip"]["marker"], color=STYLE["clip"]["color"], label="ours, CLIP, 95 % interval"),
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    name = "The paper's claims: its number, ours with interval, verdict"
+    fig.suptitle(f"{name}\n{STAND_IN_NOTE}" if stand_in else name, color="#b03a2e" if stand_in else "black",
+                 fontsize=11)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.6 / height, 1, 1))
+    return fig
