@@ -17,7 +17,10 @@ transfer) and measures, in one run on the same inputs:
 5. the bootstrap intervals of a full reproduction (cvsp.experiments.uncertainty, 2,000
    replicates, every series), on the embeddings the end-to-end run cached: the time they
    add to a cold run (a warm run reads them from the cache), with one thread and with
-   the default number.
+   the default number;
+6. the geometry measures of chapter 6 on n vectors of 768 dims (uniformity, computed in
+   blocks, and the rogue-dimension contributions): time and peak memory, which must stay
+   far below the n x n matrix (50,000 vectors: 19 GiB in float64).
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
@@ -53,6 +56,7 @@ TARGETS = {
     "warm_s": 20.0,
     "peak_rss_mib": 4096.0,
     "uncertainty_s": 20.0,
+    "uniformity_50k_mib": 1024.0,
 }
 FORMS = {"gpt2": "bare", "clip": "clip"}  # the input form of the sentence and word passes
 VARIANTS = {"gpt2": ["last_token", "mean", "random_token"], "clip": ["eos", "mean", "random_token"]}
@@ -198,6 +202,23 @@ def _reproduce(cache: Path, out: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024  # KiB on Linux
 
 
+def geometry_memory(sizes: list[int], dim: int = 768) -> list[dict]:
+    """Time and peak traced memory of the O(n·d)-memory geometry measures."""
+    from cvsp import geometry
+
+    rows = []
+    for n in sizes:
+        x = np.random.default_rng(n).normal(size=(n, dim)).astype(np.float32) + 0.2
+        uniform_s, uniform_mib = _measure(geometry.uniformity, x)
+        rogue_s, rogue_mib = _measure(geometry.rogue_contributions, x)
+        rows.append({"n": n, "dim": dim, "uniformity_s": uniform_s, "uniformity_peak_mib": uniform_mib,
+                     "rogue_s": rogue_s, "rogue_peak_mib": rogue_mib,
+                     "matrix_mib": n * n * 8 / 2**20})  # fmt: skip
+        print(f"  n={n:6d}: uniformity {uniform_s:.1f} s, {uniform_mib:.0f} MiB; rogue dimensions "
+              f"{rogue_s:.2f} s, {rogue_mib:.0f} MiB (an n x n matrix: {n * n * 8 / 2**20:.0f} MiB)", flush=True)  # fmt: skip
+    return rows
+
+
 def end_to_end() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -249,6 +270,10 @@ def verdicts(report: dict) -> list[dict]:
         if row["n"] == 50_000:
             checks.append(("self-similarity 50,000 x 768 time (s)", row["fast_s"], "<", TARGETS["self_similarity_50k_s"]))
             checks.append(("self-similarity 50,000 x 768 extra memory (MiB)", row["fast_peak_mib"], "<", TARGETS["self_similarity_50k_mib"]))
+    for row in report.get("geometry", []):
+        if row["n"] == 50_000:
+            checks.append(("uniformity 50,000 x 768 extra memory (MiB)", row["uniformity_peak_mib"], "<",
+                           TARGETS["uniformity_50k_mib"]))  # fmt: skip
     e2e = report.get("end_to_end")
     if e2e:
         checks.append(("cold cvsp reproduce (s)", e2e["cold_s"], "<=", TARGETS["cold_s"]))
@@ -287,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
     report["extraction"] = extraction(models, {"sts_sentences": sentences, "words": words}, report["matmul_gflops"])
     print("Self-similarity, cvsp.metrics vs the pairwise matrix...", flush=True)
     report["self_similarity"] = self_similarity([1_000] if args.quick else [1_000, 10_000, 50_000])
+    print("Geometry measures (chapter 6), O(n·d) memory...", flush=True)
+    report["geometry"] = geometry_memory([1_000] if args.quick else [10_000, 50_000])
     if not args.quick:
         print("End to end: cvsp reproduce --models stand-in...", flush=True)
         report["end_to_end"] = end_to_end()

@@ -161,6 +161,16 @@ shown["95 % interval"] = [notebook.interval(lo, hi) for lo, hi in zip(shown["ci_
 shown.set_index(["model", "transform"])[["layer", "value", "95 % interval"]].round(3)
 
 # %% [markdown]
+# Post-processing changes the geometry it was meant to change: the self-similarity of
+# the sentence vectors after each map, at three layers. Centred vectors sum to zero, so
+# after any of the four maps the mean cosine is usually near zero; what differs between
+# the maps is how far they move the STS scores above.
+
+# %% tags=["hide-input"]
+selfsim = post.query("result == 'sentence_self_similarity' and layer in ['0', '6', '12']")
+selfsim.pivot_table(index=["model", "variant", "layer"], columns="transform", values="value", sort=False).round(3)
+
+# %% [markdown]
 # The word tasks after each map, best layer of each model and token choice:
 
 # %% tags=["hide-input"]

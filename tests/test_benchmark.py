@@ -28,5 +28,7 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     assert report["self_similarity"][0]["n"] == 1000 and "brute_s" in report["self_similarity"][0]
     assert {t["target"].split(",")[0] for t in report["targets"]} >= {"batched >= 3x naive"}
     assert "Targets" in done.stdout
+    geometry = report["geometry"][0]
+    assert geometry["n"] == 1000 and geometry["uniformity_s"] > 0 and geometry["rogue_peak_mib"] > 0
     intervals = report["uncertainty_quick"]
     assert intervals["replicates"] == 100 and intervals["one_thread_s"] > 0 and intervals["default_s"] > 0
