@@ -136,3 +136,17 @@ def test_series_claims_reduce_over_every_layer_and_token_choice(claim):
         assert _holds(claim, good) and not _holds(claim, good, other=spoiled)
     else:
         assert _holds(claim, b + 0.01) and not _holds(claim, b + 0.01, other=b - 0.2)
+
+
+def test_holds_reads_bounds_at_two_decimals_by_default():
+    gpt2_sts = _claim("sts", "gpt2", "≤")
+    assert gpt2_sts.holds(0.452) and not gpt2_sts.holds(0.452, rounded=False)
+
+
+def test_reference_levels_are_the_claims_about_whole_series():
+    """The dotted lines of the figures: claims over several layers, not single-layer values."""
+    sts = {(c.model, c.relation) for c in paper.reference_levels("sts", "stsb")}
+    assert sts == {("clip", "≈"), ("gpt2", "≤")}
+    cwe = {(c.model, c.relation) for c in paper.reference_levels("cwe_self_similarity", "sts_sentences")}
+    assert cwe == {("clip", "<")}  # GPT-2's "> .95" is about layer 12 only: a point, not a line
+    assert paper.reference_levels("sts", "rg65") == []
