@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp import data, metrics
-from cvsp.embeddings import Embedder, LayerEmbeddings, fits_clip
+from cvsp.embeddings import N_LAYERS, Embedder, LayerEmbeddings, fits_clip
 from cvsp.settings import Settings
 
 COLUMNS: list[str] = ["result", "model", "variant", "task", "layer", "value", "n", "note"]
@@ -431,7 +431,7 @@ def uncertainty(
             other = reps.get((result, "gpt2", gpt2_variant, task))
             if wanted_clip != clip_variant or other is None:
                 continue
-            n_layers = len(HIDDEN_LAYERS_13)
+            n_layers = N_LAYERS
             a, b = clip.values[:, :n_layers], other.values[:, :n_layers]
             point_a, point_b = clip.point[:n_layers], other.point[:n_layers]
             low, high = stats.percentile_interval(a - b, boot.level)
@@ -477,8 +477,6 @@ def _claim_intervals(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
         rows.append((claim.text, low[0], high[0]))
     return pd.DataFrame(rows, columns=["claim", "ci_low", "ci_high"])
 
-
-HIDDEN_LAYERS_13 = tuple(str(i) for i in range(13))
 
 
 def _spearman_or_nan(a: np.ndarray, b: np.ndarray) -> float:
@@ -557,7 +555,7 @@ class Postprocessed:
         return self.maps[key]
 
     def __call__(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
-        n_hidden = len(HIDDEN_LAYERS_13)
+        n_hidden = N_LAYERS
         out = {}
         for variant, emb in self.embed(texts, variants).items():
             values = emb.values[:, :n_hidden]
@@ -661,7 +659,7 @@ def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData)
     frames = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, [CWE_VARIANT, "eos"]).items():
-            shares = geometry.rogue_shares(emb.values[:, :13])
+            shares = geometry.rogue_shares(emb.values[:, :N_LAYERS])
             frames.append(shares.reset_index().assign(model=key, variant=variant, layer=lambda f: f["layer"].astype(str)))
     table = pd.concat(frames, ignore_index=True)
     first = ["model", "variant", "layer"]
@@ -682,11 +680,11 @@ def alignment_uniformity(
     rows = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, GEOMETRY_VARIANTS[embed.family]).items():
-            hidden = emb.values[:, :13]
+            hidden = emb.values[:, :N_LAYERS]
             aligned = geometry.alignment(hidden[left], hidden[right])
             uniform = geometry.uniformity(hidden)
             rows += [(key, variant, layer, float(a), float(u), len(close))
-                     for layer, a, u in zip(emb.layers[:13], aligned, uniform)]  # fmt: skip
+                     for layer, a, u in zip(emb.layers[:N_LAYERS], aligned, uniform)]  # fmt: skip
     return pd.DataFrame(rows, columns=["model", "variant", "layer", "alignment", "uniformity", "pairs"])
 
 
@@ -704,8 +702,8 @@ def lexical_overlap(embedders: Mapping[str, Embedder], sentences: SentenceData) 
     rows = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, GEOMETRY_VARIANTS[embed.family]).items():
-            cosines = metrics.indexed_pair_cosines(emb.values[:, :13], left, right)
-            for layer in range(13):
+            cosines = metrics.indexed_pair_cosines(emb.values[:, :N_LAYERS], left, right)
+            for layer in range(N_LAYERS):
                 try:
                     rho = metrics.spearman(cosines[:, layer], gold)
                     partial = geometry.partial_spearman(cosines[:, layer], gold, overlap)
@@ -743,10 +741,10 @@ def shuffled_similarity(
         base = embed(sentences.sentences, variants)
         moved = embed(shuffled, variants)
         for variant in variants:
-            a = base[variant].values[_positions(index, originals), :13]
-            b = moved[variant].values[:, :13]
+            a = base[variant].values[_positions(index, originals), :N_LAYERS]
+            b = moved[variant].values[:, :N_LAYERS]
             cosines = metrics.pair_cosines(a, b)
-            rows += [(key, variant, str(layer), float(cosines[:, layer].mean()), len(shuffled)) for layer in range(13)]
+            rows += [(key, variant, str(layer), float(cosines[:, layer].mean()), len(shuffled)) for layer in range(N_LAYERS)]
     return pd.DataFrame(rows, columns=["model", "variant", "layer", "value", "pairs"])
 
 
