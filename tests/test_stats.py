@@ -28,6 +28,35 @@ def test_spearman_replicates_equal_a_slow_loop(sample):
     np.testing.assert_allclose(high, np.percentile(slow, 97.5, axis=0))
 
 
+def test_spearman_replicates_with_tied_model_scores_equal_a_slow_loop(sample):
+    # Cosines tie when a pair repeats or a layer barely varies; tied groups take one averaged rank.
+    model, gold = sample
+    tied = np.stack([model[0].round(0), model[1].round(1), np.where(np.arange(40) < 20, 1.0, model[2])])
+    idx = stats.resample_indices(40, 300, seed=7)
+    fast = stats.correlation_replicates(tied, gold, idx)
+    slow = np.array([[sps.spearmanr(layer[i], gold[i]).statistic for layer in tied] for i in idx])
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+
+
+def test_a_constant_layer_or_replicate_is_undefined_not_a_number(sample):
+    model, gold = sample
+    flat = np.vstack([model[0], np.full(40, 0.3)])
+    idx = np.vstack([stats.resample_indices(40, 5, seed=1), np.full((1, 40), 3)])  # last: one item 40 times
+    for method in ("spearman", "pearson"):
+        r = stats.correlation_replicates(flat, gold, idx, method)
+        assert np.isnan(r[:, 1]).all() and np.isnan(r[-1]).all() and np.isfinite(r[:-1, 0]).all()
+
+
+def test_gold_resampled_once_serves_every_series(sample):
+    model, gold = sample
+    idx = stats.resample_indices(40, 100, seed=3)
+    shared = stats.resample_gold(gold, idx)
+    for layer in model:
+        np.testing.assert_array_equal(stats.correlations(layer, shared), stats.correlation_replicates(layer, gold, idx))
+    with pytest.raises(ValueError, match="Unknown correlation"):
+        stats.resample_gold(gold, idx, "kendall")
+
+
 def test_pearson_replicates_equal_a_slow_loop(sample):
     model, gold = sample
     idx = stats.resample_indices(40, 50, seed=2)

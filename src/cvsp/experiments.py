@@ -329,19 +329,27 @@ def _replicates(
     def indices(task: str, n: int) -> np.ndarray:
         return stats.resample_indices(n, boot.replicates, boot.seed_for(task))
 
-    def correlations(scores, gold, idx, layers, method="spearman") -> Replicates:
-        everything = np.arange(len(gold))[None]  # the full sample as one "replicate"
-        point = stats.correlation_replicates(scores, gold, everything, method)[0]
-        reps = stats.correlation_replicates(scores, gold, idx, method)
+    prepared: dict[str, tuple] = {}  # task -> gold resampled, once for every series of the task
+
+    def resampled(task: str, gold: np.ndarray, method: str = "spearman") -> tuple:
+        if task not in prepared:
+            everything = np.arange(len(gold))[None]  # the full sample as one "replicate"
+            prepared[task] = (stats.resample_gold(gold, everything, method),
+                              stats.resample_gold(gold, indices(task, len(gold)), method))  # fmt: skip
+        return prepared[task]
+
+    def correlations(scores, gold, resamples, layers, method="spearman") -> Replicates:
+        full, boot_gold = resamples
+        point = stats.correlations(scores, full)[0]
         keep = (scores, gold) if method == "spearman" else (None, None)
-        return Replicates(reps, point, layers, *keep)
+        return Replicates(stats.correlations(scores, boot_gold), point, layers, *keep)
 
     def self_similarities(units, counts, layers) -> Replicates:
         point = stats.weighted_self_similarity(units, np.ones((1, len(units))), np.float64)[0]
         return Replicates(stats.weighted_self_similarity(units, counts), point, layers)
 
-    def valnorm(effects, valence, idx, layers) -> Replicates:
-        series = correlations(np.nan_to_num(effects), valence, idx, layers, "pearson")
+    def valnorm(effects, valence, resamples, layers) -> Replicates:
+        series = correlations(np.nan_to_num(effects), valence, resamples, layers, "pearson")
         undefined = np.isnan(effects).any(axis=1)
         series.values[:, undefined] = np.nan
         series.point[undefined] = np.nan
@@ -356,7 +364,6 @@ def _replicates(
     n_sentences = len(sentences.sentences)
     sentence_counts = stats.resample_counts(indices(SENTENCE_TASK, n_sentences), n_sentences)
     pairs = sentences.pairs
-    sts_idx = indices(STS_TASK, len(pairs))
     for key, embed in embedders.items():
         family = embed.family
         for variant, emb in embed(vocabulary, WORD_VARIANTS[family]).items():
@@ -367,7 +374,7 @@ def _replicates(
                 ).T  # [L, n]
                 gold = frame["score"].to_numpy()
                 jobs[("word_similarity", key, variant, task)] = pool.submit(
-                    correlations, cos, gold, indices(task, len(frame)), emb.layers
+                    correlations, cos, gold, resampled(task, gold), emb.layers
                 )
             lexicon = _lookup(emb, index, words.lexicon["word"])
             pleasant = _lookup(emb, index, words.pleasant)
@@ -381,7 +388,7 @@ def _replicates(
             effects = np.array(effects)
             valence = words.lexicon["valence"].to_numpy()
             jobs[("word_similarity", key, variant, VALNORM_TASK)] = pool.submit(
-                valnorm, effects, valence, indices(VALNORM_TASK, len(valence)), emb.layers
+                valnorm, effects, valence, resampled(VALNORM_TASK, valence, "pearson"), emb.layers
             )
         for variant, emb in embed(sentences.sentences, SENTENCE_VARIANTS[family]).items():
             units = metrics.unit(emb.values)  # once for STS and the self-similarity
@@ -389,7 +396,7 @@ def _replicates(
                 units, _positions(sentence_index, pairs["sentence1"]), _positions(sentence_index, pairs["sentence2"])
             ).T
             gold = pairs["score"].to_numpy()
-            jobs[("sts", key, variant, STS_TASK)] = pool.submit(correlations, cos, gold, sts_idx, emb.layers)
+            jobs[("sts", key, variant, STS_TASK)] = pool.submit(correlations, cos, gold, resampled(STS_TASK, gold), emb.layers)
             jobs[("sentence_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
                 self_similarities, units, sentence_counts, emb.layers
             )

@@ -4,8 +4,9 @@ Every interval is a percentile bootstrap over the items a number rests on (word 
 sentence pairs, lexicon words, sentences). The resample indices depend only on the
 number of items and a seed, so both models and every layer of one task are resampled
 with the **same** indices: differences between them are paired. All replicates are
-computed at once (ranks of every replicate in one call, one matrix product for the
-self-similarities), never in a Python loop over replicates or items.
+computed at once (one sort per layer ranks every replicate, the gold side of a task is
+prepared once for all its series, one matrix product gives the self-similarities), never
+in a Python loop over replicates or items.
 
 Used by :mod:`cvsp.experiments` (intervals of ``scores.csv``, ``differences.csv``).
 """
@@ -56,23 +57,9 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95, axis: int =
     return low, high
 
 
-def _weighted_moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and centred sum of squares of ``x`` per replicate (``x`` ``[B, n]`` or ``[n]``)."""
-    total = w.sum(axis=1)
-    wx = w * x
-    mean = wx.sum(axis=1) / total
-    return mean, np.einsum("bn,bn->b", wx, np.broadcast_to(x, w.shape)) - total * mean**2
-
-
-def _weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray, y_moments=None) -> np.ndarray:
-    """Pearson r of ``x`` and ``y`` (``[B, n]`` or ``[n]``) with item weights ``w`` ``[B, n]``."""
-    mean_x, ss_x = _weighted_moments(x, w)
-    mean_y, ss_y = y_moments if y_moments is not None else _weighted_moments(y, w)
-    cross = np.einsum("bn,bn->b", w * np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (cross - w.sum(axis=1) * mean_x * mean_y) / np.sqrt(ss_x * ss_y)
-    return np.where((ss_x <= 1e-12 * np.abs(mean_x * mean_x * w.sum(axis=1)) + 1e-300)
-                    | (ss_y <= 1e-12 * np.abs(mean_y * mean_y * w.sum(axis=1)) + 1e-300), np.nan, r)  # fmt: skip
+def _undefined(spread: np.ndarray, mean: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Where a weighted variable is constant (up to rounding): its correlation is undefined."""
+    return spread <= 1e-12 * np.abs(mean * mean * total) + 1e-300
 
 
 def resample_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -98,25 +85,119 @@ def resample_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return group_rank[:, group_of_item]
 
 
+@dataclass(frozen=True)
+class ResampledGold:
+    """The gold side of every bootstrap correlation of one task, computed once.
+
+    Arrays hold items on rows and replicates on columns (``[n, B]``), so reordering the
+    items copies whole rows. Every series of the task (both models, every token choice
+    and layer) reuses it, which also makes their replicates paired.
+    """
+
+    method: str
+    counts: np.ndarray  # [n, B] draws of each item in each replicate
+    weighted: np.ndarray  # [n, B] counts × gold (Spearman: × gold's rank in the resample)
+    total: np.ndarray  # [B] draws per replicate
+    mean: np.ndarray  # [B] weighted mean of gold (or of its ranks)
+    spread: np.ndarray  # [B] weighted centred sum of squares of the same
+    repeats: np.ndarray  # [B] Σ (w³ − w) / 12: the rank ties that repeated draws create
+
+    @property
+    def replicates(self) -> int:
+        return self.counts.shape[1]
+
+
+def resample_gold(gold: np.ndarray, indices: np.ndarray, method: str = "spearman") -> ResampledGold:
+    """Prepare ``gold`` ``[n]`` for :func:`correlations` under the resamples ``indices`` ``[B, n]``."""
+    if method not in ("spearman", "pearson"):
+        raise ValueError(f"Unknown correlation {method!r}: use 'spearman' or 'pearson'.")
+    gold = np.asarray(gold, dtype=np.float64)
+    counts = resample_counts(indices, gold.shape[0])  # [B, n]
+    y = resample_ranks(gold, counts) if method == "spearman" else np.broadcast_to(gold, counts.shape)
+    total = counts.sum(axis=1)
+    weighted = counts * y
+    mean = weighted.sum(axis=1) / total
+    spread = np.einsum("bn,bn->b", weighted, y) - total * mean**2
+    return ResampledGold(method, np.ascontiguousarray(counts.T), np.ascontiguousarray(weighted.T), total, mean,
+                         spread, _cube_excess(counts.T))  # fmt: skip
+
+
+def _cube_excess(w: np.ndarray) -> np.ndarray:
+    """``Σ (w³ − w) / 12`` over axis 0: how much ties of ``w`` draws shrink a rank spread."""
+    return ((w * w * w - w).sum(axis=0)) / 12
+
+
+def _share_tied_ranks(
+    running: np.ndarray, drawn: np.ndarray, tied: np.ndarray, ties: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of sorted items when some neighbours tie (``tied[i]``: item ``i + 1`` equals ``i``).
+
+    ``running`` holds the running sum of ``drawn`` ``[n, B]``; every draw of a tied group
+    takes the group's average rank. Only the rows of tied groups are recomputed, and the
+    tie term ``ties`` (that of the items alone) is corrected for the merged groups.
+    """
+    in_group = np.r_[tied, False] | np.r_[False, tied]  # items that tie with a neighbour
+    first = np.flatnonzero(in_group & ~np.r_[False, tied])
+    last = np.flatnonzero(in_group & ~np.r_[tied, False])
+    through = running[last]  # draws up to each group's end [G, B]
+    before = np.where((first > 0)[:, None], running[np.maximum(first - 1, 0)], 0.0)
+    group = through - before
+    members = np.flatnonzero(in_group)
+    ties = ties - _cube_excess(drawn[members]) + _cube_excess(group)
+    running -= (drawn - 1) / 2
+    running[members] = (through - (group - 1) / 2)[np.repeat(np.arange(len(first)), last - first + 1)]
+    return running, ties
+
+
+def correlations(model: np.ndarray, gold: ResampledGold) -> np.ndarray:
+    """Correlation of each layer's scores (``[L, n]`` or ``[n]``) with gold in every replicate: ``[B, L]``.
+
+    Spearman is Pearson on the ranks within each resample, ties averaged, exactly as
+    :func:`scipy.stats.spearmanr` on the resampled items. With draws sorted by the
+    model's score, ranks are a running sum of the draws, their mean is ``(N + 1) / 2``
+    and their spread ``(N³ − N − Σ (G³ − G)) / 12`` over groups ``G`` of tied draws, so a
+    layer costs one sort, one running sum and one dot product per replicate.
+    """
+    model = np.atleast_2d(np.asarray(model, dtype=np.float64))
+    total = gold.total
+    if gold.method == "pearson":
+        sums = model @ gold.counts  # [L, B]
+        mean = sums / total
+        spread = (model**2) @ gold.counts - total * mean**2
+        cross = model @ gold.weighted - total * mean * gold.mean
+    else:
+        mean = np.broadcast_to((total + 1) / 2, (model.shape[0], gold.replicates))
+        spread = np.empty((model.shape[0], gold.replicates))
+        cross = np.empty_like(spread)
+        for layer, scores in enumerate(model):
+            order = np.argsort(scores, kind="stable")
+            ordered = scores[order]
+            drawn = gold.counts[order]
+            ranks = np.cumsum(drawn, axis=0)  # draws up to and including each item
+            ties = gold.repeats
+            tied = ordered[1:] == ordered[:-1]
+            if tied.any():  # tied scores share the average rank of their group's draws
+                ranks, ties = _share_tied_ranks(ranks, drawn, tied, ties)
+            else:
+                ranks -= (drawn - 1) / 2
+            cross[layer] = np.einsum("nb,nb->b", ranks, gold.weighted[order]) - total * mean[layer] * gold.mean
+            spread[layer] = (total**3 - total) / 12 - ties
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cross / np.sqrt(spread * gold.spread)
+    undefined = _undefined(spread, mean, total) | _undefined(gold.spread, gold.mean, total)
+    return np.where(undefined, np.nan, r).T
+
+
 def correlation_replicates(
     model: np.ndarray, gold: np.ndarray, indices: np.ndarray, method: str = "spearman"
 ) -> np.ndarray:
     """Correlation of each layer's model scores with gold in every replicate: ``[B, L]``.
 
-    ``model`` is ``[L, n]`` (or ``[n]``), ``gold`` ``[n]``. Spearman ranks every resample
-    with ties averaged, exactly as :func:`scipy.stats.spearmanr` on the resampled items,
-    from resample counts (:func:`resample_ranks`): no per-replicate sorting.
+    ``model`` is ``[L, n]`` (or ``[n]``), ``gold`` ``[n]``, ``indices`` ``[B, n]``. To
+    score several series against the same gold, call :func:`resample_gold` once and
+    :func:`correlations` per series.
     """
-    model = np.atleast_2d(np.asarray(model, dtype=np.float64))
-    gold = np.asarray(gold, dtype=np.float64)
-    counts = resample_counts(indices, gold.shape[0])
-    y = resample_ranks(gold, counts) if method == "spearman" else gold[None, :]
-    y_moments = _weighted_moments(y, counts)
-    out = np.empty((indices.shape[0], model.shape[0]))
-    for layer, scores in enumerate(model):
-        x = resample_ranks(scores, counts) if method == "spearman" else scores[None, :]
-        out[:, layer] = _weighted_pearson(x, y, counts, y_moments)
-    return out
+    return correlations(model, resample_gold(gold, indices, method))
 
 
 def weighted_self_similarity(units: np.ndarray, counts: np.ndarray, dtype: type = np.float32) -> np.ndarray:
