@@ -53,10 +53,10 @@ def _real_tokenizers(settings: Settings, folder) -> object:
         return settings.tokenizers_dir
     from huggingface_hub import hf_hub_download
 
-    from cvsp.models import MODELS
+    from cvsp.models import MODELS, PAPER_MODELS
 
     try:
-        for key, spec in MODELS.items():
+        for key, spec in ((k, MODELS[k]) for k in PAPER_MODELS):
             for name in ("vocab.json", "merges.txt", "tokenizer_config.json"):
                 hf_hub_download(spec.hub_id, name, revision=spec.revision, local_dir=folder / key)
     except Exception as error:  # no network and no CVSP_TOKENIZERS_DIR
@@ -71,3 +71,11 @@ def hub_repos(settings, tmp_path_factory):
 
     tokenizers = _real_tokenizers(settings, tmp_path_factory.mktemp("tokenizers"))
     return [gpt2_repo(tokenizers), clip_repo(tokenizers)]
+
+
+@pytest.fixture(scope="session")
+def contrast_repos(settings, hub_repos):
+    """The paper's two repositories, bert-base-uncased and the two SimCSE fine-tunes."""
+    from hub_repos import bert_repos
+
+    return [*hub_repos, *bert_repos(settings)]

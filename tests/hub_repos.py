@@ -104,3 +104,55 @@ def clip_repo(tokenizers_dir: Path, seed: int = 0) -> Repo:
         refs={"main": CLIP_MAIN, CLIP_PR: pinned},
         lfs=lfs,
     )
+
+
+# BERT and its SimCSE fine-tunes. bert-base-uncased: main is the pinned commit and holds
+# model.safetensors. The SimCSE repositories have no verified commits (cvsp.models): the
+# replica lays them out as public copies suggest, main with pytorch_model.bin only and a
+# safetensors conversion on refs/pr/1, under commit hashes of its own (labelled below).
+SIMCSE_KEYS = ("simcse_unsup", "simcse_sup")
+
+
+def replica_commit(label: str) -> str:
+    """A 40-hex commit id of the replica's own, for repositories whose real commits are unknown."""
+    import hashlib
+
+    return hashlib.sha1(f"cvsp hub replica: {label}".encode()).hexdigest()
+
+
+def simcse_commits(key: str) -> tuple[str, str]:
+    """``(main, conversion)`` commits of a SimCSE repository in the replica."""
+    return replica_commit(f"{key} main"), replica_commit(f"{key} refs/pr/1")
+
+
+def bert_repos(settings, seed: int = 0) -> list[Repo]:
+    from transformers import BertConfig, BertModel
+
+    from cvsp import wordpiece
+
+    tokenizer = wordpiece.train(wordpiece.evaluation_texts(settings))  # no BERT vocabulary offline
+    with tempfile.TemporaryDirectory() as folder:
+        tokenizer.save_pretrained(folder)
+        tokenizer_files = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
+    repos = []
+    for offset, key in enumerate(("bert", *SIMCSE_KEYS)):
+        spec = MODELS[key]
+        torch.manual_seed(seed + offset)
+        config = BertConfig(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_attention_heads=4, num_hidden_layers=12)
+        weights = _saved(BertModel(config))
+        base = {
+            ".gitattributes": GITATTRIBUTES,
+            "README.md": f"# {spec.hub_id} (replica: small random weights, stand-in WordPiece tokenizer)\n".encode(),
+            "config.json": weights["config.json"],
+            **{name: NEVER for name in UNUSED_EXPORTS},
+            **tokenizer_files,
+        }
+        converted = {**base, "model.safetensors": weights["model.safetensors"]}
+        lfs = frozenset(n for n in converted if n.endswith((".safetensors", ".bin", ".h5", ".msgpack")))
+        if key == "bert":
+            repos.append(Repo(spec.hub_id, commits={spec.revision: converted}, refs={"main": spec.revision}, lfs=lfs))
+        else:
+            main, conversion = simcse_commits(key)
+            repos.append(Repo(spec.hub_id, commits={main: base, conversion: converted},
+                              refs={"main": main, "refs/pr/1": conversion}, lfs=lfs))  # fmt: skip
+    return repos

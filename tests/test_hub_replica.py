@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import CLIP_COMMIT, GPT2_COMMIT, MODELS
+from cvsp.models import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
+from cvsp.settings import revision_variable
 from hub_replica import HubReplica, SilentServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,15 +31,16 @@ FORBIDDEN = ("pytorch_model.bin", "discussions", "/pulls", "convert", "/commit/"
 def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str, str]:
     env = dict(os.environ, HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), CVSP_CACHE_DIR=str(cache),
                CVSP_MODELS="real", MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
-    for name in ("HF_HUB_OFFLINE", "CVSP_GPT2_REVISION", "CVSP_CLIP_REVISION", "DISABLE_SAFETENSORS_CONVERSION"):
+    revisions = [revision_variable(key) for key in MODELS]
+    for name in ("HF_HUB_OFFLINE", *revisions, "DISABLE_SAFETENSORS_CONVERSION"):
         env.pop(name, None)
     env.update(changes)
     return env
 
 
-def _reproduce(out: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _reproduce(out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cvsp", "reproduce", "--models", "real", "--out", str(out), "--no-progress"],
+        [sys.executable, "-m", "cvsp", "reproduce", "--models", "real", "--out", str(out), "--no-progress", *extra],
         env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
 
@@ -217,4 +219,74 @@ def test_hub_that_never_answers_is_one_sentence_within_seconds(tmp_path):
     assert done.returncode == 1
     assert "cannot be reached" in _one_sentence(done.stderr)
     assert elapsed < 60, f"took {elapsed:.0f} s"
+    _nothing_written(tmp_path / "hf", tmp_path / "cache")
+
+
+# ------------------------------------------------- BERT and SimCSE (chapter "Images or contrast?")
+
+
+@pytest.fixture(scope="module")
+def contrast_run(contrast_repos, tmp_path_factory):
+    """``cvsp reproduce --model-set contrast`` in real mode, SimCSE at revisions the user names
+    (unsupervised by its ref ``refs/pr/1``, supervised by commit)."""
+    from hub_repos import simcse_commits
+
+    root = tmp_path_factory.mktemp("contrast")
+    revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "refs/pr/1", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
+    with HubReplica(contrast_repos) as hub:
+        done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache", **revisions), "--model-set", "contrast")
+    assert done.returncode == 0, done.stderr[-4000:]
+    return root, hub
+
+
+@pytest.mark.slow
+def test_contrast_set_loads_every_model_at_its_commit(contrast_run, online_run, contrast_repos):
+    from hub_repos import simcse_commits
+
+    root, hub = contrast_run
+    provenance = json.loads((root / "out" / "provenance.json").read_text())
+    expected = {"gpt2": GPT2_COMMIT, "clip": CLIP_COMMIT, "bert": BERT_COMMIT,
+                "simcse_unsup": simcse_commits("simcse_unsup")[1], "simcse_sup": simcse_commits("simcse_sup")[1]}  # fmt: skip
+    served = {repo.repo_id: repo for repo in contrast_repos}
+    for key, commit in expected.items():
+        record = provenance["models"][key]
+        assert record["source"] == "real" and record["commit"] == commit, key
+        weights = served[MODELS[key].hub_id].commits[commit]["model.safetensors"]
+        assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest(), key
+        assert "tokenizer" not in record  # real models bring their own tokenizer, never the stand-in one
+    assert provenance["models"]["simcse_unsup"]["pin_verified"] is False
+    resolves = [r.path for r in hub.requests("/resolve/")]
+    assert resolves and all(any(c in p for c in expected.values()) for p in resolves), resolves
+    assert not _forbidden(hub), _forbidden(hub)
+    contrasts = (root / "out" / "contrasts.csv").read_text().splitlines()
+    assert contrasts[0].startswith("result,task,model,base,variant,base_variant,layer,difference")
+    assert {line.split(",")[2:4] == ["simcse_sup", "bert"] for line in contrasts[1:]} == {True, False}
+    # the paper's two models: the very rows the paper-only run wrote
+    paper_rows = lambda path: [l for l in path.read_text().splitlines() if l.split(",")[1] in ("gpt2", "clip")]  # noqa: E731
+    online_root = online_run[0]
+    assert paper_rows(root / "out" / "scores.csv") == paper_rows(online_root / "out" / "scores.csv")
+
+
+def test_simcse_without_a_revision_is_refused_before_any_download(contrast_repos, tmp_path):
+    with HubReplica(contrast_repos) as hub:
+        done = _reproduce(tmp_path / "out", _env(hub.url, tmp_path / "hf", tmp_path / "cache"), "--model-set", "contrast")
+    assert done.returncode == 1
+    message = _one_sentence(done.stderr)
+    assert "princeton-nlp/unsup-simcse-bert-base-uncased has no pinned commit" in message
+    assert "CVSP_SIMCSE_UNSUP_REVISION" in message
+    assert not hub.requests("/resolve/") and not _forbidden(hub)
+    _nothing_written(tmp_path / "hf", tmp_path / "cache")
+
+
+def test_simcse_main_without_safetensors_is_refused_before_any_download(contrast_repos, tmp_path):
+    from hub_repos import simcse_commits
+
+    revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "main", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
+    with HubReplica(contrast_repos) as hub:
+        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", **revisions)
+        done = _reproduce(tmp_path / "out", env, "--model-set", "contrast")
+    assert done.returncode == 1
+    message = _one_sentence(done.stderr)
+    assert "unsup-simcse-bert-base-uncased at revision 'main' holds no model.safetensors" in message
+    assert not hub.requests("/resolve/") and not _forbidden(hub)
     _nothing_written(tmp_path / "hf", tmp_path / "cache")

@@ -59,8 +59,8 @@ def test_provenance_names_the_weights(models):
 
 
 def test_unknown_model_key(settings):
-    with pytest.raises(ModelUnavailableError, match="Unknown model 'bert'"):
-        load_model("bert", settings)
+    with pytest.raises(ModelUnavailableError, match="Unknown model 'gpt3'"):
+        load_model("gpt3", settings)
 
 
 def test_real_models_fail_fast_when_the_hub_is_unreachable(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import MODELS, standin_checkpoint
+from cvsp.models import MODELS, PAPER_MODELS, standin_checkpoint
 
 def _hub_cache(root: Path, hub_id: str, commit: str, checkpoint: Path) -> None:
     """The layout huggingface_hub writes: snapshots/<commit>/ (files linked); no refs needed
@@ -24,7 +24,7 @@ def _hub_cache(root: Path, hub_id: str, commit: str, checkpoint: Path) -> None:
 
 
 def test_populated_hub_cache_works_with_hf_hub_offline(settings, tmp_path):
-    for key in MODELS:
+    for key in PAPER_MODELS:
         spec = MODELS[key]
         _hub_cache(tmp_path / "hf", spec.hub_id, spec.revision, standin_checkpoint(key, settings))
     code = (

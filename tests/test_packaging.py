@@ -91,10 +91,14 @@ def test_install_cells_and_clone_lines_follow_config_yml():
 
 def test_readme_and_book_state_the_pinned_commits():
     from cvsp.models import MODELS
+    from cvsp.settings import revision_variable
 
     for name in ("README.md", "book/running.md"):
         text = (ROOT / name).read_text()
         for spec in MODELS.values():
+            if spec.revision is None:  # no verified commit: the text must say how to name one
+                assert spec.hub_id in text and revision_variable(spec.key) in text, f"{name}: {spec.hub_id}"
+                continue
             assert spec.revision in text, f"{name} does not state the pinned commit of {spec.hub_id}"
         assert "CVSP_GPT2_REVISION" in text and "CVSP_CLIP_REVISION" in text
 
@@ -104,7 +108,10 @@ def test_settings_table_is_the_one_the_code_reads():
     from pathlib import Path as P
 
     from cvsp import cli
-    from cvsp.settings import Settings, settings_help, variables
+    from cvsp.models import MODELS, PAPER_MODELS
+    from cvsp.settings import Settings, revision_variable, settings_help, variables
+
+    OTHER_MODELS = [k for k in MODELS if k not in PAPER_MODELS]  # noqa: N806 (a constant of the test)
 
     effects = {
         "CVSP_MODELS": ("stand-in", lambda s: s.models == "stand-in"),
@@ -113,17 +120,20 @@ def test_settings_table_is_the_one_the_code_reads():
         "CVSP_CACHE_DIR": ("/c", lambda s: s.cache_dir == P("/c")),
         "CVSP_GPT2_REVISION": ("abc", lambda s: s.revision("gpt2", "x") == "abc"),
         "CVSP_CLIP_REVISION": ("def", lambda s: s.revision("clip", "x") == "def"),
+        "CVSP_<KEY>_REVISION": ("ghi", lambda s: all(s.revision(k, "x") == "ghi" for k in OTHER_MODELS)),
         "CVSP_STANDIN_SEED": ("7", lambda s: s.standin_seed == 7),
         "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
         "CVSP_BOOTSTRAP": ("500", lambda s: s.bootstrap == 500),
     }
     assert [v.name for v in variables()] == list(effects)
     for name, (value, took_effect) in effects.items():
-        assert took_effect(Settings.from_env({name: value})), name
+        names = [revision_variable(k) for k in OTHER_MODELS] if "<KEY>" in name else [name]
+        assert took_effect(Settings.from_env({n: value for n in names})), name
         assert not took_effect(Settings.from_env({})), name
     source = (ROOT / "src" / "cvsp" / "settings.py").read_text()
-    read = set(re.findall(r'"(CVSP_[A-Z_]+)"', source)) | {"CVSP_GPT2_REVISION", "CVSP_CLIP_REVISION"}
-    assert read == set(effects)
+    revisions = {revision_variable(k) for k in MODELS}
+    read = set(re.findall(r'"(CVSP_[A-Z_]+)"', source)) | revisions
+    assert read == set(effects) - {"CVSP_<KEY>_REVISION"} | revisions
     assert cli.ENVIRONMENT_HELP == settings_help()
     assert all(name in cli.ENVIRONMENT_HELP for name in effects)
 

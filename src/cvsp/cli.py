@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Compute CWE self-similarity, word-level semantics (RG65, WordSim-353, "
             "SimLex-999, SimVerb-3500, ValNorm), STS Benchmark and sentence "
             "self-similarity for GPT-2 and CLIP in every layer, and write "
-            "OUT/scores.csv, OUT/comparison.csv, OUT/figures/*.png and OUT/provenance.json."
+            "OUT/scores.csv, OUT/comparison.csv, OUT/differences.csv (paired CLIP - GPT-2), "
+            "OUT/figures/*.png and OUT/provenance.json."
         ),
         epilog=ENVIRONMENT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -65,9 +67,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="bootstrap replicates of every 95 %% interval, at least 100 (default: 2000, or CVSP_BOOTSTRAP)",
     )  # fmt: skip
     reproduce.add_argument(
+        "--model-set", choices=("paper", "contrast"), default="paper",
+        help="paper: GPT-2 and CLIP (default); contrast: also BERT and its two SimCSE fine-tunes "
+             "(chapter 'Images or contrast?'), with their paired differences in OUT/contrasts.csv",
+    )  # fmt: skip
+    reproduce.add_argument(
+        "--add-model", action="append", default=[], metavar="FAMILY:HUB_ID@REVISION",
+        help="also run this hub model of a supported family (gpt2, clip, bert), at the revision you "
+             "pin, e.g. bert:roberta-base@<commit>; may be repeated",
+    )  # fmt: skip
+    reproduce.add_argument(
         "--no-progress", action="store_true", help="hide the progress bars"
     )
+    commands.add_parser(
+        "models", help="list the model registry: keys, hub ids, families, pinned commits",
+        description="The models cvsp knows by key, with the commit each loads by default.",
+    )
     return parser
+
+
+def _models() -> int:
+    from cvsp.models import FAMILIES, MODEL_SETS, MODELS
+    from cvsp.settings import revision_variable
+
+    print("key           family  hub id                                          pinned commit")
+    for spec in MODELS.values():
+        pinned = spec.revision or "none: set " + revision_variable(spec.key)
+        print(f"{spec.key:<13} {spec.family:<7} {spec.hub_id:<47} {pinned}")
+        if not spec.verified:
+            print(textwrap.fill(f"unverified: {spec.note}", width=100, initial_indent=" " * 22,
+                                subsequent_indent=" " * 22))  # fmt: skip
+    print("\nfamilies: " + "; ".join(f"{f.name} ({f.description})" for f in FAMILIES.values()))
+    print("model sets: " + "; ".join(f"{name} = {', '.join(keys)}" for name, keys in MODEL_SETS.items()))
+    return 0
 
 
 def _reproduce(args: argparse.Namespace) -> int:
@@ -84,7 +116,10 @@ def _reproduce(args: argparse.Namespace) -> int:
         changes["bootstrap"] = args.bootstrap
     settings = settings.with_(**changes)
     started = time.perf_counter()
-    result = reproduce.run(settings, seed=args.seed, progress=not args.no_progress)
+    result = reproduce.run(
+        settings, seed=args.seed, progress=not args.no_progress,
+        model_set=args.model_set, extra_models=tuple(args.add_model),
+    )  # fmt: skip
     reproduce.write(result, args.out)
     print(reproduce.summary(result))
     limit = result.provenance["clip_context_limit"]
@@ -109,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return _reproduce(args)
+        return _models() if args.command == "models" else _reproduce(args)
     except (DataError, ModelUnavailableError, SettingsError, EmbeddingError, MetricError) as error:
         print(f"cvsp: error: {error}", file=sys.stderr)
         return 1

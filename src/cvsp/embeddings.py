@@ -2,15 +2,16 @@
 
 Token choices (``variant``):
 
-| variant | GPT-2 input -> position | CLIP input -> position |
-| --- | --- | --- |
-| ``last_subtoken`` / ``last_token`` | ``text`` -> last token | ``[BOS] text [EOS]`` -> token before EOS |
-| ``eos`` | ``<|endoftext|> text <|endoftext|>`` -> final EOS | ``[BOS] text [EOS]`` -> EOS |
-| ``mean`` | ``text`` -> mean of its tokens | ``[BOS] text [EOS]`` -> mean of the text's tokens |
-| ``mean_no_first`` | ``text`` -> mean of its tokens but position 0 | (the same as ``mean``) |
-| ``random_token`` | ``text`` -> one of its tokens, drawn (seeded) | ``[BOS] text [EOS]`` -> one text token |
-| ``random_token_no_first`` | ``text`` -> one of its tokens but position 0 | (the same rule) |
-| ``random_token_released`` | positions 1 .. n-1 of the input (n tokens) | ``[BOS] text [EOS]`` -> a text token or EOS |
+| variant | GPT-2 input -> position | CLIP input -> position | BERT-like input -> position |
+| --- | --- | --- | --- |
+| ``last_subtoken`` / ``last_token`` | ``text`` -> last token | ``[BOS] text [EOS]`` -> token before EOS | ``[CLS] text [SEP]`` -> token before SEP |
+| ``eos`` | ``<|endoftext|> text <|endoftext|>`` -> final EOS | ``[BOS] text [EOS]`` -> EOS | — |
+| ``cls`` | — | — | ``[CLS] text [SEP]`` -> ``[CLS]`` (``<s>`` for RoBERTa) |
+| ``mean`` | ``text`` -> mean of its tokens | ``[BOS] text [EOS]`` -> mean of the text's tokens | ``[CLS] text [SEP]`` -> mean of the text's tokens |
+| ``mean_no_first`` | ``text`` -> mean of its tokens but position 0 | (the same as ``mean``) | — |
+| ``random_token`` | ``text`` -> one of its tokens, drawn (seeded) | ``[BOS] text [EOS]`` -> one text token | ``[CLS] text [SEP]`` -> one text token |
+| ``random_token_no_first`` | ``text`` -> one of its tokens but position 0 | (the same rule) | — |
+| ``random_token_released`` | positions 1 .. n-1 of the input (n tokens) | ``[BOS] text [EOS]`` -> a text token or EOS | — |
 
 The random rules are in :data:`RANDOM_RULES`; ``random_token`` (the text's own tokens)
 is the default of the CWE result, our choice: the paper's text does not say which
@@ -20,7 +21,8 @@ Where a rule leaves a one-token text no position, the text's only token is used.
 Positions come from each text's own token span, never from searching for a token id
 (CLIP pads with its EOS id). Layers are the 13 hidden states (embedding output and 12
 blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
-projected text embedding). Every variant that shares an input text is read from the
+projected text embedding); an encoder whose spec reads its pooler (supervised SimCSE)
+adds ``pooler`` to ``cls``. Every variant that shares an input text is read from the
 same forward pass and cached on disk.
 
 Used by every chapter; ``01_cwe_anisotropy`` uses the ``random_token`` variants.
@@ -47,6 +49,7 @@ CACHE_FORMAT = 1
 N_LAYERS = 13
 HIDDEN_LAYERS: tuple[str, ...] = tuple(str(i) for i in range(N_LAYERS))
 CLIP_EXTRA_LAYERS: tuple[str, ...] = ("final_ln", "projection")
+POOLER_LAYER = "pooler"  # an encoder's pooler output over [CLS], after the top layer
 DEFAULT_TOKEN_BUDGET = 2048
 
 # variant -> (input form, selector); the form decides the forward pass.
@@ -69,6 +72,13 @@ VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
         "random_token_no_first": ("clip", "random_no_first"),
         "random_token_released": ("clip", "random_released"),
         "eos": ("clip", "eos"),
+    },
+    "bert": {
+        "last_subtoken": ("encoder", "last"),
+        "last_token": ("encoder", "last"),
+        "cls": ("encoder", "cls"),
+        "mean": ("encoder", "mean"),
+        "random_token": ("encoder", "random"),
     },
 }
 
@@ -104,10 +114,13 @@ class LayerEmbeddings:
         return self.values[:, self.layers.index(str(name))]
 
 
-def layers_for(family: str, variant: str) -> tuple[str, ...]:
-    """Layer labels of a variant: 0..12, plus CLIP's two extra points for ``eos``."""
+def layers_for(family: str, variant: str, pooler: bool = False) -> tuple[str, ...]:
+    """Layer labels of a variant: 0..12, plus CLIP's two extra points for ``eos`` and an
+    encoder's pooler output for ``cls`` where its spec reads it."""
     if family == "clip" and variant == "eos":
         return HIDDEN_LAYERS + CLIP_EXTRA_LAYERS
+    if family == "bert" and variant == "cls" and pooler:
+        return HIDDEN_LAYERS + (POOLER_LAYER,)
     return HIDDEN_LAYERS
 
 
@@ -143,6 +156,9 @@ def encode(model: LoadedModel, texts: Sequence[str], form: str) -> list[Encoded]
             start = 1
         elif form == "clip":
             ids = [tok.bos_token_id, *content, tok.eos_token_id]
+            start = 1
+        elif form == "encoder":  # [CLS] text [SEP]; RoBERTa's cls/sep are <s> and </s>
+            ids = [tok.cls_token_id, *content, tok.sep_token_id]
             start = 1
         else:
             raise EmbeddingError(f"Unknown input form {form!r}.")
@@ -241,6 +257,11 @@ def _forward(
     for name, chosen in selectors.items():
         if name == "last":
             result[name] = hidden[rows, :, stops - 1]
+        elif name == "cls":
+            vectors = hidden[rows, :, 0]
+            if model.spec.pooler:
+                vectors = torch.cat([vectors, out.pooler_output[:, None]], dim=1)
+            result[name] = vectors
         elif name == "eos":
             vectors = hidden[rows, :, ends]
             if model.spec.family == "clip":
@@ -388,7 +409,8 @@ class Embedder:
         layer, the model's width, float32. Anything else is recomputed, never used."""
         if array is None:
             return False
-        layers = len(HIDDEN_LAYERS) + (len(CLIP_EXTRA_LAYERS) if self.family == "clip" and selector == "eos" else 0)
+        variant = next(v for v, (_, s) in VARIANTS[self.family].items() if s.partition("#")[0] == selector)
+        layers = len(layers_for(self.family, variant, self.model.spec.pooler))
         width = self.model.model.config.hidden_size
         return array.dtype == np.float32 and array.shape == (n, layers, width)
 
@@ -423,8 +445,9 @@ class Embedder:
                 cached = fresh
             for s in wanted:
                 found[(form, s)] = cached[s]
+        pooler = self.model.spec.pooler
         return {
-            v: LayerEmbeddings(found[table[v]], layers_for(self.family, v)) for v in variants
+            v: LayerEmbeddings(found[table[v]], layers_for(self.family, v, pooler)) for v in variants
         }
 
     def random_draws(
@@ -456,5 +479,5 @@ class Embedder:
                 found[seed] = fresh[f"{selector}#{seed}"]
                 if self.cache is not None:
                     self.cache.put(keys[seed], found[seed])
-        layers = layers_for(self.family, variant)
+        layers = layers_for(self.family, variant, self.model.spec.pooler)
         return {seed: LayerEmbeddings(found[seed], layers) for seed in seeds}

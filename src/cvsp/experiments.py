@@ -39,13 +39,20 @@ CLIP_CONTEXT = 77
 WORD_VARIANTS: dict[str, tuple[str, ...]] = {
     "gpt2": ("last_subtoken", "eos"),
     "clip": ("last_subtoken", "eos"),
+    "bert": ("last_subtoken", "cls"),
 }
 SENTENCE_VARIANTS: dict[str, tuple[str, ...]] = {
     "gpt2": ("last_token", "eos", "mean", "mean_no_first"),
     "clip": ("eos", "mean"),
+    "bert": ("cls", "mean"),
 }
 CWE_VARIANT = "random_token"  # the default draw: one of the sentence's own tokens
 CWE_VARIANTS: tuple[str, ...] = (CWE_VARIANT, "random_token_no_first", "random_token_released")
+CWE_FAMILY_VARIANTS: dict[str, tuple[str, ...]] = {
+    "gpt2": CWE_VARIANTS,
+    "clip": CWE_VARIANTS,
+    "bert": (CWE_VARIANT,),  # the released code's rule exists for CLIP only; the default suffices here
+}
 SENTENCE_TASK = "sts_sentences"
 STS_TASK = "stsb"
 VALNORM_TASK = "valnorm"
@@ -154,8 +161,7 @@ def cwe_self_similarity(embedders: Mapping[str, Embedder], sentences: SentenceDa
     ``random_token`` (the sentence's own tokens) is the default draw; the two other rules
     of :data:`cvsp.embeddings.RANDOM_RULES` are measured beside it.
     """
-    variants = {family: CWE_VARIANTS for family in ("gpt2", "clip")}
-    return _self_similarity("cwe_self_similarity", embedders, sentences.sentences, variants)
+    return _self_similarity("cwe_self_similarity", embedders, sentences.sentences, CWE_FAMILY_VARIANTS)
 
 
 def sentence_self_similarity(
@@ -400,7 +406,7 @@ def _replicates(
             jobs[("sentence_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
                 self_similarities, units, sentence_counts, emb.layers
             )
-        for variant, emb in embed(sentences.sentences, CWE_VARIANTS).items():
+        for variant, emb in embed(sentences.sentences, CWE_FAMILY_VARIANTS[family]).items():
             jobs[("cwe_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
                 self_similarities, metrics.unit(emb.values), sentence_counts, emb.layers
             )
@@ -425,42 +431,96 @@ def uncertainty(
     from cvsp import stats
 
     reps = _replicates(embedders, words, sentences, boot, workers)
-    rows = []
-    for (result, model, variant, task), r in reps.items():
-        low, high = stats.percentile_interval(r.values, boot.level)
-        rows += [(result, model, variant, task, layer, lo, hi) for layer, lo, hi in zip(r.layers, low, high)]
-    intervals = pd.DataFrame(rows, columns=["result", "model", "variant", "task", "layer", "ci_low", "ci_high"])
-    diffs = []
-    for (result, model, clip_variant, task), clip in reps.items():
-        if model != "clip":
-            continue
-        for wanted_clip, gpt2_variant in COMPARED[result]:
-            other = reps.get((result, "gpt2", gpt2_variant, task))
-            if wanted_clip != clip_variant or other is None:
-                continue
-            n_layers = N_LAYERS
-            a, b = clip.values[:, :n_layers], other.values[:, :n_layers]
-            point_a, point_b = clip.point[:n_layers], other.point[:n_layers]
-            low, high = stats.percentile_interval(a - b, boot.level)
-            for layer in range(n_layers):
-                t = p = float("nan")
-                if clip.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
-                    r23 = _spearman_or_nan(clip.scores[layer], other.scores[layer])
-                    if np.isfinite(r23):
-                        t, p = stats.williams_t(point_a[layer], point_b[layer], r23, len(clip.gold))
-                diffs.append((result, task, clip_variant, gpt2_variant, str(layer),
-                              point_a[layer] - point_b[layer], low[layer], high[layer], t, p))  # fmt: skip
-            if clip.scores is None and result != "word_similarity":
-                continue  # a "best layer" means something for correlations only
-            with np.errstate(all="ignore"):
-                best = stats.best_replicates(a) - stats.best_replicates(b)
-                lo, hi = stats.percentile_interval(best[:, None], boot.level)
-            diffs.append((result, task, clip_variant, gpt2_variant, "best",
-                          np.nanmax(point_a) - np.nanmax(point_b), lo[0], hi[0], np.nan, np.nan))  # fmt: skip
+    intervals = _interval_table(reps, boot)
+    diffs = _paired_differences(reps, "clip", "gpt2", COMPARED, boot)
     differences = pd.DataFrame(diffs, columns=[
         "result", "task", "clip_variant", "gpt2_variant", "layer", "difference", "ci_low", "ci_high", "t", "p",
     ])  # fmt: skip
     return intervals, differences, _claim_intervals(reps, boot)
+
+
+def _interval_table(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
+    """``result, model, variant, task, layer, ci_low, ci_high`` of every series."""
+    from cvsp import stats
+
+    rows = []
+    for (result, model, variant, task), r in reps.items():
+        low, high = stats.percentile_interval(r.values, boot.level)
+        rows += [(result, model, variant, task, layer, lo, hi) for layer, lo, hi in zip(r.layers, low, high)]
+    return pd.DataFrame(rows, columns=["result", "model", "variant", "task", "layer", "ci_low", "ci_high"])
+
+
+def _paired_differences(
+    reps: dict[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]], boot
+) -> list[tuple]:
+    """Rows ``(result, task, variant, base_variant, layer, difference, ci_low, ci_high, t, p)``
+    of ``model − base`` for the token choices ``compared`` pairs, per layer 0-12 and for
+    the best layer (chosen inside each replicate; correlations only)."""
+    from cvsp import stats
+
+    rows = []
+    for (result, key, variant, task), ours in reps.items():
+        if key != model:
+            continue
+        for wanted, base_variant in compared.get(result, ()):
+            other = reps.get((result, base, base_variant, task))
+            if wanted != variant or other is None:
+                continue
+            a, b = ours.values[:, :N_LAYERS], other.values[:, :N_LAYERS]
+            point_a, point_b = ours.point[:N_LAYERS], other.point[:N_LAYERS]
+            low, high = stats.percentile_interval(a - b, boot.level)
+            for layer in range(N_LAYERS):
+                t = p = float("nan")
+                if ours.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
+                    r23 = _spearman_or_nan(ours.scores[layer], other.scores[layer])
+                    if np.isfinite(r23):
+                        t, p = stats.williams_t(point_a[layer], point_b[layer], r23, len(ours.gold))
+                rows.append((result, task, variant, base_variant, str(layer),
+                             point_a[layer] - point_b[layer], low[layer], high[layer], t, p))  # fmt: skip
+            if ours.scores is None and result != "word_similarity":
+                continue  # a "best layer" means something for correlations only
+            with np.errstate(all="ignore"):
+                best = stats.best_replicates(a) - stats.best_replicates(b)
+                lo, hi = stats.percentile_interval(best[:, None], boot.level)
+            rows.append((result, task, variant, base_variant, "best",
+                         np.nanmax(point_a) - np.nanmax(point_b), lo[0], hi[0], np.nan, np.nan))  # fmt: skip
+    return rows
+
+
+# The contrasts of the chapter "Images or contrast?": (model, base, compared token choices).
+SAME_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "cwe_self_similarity": ((CWE_VARIANT, CWE_VARIANT),),
+    "word_similarity": (("last_subtoken", "last_subtoken"), ("cls", "cls")),
+    "sts": (("cls", "cls"), ("mean", "mean")),
+    "sentence_self_similarity": (("cls", "cls"), ("mean", "mean")),
+}
+CONTRASTS: tuple[tuple[str, str, Mapping[str, Sequence[tuple[str, str]]]], ...] = (
+    ("clip", "gpt2", COMPARED),  # images and contrast (and data, size, tokenizer)
+    ("simcse_unsup", "bert", SAME_CHOICES),  # contrast alone, on text (dropout noise)
+    ("simcse_sup", "bert", SAME_CHOICES),  # contrast alone, on text (NLI pairs)
+)
+CONTRAST_COLUMNS: list[str] = [
+    "result", "task", "model", "base", "variant", "base_variant", "layer", "difference", "ci_low", "ci_high", "t", "p",
+]  # fmt: skip
+
+
+def contrasts(
+    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Intervals of every series and the paired differences of each contrast of
+    :data:`CONTRASTS` whose two models are among ``embedders``: ``(intervals, contrasts)``.
+
+    ``contrasts`` has :data:`CONTRAST_COLUMNS`; all pairs share one set of resample
+    indices per task, so every difference is paired.
+    """
+    from cvsp import stats
+
+    reps = _replicates(embedders, words, sentences, boot, workers)
+    intervals = _interval_table(reps, boot)
+    diffs = [(result, task, model, base, *rest)
+             for model, base, compared in CONTRASTS if model in embedders and base in embedders
+             for result, task, *rest in _paired_differences(reps, model, base, compared, boot)]  # fmt: skip
+    return intervals, pd.DataFrame(diffs, columns=CONTRAST_COLUMNS)
 
 
 def _claim_intervals(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
@@ -497,7 +557,10 @@ def _spearman_or_nan(a: np.ndarray, b: np.ndarray) -> float:
 # The chapter "The geometry behind the numbers": every measure reads the cached
 # embeddings; only the shuffled sentences need new forward passes.
 
-GEOMETRY_VARIANTS: dict[str, tuple[str, ...]] = {"gpt2": ("last_token", "eos", "mean"), "clip": ("eos", "mean")}
+GEOMETRY_VARIANTS: dict[str, tuple[str, ...]] = {
+    "gpt2": ("last_token", "eos", "mean"), "clip": ("eos", "mean"), "bert": ("cls", "mean"),
+}  # fmt: skip
+SENTENCE_TOKEN: dict[str, str] = {"gpt2": "eos", "clip": "eos", "bert": "cls"}  # the token that stands for a sentence
 ABTT_D: dict[str, int] = {"gpt2": 8, "clip": 5}  # about d/100: 768 and 512 dimensions
 POSTPROCESSING = ("none", "centring", "z-scoring", "all-but-the-top", "whitening")
 
@@ -659,13 +722,13 @@ def abtt_sweep(
 
 
 def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFrame:
-    """Per model, token choice (CWEs and EOS sentence vectors) and layer 0-12: the
+    """Per model, token choice (CWEs and sentence vectors: EOS, or an encoder's CLS) and layer 0-12: the
     self-similarity and the shares of its top-1 and top-3 dimensions."""
     from cvsp import geometry
 
     frames = []
     for key, embed in embedders.items():
-        for variant, emb in embed(sentences.sentences, [CWE_VARIANT, "eos"]).items():
+        for variant, emb in embed(sentences.sentences, [CWE_VARIANT, SENTENCE_TOKEN[embed.family]]).items():
             shares = geometry.rogue_shares(emb.values[:, :N_LAYERS])
             frames.append(shares.reset_index().assign(model=key, variant=variant, layer=lambda f: f["layer"].astype(str)))
     table = pd.concat(frames, ignore_index=True)
@@ -784,3 +847,28 @@ def postprocessed_sts_intervals(
             best = int(np.nanargmax(point))
             rows.append((key, transform, emb.layers[best], float(point[best]), float(low[0]), float(high[0])))
     return pd.DataFrame(rows, columns=["model", "transform", "layer", "value", "ci_low", "ci_high"])
+
+
+def anchor_scores(embedders: Mapping[str, Embedder], sentences: SentenceData, boot) -> pd.DataFrame:
+    """Our STS-B score for each published anchor of :data:`cvsp.paper.ANCHORS` whose model
+    runs here, read as the publication reads it, with its 95 % bootstrap interval (the
+    resamples of :func:`uncertainty` for STS): ``model, readout, published, ours, ci_low,
+    ci_high, n, source``."""
+    from cvsp import paper, stats
+
+    index = {s: i for i, s in enumerate(sentences.sentences)}
+    pairs = sentences.pairs
+    left, right = _positions(index, pairs["sentence1"]), _positions(index, pairs["sentence2"])
+    gold = pairs["score"].to_numpy()
+    resamples = stats.resample_indices(len(gold), boot.replicates, boot.seed_for(STS_TASK))
+    rows = []
+    for anchor in paper.ANCHORS:
+        if anchor.model not in embedders:
+            continue
+        emb = embedders[anchor.model](sentences.sentences, [anchor.variant])[anchor.variant]
+        vectors = np.mean([emb.layer(layer) for layer in anchor.layers], axis=0)
+        cosines = metrics.indexed_pair_cosines(vectors, left, right)
+        low, high = stats.percentile_interval(stats.correlation_replicates(cosines, gold, resamples), boot.level)
+        rows.append((anchor.model, anchor.readout, anchor.value, metrics.spearman(cosines, gold),
+                     float(low[0]), float(high[0]), len(gold), anchor.source))  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "readout", "published", "ours", "ci_low", "ci_high", "n", "source"])

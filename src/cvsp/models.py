@@ -1,10 +1,15 @@
-"""GPT-2 and CLIP's text encoder: real pretrained weights, or seeded stand-ins.
+"""The model registry and its loaders: real pretrained weights, or seeded stand-ins.
 
-A model is named by a short key (``gpt2``, ``clip``). Real models come from the
-Hugging Face hub through ``from_pretrained`` (safetensors only, no remote code).
-Stand-ins have the same architecture with seeded random weights and the real
-tokenizers; they are written to the cache with ``save_pretrained`` once and then
-loaded through the very same ``from_pretrained`` call as a real checkpoint.
+A model is named by a short key (``gpt2``, ``clip``, ``bert``, ...) of :data:`MODELS`,
+or given on the command line as ``family:hub_id@revision`` (:func:`parse_model`). Its
+family (:data:`FAMILIES`: GPT-2-like causal LMs, CLIP text towers, BERT-like encoders)
+decides the model class, the input forms and the token choices. Real models come from
+the Hugging Face hub through ``from_pretrained`` at one pinned commit (safetensors only,
+no remote code). Stand-ins have the same architecture with seeded random weights and
+the real tokenizers (for the BERT family, which has no tokenizer offline, a stand-in
+WordPiece tokenizer, :mod:`cvsp.wordpiece`); they are written to the cache with
+``save_pretrained`` once and then loaded through the very same ``from_pretrained`` call
+as a real checkpoint.
 
 Used by every chapter through :func:`load_models`.
 """
@@ -17,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +31,11 @@ from typing import Any
 import torch
 import transformers
 from transformers import (
+    AutoConfig,
+    AutoModel,
     AutoTokenizer,
+    BertConfig,
+    BertModel,
     CLIPConfig,
     CLIPModel,
     CLIPTextConfig,
@@ -46,26 +56,68 @@ STANDIN_MARKER = "stand-in.json"
 
 
 @dataclass(frozen=True)
+class Family:
+    """A family of architectures that share input forms and token choices."""
+
+    name: str
+    description: str
+    model_types: tuple[str, ...]  # the ``model_type`` values of configs this family reads
+    max_tokens: int
+
+
+FAMILIES: dict[str, Family] = {
+    "gpt2": Family("gpt2", "GPT-2-like causal language model", ("gpt2",), 1024),
+    "clip": Family("clip", "CLIP text tower", ("clip", "clip_text_model"), 77),
+    "bert": Family("bert", "BERT-like encoder: BERT, RoBERTa and their SimCSE fine-tunes", ("bert", "roberta"), 512),
+}
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """What the paper calls a model: hub id, pinned commit, architecture family, label."""
+    """A model: hub id, pinned commit, architecture family, label.
+
+    ``revision`` is the commit loaded by default; None where no commit could be verified,
+    so real weights load only at a revision the user names. ``verified`` says whether the
+    pinned commit was checked against a public listing; ``pooler`` adds the encoder's
+    pooler output after the top layer (supervised SimCSE reads its sentences there).
+    """
 
     key: str
     hub_id: str
     family: str
     label: str
     max_tokens: int  # longest input, special tokens included
-    revision: str = "main"  # the commit loaded by default; a full hash for the paper's models
+    revision: str | None = "main"
+    verified: bool = True
+    pooler: bool = False
+    note: str = ""
 
 
 # The pinned commits. gpt2: main, which holds model.safetensors. CLIP: main
 # (3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268) holds only pytorch_model.bin; its weights as
 # safetensors are on the hub's conversion commit, the pull-request ref refs/pr/66.
+# bert-base-uncased: main, which holds model.safetensors.
 GPT2_COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 CLIP_COMMIT = "c237dc49a33fc61debc9276459120b7eac67e7ef"
+BERT_COMMIT = "86b5e0934494bd15c9632b12f734a8a67f723594"
+SIMCSE_NOTE = (
+    "public copies suggest its main holds only pytorch_model.bin and its safetensors are on "
+    "a hub conversion pull-request ref, whose commit could not be read where this registry was written"
+)
 
 MODELS: dict[str, ModelSpec] = {
     "gpt2": ModelSpec("gpt2", "gpt2", "gpt2", "GPT-2", 1024, GPT2_COMMIT),
     "clip": ModelSpec("clip", "openai/clip-vit-base-patch32", "clip", "CLIP", 77, CLIP_COMMIT),
+    "bert": ModelSpec("bert", "bert-base-uncased", "bert", "BERT", 512, BERT_COMMIT),
+    "simcse_unsup": ModelSpec("simcse_unsup", "princeton-nlp/unsup-simcse-bert-base-uncased", "bert",
+                              "SimCSE unsup.", 512, None, verified=False, note=SIMCSE_NOTE),
+    "simcse_sup": ModelSpec("simcse_sup", "princeton-nlp/sup-simcse-bert-base-uncased", "bert",
+                            "SimCSE sup.", 512, None, verified=False, pooler=True, note=SIMCSE_NOTE),
+}  # fmt: skip
+PAPER_MODELS: tuple[str, ...] = ("gpt2", "clip")
+MODEL_SETS: dict[str, tuple[str, ...]] = {
+    "paper": PAPER_MODELS,  # the paper's two models, the default
+    "contrast": (*PAPER_MODELS, "bert", "simcse_unsup", "simcse_sup"),  # chapter "Images or contrast?"
 }
 
 
@@ -95,6 +147,7 @@ class LoadedModel:
     commit: str | None = None  # the commit every file was read from (real models)
     standin_seed: int | None = None
     weights_sha256: str | None = None
+    tokenizer_note: str | None = None  # what a stand-in's tokenizer is, where it is not the real one
 
     @property
     def is_stand_in(self) -> bool:
@@ -111,12 +164,15 @@ class LoadedModel:
         return {
             "key": self.spec.key,
             "hub_id": self.spec.hub_id,
+            "family": self.spec.family,
             "source": self.source,
             "revision": self.revision,
             "commit": self.commit,
             "pinned_commit": None if self.is_stand_in else self.spec.revision,
             "standin_seed": self.standin_seed,
             "weights_sha256": self.weights_sha256,
+            **({"tokenizer": self.tokenizer_note} if self.tokenizer_note else {}),
+            **({"pin_verified": False} if not self.spec.verified else {}),
             "model_class": type(self.model).__name__,
             "device": str(self.device),
             "transformers": transformers.__version__,
@@ -135,14 +191,49 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def _spec(key: str) -> ModelSpec:
+def _spec(key: str | ModelSpec) -> ModelSpec:
+    if isinstance(key, ModelSpec):
+        return key
     if key not in MODELS:
         raise ModelUnavailableError(f"Unknown model {key!r}; choose from {', '.join(MODELS)}.")
     return MODELS[key]
 
 
+def parse_model(text: str) -> ModelSpec:
+    """A model outside the registry, written ``family:hub_id@revision`` (e.g.
+    ``bert:roberta-base@<commit>``); its key is the hub id. One sentence says what is wrong."""
+    family, colon, rest = text.partition(":")
+    hub_id, at, revision = rest.partition("@")
+    if not colon or not hub_id.strip():
+        raise ModelUnavailableError(
+            f"Write a model as family:hub_id@revision, for example bert:roberta-base@<commit>, not {text!r}."
+        )
+    if family not in FAMILIES:
+        raise ModelUnavailableError(
+            f"Unknown model family {family!r} for {hub_id}; supported families: {', '.join(FAMILIES)}."
+        )
+    if not at or not revision.strip():
+        raise ModelUnavailableError(
+            f"Name the revision of {hub_id} to load ({family}:{hub_id}@<commit>): models outside "
+            "cvsp's registry load only at a revision you pin."
+        )
+    spec = FAMILIES[family]
+    return ModelSpec(hub_id, hub_id, family, hub_id, spec.max_tokens, revision.strip(), verified=False,
+                     note="named on the command line")  # fmt: skip
+
+
+def resolve_models(keys: tuple[str, ...] = PAPER_MODELS, extra: tuple[str, ...] = ()) -> list[ModelSpec]:
+    """The specs of registry ``keys`` and of ``extra`` models written ``family:hub_id@revision``."""
+    specs = [_spec(key) for key in keys] + [parse_model(text) for text in extra]
+    seen = [s.key for s in specs]
+    doubled = sorted({k for k in seen if seen.count(k) > 1})
+    if doubled:
+        raise ModelUnavailableError(f"Model {doubled[0]!r} is named twice.")
+    return specs
+
+
 def _model_class(spec: ModelSpec) -> type:
-    return GPT2Model if spec.family == "gpt2" else CLIPTextModelWithProjection
+    return {"gpt2": GPT2Model, "clip": CLIPTextModelWithProjection, "bert": AutoModel}[spec.family]
 
 
 @contextlib.contextmanager
@@ -169,7 +260,18 @@ def _check_vocabulary(spec: ModelSpec, model: torch.nn.Module, tokenizer: Any) -
         )
 
 
+def check_family(spec: ModelSpec, model_type: str) -> None:
+    """Refuse a checkpoint whose architecture is not of the spec's family."""
+    family = FAMILIES[spec.family]
+    if model_type not in family.model_types:
+        raise ModelUnavailableError(
+            f"{spec.hub_id} is a {model_type!r} model, not a {family.description} "
+            f"({', '.join(family.model_types)}); name it with the right family."
+        )
+
+
 def _finish(spec: ModelSpec, model: torch.nn.Module, tokenizer: Any, device: str) -> tuple:
+    check_family(spec, model.config.model_type)
     _check_vocabulary(spec, model, tokenizer)
     resolved = resolve_device(device)
     model.to(resolved).eval()
@@ -185,11 +287,23 @@ def _is_commit(revision: str) -> bool:
 
 def refusal_message(spec: ModelSpec, revision: str) -> str:
     """Why a revision without safetensors weights is refused, and what to do instead."""
+    if spec.key in MODELS and spec.revision:
+        remedy = (f"unset {revision_variable(spec.key)} to use the pinned default {spec.revision} "
+                  f"or name another revision that holds {WEIGHTS_FILE}")  # fmt: skip
+    else:
+        remedy = f"name a revision that holds {WEIGHTS_FILE}, such as the hub's safetensors conversion commit"
     return (
         f"{spec.hub_id} at revision {revision!r} holds no {WEIGHTS_FILE}; cvsp reads "
         "safetensors weights only (it never unpickles .bin files nor asks the hub to "
-        f"convert them), so unset {revision_variable(spec.key)} to use the pinned default "
-        f"{spec.revision} or name another revision that holds {WEIGHTS_FILE}."
+        f"convert them), so {remedy}."
+    )
+
+
+def unpinned_message(spec: ModelSpec) -> str:
+    """Why a registry entry without a verified commit needs a revision from the user."""
+    return (
+        f"{spec.hub_id} has no pinned commit in cvsp's registry ({spec.note}), so its real weights load "
+        f"only at a revision you name: set {revision_variable(spec.key)} to a commit that holds {WEIGHTS_FILE}."
     )
 
 
@@ -279,9 +393,14 @@ def load_hub(
     from safetensors only, so transformers' on-the-fly conversion is never triggered.
     """
     revision = revision or spec.revision
+    if revision is None:
+        raise ModelUnavailableError(unpinned_message(spec))
     commit, online = resolved or resolve_revision(spec, revision)
     options = dict(revision=commit, local_files_only=not online)
     try:
+        with _quiet_transformers():
+            config = AutoConfig.from_pretrained(spec.hub_id, trust_remote_code=False, **options)
+        check_family(spec, config.model_type)  # before the weights are downloaded
         with _quiet_transformers():
             model = _model_class(spec).from_pretrained(
                 spec.hub_id,
@@ -313,6 +432,10 @@ def load_hub(
 
 
 def _standin_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
+    if spec.family == "bert":  # no BERT vocabulary offline: a stand-in WordPiece tokenizer
+        from cvsp import wordpiece
+
+        return wordpiece.train(wordpiece.evaluation_texts(settings))
     if settings.tokenizers_dir is not None:
         folder = settings.tokenizers_dir / spec.key
         if not folder.is_dir():
@@ -331,10 +454,23 @@ def _standin_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
         ) from error
 
 
+def _standin_config_vocabulary(spec: ModelSpec) -> int:
+    return {"gpt2": GPT2Config, "clip": CLIPTextConfig, "bert": BertConfig}[spec.family]().vocab_size
+
+
+def _standin_seed(spec: ModelSpec, seed: int) -> int:
+    """The torch seed of a stand-in's weights. The paper's two models use the seed itself
+    (as before the registry, so their stand-in numbers stay); the others mix in their key,
+    so stand-ins of one architecture (BERT and its SimCSE fine-tunes) differ."""
+    return seed if spec.key in PAPER_MODELS else (seed * 1_000_003 + zlib.crc32(spec.key.encode())) % 2**31
+
+
 def _standin_model(spec: ModelSpec) -> torch.nn.Module:
     """The full checkpoint the hub holds, with default (= paper-size) configs."""
     if spec.family == "gpt2":
         return GPT2LMHeadModel(GPT2Config())
+    if spec.family == "bert":
+        return BertModel(BertConfig())  # with its pooler
     tiny_vision = dict(
         hidden_size=32, intermediate_size=64, num_hidden_layers=1,
         num_attention_heads=2, image_size=32, patch_size=16,
@@ -343,17 +479,17 @@ def _standin_model(spec: ModelSpec) -> torch.nn.Module:
     return CLIPModel(config)
 
 
-def standin_checkpoint(key: str, settings: Settings) -> Path:
+def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
     """Folder of the seeded stand-in checkpoint, written on first use (atomically)."""
     spec = _spec(key)
     seed = settings.standin_seed
     root = settings.cache_dir / "stand-ins"
-    folder = root / f"{key}-seed{seed}"
+    folder = root / f"{spec.key.replace('/', '--')}-seed{seed}"
     if (folder / STANDIN_MARKER).is_file() and (folder / WEIGHTS_FILE).is_file():
         return folder
     root.mkdir(parents=True, exist_ok=True)
     tokenizer = _standin_tokenizer(spec, settings)
-    expected = GPT2Config().vocab_size if spec.family == "gpt2" else CLIPTextConfig().vocab_size
+    expected = _standin_config_vocabulary(spec)
     if len(tokenizer) != expected:  # checked before anything is written to the cache
         raise ModelUnavailableError(
             f"The tokenizer for the {spec.label} stand-in has {len(tokenizer)} tokens but "
@@ -362,7 +498,7 @@ def standin_checkpoint(key: str, settings: Settings) -> Path:
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{folder.name}-"))
     try:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(_standin_seed(spec, seed))
             model = _standin_model(spec)
         with _quiet_transformers():
             model.save_pretrained(staging, safe_serialization=True)
@@ -370,6 +506,7 @@ def standin_checkpoint(key: str, settings: Settings) -> Path:
         marker = {
             "what": f"stand-in for {spec.hub_id}: real architecture, RANDOM weights",
             "seed": seed,
+            **({"tokenizer": _wordpiece_label()} if spec.family == "bert" else {}),
             "weights_sha256": sha256_of(staging / WEIGHTS_FILE),
             "transformers": transformers.__version__,
             "torch": torch.__version__,
@@ -384,10 +521,17 @@ def standin_checkpoint(key: str, settings: Settings) -> Path:
     return folder
 
 
+def _wordpiece_label() -> str:
+    from cvsp import wordpiece
+
+    return wordpiece.LABEL
+
+
 def read_checkpoint(spec: ModelSpec, folder: Path) -> tuple[torch.nn.Module, Any]:
     """``from_pretrained`` on a local checkpoint folder; safetensors weights only."""
     if not (folder / "config.json").is_file():
         raise ModelUnavailableError(f"{folder} is not a model checkpoint (no config.json).")
+    check_family(spec, json.loads((folder / "config.json").read_text()).get("model_type", "unknown"))
     has_safetensors = any(folder.glob("*.safetensors")) or (folder / f"{WEIGHTS_FILE}.index.json").is_file()
     if not has_safetensors:
         found = ", ".join(sorted(p.name for p in folder.glob("*.bin"))) or "no weights"
@@ -407,37 +551,47 @@ def read_checkpoint(spec: ModelSpec, folder: Path) -> tuple[torch.nn.Module, Any
     return model, tokenizer
 
 
-def load_stand_in(key: str, settings: Settings, device: str = "auto") -> LoadedModel:
+def load_stand_in(key: str | ModelSpec, settings: Settings, device: str = "auto") -> LoadedModel:
     """Load the seeded stand-in through the same ``from_pretrained`` path as real weights."""
     spec = _spec(key)
-    folder = standin_checkpoint(key, settings)
+    folder = standin_checkpoint(spec, settings)
     marker = json.loads((folder / STANDIN_MARKER).read_text())
     model, tokenizer = read_checkpoint(spec, folder)
     model, tokenizer, resolved = _finish(spec, model, tokenizer, device)
     return LoadedModel(
         spec, model, tokenizer, resolved, "stand-in",
         standin_seed=marker["seed"], weights_sha256=marker["weights_sha256"],
+        tokenizer_note=marker.get("tokenizer"),
     )  # fmt: skip
 
 
-def load_model(key: str, settings: Settings, device: str | None = None) -> LoadedModel:
+def _revision(spec: ModelSpec, settings: Settings) -> str:
+    """The revision to load: the user's override, else the pinned commit; none is an error."""
+    revision = settings.revision(spec.key, spec.revision) if spec.key in MODELS else spec.revision
+    if not revision:
+        raise ModelUnavailableError(unpinned_message(spec))
+    return revision
+
+
+def load_model(key: str | ModelSpec, settings: Settings, device: str | None = None) -> LoadedModel:
     """Load model ``key`` as the settings say: real weights or a stand-in."""
     chosen = device or settings.device
     if settings.is_stand_in:
         return load_stand_in(key, settings, chosen)
     spec = _spec(key)
-    return load_hub(spec, settings.revision(key, spec.revision), chosen)
+    return load_hub(spec, _revision(spec, settings), chosen)
 
 
 def load_models(
-    settings: Settings, keys: tuple[str, ...] = ("gpt2", "clip"), device: str | None = None
+    settings: Settings, keys: tuple[str | ModelSpec, ...] = PAPER_MODELS, device: str | None = None
 ) -> dict[str, LoadedModel]:
-    """Load several models; every key, and for real models every revision, is checked
-    (and a revision without safetensors refused) before any weights are downloaded."""
+    """Load several models (registry keys or specs of :func:`parse_model`); every key, and
+    for real models every revision, is checked (and a revision without safetensors
+    refused) before any weights are downloaded."""
     specs = [_spec(key) for key in keys]
     if settings.is_stand_in:
-        return {key: load_model(key, settings, device) for key in keys}
+        return {s.key: load_model(s, settings, device) for s in specs}
     chosen = device or settings.device
-    revisions = {s.key: settings.revision(s.key, s.revision) for s in specs}
+    revisions = {s.key: _revision(s, settings) for s in specs}
     resolved = {s.key: resolve_revision(s, revisions[s.key]) for s in specs}
     return {s.key: load_hub(s, revisions[s.key], chosen, resolved[s.key]) for s in specs}

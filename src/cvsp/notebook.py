@@ -19,7 +19,7 @@ import pandas as pd
 
 from cvsp import data, experiments, paper
 from cvsp.embeddings import Embedder
-from cvsp.models import LoadedModel, load_models
+from cvsp.models import PAPER_MODELS, LoadedModel, load_models
 from cvsp.reproduce import STAND_IN_WARNING, Run, make_embedders, run
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
@@ -54,11 +54,23 @@ class Session:
         from the cache ``cvsp reproduce`` and every chapter share (computed once)."""
         from cvsp.reproduce import uncertainty
 
-        return uncertainty(self.settings, self.embedders, self.words, self.sentences, BootstrapSettings(replicates=self.settings.bootstrap))
+        paper_embedders = {key: self.embedders[key] for key in PAPER_MODELS}
+        boot = BootstrapSettings(replicates=self.settings.bootstrap)
+        return uncertainty(self.settings, paper_embedders, self.words, self.sentences, boot)
+
+    @cached_property
+    def contrasts(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """``(intervals, contrasts)`` of :func:`cvsp.experiments.contrasts` for this session's
+        models (cached beside the embeddings)."""
+        from cvsp.reproduce import contrast_tables
+
+        boot = BootstrapSettings(replicates=self.settings.bootstrap)
+        return contrast_tables(self.settings, self.embedders, self.words, self.sentences, boot)
 
     def with_intervals(self, scores: pd.DataFrame) -> pd.DataFrame:
         """``scores`` with the 95 % bootstrap interval of each value (``ci_low``, ``ci_high``)."""
-        intervals = self.uncertainty[0].astype({"layer": str})
+        paper_only = set(scores["model"]) <= set(PAPER_MODELS)
+        intervals = (self.uncertainty[0] if paper_only else self.contrasts[0]).astype({"layer": str})
         return scores.astype({"layer": str}).merge(intervals, on=INTERVAL_KEY, how="left")
 
     def differences(self, result: str) -> pd.DataFrame:
@@ -88,10 +100,15 @@ class Session:
         return f"pretrained models ({commits})"
 
 
-def start(settings: Settings | None = None, seed: int = 0, progress: bool = False) -> Session:
-    """Load both models as ``CVSP_MODELS`` says and return a :class:`Session`."""
+def start(
+    settings: Settings | None = None, seed: int = 0, progress: bool = False, model_set: str = "paper"
+) -> Session:
+    """Load the models of ``model_set`` (:data:`cvsp.models.MODEL_SETS`; the paper's two by
+    default) as ``CVSP_MODELS`` says and return a :class:`Session`."""
+    from cvsp.models import MODEL_SETS
+
     settings = settings or Settings.from_env()
-    models = load_models(settings)
+    models = load_models(settings, MODEL_SETS[model_set])
     session = Session(settings, models, make_embedders(models, settings, seed=seed, progress=progress), seed)
     if session.stand_in:
         print(f"WARNING: {STAND_IN_WARNING}")

@@ -1,4 +1,5 @@
-"""The numbers Wolfe & Caliskan (ACL 2022) report, in one place, and how ours compare.
+"""The numbers Wolfe & Caliskan (ACL 2022) report, in one place, and how ours compare
+(and, at the end, the published SimCSE numbers of the chapter "Images or contrast?").
 
 Each :class:`Reported` value names the result, model, token choice(s), dataset and
 layer(s) it is about, how the paper states it (``≈`` a value, or a bound such as
@@ -222,3 +223,41 @@ def compare(
     table = table.merge(intervals, on="claim", how="left")
     table["paper_inside"] = (table["ci_low"] <= table["paper"]) & (table["paper"] <= table["ci_high"])
     return table[[c for c in table.columns if c != "source"] + ["source"]]
+
+
+# ----------------------------------------------- other papers' numbers (chapter "Images or contrast?")
+
+SIMCSE_PAPER = (
+    "Gao, T., Yao, X. & Chen, D. (2021). SimCSE: Simple Contrastive Learning of Sentence "
+    "Embeddings. EMNLP 2021, 6894-6910. arXiv:2104.08821"
+)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published STS-B test score (Spearman's ρ) of a model beside which we set ours.
+
+    ``variant`` and ``layers`` say how we read the model to match the publication: the
+    layers' vectors are averaged (two layers: SimCSE's "first-last average").
+    """
+
+    model: str
+    readout: str  # how the publication reads the sentence vector
+    variant: str
+    layers: tuple[str, ...]
+    value: float  # Spearman's ρ, as a fraction (the publication prints ρ × 100)
+    source: str
+
+
+ANCHORS: tuple[Anchor, ...] = (
+    Anchor("simcse_unsup", "[CLS] of the top layer, without the pooler (as its authors evaluate it)", "cls",
+           ("12",), 0.7685, "Gao et al. 2021, STS-B test, unsupervised SimCSE-BERT-base"),
+    Anchor("simcse_sup", "[CLS] through the trained pooler", "cls", ("pooler",), 0.8425,
+           "Gao et al. 2021, STS-B test, supervised SimCSE-BERT-base"),
+    Anchor("bert", "first-last average: mean token of layers 1 and 12, averaged", "mean", ("1", "12"), 0.5387,
+           "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)"),
+    # Which "first" layer is meant (the embedding output or block 1) has varied between
+    # implementations; the second reading measures how much the choice matters.
+    Anchor("bert", "first-last average with the embedding output as the first layer (0 and 12)", "mean",
+           ("0", "12"), 0.5387, "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)"),
+)  # fmt: skip

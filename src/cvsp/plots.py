@@ -15,15 +15,18 @@ import numpy as np
 import pandas as pd
 
 from cvsp import paper
-from cvsp.embeddings import CLIP_EXTRA_LAYERS, HIDDEN_LAYERS
+from cvsp.embeddings import CLIP_EXTRA_LAYERS, HIDDEN_LAYERS, POOLER_LAYER
 
 STAND_IN_NOTE = "STAND-IN MODELS (random weights): says nothing about the paper"
 STYLE = {
     "gpt2": {"color": "#c0392b", "marker": "o", "label": "GPT-2"},
     "clip": {"color": "#1f5fa8", "marker": "^", "label": "CLIP"},
+    "bert": {"color": "#7d6608", "marker": "s", "label": "BERT"},
+    "simcse_unsup": {"color": "#1e8449", "marker": "v", "label": "SimCSE unsup."},
+    "simcse_sup": {"color": "#6c3483", "marker": "D", "label": "SimCSE sup."},
 }
 LINESTYLES = {
-    "eos": "-", "last_subtoken": "--", "last_token": "--", "mean": ":", "mean_no_first": "-.",
+    "eos": "-", "cls": "-", "last_subtoken": "--", "last_token": "--", "mean": ":", "mean_no_first": "-.",
     "random_token": "-", "random_token_no_first": "--", "random_token_released": ":",
 }  # fmt: skip
 TITLES = {
@@ -43,8 +46,14 @@ TASK_NAMES = {
     "simverb3500": "SimVerb-3500", "valnorm": "ValNorm", "stsb": "STS-B",
     "sts_sentences": "STS-B sentences",
 }  # fmt: skip
-X_LABELS = HIDDEN_LAYERS + CLIP_EXTRA_LAYERS
-X_TICKS = [*HIDDEN_LAYERS, "LN", "proj"]
+EXTRA_LAYERS = (*CLIP_EXTRA_LAYERS, POOLER_LAYER)  # points after the top layer
+X_LABELS = HIDDEN_LAYERS + EXTRA_LAYERS
+X_TICKS = [*HIDDEN_LAYERS, "LN", "proj", "pool"]
+
+
+def style(model: str) -> dict:
+    """Colour, marker and label of a model; models outside :data:`STYLE` get a grey line."""
+    return STYLE.get(model, {"color": "#555555", "marker": "x", "label": model})
 
 
 def title(result: str, stand_in: bool) -> str:
@@ -56,48 +65,49 @@ def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> Non
     """One line per model and token choice; paper values as crosses, paper bounds as dotted lines."""
     x_of = {label: i for i, label in enumerate(X_LABELS)}
     for (model, variant), group in rows.groupby(["model", "variant"], sort=False):
-        style = STYLE[model]
+        look = style(model)
         hidden = group[group["layer"].isin(HIDDEN_LAYERS)]
         ax.plot(
             [x_of[layer] for layer in hidden["layer"]], hidden["value"],
-            color=style["color"], marker=style["marker"], markersize=4,
+            color=look["color"], marker=look["marker"], markersize=4,
             linestyle=LINESTYLES.get(variant, "-"), linewidth=1.4,
-            label=f"{style['label']} {variant}",
+            label=f"{look['label']} {variant}",
         )  # fmt: skip
         if "ci_low" in hidden and hidden["ci_low"].notna().any():  # 95 % bootstrap interval as a band
             ax.fill_between(
                 [x_of[layer] for layer in hidden["layer"]], hidden["ci_low"], hidden["ci_high"],
-                color=style["color"], alpha=0.15, linewidth=0,
+                color=look["color"], alpha=0.15, linewidth=0,
             )  # fmt: skip
-        extra = group[group["layer"].isin(CLIP_EXTRA_LAYERS)]
+        extra = group[group["layer"].isin(EXTRA_LAYERS)]
         if not extra.empty:
             ax.plot(
                 [x_of[layer] for layer in extra["layer"]], extra["value"],
-                color=style["color"], marker="D", markersize=5, linestyle="none",
+                color=look["color"], marker="D", markersize=5, linestyle="none",
             )  # fmt: skip
         marks = paper.reference_points(result, model, variant, task)
         if marks:
             ax.plot(
                 [x_of[layer] for layer in marks], list(marks.values()),
-                color=style["color"], marker="x", markersize=8, markeredgewidth=2,
-                linestyle="none", label=f"paper: {style['label']}",
+                color=look["color"], marker="x", markersize=8, markeredgewidth=2,
+                linestyle="none", label=f"paper: {look['label']}",
             )  # fmt: skip
     models = set(rows["model"])
     for claim in paper.reference_levels(result, task):
         if claim.model in models:
-            style = STYLE[claim.model]
-            ax.axhline(claim.value, color=style["color"], linestyle=(0, (1, 3)), linewidth=1.2)
+            look = style(claim.model)
+            ax.axhline(claim.value, color=look["color"], linestyle=(0, (1, 3)), linewidth=1.2)
             ax.annotate(
-                f"paper, {style['label']}: {claim.relation} {claim.value:.2f}",
+                f"paper, {look['label']}: {claim.relation} {claim.value:.2f}",
                 xy=(1.0, claim.value), xycoords=("axes fraction", "data"),
                 xytext=(-4, 3), textcoords="offset points", ha="right", fontsize=7,
-                color=style["color"],
+                color=look["color"],
             )  # fmt: skip
-    has_extra = rows["layer"].isin(CLIP_EXTRA_LAYERS).any()
-    ticks = len(X_LABELS) if has_extra else len(HIDDEN_LAYERS)
+    extras = [layer for layer in EXTRA_LAYERS if (rows["layer"] == layer).any()]
+    ticks = max((x_of[layer] for layer in extras), default=len(HIDDEN_LAYERS) - 1) + 1
     ax.set_xticks(np.arange(ticks), X_TICKS[:ticks])
     ax.set_xlim(-0.5, ticks - 0.5)
-    ax.set_xlabel("layer" + ("  (CLIP extras: final layer norm, projection)" if has_extra else ""))
+    named = {"final_ln": "final layer norm", "projection": "projection", POOLER_LAYER: "pooler"}
+    ax.set_xlabel("layer" + (f"  (after the top: {', '.join(named[e] for e in extras)})" if extras else ""))
     ax.grid(alpha=0.3)
 
 
@@ -183,6 +193,52 @@ def differences_figure(differences: pd.DataFrame, result: str, stand_in: bool) -
     return fig
 
 
+def contrast_figure(contrasts: pd.DataFrame, panels: list[tuple[str, str, dict[str, str]]], stand_in: bool) -> plt.Figure:
+    """Paired differences of several model pairs by layer, with their 95 % bands.
+
+    ``contrasts`` is the table of :func:`cvsp.experiments.contrasts`; ``panels`` lists
+    ``(result, task, {model: variant})``: the token choice drawn for each pair (named by
+    its model, e.g. ``clip`` for CLIP − GPT-2; the base is read with the same token choice).
+    The line of a pair takes its model's
+    colour; above zero, the contrastive model is higher.
+    """
+    columns = min(len(panels), 2)
+    lines = int(np.ceil(len(panels) / columns))
+    fig, axes = plt.subplots(lines, columns, figsize=(5.2 * columns + 1, 3.3 * lines + 0.9), squeeze=False)
+    x = np.arange(len(HIDDEN_LAYERS))
+    for ax, (result, task, chosen) in zip(axes.flat, panels):
+        for model, variant in chosen.items():
+            rows = contrasts[(contrasts["result"] == result) & (contrasts["task"] == task)
+                             & (contrasts["model"] == model) & (contrasts["variant"] == variant)
+                             & (contrasts["base_variant"] == variant)]  # fmt: skip
+            if rows.empty:
+                continue
+            layers = rows.assign(layer=rows["layer"].astype(str)).set_index("layer").reindex(list(HIDDEN_LAYERS))
+            look, base = style(model), style(str(rows["base"].iloc[0]))
+            label = f"{look['label']} − {base['label']} ({variant})"
+            ax.plot(x, layers["difference"], color=look["color"], marker=look["marker"], markersize=3,
+                    linewidth=1.3, label=label)  # fmt: skip
+            ax.fill_between(x, layers["ci_low"], layers["ci_high"], color=look["color"], alpha=0.13, linewidth=0)
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xticks(x)
+        ax.set_xlim(-0.5, x[-1] + 0.5)
+        ax.set_title(f"{TITLES[result].replace(' by layer', '')}, {TASK_NAMES.get(task, task)}", fontsize=10)
+        ax.set_ylabel("contrastive − base" if result.endswith("self_similarity") else "Δ Spearman ρ")
+        ax.set_xlabel("layer")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    handles: dict = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label.split(" (")[0], handle)
+    name = "Paired differences: contrastive model − its base"
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(f"{name}\n{STAND_IN_NOTE}" if stand_in else name, color="#b03a2e" if stand_in else "black", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07 if lines > 1 else 0.12, 1, 1))
+    return fig
+
+
 def layer_lines(
     table: pd.DataFrame, value: str, hue: str, title_text: str, ylabel: str, stand_in: bool,
     panel: str = "model", reference: float | None = None,
@@ -223,13 +279,13 @@ def alignment_uniformity_figure(table: pd.DataFrame, stand_in: bool) -> plt.Figu
     styles = {"eos": "-", "mean": ":", "last_token": "--"}
     for (model, variant), rows in table.groupby(["model", "variant"], sort=False):
         rows = rows.set_index("layer").reindex(list(HIDDEN_LAYERS))
-        style = STYLE[model]
-        ax.plot(rows["uniformity"], rows["alignment"], color=style["color"], linestyle=styles.get(variant, "-"),
-                linewidth=1.2, label=f"{style['label']} {variant}")  # fmt: skip
-        ax.scatter(rows["uniformity"], rows["alignment"], s=np.linspace(8, 60, len(rows)), color=style["color"],
-                   marker=style["marker"], zorder=3)  # fmt: skip
+        look = style(model)
+        ax.plot(rows["uniformity"], rows["alignment"], color=look["color"], linestyle=styles.get(variant, "-"),
+                linewidth=1.2, label=f"{look['label']} {variant}")  # fmt: skip
+        ax.scatter(rows["uniformity"], rows["alignment"], s=np.linspace(8, 60, len(rows)), color=look["color"],
+                   marker=look["marker"], zorder=3)  # fmt: skip
         ax.annotate("12", (rows["uniformity"].iloc[-1], rows["alignment"].iloc[-1]), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points", color=style["color"])  # fmt: skip
+                    xytext=(3, 3), textcoords="offset points", color=look["color"])  # fmt: skip
     ax.set_xlabel("uniformity  log E exp(−2‖f(x) − f(y)‖²)  (lower: more uniform)")
     ax.set_ylabel("alignment  E‖f(x) − f(x⁺)‖²  (lower: closer)")
     ax.grid(alpha=0.3)

@@ -26,7 +26,7 @@ import pandas as pd
 from cvsp import data, experiments, paper, plots, stats
 from cvsp.embeddings import EmbeddingCache, Embedder, texts_digest
 from cvsp.stats import BootstrapSettings
-from cvsp.models import LoadedModel, load_models
+from cvsp.models import MODEL_SETS, PAPER_MODELS, LoadedModel, ModelUnavailableError, load_models, resolve_models
 from cvsp.settings import Settings
 
 STAND_IN_WARNING = (
@@ -45,6 +45,7 @@ class Run:
     provenance: dict
     stand_in: bool
     differences: pd.DataFrame | None = None
+    contrasts: pd.DataFrame | None = None  # paired differences of the contrasts beyond CLIP − GPT-2
 
 
 def embedding_cache(settings: Settings) -> EmbeddingCache:
@@ -107,24 +108,56 @@ def uncertainty(settings: Settings, embedders, words, sentences, boot: Bootstrap
     return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
 
 
+def contrast_tables(
+    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cvsp.experiments.contrasts` (intervals, paired differences), cached like :func:`uncertainty`."""
+    folder = settings.cache_dir / "intervals" / ("contrasts-" + _uncertainty_key(embedders, words, sentences, boot))
+    names = ("intervals", "contrasts")
+    if not all((folder / f"{n}.csv").is_file() for n in names):
+        tables = experiments.contrasts(embedders, words, sentences, boot)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+        try:
+            for name, table in zip(names, tables):
+                table.to_csv(staging / f"{name}.csv", index=False)
+            if not folder.exists():
+                os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
+
+
 def run(
     settings: Settings, *, seed: int = 0, device: str | None = None, progress: bool = True,
     models: dict[str, LoadedModel] | None = None, bootstrap: BootstrapSettings | None = None,
+    model_set: str = "paper", extra_models: tuple[str, ...] = (),
 ) -> Run:  # fmt: skip
     """Load data and models (failing fast), then compute every result.
 
     ``models`` lets a caller that has loaded them already (a book page) reuse them; the
-    embeddings come from the shared cache either way.
+    embeddings come from the shared cache either way. Otherwise ``model_set`` (a key of
+    :data:`cvsp.models.MODEL_SETS`) and ``extra_models`` (``family:hub_id@revision``) say
+    which models run; the paper's two are always among them.
     """
     words = experiments.load_word_data(settings)
     sts_table = data.load_sts(settings)
     hashes = data.data_hashes(settings)
-    models = models if models is not None else load_models(settings, device=device)
+    if models is None:
+        if model_set not in MODEL_SETS:
+            raise ModelUnavailableError(f"Unknown model set {model_set!r}; choose from {', '.join(MODEL_SETS)}.")
+        models = load_models(settings, tuple(resolve_models(MODEL_SETS[model_set], extra_models)), device=device)
     sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
     embedders = make_embedders(models, settings, seed=seed, progress=progress)
     scores = experiments.run_all(embedders, words, sentences)
     boot = bootstrap or BootstrapSettings(replicates=settings.bootstrap)
-    intervals, differences, claims = uncertainty(settings, embedders, words, sentences, boot)
+    paper_embedders = {key: embedders[key] for key in PAPER_MODELS}  # the paper's claims and differences
+    intervals, differences, claims = uncertainty(settings, paper_embedders, words, sentences, boot)
+    if set(models) - set(PAPER_MODELS):  # the other models' intervals and their contrasts
+        intervals, contrasts = contrast_tables(settings, embedders, words, sentences, boot)
+        contrasts = contrasts[~contrasts["model"].isin(PAPER_MODELS)].reset_index(drop=True)
+    else:
+        contrasts = None
     scores = scores.merge(intervals, on=["result", "model", "variant", "task", "layer"], how="left")
     stand_in = settings.is_stand_in
     provenance = {
@@ -145,7 +178,7 @@ def run(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }
-    return Run(scores, paper.compare(scores, intervals=claims), provenance, stand_in, differences)
+    return Run(scores, paper.compare(scores, intervals=claims), provenance, stand_in, differences, contrasts)
 
 
 def _labelled(table: pd.DataFrame, stand_in: bool) -> pd.DataFrame:
@@ -163,6 +196,8 @@ def write(result: Run, out: Path) -> None:
         _labelled(result.comparison, result.stand_in).to_csv(staging / "comparison.csv", index=False)
         if result.differences is not None:
             _labelled(result.differences, result.stand_in).to_csv(staging / "differences.csv", index=False)
+        if result.contrasts is not None:
+            _labelled(result.contrasts, result.stand_in).to_csv(staging / "contrasts.csv", index=False)
         (staging / "provenance.json").write_text(json.dumps(result.provenance, indent=2) + "\n")
         figures = staging / "figures"
         figures.mkdir()

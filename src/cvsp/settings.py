@@ -33,6 +33,12 @@ class Variable:
     default: str
 
 
+def _registry_keys() -> tuple[str, ...]:
+    from cvsp.models import MODELS  # imported here: models itself imports this module
+
+    return tuple(MODELS)
+
+
 def _pinned(key: str) -> str:
     from cvsp.models import MODELS  # imported here: models itself imports this module
 
@@ -44,10 +50,11 @@ def variables() -> tuple[Variable, ...]:
     return (
         Variable("CVSP_MODELS", "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides", "`real`"),
         Variable("CVSP_DATA_DIR", "folder holding local copies of the six evaluation files (checked by sha256)", "unset: download from the authors' repository at a pinned commit"),
-        Variable("CVSP_TOKENIZERS_DIR", "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins", "unset: the hub"),
+        Variable("CVSP_TOKENIZERS_DIR", "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins (BERT-family stand-ins build their own stand-in WordPiece tokenizer)", "unset: the hub"),
         Variable("CVSP_CACHE_DIR", "stand-in checkpoints, downloaded data and the embedding cache", "the per-user cache folder (`~/.cache/cvsp` on Linux)"),
         Variable(revision_variable("gpt2"), "hub revision (commit, tag or branch) of `gpt2`", _pinned("gpt2")),
         Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),
+        Variable("CVSP_<KEY>_REVISION", "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)", "its pinned commit; the SimCSE models have none and need one for real weights"),
         Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
         Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
         Variable("CVSP_BOOTSTRAP", "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides", "`2000`"),
@@ -151,7 +158,7 @@ class Settings:
             cache_dir=cache if cache is not None else Path(pooch.os_cache("cvsp")),
             revisions={
                 key: env[revision_variable(key)].strip()
-                for key in ("gpt2", "clip")
+                for key in _registry_keys()
                 if env.get(revision_variable(key), "").strip()
             },
             standin_seed=seed,

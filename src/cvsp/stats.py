@@ -235,9 +235,10 @@ def williams_t(r12: float, r13: float, r23: float, n: int) -> tuple[float, float
     """
     det = 1 - r12**2 - r13**2 - r23**2 + 2 * r12 * r13 * r23
     mean = (r12 + r13) / 2
-    t = (r12 - r13) * np.sqrt((n - 1) * (1 + r23)) / np.sqrt(
-        2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r23) ** 3
-    )
+    with np.errstate(invalid="ignore", divide="ignore"):  # identical scores (r23 = 1): t undefined, NaN
+        t = (r12 - r13) * np.sqrt((n - 1) * (1 + r23)) / np.sqrt(
+            2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r23) ** 3
+        )
     return float(t), float(2 * sps.t.sf(abs(t), n - 3))
 
 
