@@ -221,21 +221,27 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 # with `cvsp.metrics.self_similarity`.
 # ```
 #
-# ````{solution} ex-cwe-brute-force
+# ```{solution-start} ex-cwe-brute-force
 # :class: dropdown
-# ```python
-# import numpy as np
-# from cvsp import metrics
-#
-# emb = session.embedders["gpt2"](session.sentences.sentences,
-# ["random_token"])["random_token"]
-# x = emb.layer(12)[:500]
-# u = x / np.linalg.norm(x, axis=1, keepdims=True)
-# cos = u @ u.T
-# brute = (cos.sum() - np.trace(cos)) / (len(u) * (len(u) - 1))
-# print(brute, metrics.self_similarity(x))  # equal up to rounding
 # ```
-# ````
+
+# %%
+import numpy as np
+
+from cvsp import metrics
+
+gpt2 = session.embedders["gpt2"]
+x = gpt2(session.sentences.sentences, ["random_token"])["random_token"].layer(12)[:500]
+u = x / np.linalg.norm(x, axis=1, keepdims=True)
+cos = u @ u.T  # the full 500 x 500 matrix of cosines
+brute = (cos.sum() - np.trace(cos)) / (len(u) * (len(u) - 1))
+print(f"pairwise: {brute:.8f}   O(nd) formula: {metrics.self_similarity(x):.8f}")
+
+# %% [markdown]
+# The two agree up to float32 rounding of the matrix product.
+#
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-cwe-seed
@@ -245,25 +251,38 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 # than the seed-0 interval?
 # ```
 #
-# ````{solution} ex-cwe-seed
+# ```{solution-start} ex-cwe-seed
 # :class: dropdown
-# ```python
-# import numpy as np
-# from cvsp import metrics, stats
-#
-# n = len(session.sentences.sentences)
-# counts = stats.resample_counts(stats.resample_indices(n, 500, seed=1), n)
-# draws = session.embedders["gpt2"].random_draws(session.sentences.sentences,
-# "random_token", range(20))
-# pooled = np.concatenate([
-#     stats.weighted_self_similarity(metrics.unit(d.layer(12)), counts) for d in
-# draws.values()
-# ])
-# print(stats.percentile_interval(pooled), stats.percentile_interval(pooled[:500]))
 # ```
-# If the pooled interval is barely wider, the seed adds little to the sentence sampling;
-# compare the ratio with the seed table above.
-# ````
+
+# %%
+import numpy as np
+
+from cvsp import metrics, stats
+
+gpt2 = session.embedders["gpt2"]
+sentences = session.sentences.sentences
+n = len(sentences)
+# 500 resamples of the sentences, the same for every seed
+counts = stats.resample_counts(stats.resample_indices(n, 500, seed=1), n)
+replicates = {}
+for seed in range(20):  # one seed at a time (cached): only its top layer is kept
+    draw = gpt2.random_draws(sentences, "random_token", [seed])[seed]
+    units = metrics.unit(draw.layer(12))
+    replicates[seed] = stats.weighted_self_similarity(units, counts)
+seed0 = stats.percentile_interval(replicates[0])
+pooled = stats.percentile_interval(np.concatenate(list(replicates.values())))
+print(f"seed 0:          [{seed0[0]:.4f}, {seed0[1]:.4f}]")
+print(f"20 seeds pooled: [{pooled[0]:.4f}, {pooled[1]:.4f}]")
+ratio = (pooled[1] - pooled[0]) / (seed0[1] - seed0[0])
+print(f"the pooled interval is {ratio:.2f} times as wide")
+
+# %% [markdown]
+# A ratio near 1 says the seed adds little to the sentence sampling; compare it with
+# the ratio of the seed range to the bootstrap width in the seed table above.
+#
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-cwe-layer0

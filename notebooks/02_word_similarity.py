@@ -178,25 +178,31 @@ notebook.differences_table(differences, layers=("best",))
 # five pairs with the largest rank difference.
 # ```
 #
-# ````{solution} ex-words-pairs
+# ```{solution-start} ex-words-pairs
 # :class: dropdown
-# ```python
-# from scipy.stats import rankdata
-# from cvsp import metrics
-#
-# rg65 = session.words.pairs["rg65"]
-# best_row = scores.query("model == 'clip' and task == 'rg65'").nlargest(1, "value").iloc[0]
-# vocabulary = session.words.vocabulary()
-# index = {word: i for i, word in enumerate(vocabulary)}
-# emb = session.embedders["clip"](vocabulary, [best_row.variant])[best_row.variant]
-# vectors = emb.layer(best_row.layer)
-# cos = metrics.pair_cosines(
-#     vectors[[index[w] for w in rg65.word1]], vectors[[index[w] for w in rg65.word2]]
-# )
-# gap = abs(rankdata(rg65.score) - rankdata(cos))
-# rg65.assign(cosine=cos, rank_gap=gap).nlargest(5, "rank_gap")
 # ```
-# ````
+
+# %%
+from scipy.stats import rankdata
+
+from cvsp import metrics
+
+rg65 = session.words.pairs["rg65"]
+best = scores.query("model == 'clip' and task == 'rg65'").nlargest(1, "value").iloc[0]
+vocabulary = session.words.vocabulary()  # every task's words, embedded once (cached)
+index = {word: i for i, word in enumerate(vocabulary)}
+embedded = session.embedders["clip"](vocabulary, [best.variant])[best.variant]
+vectors = embedded.layer(best.layer)
+left = vectors[[index[w] for w in rg65.word1]]
+right = vectors[[index[w] for w in rg65.word2]]
+cos = metrics.pair_cosines(left, right)
+gap = abs(rankdata(rg65.score) - rankdata(cos))
+print(f"CLIP's best: {best.variant}, layer {best.layer}, rho = {best.value:.3f}")
+rg65.assign(cosine=cos.round(3), rank_gap=gap).nlargest(5, "rank_gap")
+
+# %% [markdown]
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-words-simlex

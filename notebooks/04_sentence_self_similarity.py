@@ -151,18 +151,38 @@ notebook.differences_table(session.differences("sentence_self_similarity"), laye
 # it suggest for STS?
 # ```
 #
-# ````{solution} ex-sss-centering
+# ```{solution-start} ex-sss-centering
 # :class: dropdown
-# ```python
-# from cvsp import metrics
-#
-# v = session.embedders["gpt2"](session.sentences.sentences, ["eos"])["eos"].layer(12)
-# print(metrics.self_similarity(v), metrics.self_similarity(v - v.mean(axis=0)))
 # ```
-# After centering, the mean pairwise cosine is close to $-1/(n-1)$, because centered
-# vectors sum to zero. Centering removes the common direction; whether the STS score
-# improves tells how much of GPT-2's weakness is geometry rather than missing meaning.
-# ````
+
+# %%
+import pandas as pd
+
+from cvsp import metrics
+
+sentences = session.sentences
+vectors = session.embedders["gpt2"](sentences.sentences, ["eos"])["eos"].layer(12)
+centered = vectors - vectors.mean(axis=0)
+index = {s: i for i, s in enumerate(sentences.sentences)}
+left = [index[s] for s in sentences.pairs["sentence1"]]
+right = [index[s] for s in sentences.pairs["sentence2"]]
+gold = sentences.pairs["score"].to_numpy()
+rows = {}
+for name, v in (("as embedded", vectors), ("centered", centered)):
+    cosines = metrics.pair_cosines(v[left], v[right])
+    rows[name] = {"self-similarity": metrics.self_similarity(v),
+                  "STS Spearman rho": metrics.spearman(cosines, gold)}
+pd.DataFrame(rows).T.round(4)
+
+# %% [markdown]
+# After centering, the mean pairwise cosine is close to zero: the centered vectors sum
+# to zero, so no direction is common to all of them (their unit vectors only nearly sum
+# to zero, so the value is near, not exactly, $-1/(n-1)$). Whether the STS score moves
+# tells how much of GPT-2's weakness on STS is this shared direction rather than
+# missing meaning; {doc}`06_geometry` takes the question further.
+#
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-sss-relation
@@ -171,19 +191,27 @@ notebook.differences_table(session.differences("sentence_self_similarity"), laye
 # CLIP's 13 EOS layers.
 # ```
 #
-# ````{solution} ex-sss-relation
+# ```{solution-start} ex-sss-relation
 # :class: dropdown
-# ```python
-# from cvsp import metrics
-#
-# sts = experiments.sts(session.embedders, session.sentences)
-# key = "model == 'clip' and variant == 'eos' and layer in @hidden"
-# print(metrics.spearman(scores.query(key)["value"].to_numpy(),
-# sts.query(key)["value"].to_numpy()))
 # ```
+
+# %%
+from cvsp import metrics
+
+# STS of chapter 3, for CLIP only, from the vectors this chapter already embedded
+sts = experiments.sts({"clip": session.embedders["clip"]}, session.sentences)
+key = "model == 'clip' and variant == 'eos' and layer in @hidden"  # layers 0-12
+self_similarity = scores.query(key).set_index("layer")["value"]
+sts_score = sts.query(key).set_index("layer")["value"].reindex(self_similarity.index)
+rho = metrics.spearman(self_similarity.to_numpy(), sts_score.to_numpy())
+print(f"Spearman's rho of self-similarity and STS over CLIP's 13 EOS layers: {rho:.3f}")
+
+# %% [markdown]
 # A strongly negative value supports the paper's reading that spreading sentence
 # vectors apart goes with encoding finer semantic distinctions.
-# ````
+#
+# ```{solution-end}
+# ```
 
 # %% [markdown]
 # ## Summary

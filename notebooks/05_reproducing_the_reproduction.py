@@ -221,18 +221,26 @@ verdicts.round(4).set_index("claim")
 # of a comma-separated field?
 # ```
 #
-# ````{solution} ex-repro-corrupt
+# ```{solution-start} ex-repro-corrupt
 # :class: dropdown
-# ```python
-# broken = measured.released_pairs[measured.released_pairs["corrupted"]].iloc[0]
-# print(repr(broken["sentence1"]), repr(broken["sentence2"])[:300])
 # ```
+
+# %%
+released_table = measured.released_pairs
+broken = released_table[released_table["corrupted"]].iloc[0]
+print(f"took in {broken['swallowed']} following lines of the file")
+print("sentence1:", repr(broken["sentence1"]))
+print("sentence2:", repr(broken["sentence2"])[:300], "...")
+
+# %% [markdown]
 # A double quote. `csv.reader` treats `"` as the start of a quoted field only when it is
 # the first character of a field, that is, at the start of a line or right after a
 # comma; from there on tabs, commas and line breaks are part of the field until the next
 # closing `"`, possibly lines later. A `"` in the middle of a field is kept as a literal
 # character, which is why most quoted sentences survive.
-# ````
+#
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-repro-rank
@@ -241,23 +249,50 @@ verdicts.round(4).set_index("claim")
 # CLIP's EOS layers.
 # ```
 #
-# ````{solution} ex-repro-rank
+# ```{solution-start} ex-repro-rank
 # :class: dropdown
-# ```python
-# import numpy as np
-# from cvsp import metrics
-#
-# pairs = measured.released_pairs
-# clip = session.embedders["clip"]
-# left = clip(list(pairs["sentence1"]), ["eos"])["eos"].values
-# right = clip(list(pairs["sentence2"]), ["eos"])["eos"].values
-# cosines = metrics.pair_cosines(left, right).astype(np.float32)
-# print((cosines < 0).sum(axis=0), (np.abs(cosines) < 1e-4).sum(axis=0))
 # ```
+#
+# The released pairs that pass CLIP's 77-token screen are the ones
+# `cvsp.released.sts_as_released` embedded, so their vectors come from the cache. Each
+# cosine is written as text the way the released code's stacking writes it (float32,
+# shortest decimal):
+
+# %%
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from cvsp import metrics
+from cvsp.embeddings import fits_clip
+
+released_table = measured.released_pairs
+tokenizer = session.models["clip"].tokenizer
+kept = released_table[fits_clip(tokenizer, list(released_table["sentence1"]))
+                      & fits_clip(tokenizer, list(released_table["sentence2"]))]
+left = session.embedders["clip"](list(kept["sentence1"]), ["eos"])["eos"]
+right = session.embedders["clip"](list(kept["sentence2"]), ["eos"])["eos"]
+# [pairs, layers], float32 as the released code has them
+cosines = metrics.pair_cosines(left.values, right.values).astype(np.float32)
+text = np.asarray(cosines, dtype=str)
+moved = []
+for as_text, as_number in zip(text.T, cosines.T):  # one layer at a time
+    moved.append(int((rankdata(as_text) != rankdata(as_number)).sum()))
+pd.DataFrame({
+    "negative": (cosines < 0).sum(axis=0),
+    "with an exponent": (np.char.find(text, "e") >= 0).sum(axis=0),
+    "string rank differs": moved,
+}, index=pd.Index(left.layers, name="layer"))
+
+# %% [markdown]
 # Negative cosines (`"-0.2"` sorts after `"-0.1"`) and tiny ones printed with an
-# exponent (`"5e-05"` sorts after `"0.9"`). The gold scores all have one digit before
-# the point and three after, so for them the two orders agree.
-# ````
+# exponent (`"5e-05"` sorts after `"0.9"`). A cosine that jumps to the top moves every
+# cosine it jumps over by one rank, so the last column can count more than the first
+# two. The gold scores all have one digit before the point and three after, so for them
+# the two orders agree.
+#
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-repro-draw

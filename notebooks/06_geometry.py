@@ -325,22 +325,45 @@ notebook.show(plots.layer_lines(shuffles, "value", "variant", "Sentence vs. its 
 # more?
 # ```
 #
-# ````{solution} ex-geometry-rogue-remove
+# ```{solution-start} ex-geometry-rogue-remove
 # :class: dropdown
-# ```python
-# import numpy as np
-# from cvsp import metrics
-#
-# dims = list(top.loc[("gpt2", "random_token", "12"), "top3_dims"])
-# cwe = session.embedders["gpt2"](session.sentences.sentences,
-# ["random_token"])["random_token"].layer(12).copy()
-# cwe[:, dims] = 0
-# print(metrics.self_similarity(cwe))
 # ```
-# For STS, zero the same columns of the EOS vectors and score them as in
-# `experiments.abtt_sweep`. Self-similarity usually falls far more than the STS score
-# moves: rogue dimensions inflate similarity without carrying meaning.
-# ````
+#
+# Each token choice has its own three largest dimensions (the `top3_dims` column of the
+# table above); zero them in the layer-12 vectors:
+
+# %%
+import numpy as np
+import pandas as pd
+
+from cvsp import metrics
+
+index = {s: i for i, s in enumerate(session.sentences.sentences)}
+left = [index[s] for s in session.sentences.pairs["sentence1"]]
+right = [index[s] for s in session.sentences.pairs["sentence2"]]
+gold = session.sentences.pairs["score"].to_numpy()
+gpt2 = session.embedders["gpt2"](session.sentences.sentences, ["random_token", "eos"])
+rows = []
+for variant in ("random_token", "eos"):
+    vectors = gpt2[variant].layer(12)
+    dims = list(top.loc[("gpt2", variant, "12"), "top3_dims"])
+    removed = vectors.copy()
+    removed[:, dims] = 0
+    for name, v in (("as embedded", vectors), (f"dimensions {dims} zeroed", removed)):
+        sts = np.nan  # a CWE is no sentence vector: only the EOS token has an STS score
+        if variant == "eos":
+            sts = metrics.spearman(metrics.pair_cosines(v[left], v[right]), gold)
+        rows.append((variant, name, metrics.self_similarity(v), sts))
+columns = ["variant", "vectors", "self-similarity", "STS Spearman rho"]
+pd.DataFrame(rows, columns=columns).set_index(["variant", "vectors"]).round(4)
+
+# %% [markdown]
+# (STS needs a sentence vector, so only the EOS token has a score.) Self-similarity
+# usually falls far more than the STS score moves: rogue dimensions inflate similarity
+# without carrying meaning.
+#
+# ```{solution-end}
+# ```
 #
 # ```{exercise}
 # :label: ex-geometry-threshold
@@ -348,17 +371,42 @@ notebook.show(plots.layer_lines(shuffles, "value", "variant", "Sentence vs. its 
 # 3 and above 4.5. Does the order of the models change?
 # ```
 #
-# ````{solution} ex-geometry-threshold
+# ```{solution-start} ex-geometry-threshold
 # :class: dropdown
-# ```python
-# for threshold in (3.0, 4.5):
-#     table = experiments.alignment_uniformity(session.embedders, session.sentences,
-# threshold=threshold)
-#     print(threshold, table.query("layer == '12'")[["model", "variant", "alignment"]])
 # ```
+#
+# Alignment only needs the positive pairs, so it is cheap to recompute (uniformity does
+# not depend on the threshold); at layer 12, for every model and token choice:
+
+# %%
+import pandas as pd
+
+from cvsp import geometry
+
+index = {s: i for i, s in enumerate(session.sentences.sentences)}
+pairs = session.sentences.pairs
+alignment = {}
+for threshold in (3.0, 4.0, 4.5):
+    close = pairs[pairs["score"] > threshold]
+    left = [index[s] for s in close["sentence1"]]
+    right = [index[s] for s in close["sentence2"]]
+    positives = f"gold > {threshold} ({len(close)} pairs)"
+    for model, embed in session.embedders.items():
+        variants = experiments.GEOMETRY_VARIANTS[embed.family]
+        for variant, emb in embed(session.sentences.sentences, variants).items():
+            top_layer = emb.layer(12)
+            value = geometry.alignment(top_layer[left], top_layer[right])
+            alignment[(positives, model, variant)] = value
+table = pd.Series(alignment).unstack(0)
+table.round(3).join(table.rank().astype(int).add_prefix("rank, "))
+
+# %% [markdown]
 # Alignment grows as the threshold falls (less similar pairs are further apart); what
-# matters is whether one model stays below the other at every threshold.
-# ````
+# matters is whether the ranks, lowest alignment first, stay the same at every
+# threshold.
+#
+# ```{solution-end}
+# ```
 
 # %% [markdown]
 # ## Summary

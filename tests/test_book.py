@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RESULT_PAGES = ["01_cwe_anisotropy", "02_word_similarity", "03_sts", "04_sentence_self_similarity"]
-OTHER_CHAPTERS = ["05_reproducing_the_reproduction", "06_geometry"]
+OTHER_CHAPTERS = ["05_reproducing_the_reproduction", "06_geometry", "07_images_or_contrast"]
 
 
 def _cells(notebook) -> list[tuple]:
@@ -53,7 +54,7 @@ def test_skeleton(path):
         "Overview", "The paper's claim", "Method", "Our run", "Figure",
         "Comparison with the paper", "What differs and why", "Exercises", "Summary",
     ]  # fmt: skip
-    assert "{exercise}" in text and "{solution}" in text
+    assert "{exercise}" in text and ("{solution}" in text or "{solution-start}" in text)
     code = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
     assert "remove-cell" in code[0].metadata.get("tags", [])  # installs the package in Colab
     assert not any("def " in c.source or "sys.path" in c.source for c in code)
@@ -72,6 +73,160 @@ def test_every_chapter_opens_with_the_same_header(path):
     assert "**Downloads.**" in header
     objectives = header.split("**Objectives.**")[1].split("**Prerequisites.**")[0]
     assert objectives.count("\n- ") >= 2  # a list of at least two objectives
+
+
+# A MyST directive of the exercises, from its opening fence to the closing fence of the
+# same length: exercise (label in the body), solution (static), solution-start, -end.
+_DIRECTIVE = re.compile(
+    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>exercise|solution|solution-start|solution-end)\}[ \t]*(?P<arg>\S*)"
+    r"(?P<body>.*?)^(?P=fence)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _exercise_events(path: Path) -> list[tuple[str, str, str]]:
+    """The chapter's exercises, solutions and code cells in order: ``(kind, label, text)``
+    with kind ``exercise``, ``solution`` (static), ``start``, ``end``, ``code`` or
+    ``heading``; ``text`` is a static solution's body or a code cell's source."""
+    events = []
+    for cell in jupytext.read(path).cells:
+        if cell.cell_type == "code":
+            events.append(("code", "", cell.source))
+            continue
+        text = cell.source
+        found = [(m.start(), m) for m in _DIRECTIVE.finditer(text)]
+        covered = [(m.start(), m.end()) for _, m in found]
+        for heading in re.finditer(r"^#{1,6} .+$", text, re.MULTILINE):
+            if not any(a <= heading.start() < b for a, b in covered):
+                found.append((heading.start(), heading))
+        for _, m in sorted(found, key=lambda item: item[0]):
+            if m.re is not _DIRECTIVE:
+                events.append(("heading", m.group(0), ""))
+            elif m["name"] == "exercise":
+                label = re.search(r"^:label:\s*(\S+)", m["body"], re.MULTILINE)
+                events.append(("exercise", label[1] if label else "", m["body"]))
+            else:
+                kind = {"solution": "solution", "solution-start": "start", "solution-end": "end"}[m["name"]]
+                events.append((kind, m["arg"], m["body"]))
+    return events
+
+
+def test_exercise_events_are_read():
+    """The parser itself, on the first chapter: the structure the tests below rely on."""
+    events = _exercise_events(NOTEBOOKS[0])
+    kinds = [kind for kind, _, _ in events]
+    assert kinds.count("exercise") == 3 and kinds.count("start") == kinds.count("end") == 2
+    assert ("solution", "ex-cwe-layer0") in [(k, label) for k, label, _ in events]
+    assert ("heading", "## Exercises", "") in events
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_gated_solutions_are_well_formed(path):
+    """Every ``solution-start`` names an exercise of the chapter that comes before it and
+    is closed by a ``solution-end`` before the next start, with no heading in between
+    (sphinx-exercise merges only siblings of one section) and code cells inside: a
+    gated solution is there so that its code runs. Every exercise has one solution."""
+    events = _exercise_events(path)
+    exercises, solved, inside = [], [], None
+    for kind, label, _ in events:
+        if kind == "exercise":
+            assert label and label not in exercises, f"exercise without a unique label: {label!r}"
+            assert inside is None, f"exercise {label} inside the solution to {inside[0]}"
+            exercises.append(label)
+        elif kind in ("solution", "start"):
+            assert inside is None, f"the solution to {label} starts inside the solution to {inside[0]}"
+            assert label in exercises, f"the solution to {label!r} names no exercise before it"
+            solved.append(label)
+            if kind == "start":
+                inside = (label, [])
+        elif kind == "end":
+            assert inside is not None, "a solution-end without a solution-start"
+            assert "code" in inside[1], f"the gated solution to {inside[0]} has no code cell"
+            inside = None
+        elif inside is not None:
+            assert kind != "heading", f"the heading {label!r} splits the gated solution to {inside[0]}"
+            inside[1].append(kind)
+    assert inside is None, f"the solution to {inside[0]} has no solution-end"
+    assert sorted(solved) == sorted(exercises), "every exercise needs exactly one solution"
+
+
+def test_there_are_gated_solutions():
+    gated = [label for path in NOTEBOOKS for kind, label, _ in _exercise_events(path) if kind == "start"]
+    assert len(gated) >= 10, gated
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_static_solution_holds_code(path):
+    """Solution code lives in gated code cells, where the build runs it, never in a
+    fenced block of a ``{solution}`` directive, where it would never run."""
+    for kind, label, body in _exercise_events(path):
+        if kind == "solution":
+            fences = re.findall(r"^\s*(?:`{3,}|~{3,}|:{3,})\s*\{?(python|ipython3?|py|code-cell|code-block|code)\b",
+                                body, re.MULTILINE)  # fmt: skip
+            assert not fences, f"the solution to {label} holds code ({fences}): gate it"
+
+
+_EDITION_PAGE = """# A page
+
+```{exercise}
+:label: ex-test
+Print the answer.
+```
+
+```{solution-start} ex-test
+:class: dropdown
+```
+
+The first line of the solution's prose.
+
+```python
+print("the solution's distinctive code")
+```
+
+```{solution-end}
+```
+
+After the solution.
+"""
+
+
+@pytest.mark.parametrize("hide", [False, True], ids=["full", "student"])
+def test_student_edition_extension_removes_gated_solutions_whole(tmp_path, hide):
+    """``hide_solutions`` alone leaves the content of a gated solution on the page; the
+    ``edition`` extension that ``tools/edition.py`` adds removes it, prose and code."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'tools')!r})\n"
+        f"extensions = ['myst_parser', 'sphinx_exercise', 'edition']\nhide_solutions = {hide}\n"
+    )
+    (source / "index.md").write_text(_EDITION_PAGE)
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(source), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (tmp_path / "html" / "index.html").read_text()
+    assert "Print the answer." in page and "After the solution." in page
+    for text in ("distinctive code", "The first line of the solution", 'class="solution'):
+        assert (text in page) is not hide, text
+    assert (tmp_path / "html" / "_sources").is_dir() is not hide  # no copy of the sources
+
+
+def test_student_configuration_loads_the_extension(tmp_path):
+    """``tools/edition.py student`` writes the configuration that ``make book
+    EDITION=student`` builds with: solutions hidden, the ``edition`` extension loaded."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "edition.py"), "student", "--cache", str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    config = yaml.safe_load(done.stdout)
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    extensions = config["sphinx"]["local_extensions"]
+    assert extensions["edition"] == str(ROOT / "tools") and (ROOT / "tools" / "edition.py").is_file()
+    assert extensions["cvsp_book"] == str(ROOT / "book" / "_ext")  # the book's own, kept
+    assert config["execute"]["cache"] == str(tmp_path.resolve())
+    assert "student edition" in config["title"]
 
 
 def test_chapters_link_glossary_terms():
@@ -112,10 +267,59 @@ def built_book(tmp_path_factory, reference_run):
     return output, env
 
 
+def _gated_code(path: Path) -> dict[str, list[str]]:
+    """The source of each gated solution's code cells, by exercise label."""
+    code, inside = {}, None
+    for kind, label, text in _exercise_events(path):
+        if kind == "start":
+            inside = code.setdefault(label, [])
+        elif kind == "end":
+            inside = None
+        elif kind == "code" and inside is not None:
+            inside.append(text)
+    return code
+
+
+def _needles() -> dict[tuple[str, str], str]:
+    """A distinctive piece of each gated solution's code, by ``(chapter, label)``: the
+    longest stretch of its code lines, without quotes, backslashes or HTML's special
+    characters (so that it reads the same in a page's text and in a raw file), that
+    appears nowhere else in the chapters: not in another cell, not in another solution."""
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    everything = "\n".join(flat(cell.source) for page in NOTEBOOKS for cell in jupytext.read(page).cells)
+    needles = {}
+    for page in NOTEBOOKS:
+        for label, sources in _gated_code(page).items():
+            own = "\n".join(flat(source) for source in sources)
+            lines = [line for source in sources for line in source.splitlines()
+                     if line.strip() and not line.lstrip().startswith(("#", "import ", "from "))]  # fmt: skip
+            pieces = {flat(piece) for line in lines for piece in re.split(r"[\"'\\<>&#]", line)}
+            unique = [piece for piece in pieces if everything.count(piece) == own.count(piece)]
+            needles[(page.stem, label)] = max(unique, key=len, default="")
+    return needles
+
+
+def _text(page: str) -> str:
+    """A page's text: tags (the syntax highlighting's too) stripped, entities read."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+def test_needles_are_distinctive():
+    needles = _needles()
+    assert len(needles) >= 10
+    assert all(len(needle) >= 25 for needle in needles.values()), needles
+
+
 @pytest.mark.slow
 def test_student_edition_has_no_solutions(built_book, tmp_path):
     """``make book EDITION=student``: the same pages from the same executed notebooks,
-    without a single solution."""
+    without a single solution, neither the text of a static one nor the code or output of
+    a gated one, anywhere in the edition's files. In the full edition every gated
+    solution shows its code and its output inside its dropdown."""
+    from bs4 import BeautifulSoup
+
     full, env = built_book
     config = tmp_path / "_config.student.yml"
     edition = subprocess.run(
@@ -125,6 +329,7 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
     config.write_text(edition.stdout)
     _build(env, tmp_path / "student", "--config", str(config))
     student = tmp_path / "student" / "_build" / "html" / "notebooks"
+    needles = _needles()
     for page in RESULT_PAGES + OTHER_CHAPTERS:
         with_solutions = (full / "_build" / "html" / "notebooks" / f"{page}.html").read_text()
         without = (student / f"{page}.html").read_text()
@@ -132,6 +337,22 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
         assert 'class="solution' not in without and "Solution to" not in without, page
         assert 'class="exercise' in without, page  # the exercises stay
         assert "student edition" in without
+        gated = _gated_code(ROOT / "notebooks" / f"{page}.ipynb")
+        dropdowns = [div for div in BeautifulSoup(with_solutions, "html.parser").select("div.solution")
+                     if div.select("div.cell")]  # fmt: skip
+        assert len(dropdowns) == len(gated), page
+        for div, label in zip(dropdowns, gated):
+            assert "dropdown" in div["class"], (page, label)
+            assert div.select("div.cell_output"), f"the solution to {label} shows no output"
+            assert needles[(page, label)] in _text(str(div)), (page, label)
+            assert "Traceback" not in div.get_text(), (page, label)
+    needles = {needle: label for (_, label), needle in needles.items()}
+    for path in (tmp_path / "student" / "_build" / "html").rglob("*"):
+        if path.is_file() and path.suffix not in (".png", ".jpg", ".svg", ".woff", ".woff2", ".ttf", ".ico"):
+            content = path.read_text(errors="ignore")
+            text = _text(content) if path.suffix == ".html" else " ".join(content.split())
+            leaked = [label for needle, label in needles.items() if needle in text]
+            assert not leaked, f"the code of the solution(s) to {leaked} is in {path}"
 
 
 @pytest.mark.slow

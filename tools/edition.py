@@ -7,6 +7,17 @@ The student edition is the book without the solutions of the exercises
 notebooks from ``--cache`` (the Jupyter cache of a full build), so it re-executes
 nothing that the full build already ran. Everything else is ``_config.yml`` unchanged:
 one source for the book's configuration.
+
+Solutions with code are *gated* (``{solution-start} <label>``, code cells,
+``{solution-end}``), so that the build runs them. ``hide_solutions`` alone drops only
+the ``solution-start`` directive: the cells between it and ``solution-end`` (code,
+outputs, prose) would stay on the page. This file is therefore also the Sphinx extension
+``edition``, which the student configuration loads: with ``hide_solutions`` it replaces
+each ``solution-start`` by a marker and removes everything from the marker to its
+``solution-end``; a marker left over (no ``solution-end`` beside it) is an error. It also
+keeps the source notebooks, solutions included, out of the edition (no ``_sources``
+copies, no download button). The launch buttons still open the repository's notebooks,
+which hold the solutions.
 """
 
 from __future__ import annotations
@@ -16,9 +27,15 @@ import sys
 from pathlib import Path
 
 import yaml
+from docutils import nodes
+from sphinx.errors import ExtensionError
+from sphinx.transforms import SphinxTransform
+from sphinx_exercise.directive import SolutionStartDirective
+from sphinx_exercise.nodes import solution_end_node
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITIONS = ("student",)
+EXTENSION = "edition"  # this file, loaded by the student configuration as a Sphinx extension
 
 
 def edition_config(name: str, cache: Path | None = None) -> dict:
@@ -34,7 +51,63 @@ def edition_config(name: str, cache: Path | None = None) -> dict:
     config["bibtex_bibfiles"] = [str(ROOT / p) for p in config.get("bibtex_bibfiles", [])]
     extensions = config["sphinx"].get("local_extensions") or {}
     config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in extensions.items()}
+    config["sphinx"]["local_extensions"][EXTENSION] = str(Path(__file__).resolve().parent)
     return config
+
+
+# The Sphinx extension: gated solutions removed whole when solutions are hidden.
+
+
+class hidden_solution(nodes.Element):
+    """Where a hidden gated solution starts; removed before writing (it has no visitor)."""
+
+
+class HiddenSolutionStart(SolutionStartDirective):
+    """``solution-start`` that leaves a marker when solutions are hidden."""
+
+    def run(self):
+        found = super().run()  # registers the start; returns [] when solutions are hidden
+        if not self.env.app.config.hide_solutions:
+            return found
+        marker = hidden_solution(label=self.arguments[0])
+        self.set_source_info(marker)
+        return [marker]
+
+
+class RemoveHiddenSolutions(SphinxTransform):
+    """Remove each marker and everything after it up to its ``solution-end``."""
+
+    default_priority = 5  # before sphinx-exercise merges gated solutions (10)
+
+    def apply(self):
+        for marker in list(self.document.findall(hidden_solution)):
+            parent = marker.parent
+            start = parent.index(marker)
+            end = next((i for i in range(start + 1, len(parent)) if isinstance(parent[i], solution_end_node)), None)
+            if end is None:
+                raise ExtensionError(
+                    f"{marker.source}:{marker.line}: the solution to {marker['label']} has no solution-end "
+                    "at its level, so its content would reach the student edition."
+                )
+            del parent[start : end + 1]
+
+
+def _no_notebook_copies(app, config) -> None:
+    """With solutions hidden, no copy of the source notebooks (which hold the solutions)
+    goes beside the pages, and the theme offers none to download."""
+    if config.hide_solutions:
+        config.html_copy_source = False
+        if config.html_theme == "sphinx_book_theme":  # the book's theme (an option of its own)
+            config.html_theme_options = {**config.html_theme_options, "use_download_button": False}
+
+
+def setup(app):
+    app.setup_extension("sphinx_exercise")
+    app.connect("config-inited", _no_notebook_copies)
+    app.add_node(hidden_solution)
+    app.add_directive("solution-start", HiddenSolutionStart, override=True)
+    app.add_transform(RemoveHiddenSolutions)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: list[str] | None = None) -> int:
