@@ -165,23 +165,29 @@ for model, token in steps.items():
 # {glue:text}`sts_best_simcse_unsup:.3f` ({glue:text}`sts_best_simcse_unsup_ci`) and
 # {glue:text}`sts_best_simcse_sup:.3f` ({glue:text}`sts_best_simcse_sup_ci`).
 #
-# Every measure and token choice, at layer 12 and at the best layer (the difference, its
-# 95 % interval, and Williams' t for correlations, which share the gold ratings):
+# Every measure, at layer 12 and (for correlations) at the best layer: each step's paired
+# difference with its 95 % interval. Both models of a step are read with the same token
+# (the *sentence token* is EOS for GPT-2 and CLIP, `[CLS]` for the BERT family);
+# `contrasts.csv` of `cvsp reproduce --model-set contrast` also holds Williams' t.
 
 # %% tags=["hide-input"]
-shown = contrasts[contrasts["layer"].astype(str).isin(["12", "best"])].copy()
+TOKENS = {"eos": "sentence token", "cls": "sentence token", "mean": "mean", "last_subtoken": "last subtoken",
+          experiments.CWE_VARIANT: "random token"}
+MEASURES = {"cwe_self_similarity": "CWE self-similarity", "sentence_self_similarity": "sentence self-similarity",
+            "sts": "STS", "word_similarity": "word tasks"}
+shown = same_token[same_token["layer"].isin(["12", "best"])].copy()
 shown["step"] = [f"{LABELS[m]} − {LABELS[b]}" for m, b in zip(shown["model"], shown["base"])]
-shown["token"] = [v if v == bv else f"{v} − {bv}" for v, bv in zip(shown["variant"], shown["base_variant"])]
-shown["95 % interval"] = [notebook.interval(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
-shown["task"] = shown["task"].map(plots.TASK_NAMES).fillna(shown["task"])
-table = shown.set_index(["result", "task", "token", "step", "layer"])[["difference", "95 % interval", "t", "p"]]
-table.round({"difference": 3, "t": 2, "p": 4})
+shown["cell"] = [f"{d:+.3f} {notebook.interval(lo, hi)}" for d, lo, hi in zip(shown["difference"], shown["ci_low"], shown["ci_high"])]
+shown = shown.assign(measure=shown["result"].map(MEASURES), task=shown["task"].map(plots.TASK_NAMES).fillna(shown["task"]),
+                     token=shown["variant"].map(TOKENS))
+shown = shown.sort_values("measure", key=lambda m: m.map(list(MEASURES.values()).index), kind="stable")
+shown.pivot_table(index=["measure", "task", "token", "layer"], columns="step", values="cell", aggfunc="first", sort=False)
 
 # %% [markdown]
 # ## Published numbers beside ours
 #
-# SimCSE's authors report STS-B test scores (Spearman's $\rho$ × 100) for their models
-# and for BERT {cite:p}`gao2021simcse`. Our readouts follow theirs: unsupervised SimCSE
+# SimCSE's authors report STS-B test scores (Spearman's $\rho$ × 100; below as fractions)
+# for their models and for BERT {cite:p}`gao2021simcse`. Our readouts follow theirs: unsupervised SimCSE
 # at `[CLS]` of the top layer without the pooler, supervised SimCSE through its
 # pooler, BERT as the *first-last average*. Which first layer that average takes has
 # varied between implementations, so we give both readings.
@@ -194,7 +200,7 @@ anchors = experiments.anchor_scores(session.embedders, session.sentences,
 anchor_table = anchors.assign(model=anchors["model"].map(LABELS))
 anchor_table["95 % interval"] = [notebook.interval(lo, hi) for lo, hi in zip(anchor_table["ci_low"], anchor_table["ci_high"])]
 anchor_table["inside"] = (anchor_table["ci_low"] <= anchor_table["published"]) & (anchor_table["published"] <= anchor_table["ci_high"])
-anchor_table.set_index(["model", "readout"])[["published", "ours", "95 % interval", "inside", "n", "source"]].round(3)
+anchor_table.set_index(["model", "readout"])[["published", "ours", "95 % interval", "inside", "n"]].round(3)
 
 # %% [markdown]
 # Our STS-B test set is the paper's: the pairs whose sentences fit CLIP's 77 tokens

@@ -290,3 +290,36 @@ def test_simcse_main_without_safetensors_is_refused_before_any_download(contrast
     assert "unsup-simcse-bert-base-uncased at revision 'main' holds no model.safetensors" in message
     assert not hub.requests("/resolve/") and not _forbidden(hub)
     _nothing_written(tmp_path / "hf", tmp_path / "cache")
+
+
+@pytest.mark.slow
+def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contrast_run, contrast_repos, tmp_path):
+    """Chapter 7 against the replica: the same commits as the command line, no new forward pass."""
+    from hub_repos import simcse_commits
+
+    root, _ = contrast_run
+    cache = root / "cache"
+    before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
+    executed = tmp_path / "07.ipynb"
+    revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "refs/pr/1", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
+    with HubReplica(contrast_repos) as hub:
+        code = (
+            "import sys, nbformat, nbclient\n"
+            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+            "nbclient.NotebookClient(nb, timeout=1200, resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
+            "nbformat.write(nb, sys.argv[2])\n"
+        )
+        notebook = ROOT / "notebooks" / "07_images_or_contrast.ipynb"
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(notebook), str(executed), str(notebook.parent)],
+            env=_env(hub.url, root / "hf", cache, **revisions), capture_output=True, text=True, timeout=1800,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-4000:]
+        assert not _forbidden(hub)
+        assert not hub.requests("/lfs/"), "weights downloaded again instead of read from the hub cache"
+    after = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
+    assert after == before, "the chapter computed embeddings the command line had cached"
+    text = executed.read_text()
+    assert "STAND-IN" not in text
+    for key, commit in (("bert", BERT_COMMIT), ("simcse_sup", simcse_commits("simcse_sup")[1])):
+        assert f"{MODELS[key].hub_id}@{commit[:7]}" in text, key

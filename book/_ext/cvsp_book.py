@@ -16,8 +16,9 @@ from docutils import nodes
 STATIC = Path(__file__).parent / "static"
 
 TEXT = (
-    "This book was built with stand-in models: the real GPT-2 and CLIP architectures "
-    "with random weights, because the pretrained weights could not be downloaded where "
+    "This book was built with stand-in models: the real GPT-2 and CLIP architectures (and "
+    "in chapter 7 BERT's, with a stand-in tokenizer) with random weights, because the "
+    "pretrained weights could not be downloaded where "
     "it was built. Every number and figure here only shows that the code runs; none of "
     "them says anything about the paper. Build with real models (the default) for results."
 )
