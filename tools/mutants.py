@@ -74,10 +74,10 @@ DEFAULT_MODULES = (
 # first failure, so most mutants are killed by the first files).
 TESTS: dict[str, tuple[str, ...]] = {
     "metrics": ("test_metrics", "test_bad_metrics", "test_stats", "test_geometry", "test_faults", "test_experiments"),
-    "stats": ("test_stats", "test_faults", "test_experiments"),
-    "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings"),
-    "experiments": ("test_bad_inputs", "test_faults", "test_experiments"),
-    "paper": ("test_paper", "test_notebook", "test_faults"),
+    "stats": ("test_stats", "test_gaps", "test_faults", "test_experiments"),
+    "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
+    "experiments": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
+    "paper": ("test_paper", "test_gaps", "test_notebook", "test_faults"),
 }
 PYTEST_OPTIONS = ("-x", "-q", "-m", "not slow", "-p", "no:cacheprovider")
 DEFAULT_MAX = 60
