@@ -52,6 +52,21 @@ def _load(env: dict[str, str], key: str = "gpt2", spec: str | None = None) -> su
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
 
 
+def _execute(notebook: Path, executed: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run a chapter in a fresh interpreter with ``env`` (nbclient, its folder as working
+    directory) and write the executed copy to ``executed``."""
+    code = (
+        "import sys, nbformat, nbclient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "nbclient.NotebookClient(nb, timeout=1200, resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
+        "nbformat.write(nb, sys.argv[2])\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(notebook), str(executed), str(notebook.parent)],
+        env=env, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+
+
 def _forbidden(hub: HubReplica) -> list:
     return [r for r in hub.log if any(word in r.path for word in FORBIDDEN)]
 
@@ -130,17 +145,7 @@ def test_notebook_in_real_mode_uses_the_command_lines_path(online_run, hub_repos
     before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
     executed = tmp_path / "03_sts.ipynb"
     with HubReplica(hub_repos) as hub:
-        code = (
-            "import sys, nbformat, nbclient\n"
-            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-            "nbclient.NotebookClient(nb, timeout=1200, resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
-            "nbformat.write(nb, sys.argv[2])\n"
-        )
-        notebook = ROOT / "notebooks" / "03_sts.ipynb"
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(notebook), str(executed), str(notebook.parent)],
-            env=_env(hub.url, root / "hf", cache), capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
+        done = _execute(ROOT / "notebooks" / "03_sts.ipynb", executed, _env(hub.url, root / "hf", cache))
         assert done.returncode == 0, done.stderr[-4000:]
         assert not _forbidden(hub)
         assert not hub.requests("/lfs/"), "weights downloaded again instead of read from the hub cache"
@@ -303,17 +308,8 @@ def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contras
     executed = tmp_path / "07.ipynb"
     revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "refs/pr/1", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
     with HubReplica(contrast_repos) as hub:
-        code = (
-            "import sys, nbformat, nbclient\n"
-            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-            "nbclient.NotebookClient(nb, timeout=1200, resources={'metadata': {'path': sys.argv[3]}}).execute()\n"
-            "nbformat.write(nb, sys.argv[2])\n"
-        )
-        notebook = ROOT / "notebooks" / "07_images_or_contrast.ipynb"
-        done = subprocess.run(
-            [sys.executable, "-c", code, str(notebook), str(executed), str(notebook.parent)],
-            env=_env(hub.url, root / "hf", cache, **revisions), capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
+        env = _env(hub.url, root / "hf", cache, **revisions)
+        done = _execute(ROOT / "notebooks" / "07_images_or_contrast.ipynb", executed, env)
         assert done.returncode == 0, done.stderr[-4000:]
         assert not _forbidden(hub)
         assert not hub.requests("/lfs/"), "weights downloaded again instead of read from the hub cache"

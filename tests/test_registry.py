@@ -3,6 +3,7 @@ batching, the stand-in tokenizer, and the registry's refusals (one sentence each
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -230,8 +231,8 @@ def test_contrasts_are_paired_differences_of_each_pair(paper_embedders, wordpiec
     embedders = {**paper_embedders,
                  "bert": Embedder(bert, progress=False),
                  "simcse_unsup": Embedder(small_bert(wordpiece_tokenizer, "simcse_unsup", seed=2), progress=False),
-                 "simcse_sup": Embedder(LoadedModel(bert.spec.__class__(**{**bert.spec.__dict__, "key": "simcse_sup"}),
-                                                    bert.model, bert.tokenizer, bert.device, "stand-in"), progress=False)}  # fmt: skip
+                 "simcse_sup": Embedder(dataclasses.replace(bert, spec=dataclasses.replace(bert.spec, key="simcse_sup")),
+                                        progress=False)}  # the same weights under another key  # fmt: skip
     boot = BootstrapSettings(replicates=100)
     intervals, contrasts = experiments.contrasts(embedders, words, sentences, boot)
     assert list(contrasts.columns) == experiments.CONTRAST_COLUMNS

@@ -53,6 +53,8 @@ CWE_FAMILY_VARIANTS: dict[str, tuple[str, ...]] = {
     "clip": CWE_VARIANTS,
     "bert": (CWE_VARIANT,),  # the released code's rule exists for CLIP only; the default suffices here
 }
+CWE_CORPUS_SIZES: tuple[int, ...] = (250, 500, 1000, 2000)  # subsets of the corpus (chapter 5)
+CWE_CORPUS_REPEATS = 5
 SENTENCE_TASK = "sts_sentences"
 STS_TASK = "stsb"
 VALNORM_TASK = "valnorm"
@@ -252,7 +254,7 @@ def run_all(
 
 def cwe_corpus_size(
     embedders: Mapping[str, Embedder], sentences: SentenceData,
-    sizes: Sequence[int] = (250, 500, 1000, 2000), repeats: int = 5, seed: int = 0,
+    sizes: Sequence[int] = CWE_CORPUS_SIZES, repeats: int = CWE_CORPUS_REPEATS, seed: int = 0,
 ) -> pd.DataFrame:  # fmt: skip
     """CWE self-similarity on seeded random subsets of the sentence corpus, by layer.
 

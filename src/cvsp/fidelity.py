@@ -113,7 +113,8 @@ class Measured:
 
 def measure(
     embedders: Mapping, sts_text: str, clip_tokenizer, *, seeds: Sequence[int] = tuple(range(5)),
-    sizes: Sequence[int] = (250, 500, 1000, 2000), repeats: int = 5, subset_size: int = 1000,
+    sizes: Sequence[int] = experiments.CWE_CORPUS_SIZES, repeats: int = experiments.CWE_CORPUS_REPEATS,
+    subset_size: int = 1000,
 ) -> Measured:  # fmt: skip
     """Every measured effect, from the STS file's text and the cached embedders.
 

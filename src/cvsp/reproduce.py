@@ -89,33 +89,11 @@ def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings) -> st
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
-    """:func:`cvsp.experiments.uncertainty`, cached beside the embeddings (a warm run adds nothing)."""
-    folder = settings.cache_dir / "intervals" / _uncertainty_key(embedders, words, sentences, boot)
-    names = ("intervals", "differences", "claims")
-    if all((folder / f"{n}.csv").is_file() for n in names):
-        return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
-    tables = experiments.uncertainty(embedders, words, sentences, boot)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-    try:
-        for name, table in zip(names, tables):
-            table.to_csv(staging / f"{name}.csv", index=False)
-        if not folder.exists():
-            os.replace(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
-
-
-def contrast_tables(
-    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`cvsp.experiments.contrasts` (intervals, paired differences), cached like :func:`uncertainty`."""
-    folder = settings.cache_dir / "intervals" / ("contrasts-" + _uncertainty_key(embedders, words, sentences, boot))
-    names = ("intervals", "contrasts")
+def _cached_tables(folder: Path, names: tuple[str, ...], compute) -> tuple[pd.DataFrame, ...]:
+    """CSV tables ``names`` in ``folder``, computed by ``compute()`` and written atomically
+    (staging folder, then rename) when any is missing."""
     if not all((folder / f"{n}.csv").is_file() for n in names):
-        tables = experiments.contrasts(embedders, words, sentences, boot)
+        tables = compute()
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
         try:
@@ -126,6 +104,22 @@ def contrast_tables(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
+
+
+def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
+    """:func:`cvsp.experiments.uncertainty`, cached beside the embeddings (a warm run adds nothing)."""
+    folder = settings.cache_dir / "intervals" / _uncertainty_key(embedders, words, sentences, boot)
+    return _cached_tables(folder, ("intervals", "differences", "claims"),
+                          lambda: experiments.uncertainty(embedders, words, sentences, boot))  # fmt: skip
+
+
+def contrast_tables(
+    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cvsp.experiments.contrasts` (intervals, paired differences), cached like :func:`uncertainty`."""
+    folder = settings.cache_dir / "intervals" / ("contrasts-" + _uncertainty_key(embedders, words, sentences, boot))
+    return _cached_tables(folder, ("intervals", "contrasts"),
+                          lambda: experiments.contrasts(embedders, words, sentences, boot))  # fmt: skip
 
 
 def run(
