@@ -6,10 +6,45 @@ them at ../shared), otherwise from their canonical sources.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from cvsp.models import load_models
 from cvsp.settings import Settings
+
+
+# Free disk the slow tests need at their peak, in pytest's temporary folder: cold
+# end-to-end runs and a book build with chapter 7's three BERT-size stand-ins, each with
+# full-size caches. Measured on 2026-11-27: 17 GB at the peak (12 GB of it the reference
+# run with the book built from its cache, 2.7 GB one killed-and-rerun run at a time),
+# with pytest removing each passing test's folder. Checked before any test runs, so that
+# a full disk gives one sentence instead of dozens of I/O errors.
+SLOW_TESTS_NEED_GB = 20
+
+
+def missing_disk(folder: Path, need_gb: float, usage=shutil.disk_usage) -> str | None:
+    """One sentence if ``folder``'s file system has less than ``need_gb`` GB free, else None."""
+    free = usage(folder).free / 1e9
+    if free >= need_gb:
+        return None
+    return (f"The slow tests need about {need_gb:g} GB free in {folder}, which has {free:.1f} GB: "
+            "free some space, set TMPDIR (or --basetemp) to a larger disk, or run the fast "
+            "tests only (-m 'not slow').")  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    if not any(item.get_closest_marker("slow") for item in items):
+        return
+    given = config.option.basetemp
+    folder = Path(given).parent if given else Path(tempfile.gettempdir())
+    while not folder.exists():
+        folder = folder.parent
+    problem = missing_disk(folder, SLOW_TESTS_NEED_GB)
+    if problem:
+        pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 @pytest.fixture(scope="session")

@@ -159,3 +159,20 @@ def test_licence_and_citation_agree_with_the_project():
     assert paper["doi"] == "10.18653/v1/2022.acl-long.217" and paper["year"] == 2022
     cite = (ROOT / "book" / "cite.md").read_text()
     assert paper["doi"] in cite and config_url in cite and f"version {cff['version']}" in cite
+
+
+def test_a_full_disk_stops_the_slow_tests_in_one_sentence(tmp_path):
+    from collections import namedtuple
+
+    from conftest import SLOW_TESTS_NEED_GB, missing_disk
+
+    usage = namedtuple("usage", "total used free")
+
+    def room(gb):
+        return lambda folder: usage(0, 0, gb * 1e9)
+
+    assert missing_disk(tmp_path, SLOW_TESTS_NEED_GB, room(SLOW_TESTS_NEED_GB)) is None
+    problem = missing_disk(tmp_path, SLOW_TESTS_NEED_GB, room(3.1))
+    assert problem is not None and "3.1 GB" in problem and str(tmp_path) in problem
+    assert "-m 'not slow'" in problem
+    assert missing_disk(tmp_path, 0.0) is None  # the real call on this disk
