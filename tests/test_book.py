@@ -227,6 +227,8 @@ def test_student_configuration_loads_the_extension(tmp_path):
     assert extensions["cvsp_book"] == str(ROOT / "book" / "_ext")  # the book's own, kept
     assert config["execute"]["cache"] == str(tmp_path.resolve())
     assert "student edition" in config["title"]
+    launch = config["launch_buttons"]  # no button opens the repository's notebooks
+    assert not launch["colab_url"] and not launch["binderhub_url"] and not launch["jupyterhub_url"]
 
 
 def test_chapters_link_glossary_terms():
@@ -337,6 +339,8 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
         assert 'class="solution' not in without and "Solution to" not in without, page
         assert 'class="exercise' in without, page  # the exercises stay
         assert "student edition" in without
+        assert "colab.research.google.com" in with_solutions, page  # launch buttons: full edition only
+        assert "colab.research.google.com" not in without and "mybinder.org" not in without, page
         gated = _gated_code(ROOT / "notebooks" / f"{page}.ipynb")
         dropdowns = [div for div in BeautifulSoup(with_solutions, "html.parser").select("div.solution")
                      if div.select("div.cell")]  # fmt: skip

@@ -16,8 +16,8 @@ outputs, prose) would stay on the page. This file is therefore also the Sphinx e
 each ``solution-start`` by a marker and removes everything from the marker to its
 ``solution-end``; a marker left over (no ``solution-end`` beside it) is an error. It also
 keeps the source notebooks, solutions included, out of the edition (no ``_sources``
-copies, no download button). The launch buttons still open the repository's notebooks,
-which hold the solutions.
+copies, no download button) and drops the Colab and Binder buttons, which would open the
+repository's notebooks, solutions included.
 """
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ def edition_config(name: str, cache: Path | None = None) -> dict:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["title"] = f"{config['title']} (student edition: no solutions)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    # Colab and Binder would open the repository's notebooks, solutions included
+    config["launch_buttons"] = {"colab_url": "", "binderhub_url": "", "jupyterhub_url": "", "thebe": False}
     if cache is not None:
         config.setdefault("execute", {})["cache"] = str(cache.resolve())
     # paths in the configuration are relative to the book's root, wherever this file goes
