@@ -238,7 +238,9 @@ notebook.show(fig)
 
 # %%
 plane = experiments.alignment_uniformity(session.embedders, session.sentences)
-plane_at_least = experiments.alignment_uniformity(session.embedders, session.sentences, strict=False)
+plane_at_least = experiments.alignment_uniformity(
+    session.embedders, session.sentences, strict=False, uniform=False  # alignment only
+)
 
 # %% tags=["remove-cell"]
 at = plane.set_index(["model", "variant", "layer"])

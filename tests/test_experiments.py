@@ -219,6 +219,11 @@ def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, models
     assert (geometry_table["pairs"] == (small_sentences.pairs["score"] > 4).sum()).all()
     assert (geometry_table["uniformity"] <= 1e-12).all() and (geometry_table["alignment"] >= 0).all()
     assert len(geometry_table) == 13 * 5
+    at_least = experiments.alignment_uniformity(embedders, small_sentences, strict=False, uniform=False)
+    assert at_least["uniformity"].isna().all()  # alignment only
+    assert (at_least["pairs"] == (small_sentences.pairs["score"] >= 4).sum()).all()
+    just_below = experiments.alignment_uniformity(embedders, small_sentences, threshold=4 - 1e-9, uniform=False)
+    np.testing.assert_allclose(at_least["alignment"], just_below["alignment"])  # same positives
 
     overlap_rho, table = experiments.lexical_overlap(embedders, small_sentences)
     assert -1 <= overlap_rho <= 1

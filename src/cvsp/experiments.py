@@ -740,9 +740,13 @@ def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData)
 
 def alignment_uniformity(
     embedders: Mapping[str, Embedder], sentences: SentenceData, threshold: float = 4.0, strict: bool = True,
+    uniform: bool = True,
 ) -> pd.DataFrame:  # fmt: skip
     """Alignment over STS pairs with gold above ``threshold`` (``strict=False``: at least)
-    and uniformity over the unique sentences, per model, token choice and layer 0-12."""
+    and uniformity over the unique sentences, per model, token choice and layer 0-12.
+
+    ``uniform=False`` leaves the uniformity out (NaN): it does not depend on the positive
+    pairs and costs far more than the alignment, so another threshold needs only this."""
     from cvsp import geometry
 
     index = {s: i for i, s in enumerate(sentences.sentences)}
@@ -754,9 +758,9 @@ def alignment_uniformity(
         for variant, emb in embed(sentences.sentences, GEOMETRY_VARIANTS[embed.family]).items():
             hidden = emb.values[:, :N_LAYERS]
             aligned = geometry.alignment(hidden[left], hidden[right])
-            uniform = geometry.uniformity(hidden)
+            spread = geometry.uniformity(hidden) if uniform else np.full(len(aligned), np.nan)
             rows += [(key, variant, layer, float(a), float(u), len(close))
-                     for layer, a, u in zip(emb.layers[:N_LAYERS], aligned, uniform)]  # fmt: skip
+                     for layer, a, u in zip(emb.layers[:N_LAYERS], aligned, spread)]  # fmt: skip
     return pd.DataFrame(rows, columns=["model", "variant", "layer", "alignment", "uniformity", "pairs"])
 
 
