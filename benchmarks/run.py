@@ -13,7 +13,7 @@ transfer) and measures, in one run on the same inputs:
 3. self-similarity: cvsp.metrics vs the brute-force pairwise matrix at n = 1,000,
    10,000 and 50,000 vectors of 768 dims (time and peak memory);
 4. `cvsp reproduce --models stand-in` end to end, cold (empty cache) and warm, with the
-   peak resident memory;
+   peak resident memory and the disk its cache takes;
 5. the bootstrap intervals of a full reproduction (cvsp.experiments.uncertainty, 2,000
    replicates, every series), on the embeddings the end-to-end run cached: the time they
    add to a cold run (a warm run reads them from the cache), with one thread and with
@@ -219,18 +219,26 @@ def geometry_memory(sizes: list[int], dim: int = 768) -> list[dict]:
     return rows
 
 
+def disk_mib(cache: Path) -> dict[str, float]:
+    """MiB on disk under each folder of a cvsp cache (stand-ins, embeddings, intervals)."""
+    return {folder.name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+            for folder in sorted(cache.iterdir()) if folder.is_dir()}  # fmt: skip
+
+
 def end_to_end() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         cold_s, cold_rss = _reproduce(root / "cache", root / "cold")
-        print(f"  cold {cold_s:.0f} s, peak RSS {cold_rss:.0f} MiB", flush=True)
+        disk = disk_mib(root / "cache")
+        print(f"  cold {cold_s:.0f} s, peak RSS {cold_rss:.0f} MiB, cache on disk "
+              + ", ".join(f"{k} {v:.0f} MiB" for k, v in disk.items()), flush=True)  # fmt: skip
         warm_s, warm_rss = _reproduce(root / "cache", root / "warm")
         print(f"  warm {warm_s:.1f} s, peak RSS {warm_rss:.0f} MiB", flush=True)
         print("Bootstrap intervals of the full reproduction...", flush=True)
         intervals = uncertainty_time(root / "cache")
     return {"cold_s": cold_s, "warm_s": warm_s, "cold_peak_rss_mib": cold_rss,
             "warm_peak_rss_mib": warm_rss, "peak_rss_mib": max(cold_rss, warm_rss),
-            "uncertainty": intervals}  # fmt: skip
+            "cache_mib": disk, "uncertainty": intervals}  # fmt: skip
 
 
 def uncertainty_time(cache: Path, quick: bool = False) -> dict:
@@ -321,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Bootstrap intervals (quick: 30 items per task, 100 replicates)...", flush=True)
         with tempfile.TemporaryDirectory() as folder:
             report["uncertainty_quick"] = uncertainty_time(Path(folder), quick=True)
+            report["cache_quick_mib"] = disk_mib(Path(folder))
     report["targets"] = verdicts(report)
 
     print("\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul")

@@ -32,3 +32,5 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     assert geometry["n"] == 1000 and geometry["uniformity_s"] > 0 and geometry["rogue_peak_mib"] > 0
     intervals = report["uncertainty_quick"]
     assert intervals["replicates"] == 100 and intervals["one_thread_s"] > 0 and intervals["default_s"] > 0
+    disk = report["cache_quick_mib"]  # the quick run's cache: two stand-ins, their embeddings
+    assert disk["stand-ins"] > 400 and 0 < disk["embeddings"] < disk["stand-ins"]
