@@ -1,6 +1,7 @@
 # Entry points for a fresh machine (see README.md):
 #   make book        recompute every result and build the book (real models by default);
 #                    EDITION=student also builds a copy without the exercises' solutions
+#                    and writes the chapters' notebooks without them
 #   make reproduce   recompute every result on the command line -> $(OUT)/
 #   make test        run the test suite
 # Each creates its own virtual environment in $(VENV) and installs torch first.
@@ -44,10 +45,12 @@ book: $(VENV)/.dev
 	@echo "$(BOOK_STAMP)" > _build/.cvsp-stamp
 	@echo "The book is in _build/html/index.html"
 	@if [ "$(EDITION)" = student ]; then \
-		$(BIN)/python tools/edition.py student --cache _build/.jupyter_cache > _build/_config.student.yml && \
+		$(BIN)/python tools/edition.py student --cache _build/.jupyter_cache \
+			--notebooks _build/student/notebooks > _build/_config.student.yml && \
 		CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . --config _build/_config.student.yml \
 			--path-output _build/student -W -n --keep-going && \
-		echo "The student edition (no solutions) is in _build/student/_build/html/index.html"; \
+		echo "The student edition (no solutions) is in _build/student/_build/html/index.html," && \
+		echo "its notebooks (no solutions) to hand out in _build/student/notebooks/"; \
 	elif [ -n "$(EDITION)" ]; then echo "EDITION must be student or unset, not $(EDITION)"; exit 2; fi
 
 reproduce: $(VENV)/.runtime

@@ -314,6 +314,38 @@ def test_needles_are_distinctive():
     assert all(len(needle) >= 25 for needle in needles.values()), needles
 
 
+def test_student_notebooks_have_every_cell_but_the_solutions(tmp_path):
+    """``tools/edition.py student --notebooks``: each chapter's notebook without a static
+    or gated solution (prose, code or directive), with every exercise and every other
+    code cell, in order, and without outputs; a valid notebook."""
+    import nbformat
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "edition.py"), "student", "--notebooks", str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "Wrote 7 notebooks" in done.stderr
+    needles = _needles()
+    for path in NOTEBOOKS:
+        student = tmp_path / path.name
+        nbformat.validate(nbformat.read(student, as_version=4))
+        events, kept = _exercise_events(path), _exercise_events(student)
+        assert not [kind for kind, _, _ in kept if kind in ("solution", "start", "end")], path.stem
+        exercises = [label for kind, label, _ in events if kind == "exercise"]
+        assert [label for kind, label, _ in kept if kind == "exercise"] == exercises, path.stem
+        gated = [code for sources in _gated_code(path).values() for code in sources]
+        others = [text for kind, _, text in events if kind == "code" and text not in gated]
+        assert [text for kind, _, text in kept if kind == "code"] == others, path.stem
+        text = " ".join(student.read_text().split())
+        for kind, label, body in events:
+            if kind == "solution":  # a static solution's words
+                assert " ".join(body.split()[-12:]) not in text, (path.stem, label)
+        for (page, label), needle in needles.items():
+            assert page != path.stem or needle not in _text(text), (page, label)
+        assert all(not c.get("outputs") for c in nbformat.read(student, as_version=4).cells)
+        assert "Student edition" in text
+
+
 @pytest.mark.slow
 def test_student_edition_has_no_solutions(built_book, tmp_path):
     """``make book EDITION=student``: the same pages from the same executed notebooks,
