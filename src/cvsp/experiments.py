@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -352,7 +353,8 @@ def _replicates(
         keep = (scores, gold) if method == "spearman" else (None, None)
         return Replicates(stats.correlations(scores, boot_gold), point, layers, *keep)
 
-    def self_similarities(units, counts, layers) -> Replicates:
+    def self_similarities(values, counts, layers) -> Replicates:
+        units = metrics.unit(values)  # here, so that a waiting job holds the smaller array
         point = stats.weighted_self_similarity(units, np.ones((1, len(units))), np.float64)[0]
         return Replicates(stats.weighted_self_similarity(units, counts), point, layers)
 
@@ -363,8 +365,18 @@ def _replicates(
         series.point[undefined] = np.nan
         return series
 
-    pool = ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1))
+    threads = workers or min(4, os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(max_workers=threads)
     jobs: dict[tuple, Future] = {}
+    waiting: deque[Future] = deque()  # self-similarity jobs, each holding a [n, L, d] array
+
+    def submit_large(series: tuple, values: np.ndarray, layers) -> None:
+        """Submit a self-similarity job once at most ``threads`` others wait or run, so
+        that the arrays held for them stay few (each sentence variant is ~100 MB)."""
+        while len(waiting) >= threads:
+            waiting.popleft().result()
+        jobs[series] = pool.submit(self_similarities, values, sentence_counts, layers)
+        waiting.append(jobs[series])
 
     vocabulary = words.vocabulary()
     index = {word: i for i, word in enumerate(vocabulary)}
@@ -405,13 +417,10 @@ def _replicates(
             ).T
             gold = pairs["score"].to_numpy()
             jobs[("sts", key, variant, STS_TASK)] = pool.submit(correlations, cos, gold, resampled(STS_TASK, gold), emb.layers)
-            jobs[("sentence_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
-                self_similarities, units, sentence_counts, emb.layers
-            )
+            del units
+            submit_large(("sentence_self_similarity", key, variant, SENTENCE_TASK), emb.values, emb.layers)
         for variant, emb in embed(sentences.sentences, CWE_FAMILY_VARIANTS[family]).items():
-            jobs[("cwe_self_similarity", key, variant, SENTENCE_TASK)] = pool.submit(
-                self_similarities, metrics.unit(emb.values), sentence_counts, emb.layers
-            )
+            submit_large(("cwe_self_similarity", key, variant, SENTENCE_TASK), emb.values, emb.layers)
     try:
         return {series: job.result() for series, job in jobs.items()}
     finally:
