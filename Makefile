@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: book reproduce test clean-venv mutants
+.PHONY: book reproduce test clean-venv mutants release rehearse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,14 +35,10 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.runtime
 
-# Executed notebooks are cached by their code alone; a build with other models or another
-# version of the package starts afresh, so that no output is reused wrongly.
-BOOK_STAMP = $(MODELS)-$(shell cat src/cvsp/*.py | sha256sum | cut -c1-16)
+# Executed notebooks are cached by their code alone; the book's extension (book/_ext)
+# starts afresh when the models' resolved commits or the package change (cvsp.stamp).
 book: $(VENV)/.dev
-	@if [ -f _build/.cvsp-stamp ] && [ "$$(cat _build/.cvsp-stamp)" != "$(BOOK_STAMP)" ]; then \
-		echo "Models or package changed: removing the previous build"; rm -rf _build; fi
 	CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . -W -n --keep-going
-	@echo "$(BOOK_STAMP)" > _build/.cvsp-stamp
 	@echo "The book is in _build/html/index.html"
 	@if [ "$(EDITION)" = student ]; then \
 		$(BIN)/python tools/edition.py student --cache _build/.jupyter_cache \
@@ -70,3 +66,13 @@ clean-venv:
 MUTANTS_ARGS ?=
 mutants: $(VENV)/.dev
 	$(BIN)/python tools/mutants.py $(MUTANTS_ARGS)
+
+# A release: tags HEAD as v<version>, the tag every notebook's install cell names
+# (tools/release.py checks first; push the tag it prints).
+release: $(VENV)/.dev
+	$(BIN)/python tools/release.py
+
+# The Pages workflow's steps, offline, against a full-size replica of the hub: wall time,
+# downloads and peak disk -> benchmarks/rehearsal.json (benchmarks/rehearse.py; about 45 min).
+rehearse: $(VENV)/.dev
+	$(BIN)/python benchmarks/rehearse.py

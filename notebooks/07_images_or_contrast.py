@@ -34,9 +34,9 @@
 # sentences (once; later runs read the cache); the same on a CPU with the real models
 # (the stand-ins have their size), less on a GPU (not measured here).
 #
-# **Downloads.** With real weights, three BERT-base checkpoints of about 440 MB each;
-# the two SimCSE models need a revision you name (see {doc}`/book/running`). Stand-in
-# builds download nothing more than chapter 1.
+# **Downloads.** With real weights, three BERT-base checkpoints of about 440 MB each
+# (SimCSE's from the hub's safetensors conversions of the authors' weights, pinned as
+# {doc}`/book/running` lists). Stand-in builds download nothing more than chapter 1.
 
 # %% tags=["remove-cell"]
 # Set-up. In Colab or a fresh environment, install the package first.
@@ -63,8 +63,14 @@ glue("weights", session.weights_label())
 LABELS = {key: plots.style(key)["label"] for key in session.models}
 
 # %% [markdown]
-# All numbers on this page come from {glue:text}`weights`.
-#
+# All numbers on this page come from {glue:text}`weights`: these files, read at these
+# commits (the SimCSE weights from the hub's safetensors conversion of the authors'
+# checkpoints; see {doc}`/book/methods`).
+
+# %% tags=["remove-input"]
+session.models_table()
+
+# %% [markdown]
 # ## Two steps, two comparisons
 #
 # | step | objective | training data | what else changes |
@@ -127,7 +133,7 @@ notebook.show(fig)
 # by layer although CLIP is not trained from GPT-2; SimCSE starts from BERT's weights,
 # so its layers do correspond to BERT's.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP − GPT-2 (EOS), unsupervised and supervised SimCSE − BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP \u2212 GPT-2 (EOS), unsupervised and supervised SimCSE \u2212 BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}}
 steps = {"clip": "eos", "simcse_unsup": "cls", "simcse_sup": "cls"}
 panels = [
     ("cwe_self_similarity", "sts_sentences", {m: experiments.CWE_VARIANT for m in steps}),

@@ -23,11 +23,12 @@ from cvsp.settings import Settings
 # with pytest removing each passing test's folder. Checked before any test runs, so that
 # a full disk gives one sentence instead of dozens of I/O errors.
 SLOW_TESTS_NEED_GB = 20
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def missing_disk(folder: Path, need_gb: float, usage=shutil.disk_usage) -> str | None:
+def missing_disk(folder: Path, need_gb: float, usage=None) -> str | None:
     """One sentence if ``folder``'s file system has less than ``need_gb`` GB free, else None."""
-    free = usage(folder).free / 1e9
+    free = (usage or shutil.disk_usage)(folder).free / 1e9
     if free >= need_gb:
         return None
     return (f"The slow tests need about {need_gb:g} GB free in {folder}, which has {free:.1f} GB: "
@@ -35,10 +36,12 @@ def missing_disk(folder: Path, need_gb: float, usage=shutil.disk_usage) -> str |
             "tests only (-m 'not slow').")  # fmt: skip
 
 
-def pytest_collection_modifyitems(config, items):
-    if not any(item.get_closest_marker("slow") for item in items):
+def pytest_collection_finish(session):
+    """The disk check, on the tests that will actually run: after every deselection
+    (``-m``, ``-k``, ``--deselect``), which ``pytest_collection_modifyitems`` may precede."""
+    if not any(item.get_closest_marker("slow") for item in session.items):
         return
-    given = config.option.basetemp
+    given = session.config.option.basetemp
     folder = Path(given).parent if given else Path(tempfile.gettempdir())
     while not folder.exists():
         folder = folder.parent
@@ -55,6 +58,30 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def models(settings):
     return load_models(settings)
+
+
+def toc_files() -> list[str]:
+    """Every page of the book, as ``_toc.yml`` lists them (without suffix)."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc["parts"]:
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+def build_book(env: dict, output: Path, *config: str, timeout: int = 3000) -> None:
+    """``jupyter-book build`` of the repository, strict as ``make book`` runs it, into ``output``."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), *config,
+         "--path-output", str(output), "-W", "-n", "--keep-going"],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
 
 
 def run_reproduce(out, cache, *extra: str, check: bool = True):

@@ -67,6 +67,7 @@ class Request:
     method: str
     path: str
     status: int
+    size: int = 0  # bytes of the body sent
 
 
 class HubReplica:
@@ -140,6 +141,11 @@ class HubReplica:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def bytes_sent(self) -> int:
+        """Bytes of every body served so far (what the clients downloaded)."""
+        with self._lock:
+            return sum(r.size for r in self.log)
+
     def requests(self, pattern: str = "") -> list[Request]:
         """Logged requests whose path contains ``pattern``."""
         with self._lock:
@@ -149,7 +155,7 @@ class HubReplica:
 
     def _send(self, handler, status: int, headers: dict[str, str], payload: bytes, body: bool) -> None:
         with self._lock:
-            self.log.append(Request(handler.command, handler.path, status))
+            self.log.append(Request(handler.command, handler.path, status, len(payload) if body else 0))
         handler.send_response(status)
         headers = {"Content-Length": str(len(payload)), **headers}
         for name, value in headers.items():

@@ -1,4 +1,4 @@
-"""The two repositories of the paper, laid out as on the hub, with small stand-in weights.
+"""The five repositories the book reads, laid out as on the hub, with random stand-in weights.
 
 Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.models`):
 
@@ -7,11 +7,14 @@ Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.m
 - ``openai/clip-vit-base-patch32``: ``main`` is commit ``3d74acf9…``, which holds
   ``pytorch_model.bin`` and no safetensors; the hub's safetensors conversion is commit
   ``c237dc49…`` (``refs/pr/66``), the same files plus ``model.safetensors``.
+- ``bert-base-uncased`` and the two SimCSE repositories: see :func:`bert_repos`.
 
 Weights are seeded random tensors of the real architectures at a small width (12
-layers, the real vocabularies, CLIP's 77 positions kept); tokenizers are the real ones
-from ``CVSP_TOKENIZERS_DIR``. Files the project must never fetch (``.bin`` and the other
-frameworks' exports) hold a marker instead of weights.
+layers, the real vocabularies, CLIP's 77 positions kept), or with ``full_size=True`` at
+the real sizes (the rehearsal of the Pages build, ``tools/rehearse.py``). Tokenizers are
+the real ones from ``CVSP_TOKENIZERS_DIR``; the BERT family's is the stand-in WordPiece
+tokenizer, since no BERT vocabulary can be read offline. Files the project must never
+fetch (``.bin`` and the other frameworks' exports) hold a marker instead of weights.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ def _tokenizer_files(folder: Path, extra: tuple[str, ...] = ()) -> dict[str, byt
     return files
 
 
-def gpt2_repo(tokenizers_dir: Path, seed: int = 0) -> Repo:
-    config = GPT2Config(n_embd=WIDTH, n_head=4, n_layer=12)
+def gpt2_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> Repo:
+    config = GPT2Config() if full_size else GPT2Config(n_embd=WIDTH, n_head=4, n_layer=12)
     torch.manual_seed(seed)
     weights = _saved(GPT2LMHeadModel(config))
     files = {
@@ -80,13 +83,19 @@ def gpt2_repo(tokenizers_dir: Path, seed: int = 0) -> Repo:
     return Repo("gpt2", commits={commit: files}, refs={"main": commit}, lfs=lfs)
 
 
-def clip_repo(tokenizers_dir: Path, seed: int = 0) -> Repo:
+def clip_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> Repo:
+    if full_size:  # CLIPConfig's defaults are ViT-B/32: text tower 512 wide, vision 768, patches of 32
+        return _clip_repo(tokenizers_dir, seed, CLIPConfig())
     text = CLIPTextConfig(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_attention_heads=4,
                           num_hidden_layers=12, max_position_embeddings=77, projection_dim=WIDTH)  # fmt: skip
     vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                   image_size=32, patch_size=16, projection_dim=WIDTH)  # fmt: skip
+    return _clip_repo(tokenizers_dir, seed, CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=WIDTH))
+
+
+def _clip_repo(tokenizers_dir: Path, seed: int, config: CLIPConfig) -> Repo:
     torch.manual_seed(seed)
-    weights = _saved(CLIPModel(CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=WIDTH)))
+    weights = _saved(CLIPModel(config))
     main = {
         ".gitattributes": GITATTRIBUTES,
         "README.md": b"# CLIP ViT-B/32 (replica with small random weights)\n",
@@ -106,26 +115,45 @@ def clip_repo(tokenizers_dir: Path, seed: int = 0) -> Repo:
     )
 
 
-# BERT and its SimCSE fine-tunes. bert-base-uncased: main is the pinned commit and holds
-# model.safetensors. The SimCSE repositories have no verified commits (cvsp.models): the
-# replica lays them out as public copies suggest, main with pytorch_model.bin only and a
-# safetensors conversion on refs/pr/1, under commit hashes of its own (labelled below).
+# BERT and its SimCSE fine-tunes, in the layouts of the hub's public listings (see
+# cvsp.models). bert-base-uncased: main is the pinned commit and holds model.safetensors
+# beside the other frameworks' exports. The SimCSE repositories: main holds
+# pytorch_model.bin and flax_model.msgpack, no safetensors, and a tokenizer given as
+# vocab.txt (no tokenizer.json); the hub's safetensors conversions are SFconvertbot's pull
+# requests, each main's files plus model.safetensors. Full hashes that are not public are
+# the replica's own, beginning with the public short hash (replica_commit).
 SIMCSE_KEYS = ("simcse_unsup", "simcse_sup")
+SIMCSE_SUP_MAIN = "2d82fab19ac3a73a20dd20333d27eb8a52d6e97f"
+SIMCSE_UNSUP_PARENT = "6504ae026e02a1464538d443b15e36afc318e034"
 
 
-def replica_commit(label: str) -> str:
-    """A 40-hex commit id of the replica's own, for repositories whose real commits are unknown."""
+def replica_commit(prefix: str, label: str) -> str:
+    """A 40-hex commit id beginning with the public short hash ``prefix``, the rest the replica's own."""
     import hashlib
 
-    return hashlib.sha1(f"cvsp hub replica: {label}".encode()).hexdigest()
+    return prefix + hashlib.sha1(f"cvsp hub replica: {label}".encode()).hexdigest()[len(prefix):]
 
 
-def simcse_commits(key: str) -> tuple[str, str]:
-    """``(main, conversion)`` commits of a SimCSE repository in the replica."""
-    return replica_commit(f"{key} main"), replica_commit(f"{key} refs/pr/1")
+def simcse_layout(key: str) -> tuple[dict[str, str], str]:
+    """``(refs, main)``: the refs of a SimCSE repository in the replica and its main commit."""
+    if key == "simcse_sup":
+        refs = {"main": SIMCSE_SUP_MAIN,
+                "refs/pr/3": replica_commit("d9aa2ff", "sup refs/pr/3"),
+                "refs/pr/5": replica_commit("90bd602", "sup refs/pr/5")}  # fmt: skip
+    else:
+        refs = {"main": replica_commit("218baf6", "unsup main"),
+                "refs/pr/4": replica_commit("8d6e532", "unsup refs/pr/4"),
+                "refs/pr/5": replica_commit("99b4eb6", "unsup refs/pr/5")}  # fmt: skip
+    return refs, refs["main"]
 
 
-def bert_repos(settings, seed: int = 0) -> list[Repo]:
+def _vocab_txt(tokenizer) -> bytes:
+    """The tokenizer's vocabulary as ``vocab.txt``: one piece a line, in id order."""
+    ordered = sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])
+    return "".join(f"{piece}\n" for piece, _ in ordered).encode()
+
+
+def bert_repos(settings, seed: int = 0, full_size: bool = False) -> list[Repo]:
     from transformers import BertConfig, BertModel
 
     from cvsp import wordpiece
@@ -133,26 +161,37 @@ def bert_repos(settings, seed: int = 0) -> list[Repo]:
     tokenizer = wordpiece.train(wordpiece.evaluation_texts(settings))  # no BERT vocabulary offline
     with tempfile.TemporaryDirectory() as folder:
         tokenizer.save_pretrained(folder)
-        tokenizer_files = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
+        fast = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
+    specials = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"}
+    legacy = {  # a tokenizer saved in 2021: vocab.txt, no tokenizer.json
+        "vocab.txt": _vocab_txt(tokenizer),
+        "tokenizer_config.json": json.dumps({"do_lower_case": True, "model_max_length": 512}).encode(),
+        "special_tokens_map.json": json.dumps(specials).encode(),
+    }
     repos = []
     for offset, key in enumerate(("bert", *SIMCSE_KEYS)):
         spec = MODELS[key]
         torch.manual_seed(seed + offset)
-        config = BertConfig(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_attention_heads=4, num_hidden_layers=12)
-        weights = _saved(BertModel(config))
-        base = {
-            ".gitattributes": GITATTRIBUTES,
-            "README.md": f"# {spec.hub_id} (replica: small random weights, stand-in WordPiece tokenizer)\n".encode(),
-            "config.json": weights["config.json"],
-            **{name: NEVER for name in UNUSED_EXPORTS},
-            **tokenizer_files,
-        }
-        converted = {**base, "model.safetensors": weights["model.safetensors"]}
-        lfs = frozenset(n for n in converted if n.endswith((".safetensors", ".bin", ".h5", ".msgpack")))
+        small = dict(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_attention_heads=4, num_hidden_layers=12)
+        weights = _saved(BertModel(BertConfig() if full_size else BertConfig(**small)))
+        readme = f"# {spec.hub_id} (replica: random weights, stand-in WordPiece tokenizer)\n".encode()
         if key == "bert":
-            repos.append(Repo(spec.hub_id, commits={spec.revision: converted}, refs={"main": spec.revision}, lfs=lfs))
-        else:
-            main, conversion = simcse_commits(key)
-            repos.append(Repo(spec.hub_id, commits={main: base, conversion: converted},
-                              refs={"main": main, "refs/pr/1": conversion}, lfs=lfs))  # fmt: skip
+            files = {".gitattributes": GITATTRIBUTES, "README.md": readme, "LICENSE": b"Apache-2.0\n",
+                     "config.json": weights["config.json"], "model.safetensors": weights["model.safetensors"],
+                     "rust_model.ot": NEVER, "coreml/fill-mask/float32_model.mlpackage/Manifest.json": NEVER,
+                     **{name: NEVER for name in UNUSED_EXPORTS}, **legacy,
+                     "tokenizer.json": fast["tokenizer.json"]}  # fmt: skip
+            lfs = frozenset(n for n in files if n.endswith((".safetensors", ".bin", ".h5", ".msgpack", ".ot")))
+            repos.append(Repo(spec.hub_id, commits={spec.revision: files}, refs={"main": spec.revision}, lfs=lfs))
+            continue
+        refs, main = simcse_layout(key)
+        base = {".gitattributes": GITATTRIBUTES, "config.json": weights["config.json"],
+                "pytorch_model.bin": NEVER, "flax_model.msgpack": NEVER, **legacy}  # fmt: skip
+        converted = {**base, "model.safetensors": weights["model.safetensors"]}
+        commits = {commit: converted for ref, commit in refs.items() if ref.startswith("refs/pr/")}
+        commits[main] = {**base, "README.md": readme}
+        if key == "simcse_unsup":  # main is a README merge; its parent holds the same weights
+            commits[SIMCSE_UNSUP_PARENT] = base
+        lfs = frozenset(n for n in converted if n.endswith((".safetensors", ".bin", ".msgpack")))
+        repos.append(Repo(spec.hub_id, commits=commits, refs=refs, lfs=lfs))
     return repos

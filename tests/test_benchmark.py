@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +35,37 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     assert intervals["replicates"] == 100 and intervals["one_thread_s"] > 0 and intervals["default_s"] > 0
     disk = report["cache_quick_mib"]  # the quick run's cache: two stand-ins, their embeddings
     assert disk["stand-ins"] > 400 and 0 < disk["embeddings"] < disk["stand-ins"]
+
+
+def _rehearsal():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rehearse", ROOT / "benchmarks" / "rehearse.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rehearsal_measures_peak_disk_and_downloads(tmp_path, hub_repos):
+    """The rehearsal's two measurements: the peak of a folder that grows and shrinks (links
+    not counted twice), and the bytes the hub replica served."""
+    import urllib.request
+
+    from hub_replica import HubReplica
+
+    rehearse = _rehearsal()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "link").symlink_to(ROOT / "pyproject.toml")
+    with rehearse.PeakDisk(work, every=0.05) as disk:
+        (work / "big").write_bytes(b"x" * 3_000_000)
+        time.sleep(0.5)
+        (work / "big").unlink()
+    assert 3_000_000 <= disk.peak < 3_100_000 and rehearse.folder_bytes(work) == 0
+    with HubReplica(hub_repos) as hub:
+        config = urllib.request.urlopen(f"{hub.url}/gpt2/resolve/main/config.json").read()
+        weights = urllib.request.urlopen(f"{hub.url}/gpt2/resolve/main/model.safetensors").read()
+        assert hub.bytes_sent() == len(config) + len(weights) > 1_000_000
+    env = rehearse.runner_env("http://127.0.0.1:9", work)
+    assert env["CVSP_MODELS"] == "real" and env["HF_ENDPOINT"] == "http://127.0.0.1:9"
+    assert not [name for name in env if name.endswith("_REVISION") and name.startswith("CVSP_")]

@@ -14,6 +14,8 @@ import jupytext
 import pytest
 import yaml
 
+from conftest import build_book, toc_files
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RESULT_PAGES = ["01_cwe_anisotropy", "02_word_similarity", "03_sts", "04_sentence_self_similarity"]
@@ -243,29 +245,12 @@ def test_chapters_link_glossary_terms():
     assert terms - linked <= {"contextualized word embedding"}, terms - linked  # CWE's long form
 
 
-def _toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc["parts"]:
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
-
-
-def _build(env: dict, output: Path, *config: str) -> None:
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), *config,
-         "--path-output", str(output), "-W", "-n", "--keep-going"],
-        env=env, capture_output=True, text=True, timeout=3000,
-    )  # fmt: skip
-    assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
-
-
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory, reference_run):
     cache = reference_run[0] / "cache"  # the embeddings of the end-to-end run: none recomputed
     env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
     output = tmp_path_factory.mktemp("book")
-    _build(env, output)
+    build_book(env, output)
     return output, env
 
 
@@ -361,7 +346,7 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     config.write_text(edition.stdout)
-    _build(env, tmp_path / "student", "--config", str(config))
+    build_book(env, tmp_path / "student", "--config", str(config))
     student = tmp_path / "student" / "_build" / "html" / "notebooks"
     needles = _needles()
     for page in RESULT_PAGES + OTHER_CHAPTERS:
@@ -395,7 +380,7 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
 def test_strict_build_with_stand_ins(built_book):
     html = built_book[0] / "_build" / "html"
     assert not (html / "reports").exists(), "a notebook failed to execute"
-    for page in _toc_files():
+    for page in toc_files():
         path = html / f"{page}.html"
         assert path.is_file(), page
         text = path.read_text()

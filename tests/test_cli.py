@@ -42,7 +42,8 @@ def test_models_command_lists_the_registry(capsys):
     text = capsys.readouterr().out
     for spec in MODELS.values():
         assert spec.hub_id in text and (spec.revision or f"CVSP_{spec.key.upper()}_REVISION") in text
-    assert "unverified" in text and "contrast = gpt2, clip, bert, simcse_unsup, simcse_sup" in text
+    assert "refs/pr/3 (commit d9aa2ff…)" in text and "refs/pr/4 (commit 8d6e532…)" in text
+    assert "safetensors conversion" in text and "contrast = gpt2, clip, bert, simcse_unsup, simcse_sup" in text
 
 
 @pytest.mark.parametrize(

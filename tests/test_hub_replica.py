@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from cvsp.settings import revision_variable
 from hub_replica import HubReplica, SilentServer
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = ("pytorch_model.bin", "discussions", "/pulls", "convert", "/commit/", "/preupload/")
+FORBIDDEN = ("pytorch_model.bin", "flax_model", "tf_model", "discussions", "/pulls", "convert", "/commit/", "/preupload/")
 
 
 def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str, str]:
@@ -232,36 +233,42 @@ def test_hub_that_never_answers_is_one_sentence_within_seconds(tmp_path):
 
 @pytest.fixture(scope="module")
 def contrast_run(contrast_repos, tmp_path_factory):
-    """``cvsp reproduce --model-set contrast`` in real mode, SimCSE at revisions the user names
-    (unsupervised by its ref ``refs/pr/1``, supervised by commit)."""
-    from hub_repos import simcse_commits
-
+    """``cvsp reproduce --model-set contrast`` in real mode with no revision set: SimCSE
+    from its pinned conversion refs (``refs/pr/4``, ``refs/pr/3``)."""
     root = tmp_path_factory.mktemp("contrast")
-    revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "refs/pr/1", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
     with HubReplica(contrast_repos) as hub:
-        done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache", **revisions), "--model-set", "contrast")
+        done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "contrast")
     assert done.returncode == 0, done.stderr[-4000:]
     return root, hub
 
 
+def _contrast_commits() -> dict[str, str]:
+    """The commit each model of the contrast set must be read from, in the replica."""
+    from hub_repos import simcse_layout
+
+    return {"gpt2": GPT2_COMMIT, "clip": CLIP_COMMIT, "bert": BERT_COMMIT,
+            **{key: simcse_layout(key)[0][MODELS[key].revision] for key in ("simcse_unsup", "simcse_sup")}}  # fmt: skip
+
+
 @pytest.mark.slow
 def test_contrast_set_loads_every_model_at_its_commit(contrast_run, online_run, contrast_repos):
-    from hub_repos import simcse_commits
-
     root, hub = contrast_run
     provenance = json.loads((root / "out" / "provenance.json").read_text())
-    expected = {"gpt2": GPT2_COMMIT, "clip": CLIP_COMMIT, "bert": BERT_COMMIT,
-                "simcse_unsup": simcse_commits("simcse_unsup")[1], "simcse_sup": simcse_commits("simcse_sup")[1]}  # fmt: skip
+    expected = _contrast_commits()
     served = {repo.repo_id: repo for repo in contrast_repos}
     for key, commit in expected.items():
         record = provenance["models"][key]
         assert record["source"] == "real" and record["commit"] == commit, key
+        assert record["pinned_revision"] == MODELS[key].revision and record["revision"] == MODELS[key].revision, key
         weights = served[MODELS[key].hub_id].commits[commit]["model.safetensors"]
         assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest(), key
         assert "tokenizer" not in record  # real models bring their own tokenizer, never the stand-in one
-    assert provenance["models"]["simcse_unsup"]["pin_verified"] is False
+    assert provenance["models"]["simcse_unsup"]["published_sha256"] == MODELS["simcse_unsup"].published_sha256
+    assert provenance["models"]["simcse_sup"]["pinned_commit"] == "d9aa2ff"
     resolves = [r.path for r in hub.requests("/resolve/")]
-    assert resolves and all(any(c in p for c in expected.values()) for p in resolves), resolves
+    by_ref = [p for p in resolves if not any(c in p for c in expected.values())]
+    # files are read at the resolved commits; only config.json by the ref's name (to record the ref)
+    assert by_ref and all(p.endswith("/config.json") and ("refs%2Fpr%2F" in p or "refs/pr/" in p) for p in by_ref), by_ref
     assert not _forbidden(hub), _forbidden(hub)
     contrasts = (root / "out" / "contrasts.csv").read_text().splitlines()
     assert contrasts[0].startswith("result,task,model,base,variant,base_variant,layer,difference")
@@ -272,27 +279,54 @@ def test_contrast_set_loads_every_model_at_its_commit(contrast_run, online_run, 
     assert paper_rows(root / "out" / "scores.csv") == paper_rows(online_root / "out" / "scores.csv")
 
 
-def test_simcse_without_a_revision_is_refused_before_any_download(contrast_repos, tmp_path):
+def test_simcse_loads_by_default_and_again_offline(contrast_repos, tmp_path):
+    """No revision set: supervised SimCSE loads from its pinned ref ``refs/pr/3`` (the
+    conversion commit, safetensors, nothing else fetched), and then without the hub from
+    the hub cache, which remembers the commit the ref named."""
+    code = ("from cvsp.models import load_models\nfrom cvsp.settings import Settings\n"
+            "m = load_models(Settings.from_env(), ('simcse_sup',), device='cpu')['simcse_sup']\n"
+            "print(m.revision, m.commit, m.weights_sha256)\n")  # fmt: skip
+    expected = _contrast_commits()["simcse_sup"]
     with HubReplica(contrast_repos) as hub:
+        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache")
+        online = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+        assert online.returncode == 0, online.stderr[-3000:]
+        assert online.stdout.split()[:2] == ["refs/pr/3", expected]
+        assert not _forbidden(hub), _forbidden(hub)
+        assert hub.requests(f"/resolve/{expected}/model.safetensors")
+    offline = subprocess.run([sys.executable, "-c", code], env={**env, "HF_HUB_OFFLINE": "1"},
+                             capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert offline.returncode == 0, offline.stderr[-3000:]
+    assert offline.stdout == online.stdout
+
+
+def test_simcse_ref_that_moved_is_refused_before_any_download(contrast_repos, tmp_path):
+    """The pinned ref names another commit than the verified one: refused, nothing fetched."""
+    import dataclasses
+
+    moved = []
+    for repo in contrast_repos:
+        if repo.repo_id == MODELS["simcse_unsup"].hub_id:  # refs/pr/4 now names refs/pr/5's commit
+            repo = dataclasses.replace(repo, refs={**repo.refs, "refs/pr/4": repo.refs["refs/pr/5"]})
+        moved.append(repo)
+    with HubReplica(moved) as hub:
         done = _reproduce(tmp_path / "out", _env(hub.url, tmp_path / "hf", tmp_path / "cache"), "--model-set", "contrast")
     assert done.returncode == 1
     message = _one_sentence(done.stderr)
-    assert "princeton-nlp/unsup-simcse-bert-base-uncased has no pinned commit" in message
+    assert "the pinned ref refs/pr/4 now names commit 99b4eb6" in message and "8d6e532" in message
     assert "CVSP_SIMCSE_UNSUP_REVISION" in message
     assert not hub.requests("/resolve/") and not _forbidden(hub)
     _nothing_written(tmp_path / "hf", tmp_path / "cache")
 
 
 def test_simcse_main_without_safetensors_is_refused_before_any_download(contrast_repos, tmp_path):
-    from hub_repos import simcse_commits
-
-    revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "main", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
     with HubReplica(contrast_repos) as hub:
-        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", **revisions)
+        env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", CVSP_SIMCSE_UNSUP_REVISION="main")
         done = _reproduce(tmp_path / "out", env, "--model-set", "contrast")
     assert done.returncode == 1
     message = _one_sentence(done.stderr)
     assert "unsup-simcse-bert-base-uncased at revision 'main' holds no model.safetensors" in message
+    assert "refs/pr/4" in message  # the pinned default it names
     assert not hub.requests("/resolve/") and not _forbidden(hub)
     _nothing_written(tmp_path / "hf", tmp_path / "cache")
 
@@ -300,15 +334,12 @@ def test_simcse_main_without_safetensors_is_refused_before_any_download(contrast
 @pytest.mark.slow
 def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contrast_run, contrast_repos, tmp_path):
     """Chapter 7 against the replica: the same commits as the command line, no new forward pass."""
-    from hub_repos import simcse_commits
-
     root, _ = contrast_run
     cache = root / "cache"
     before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
     executed = tmp_path / "07.ipynb"
-    revisions = {"CVSP_SIMCSE_UNSUP_REVISION": "refs/pr/1", "CVSP_SIMCSE_SUP_REVISION": simcse_commits("simcse_sup")[1]}
     with HubReplica(contrast_repos) as hub:
-        env = _env(hub.url, root / "hf", cache, **revisions)
+        env = _env(hub.url, root / "hf", cache)
         done = _execute(ROOT / "notebooks" / "07_images_or_contrast.ipynb", executed, env)
         assert done.returncode == 0, done.stderr[-4000:]
         assert not _forbidden(hub)
@@ -317,5 +348,24 @@ def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contras
     assert after == before, "the chapter computed embeddings the command line had cached"
     text = executed.read_text()
     assert "STAND-IN" not in text
-    for key, commit in (("bert", BERT_COMMIT), ("simcse_sup", simcse_commits("simcse_sup")[1])):
-        assert f"{MODELS[key].hub_id}@{commit[:7]}" in text, key
+    for key, commit in _contrast_commits().items():
+        assert commit in text, f"chapter 7 does not name the full commit of {key}"
+
+
+@pytest.mark.slow
+def test_the_workflows_real_tests_pass_against_the_replica(contrast_run, contrast_repos, tmp_path):
+    """The Pages workflow's test step runs ``tests/test_real.py`` with the hub reachable:
+    against the replica (from the contrast run's caches), every test passes and none is
+    skipped, but the one that needs the real files' published sha256."""
+    root, _ = contrast_run
+    with HubReplica(contrast_repos) as hub:
+        env = _env(hub.url, root / "hf", root / "cache")
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "inner"),
+             str(ROOT / "tests" / "test_real.py"), "-k", "not published"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert re.match(rf"{len(MODELS) + 1} passed, 1 deselected in ", summary), summary
+    assert not _forbidden(hub), _forbidden(hub)

@@ -111,13 +111,30 @@ def test_stand_in_seeds_keep_the_paper_models_and_separate_bert_from_simcse():
 
 
 def test_registry_entries_are_complete():
+    """Every model the book reads is pinned: a full commit, or a ref with the public short
+    hash its commit must start with (SimCSE's safetensors conversions)."""
     for spec in MODELS.values():
-        assert spec.family in FAMILIES and spec.label
-        assert (spec.revision is None) == (not spec.verified) or spec.revision is not None
-        if spec.revision is not None:
-            assert re.fullmatch(r"[0-9a-f]{40}", spec.revision), spec.key
+        assert spec.family in FAMILIES and spec.label and spec.verified
+        if spec.commit_prefix is None:
+            assert re.fullmatch(r"[0-9a-f]{40}", spec.revision) and spec.pinned_commit == spec.revision, spec.key
+        else:
+            assert re.fullmatch(r"refs/pr/\d+", spec.revision) and spec.pinned_commit is None, spec.key
+            assert re.fullmatch(r"[0-9a-f]{7}", spec.commit_prefix), spec.key
     assert MODELS["bert"].revision == "86b5e0934494bd15c9632b12f734a8a67f723594"
-    assert not MODELS["simcse_unsup"].verified and not MODELS["simcse_sup"].verified
+    assert (MODELS["simcse_unsup"].revision, MODELS["simcse_unsup"].commit_prefix) == ("refs/pr/4", "8d6e532")
+    assert (MODELS["simcse_sup"].revision, MODELS["simcse_sup"].commit_prefix) == ("refs/pr/3", "d9aa2ff")
+    assert MODELS["simcse_unsup"].published_sha256.startswith("ffb787f1")
+
+
+def test_a_pinned_ref_naming_another_commit_is_refused():
+    from cvsp.models import ModelUnavailableError, check_pin
+
+    spec = MODELS["simcse_sup"]
+    check_pin(spec, "refs/pr/3", "d9aa2ff" + "0" * 33)  # the verified commit
+    check_pin(spec, "main", "2d82fab1" + "0" * 32)  # a revision the user named: not checked
+    with pytest.raises(ModelUnavailableError, match="the pinned ref refs/pr/3 now names commit 90bd602"):
+        check_pin(spec, "refs/pr/3", "90bd602" + "0" * 33)
+    check_pin(MODELS["gpt2"], MODELS["gpt2"].revision, MODELS["gpt2"].revision)  # a commit pin names itself
     assert MODELS["simcse_sup"].pooler and not MODELS["simcse_unsup"].pooler
     assert MODEL_SETS["paper"] == ("gpt2", "clip") and set(MODEL_SETS["paper"]) < set(MODEL_SETS["contrast"])
 
@@ -169,8 +186,9 @@ def test_a_checkpoint_of_another_family_is_refused_in_one_sentence(models, tmp_p
 def test_an_unpinned_registry_model_needs_a_revision_before_any_download(settings, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing may be asked of any hub
     real = settings.with_(models="real", revisions={})
+    unpinned = dataclasses.replace(MODELS["simcse_unsup"], revision=None, commit_prefix=None, verified=False)
     with pytest.raises(ModelUnavailableError) as caught:
-        load_models(real, ("gpt2", "simcse_unsup"))
+        load_models(real, ("gpt2", unpinned))
     message = str(caught.value)
     assert "CVSP_SIMCSE_UNSUP_REVISION" in message and one_sentence(message), message
 

@@ -1,19 +1,26 @@
 """Sphinx extension of the book: a warning at the top of every page of a stand-in build,
-and the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box).
+the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), and a
+fresh start whenever the weights or the package change.
 
 Whether the build runs stand-in models is read from ``CVSP_MODELS`` (the same setting
-the notebooks use) and stored as the config value ``cvsp_models``, so switching between
-stand-in and real builds re-reads every page.
+the notebooks use) and stored as the config value ``cvsp_models``. The book's stamp
+(:func:`cvsp.stamp.book_stamp`: the model source, the commit each model resolves to, a
+digest of the package) is the config value ``cvsp_stamp``: when it differs from the
+previous build's, Sphinx re-reads every page and the cache of executed notebooks, which
+keys a notebook by its code alone, is emptied, so no output is reused wrongly.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from docutils import nodes
+from sphinx.util import logging
 
 STATIC = Path(__file__).parent / "static"
+LOGGER = logging.getLogger(__name__)
 
 TEXT = (
     "This book was built with stand-in models: the real GPT-2 and CLIP architectures (and "
@@ -24,8 +31,26 @@ TEXT = (
 )
 
 
+def _notebook_cache(app, config) -> Path:
+    """Where myst-nb keeps executed notebooks (``execute.cache``, else ``_build/.jupyter_cache``)."""
+    given = config.nb_execution_cache_path
+    return Path(given) if given else Path(app.outdir).parent / ".jupyter_cache"
+
+
 def _set_models(app, config) -> None:
+    from cvsp.settings import Settings
+    from cvsp.stamp import book_stamp
+
     config.cvsp_models = os.environ.get("CVSP_MODELS", "real").strip().lower()
+    config.cvsp_stamp = book_stamp(Settings.from_env())
+    cache = _notebook_cache(app, config)
+    record = cache.with_name(cache.name + ".cvsp-stamp")
+    previous = record.read_text() if record.is_file() else None
+    if previous != config.cvsp_stamp and cache.exists():
+        LOGGER.info("cvsp: models or package changed since the last build; executing every notebook afresh")
+        shutil.rmtree(cache)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(config.cvsp_stamp)
 
 
 def _warn(app, doctree) -> None:
@@ -44,6 +69,7 @@ def _static(app) -> None:
 
 def setup(app):
     app.add_config_value("cvsp_models", "real", "env")
+    app.add_config_value("cvsp_stamp", "", "env")
     app.connect("builder-inited", _static)
     app.add_css_file("cvsp.css")
     app.connect("config-inited", _set_models)

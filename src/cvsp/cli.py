@@ -90,13 +90,13 @@ def _models() -> int:
     from cvsp.models import FAMILIES, MODEL_SETS, MODELS
     from cvsp.settings import revision_variable
 
-    print("key           family  hub id                                          pinned commit")
+    print("key           family  hub id                                          pinned revision")
     for spec in MODELS.values():
-        pinned = spec.revision or "none: set " + revision_variable(spec.key)
+        pinned = spec.pin_text() if spec.revision else "none: set " + revision_variable(spec.key)
         print(f"{spec.key:<13} {spec.family:<7} {spec.hub_id:<47} {pinned}")
-        if not spec.verified:
-            print(textwrap.fill(f"unverified: {spec.note}", width=100, initial_indent=" " * 22,
-                                subsequent_indent=" " * 22))  # fmt: skip
+        if spec.note:
+            print(textwrap.fill(("" if spec.verified else "unverified: ") + spec.note, width=100,
+                                initial_indent=" " * 22, subsequent_indent=" " * 22))  # fmt: skip
     print("\nfamilies: " + "; ".join(f"{f.name} ({f.description})" for f in FAMILIES.values()))
     print("model sets: " + "; ".join(f"{name} = {', '.join(keys)}" for name, keys in MODEL_SETS.items()))
     return 0

@@ -74,12 +74,16 @@ FAMILIES: dict[str, Family] = {
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A model: hub id, pinned commit, architecture family, label.
+    """A model: hub id, pinned revision, architecture family, label.
 
-    ``revision`` is the commit loaded by default; None where no commit could be verified,
-    so real weights load only at a revision the user names. ``verified`` says whether the
-    pinned commit was checked against a public listing; ``pooler`` adds the encoder's
-    pooler output after the top layer (supervised SimCSE reads its sentences there).
+    ``revision`` is what is loaded by default: a full commit, or (where the public facts
+    give no full commit) a hub ref whose commit must start with ``commit_prefix``, the
+    public short hash, so that a ref that has moved is refused. None where nothing could
+    be verified, so real weights load only at a revision the user names. ``verified``
+    says whether the pin was checked against public facts; ``published_sha256`` is the
+    public LFS sha256 of its ``model.safetensors`` where known (recorded beside the
+    sha256 of the file read); ``pooler`` adds the encoder's pooler output after the top
+    layer (supervised SimCSE reads its sentences there).
     """
 
     key: str
@@ -91,6 +95,21 @@ class ModelSpec:
     verified: bool = True
     pooler: bool = False
     note: str = ""
+    commit_prefix: str | None = None
+    published_sha256: str | None = None
+
+    @property
+    def pinned_commit(self) -> str | None:
+        """The full commit of the pin, where the pin is one."""
+        return self.revision if self.revision and is_commit(self.revision) else None
+
+    def pin_text(self) -> str:
+        """The pin for people: ``607a30d7…`` or ``refs/pr/4 (commit 8d6e532…)``."""
+        if self.revision is None:
+            return "none"
+        if self.commit_prefix:
+            return f"{self.revision} (commit {self.commit_prefix}…)"
+        return self.revision
 
 
 # The pinned commits. gpt2: main, which holds model.safetensors. CLIP: main
@@ -100,19 +119,28 @@ class ModelSpec:
 GPT2_COMMIT = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 CLIP_COMMIT = "c237dc49a33fc61debc9276459120b7eac67e7ef"
 BERT_COMMIT = "86b5e0934494bd15c9632b12f734a8a67f723594"
-SIMCSE_NOTE = (
-    "public copies suggest its main holds only pytorch_model.bin and its safetensors are on "
-    "a hub conversion pull-request ref, whose commit could not be read where this registry was written"
-)
+# SimCSE. The main of both repositories holds pytorch_model.bin and a Flax export, no
+# safetensors (sup. main 2d82fab19ac3a73a20dd20333d27eb8a52d6e97f; unsup. main 218baf6…,
+# whose parent 6504ae026e02a1464538d443b15e36afc318e034 holds the same weights). The hub's
+# safetensors conversions are SFconvertbot's pull requests, children of those commits:
+# sup. refs/pr/3 (commit d9aa2ff…), unsup. refs/pr/4 (commit 8d6e532…, model.safetensors
+# with LFS sha256 ffb787f1…). Their full hashes are not in public copies, so the refs are
+# pinned and their commit must start with the public short hash (design in book/methods.md).
+SIMCSE_UNSUP_REF, SIMCSE_UNSUP_PREFIX = "refs/pr/4", "8d6e532"
+SIMCSE_SUP_REF, SIMCSE_SUP_PREFIX = "refs/pr/3", "d9aa2ff"
+SIMCSE_UNSUP_SHA256 = "ffb787f190392c1feb834f09c0c82653ca5e61b97c45d90e08f6b10872c55b4d"
+SIMCSE_NOTE = "the hub's safetensors conversion (SFconvertbot pull request) of the authors' weights"
 
 MODELS: dict[str, ModelSpec] = {
     "gpt2": ModelSpec("gpt2", "gpt2", "gpt2", "GPT-2", 1024, GPT2_COMMIT),
     "clip": ModelSpec("clip", "openai/clip-vit-base-patch32", "clip", "CLIP", 77, CLIP_COMMIT),
     "bert": ModelSpec("bert", "bert-base-uncased", "bert", "BERT", 512, BERT_COMMIT),
     "simcse_unsup": ModelSpec("simcse_unsup", "princeton-nlp/unsup-simcse-bert-base-uncased", "bert",
-                              "SimCSE unsup.", 512, None, verified=False, note=SIMCSE_NOTE),
+                              "SimCSE unsup.", 512, SIMCSE_UNSUP_REF, note=SIMCSE_NOTE,
+                              commit_prefix=SIMCSE_UNSUP_PREFIX, published_sha256=SIMCSE_UNSUP_SHA256),
     "simcse_sup": ModelSpec("simcse_sup", "princeton-nlp/sup-simcse-bert-base-uncased", "bert",
-                            "SimCSE sup.", 512, None, verified=False, pooler=True, note=SIMCSE_NOTE),
+                            "SimCSE sup.", 512, SIMCSE_SUP_REF, pooler=True, note=SIMCSE_NOTE,
+                            commit_prefix=SIMCSE_SUP_PREFIX),
 }  # fmt: skip
 PAPER_MODELS: tuple[str, ...] = ("gpt2", "clip")
 MODEL_SETS: dict[str, tuple[str, ...]] = {
@@ -168,9 +196,11 @@ class LoadedModel:
             "source": self.source,
             "revision": self.revision,
             "commit": self.commit,
-            "pinned_commit": None if self.is_stand_in else self.spec.revision,
+            "pinned_revision": None if self.is_stand_in else self.spec.revision,
+            "pinned_commit": None if self.is_stand_in else (self.spec.pinned_commit or self.spec.commit_prefix),
             "standin_seed": self.standin_seed,
             "weights_sha256": self.weights_sha256,
+            **({"published_sha256": self.spec.published_sha256} if self.spec.published_sha256 and not self.is_stand_in else {}),
             **({"tokenizer": self.tokenizer_note} if self.tokenizer_note else {}),
             **({"pin_verified": False} if not self.spec.verified else {}),
             "model_class": type(self.model).__name__,
@@ -281,7 +311,7 @@ def _finish(spec: ModelSpec, model: torch.nn.Module, tokenizer: Any, device: str
 # --------------------------------------------------------------------------- real models
 
 
-def _is_commit(revision: str) -> bool:
+def is_commit(revision: str) -> bool:
     return bool(COMMIT_RE.fullmatch(revision))
 
 
@@ -300,16 +330,31 @@ def refusal_message(spec: ModelSpec, revision: str) -> str:
 
 
 def unpinned_message(spec: ModelSpec) -> str:
-    """Why a registry entry without a verified commit needs a revision from the user."""
+    """Why a model without a pinned revision needs a revision from the user."""
     return (
         f"{spec.hub_id} has no pinned commit in cvsp's registry ({spec.note}), so its real weights load "
         f"only at a revision you name: set {revision_variable(spec.key)} to a commit that holds {WEIGHTS_FILE}."
     )
 
 
-def _cached_commit(spec: ModelSpec, revision: str) -> str | None:
+def moved_message(spec: ModelSpec, commit: str) -> str:
+    """Why a pinned ref whose commit is not the verified one is refused."""
+    return (
+        f"{spec.hub_id}: the pinned ref {spec.revision} now names commit {commit}, not the verified "
+        f"commit {spec.commit_prefix}…, so the ref has moved and cvsp will not load it; set "
+        f"{revision_variable(spec.key)} to a commit you have checked that holds {WEIGHTS_FILE}."
+    )
+
+
+def check_pin(spec: ModelSpec, revision: str, commit: str) -> None:
+    """Refuse the registry's pinned ref when it names another commit than the verified one."""
+    if spec.commit_prefix and revision == spec.revision and not commit.startswith(spec.commit_prefix):
+        raise ModelUnavailableError(moved_message(spec, commit))
+
+
+def cached_commit(spec: ModelSpec, revision: str) -> str | None:
     """The commit a revision names in the local hub cache (a commit names itself)."""
-    if _is_commit(revision):
+    if is_commit(revision):
         return revision
     from huggingface_hub import try_to_load_from_cache
 
@@ -353,10 +398,15 @@ def resolve_revision(spec: ModelSpec, revision: str) -> tuple[str, bool]:
         else:
             if not _has_safetensors({s.rfilename for s in info.siblings or ()}):
                 raise ModelUnavailableError(refusal_message(spec, revision))
-            return str(info.sha), True
-    commit = _cached_commit(spec, revision)
+            commit = str(info.sha)
+            check_pin(spec, revision, commit)
+            if not is_commit(revision):
+                _remember_ref(spec, revision, commit)
+            return commit, True
+    commit = cached_commit(spec, revision)
     if commit is None:
         raise ModelUnavailableError(offline_message(spec))
+    check_pin(spec, revision, commit)
     found = [try_to_load_from_cache(spec.hub_id, name, revision=commit)
              for name in (WEIGHTS_FILE, f"{WEIGHTS_FILE}.index.json")]  # fmt: skip
     if any(isinstance(path, str) for path in found):
@@ -364,6 +414,25 @@ def resolve_revision(spec: ModelSpec, revision: str) -> tuple[str, bool]:
     if found[0] is not None:  # the hub said earlier that this commit has no safetensors
         raise ModelUnavailableError(refusal_message(spec, revision))
     raise ModelUnavailableError(offline_message(spec))
+
+
+def _remember_ref(spec: ModelSpec, revision: str, commit: str) -> None:
+    """Record in the hub cache which commit a branch or ref named, so that a later run
+    without the hub finds the commit of ``refs/pr/4`` as it finds that of ``main``:
+    ``config.json`` is fetched by the ref's name (huggingface_hub then writes the ref)."""
+    from huggingface_hub import hf_hub_download
+
+    try:
+        path = hf_hub_download(spec.hub_id, "config.json", revision=revision, etag_timeout=HUB_TIMEOUT_S)
+    except Exception as error:  # noqa: BLE001 (any failure here is the hub's)
+        raise ModelUnavailableError(
+            f"Could not read {spec.hub_id} at revision {revision!r} from the hub: {error}"
+        ) from None
+    if Path(path).parent.name != commit:  # the ref moved between two requests
+        raise ModelUnavailableError(
+            f"{spec.hub_id}: revision {revision!r} named two commits in a row ({commit}, "
+            f"{Path(path).parent.name}); try again, or name a commit."
+        )
 
 
 def _weights_digest(spec: ModelSpec, commit: str) -> str | None:
@@ -416,7 +485,7 @@ def load_hub(
         raise ModelUnavailableError(
             f"Could not load {spec.hub_id!r} at commit {commit} (revision {revision!r}): {error}"
         ) from error
-    read_from = _cached_commit(spec, commit)
+    read_from = cached_commit(spec, commit)
     if read_from != commit:  # the files must come from the commit that was resolved
         raise ModelUnavailableError(
             f"{spec.hub_id}: files were read from {read_from}, not from commit {commit}."

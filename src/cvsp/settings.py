@@ -54,7 +54,7 @@ def variables() -> tuple[Variable, ...]:
         Variable("CVSP_CACHE_DIR", "stand-in checkpoints, downloaded data and the embedding cache", "the per-user cache folder (`~/.cache/cvsp` on Linux)"),
         Variable(revision_variable("gpt2"), "hub revision (commit, tag or branch) of `gpt2`", _pinned("gpt2")),
         Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),
-        Variable("CVSP_<KEY>_REVISION", "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)", "its pinned commit; the SimCSE models have none and need one for real weights"),
+        Variable("CVSP_<KEY>_REVISION", "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)", "its pinned revision: a commit, or for the SimCSE models the hub's safetensors conversion ref, refused unless its commit is the verified one"),
         Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
         Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
         Variable("CVSP_BOOTSTRAP", "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides", "`2000`"),

@@ -1,0 +1,86 @@
+"""The main job as users run it: the whole book, strict, with the real models (the default).
+
+``make book`` and the Pages workflow build every chapter with ``CVSP_MODELS=real`` and no
+other setting. Here the hub is the local replica (:mod:`hub_replica`) holding the five
+repositories the book reads in their real layouts (SimCSE's ``main`` without safetensors,
+their conversions on pull-request refs): no ``CVSP_*_REVISION`` and no tokenizers folder
+is set. The book is built once against the running replica, then again in a fresh
+output folder with the replica stopped and ``HF_HUB_OFFLINE=1``, from the hub cache and
+the embedding cache the first build filled, as a second run on a user's machine does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import build_book, toc_files
+from cvsp.models import MODELS, MODEL_SETS
+from cvsp.settings import revision_variable
+from hub_replica import HubReplica
+
+pytestmark = pytest.mark.slow
+
+NEVER_FETCHED = ("pytorch_model.bin", "flax_model", "tf_model", "discussions", "/pulls", "convert", "/commit/")
+
+
+def _user_env(endpoint: str, root: Path, **changes: str) -> dict[str, str]:
+    """A user's environment: real models (the default), the hub at ``endpoint``, nothing else
+    of cvsp's set but the data folder (no internet here to download the data from)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CVSP_", "HF_"))}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(root / "hf"), CVSP_CACHE_DIR=str(root / "cache"),
+               MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
+    if os.environ.get("CVSP_DATA_DIR"):
+        env["CVSP_DATA_DIR"] = os.environ["CVSP_DATA_DIR"]
+    assert not any(name == revision_variable(key) for name in env for key in MODELS)
+    env.update(changes)
+    return env
+
+
+def _commits(repos) -> dict[str, str]:
+    """The commit each model's pinned revision names in the replica."""
+    served = {repo.repo_id: repo for repo in repos}
+    return {key: served[MODELS[key].hub_id].resolve(MODELS[key].revision) for key in MODEL_SETS["contrast"]}
+
+
+def _check_pages(html: Path, commits: dict[str, str]) -> str:
+    """Every page built, none failed, none with a stand-in warning; the commits named.
+    Returns the scores.csv the status page offers."""
+    assert not (html / "reports").exists(), "a notebook failed to execute"
+    for page in toc_files():
+        text = (html / f"{page}.html").read_text()
+        assert "cvsp-stand-in" not in text and "Traceback" not in text, page
+    chapter7 = (html / "notebooks" / "07_images_or_contrast.html").read_text()
+    for key, commit in commits.items():
+        assert commit in chapter7, f"chapter 7 does not name the commit of {key}"
+    status = (html / "book" / "status.html").read_text()
+    assert commits["gpt2"] in status and commits["clip"] in status
+    link = re.findall(r'href="(\.\./_downloads/[0-9a-f]+/scores\.csv)"', status)[0]
+    scores = (html / "book" / link).resolve().read_text()
+    assert "pretrained" in scores.splitlines()[1] and "stand-in" not in scores
+    return scores
+
+
+def test_whole_book_with_real_models_then_offline_from_the_caches(contrast_repos, tmp_path_factory):
+    root = tmp_path_factory.mktemp("book-real")
+    commits = _commits(contrast_repos)
+    with HubReplica(contrast_repos) as hub:
+        env = _user_env(hub.url, root)
+        build_book(env, root / "online")
+        endpoint = hub.url
+    fetched = [r.path for r in hub.log if any(word in r.path for word in NEVER_FETCHED)]
+    assert not fetched, fetched
+    for key in ("simcse_unsup", "simcse_sup"):  # the conversion's safetensors, at its commit
+        assert hub.requests(f"/{MODELS[key].hub_id}/resolve/{commits[key]}/model.safetensors"), key
+    online = _check_pages(root / "online" / "_build" / "html", commits)
+
+    # the replica is stopped: the same book from the caches, every chapter executed again
+    build_book(_user_env(endpoint, root, HF_HUB_OFFLINE="1"), root / "offline")
+    offline = _check_pages(root / "offline" / "_build" / "html", commits)
+    assert offline == online
+    provenance = json.loads(next((root / "offline" / "_build" / "html" / "_downloads").rglob("provenance.json")).read_text())
+    assert {key: m["commit"] for key, m in provenance["models"].items()} == {k: commits[k] for k in ("gpt2", "clip")}
