@@ -133,7 +133,7 @@ notebook.show(fig)
 # by layer although CLIP is not trained from GPT-2; SimCSE starts from BERT's weights,
 # so its layers do correspond to BERT's.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP \u2212 GPT-2 (EOS), unsupervised and supervised SimCSE \u2212 BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP − GPT-2 (EOS), unsupervised and supervised SimCSE − BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}}
 steps = {"clip": "eos", "simcse_unsup": "cls", "simcse_sup": "cls"}
 panels = [
     ("cwe_self_similarity", "sts_sentences", {m: experiments.CWE_VARIANT for m in steps}),

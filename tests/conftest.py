@@ -36,6 +36,14 @@ def missing_disk(folder: Path, need_gb: float, usage=None) -> str | None:
             "tests only (-m 'not slow').")  # fmt: skip
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--require-real", action="store_true",
+        help="fail, instead of skipping, the tests marked real when the real weights cannot be had "
+             "(the Pages workflow, where the hub must be reachable)",
+    )  # fmt: skip
+
+
 def pytest_collection_finish(session):
     """The disk check, on the tests that will actually run: after every deselection
     (``-m``, ``-k``, ``--deselect``), which ``pytest_collection_modifyitems`` may precede."""

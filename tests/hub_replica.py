@@ -37,6 +37,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+# Paths cvsp must never ask for: pickled or other frameworks' weights, and the hub's
+# discussion, pull-request, conversion and commit routes (transformers' conversion fallback).
+NEVER_REQUESTED = ("pytorch_model.bin", "flax_model", "tf_model", "discussions", "/pulls", "convert",
+                   "/commit/", "/preupload/")  # fmt: skip
 
 
 def git_blob_sha1(content: bytes) -> str:

@@ -19,13 +19,10 @@ from pathlib import Path
 import pytest
 
 from conftest import build_book, toc_files
-from cvsp.models import MODELS, MODEL_SETS
-from cvsp.settings import revision_variable
-from hub_replica import HubReplica
+from cvsp.models import BOOK_MODELS, MODELS
+from hub_replica import NEVER_REQUESTED, HubReplica
 
 pytestmark = pytest.mark.slow
-
-NEVER_FETCHED = ("pytorch_model.bin", "flax_model", "tf_model", "discussions", "/pulls", "convert", "/commit/")
 
 
 def _user_env(endpoint: str, root: Path, **changes: str) -> dict[str, str]:
@@ -36,7 +33,6 @@ def _user_env(endpoint: str, root: Path, **changes: str) -> dict[str, str]:
                MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
     if os.environ.get("CVSP_DATA_DIR"):
         env["CVSP_DATA_DIR"] = os.environ["CVSP_DATA_DIR"]
-    assert not any(name == revision_variable(key) for name in env for key in MODELS)
     env.update(changes)
     return env
 
@@ -44,7 +40,7 @@ def _user_env(endpoint: str, root: Path, **changes: str) -> dict[str, str]:
 def _commits(repos) -> dict[str, str]:
     """The commit each model's pinned revision names in the replica."""
     served = {repo.repo_id: repo for repo in repos}
-    return {key: served[MODELS[key].hub_id].resolve(MODELS[key].revision) for key in MODEL_SETS["contrast"]}
+    return {key: served[MODELS[key].hub_id].resolve(MODELS[key].revision) for key in BOOK_MODELS}
 
 
 def _check_pages(html: Path, commits: dict[str, str]) -> str:
@@ -72,7 +68,7 @@ def test_whole_book_with_real_models_then_offline_from_the_caches(contrast_repos
         env = _user_env(hub.url, root)
         build_book(env, root / "online")
         endpoint = hub.url
-    fetched = [r.path for r in hub.log if any(word in r.path for word in NEVER_FETCHED)]
+    fetched = [r.path for r in hub.log if any(word in r.path for word in NEVER_REQUESTED)]
     assert not fetched, fetched
     for key in ("simcse_unsup", "simcse_sup"):  # the conversion's safetensors, at its commit
         assert hub.requests(f"/{MODELS[key].hub_id}/resolve/{commits[key]}/model.safetensors"), key

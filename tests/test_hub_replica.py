@@ -23,10 +23,10 @@ import pytest
 
 from cvsp.models import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
 from cvsp.settings import revision_variable
-from hub_replica import HubReplica, SilentServer
+from hub_replica import NEVER_REQUESTED, HubReplica, SilentServer
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = ("pytorch_model.bin", "flax_model", "tf_model", "discussions", "/pulls", "convert", "/commit/", "/preupload/")
+FORBIDDEN = NEVER_REQUESTED
 
 
 def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str, str]:
@@ -264,7 +264,8 @@ def test_contrast_set_loads_every_model_at_its_commit(contrast_run, online_run, 
         assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest(), key
         assert "tokenizer" not in record  # real models bring their own tokenizer, never the stand-in one
     assert provenance["models"]["simcse_unsup"]["published_sha256"] == MODELS["simcse_unsup"].published_sha256
-    assert provenance["models"]["simcse_sup"]["pinned_commit"] == "d9aa2ff"
+    assert provenance["models"]["simcse_sup"]["pinned_commit_prefix"] == "d9aa2ff"
+    assert provenance["models"]["simcse_sup"]["pinned_commit"] is None  # a ref is pinned, not a commit
     resolves = [r.path for r in hub.requests("/resolve/")]
     by_ref = [p for p in resolves if not any(c in p for c in expected.values())]
     # files are read at the resolved commits; only config.json by the ref's name (to record the ref)

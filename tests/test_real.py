@@ -16,18 +16,20 @@ import json
 import pytest
 
 from cvsp import paper, reproduce
-from cvsp.models import MODEL_SETS, MODELS, ModelUnavailableError, load_real
+from cvsp.models import BOOK_MODELS, MODELS, ModelUnavailableError, load_real
 
 pytestmark = pytest.mark.real
-BOOK_MODELS = MODEL_SETS["contrast"]  # every model a chapter of the book loads
 
 
 @pytest.fixture(scope="module")
-def hub():
-    """Skip, with the reason, where the hub and its cache cannot give the weights."""
+def hub(request):
+    """Skip, with the reason, where the hub and its cache cannot give the weights; with
+    ``--require-real`` (the Pages workflow) fail instead, so that a broken hub is seen."""
     try:
         load_real("gpt2", device="cpu")
     except ModelUnavailableError as error:
+        if request.config.getoption("--require-real"):
+            pytest.fail(f"real weights required (--require-real) but unavailable: {error}")
         pytest.skip(f"real weights unavailable: {error}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import shutil
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from cvsp import stamp
+from cvsp.models import MODELS
 from cvsp.settings import Settings
 from hub_replica import HubReplica
 
@@ -38,8 +40,9 @@ def test_package_digest_follows_every_module(tmp_path):
 
 def test_stand_in_stamp_names_the_seed_and_the_package():
     zero = stamp.book_stamp(Settings(models="stand-in"))
-    assert zero == f"stand-in seed 0 cvsp {stamp.package_digest()}"
+    assert zero == f"stand-in seed 0 bootstrap 2000 cvsp {stamp.package_digest()}"
     assert stamp.book_stamp(Settings(models="stand-in", standin_seed=1)) != zero
+    assert stamp.book_stamp(Settings(models="stand-in", bootstrap=500)) != zero
 
 
 def test_extension_empties_the_notebook_cache_when_the_stamp_changes(tmp_path, monkeypatch):
@@ -73,7 +76,8 @@ def _stamp(env: dict[str, str]) -> str:
 
 def test_real_stamp_names_the_resolved_commits(contrast_repos, tmp_path):
     """Against the hub replica: each model's commit, the ref's commit for SimCSE; another
-    revision gives another stamp; offline, the same stamp from the hub cache."""
+    revision gives another stamp, and so does a pinned ref that has moved (the build then
+    stops on it); offline, the same stamp from the hub cache once the weights are there."""
     from hub_repos import simcse_layout
 
     refs, _ = simcse_layout("simcse_sup")
@@ -82,10 +86,19 @@ def test_real_stamp_names_the_resolved_commits(contrast_repos, tmp_path):
         env = dict(base, HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), CVSP_MODELS="real")
         pinned = _stamp(env)
         other = _stamp(dict(env, CVSP_SIMCSE_SUP_REVISION="refs/pr/5"))
+        load = "from cvsp.models import load_real\nfor key in ('simcse_unsup', 'simcse_sup'): load_real(key, device='cpu')\n"
+        loaded = subprocess.run([sys.executable, "-c", load], env=env, capture_output=True, text=True, timeout=600)
+        assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert f"simcse_sup@{refs['refs/pr/3']}" in pinned and f"simcse_sup@{refs['refs/pr/5']}" in other
     assert pinned.replace(refs["refs/pr/3"], refs["refs/pr/5"]) == other
     assert pinned.startswith("real gpt2@607a30d783dfa663caf39e06633721c8d4cfcd7e clip@c237dc49")
     assert _stamp(dict(env, HF_HUB_OFFLINE="1")) == pinned
+    sup = MODELS["simcse_sup"].hub_id  # its refs/pr/3 now names the commit of refs/pr/5
+    moved = [dataclasses.replace(r, refs={**r.refs, "refs/pr/3": r.refs["refs/pr/5"]}) if r.repo_id == sup else r
+             for r in contrast_repos]  # fmt: skip
+    with HubReplica(moved) as hub:
+        refused = _stamp(dict(env, HF_ENDPOINT=hub.url))
+    assert "simcse_sup@refs/pr/3 (unresolved)" in refused
 
 
 @pytest.mark.parametrize("models", ["stand-in", "real"])

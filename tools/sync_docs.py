@@ -68,7 +68,7 @@ def _rewrite_notebook(text: str, rules: list[tuple[re.Pattern, str]]) -> str:
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
-def _rewrite_for(path: Path):
+def rewrite_for(path: Path):
     """The rewrite of one target file: inside each cell for a notebook, else the text."""
     return _rewrite_notebook if path.suffix == ".ipynb" else _rewrite
 
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> int:
     stale = []
     for path, rules in targets().items():
         text = path.read_text()
-        new = _rewrite_for(path)(text, rules)
+        new = rewrite_for(path)(text, rules)
         if new != text:
             stale.append(path.relative_to(ROOT))
             if "--check" not in argv:

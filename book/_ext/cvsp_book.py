@@ -2,8 +2,8 @@
 the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), and a
 fresh start whenever the weights or the package change.
 
-Whether the build runs stand-in models is read from ``CVSP_MODELS`` (the same setting
-the notebooks use) and stored as the config value ``cvsp_models``. The book's stamp
+Whether the build runs stand-in models is read from ``CVSP_MODELS`` (through
+:class:`cvsp.settings.Settings`, as the notebooks read it) and stored as the config value ``cvsp_models``. The book's stamp
 (:func:`cvsp.stamp.book_stamp`: the model source, the commit each model resolves to, a
 digest of the package) is the config value ``cvsp_stamp``: when it differs from the
 previous build's, Sphinx re-reads every page and the cache of executed notebooks, which
@@ -12,12 +12,14 @@ keys a notebook by its code alone, is emptied, so no output is reused wrongly.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.util import logging
+
+from cvsp import stamp
+from cvsp.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 LOGGER = logging.getLogger(__name__)
@@ -38,11 +40,9 @@ def _notebook_cache(app, config) -> Path:
 
 
 def _set_models(app, config) -> None:
-    from cvsp.settings import Settings
-    from cvsp.stamp import book_stamp
-
-    config.cvsp_models = os.environ.get("CVSP_MODELS", "real").strip().lower()
-    config.cvsp_stamp = book_stamp(Settings.from_env())
+    settings = Settings.from_env()
+    config.cvsp_models = settings.models
+    config.cvsp_stamp = stamp.book_stamp(settings)
     cache = _notebook_cache(app, config)
     record = cache.with_name(cache.name + ".cvsp-stamp")
     previous = record.read_text() if record.is_file() else None

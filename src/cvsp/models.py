@@ -104,7 +104,7 @@ class ModelSpec:
         return self.revision if self.revision and is_commit(self.revision) else None
 
     def pin_text(self) -> str:
-        """The pin for people: ``607a30d7…`` or ``refs/pr/4 (commit 8d6e532…)``."""
+        """The pin for people: the commit, or ``refs/pr/4 (commit 8d6e532…)`` for a pinned ref."""
         if self.revision is None:
             return "none"
         if self.commit_prefix:
@@ -147,6 +147,7 @@ MODEL_SETS: dict[str, tuple[str, ...]] = {
     "paper": PAPER_MODELS,  # the paper's two models, the default
     "contrast": (*PAPER_MODELS, "bert", "simcse_unsup", "simcse_sup"),  # chapter "Images or contrast?"
 }
+BOOK_MODELS: tuple[str, ...] = MODEL_SETS["contrast"]  # every model a chapter of the book loads
 
 
 class ModelUnavailableError(RuntimeError):
@@ -197,7 +198,8 @@ class LoadedModel:
             "revision": self.revision,
             "commit": self.commit,
             "pinned_revision": None if self.is_stand_in else self.spec.revision,
-            "pinned_commit": None if self.is_stand_in else (self.spec.pinned_commit or self.spec.commit_prefix),
+            "pinned_commit": None if self.is_stand_in else self.spec.pinned_commit,
+            **({"pinned_commit_prefix": self.spec.commit_prefix} if self.spec.commit_prefix and not self.is_stand_in else {}),
             "standin_seed": self.standin_seed,
             "weights_sha256": self.weights_sha256,
             **({"published_sha256": self.spec.published_sha256} if self.spec.published_sha256 and not self.is_stand_in else {}),
@@ -634,7 +636,7 @@ def load_stand_in(key: str | ModelSpec, settings: Settings, device: str = "auto"
     )  # fmt: skip
 
 
-def _revision(spec: ModelSpec, settings: Settings) -> str:
+def revision_for(spec: ModelSpec, settings: Settings) -> str:
     """The revision to load: the user's override, else the pinned commit; none is an error."""
     revision = settings.revision(spec.key, spec.revision) if spec.key in MODELS else spec.revision
     if not revision:
@@ -648,7 +650,7 @@ def load_model(key: str | ModelSpec, settings: Settings, device: str | None = No
     if settings.is_stand_in:
         return load_stand_in(key, settings, chosen)
     spec = _spec(key)
-    return load_hub(spec, _revision(spec, settings), chosen)
+    return load_hub(spec, revision_for(spec, settings), chosen)
 
 
 def load_models(
@@ -661,6 +663,6 @@ def load_models(
     if settings.is_stand_in:
         return {s.key: load_model(s, settings, device) for s in specs}
     chosen = device or settings.device
-    revisions = {s.key: _revision(s, settings) for s in specs}
+    revisions = {s.key: revision_for(s, settings) for s in specs}
     resolved = {s.key: resolve_revision(s, revisions[s.key]) for s in specs}
     return {s.key: load_hub(s, revisions[s.key], chosen, resolved[s.key]) for s in specs}

@@ -2,9 +2,12 @@
 
 Jupyter Book's cache of executed notebooks keys each notebook by its code alone, but the
 same code gives other numbers with other weights (another ``CVSP_*_REVISION``, a ref
-that now names another commit, stand-ins) or another version of this package. The stamp
-names all of them: the model source, the commit each model of the book resolves to (or
-the stand-ins' seed) and a digest of the package's source. The book's Sphinx extension
+that now names another commit, stand-ins), another number of bootstrap replicates or
+another version of this package. The stamp names them: the model source, the commit each
+model of the book resolves to (or the stand-ins' seed), ``CVSP_BOOTSTRAP`` and a digest
+of the package's source. (The data files need no place in it: they are checked against
+their sha256 wherever they come from.) One stamp serves the whole book: a change
+re-executes every chapter, also those that do not read the changed model. The book's Sphinx extension
 (``book/_ext/cvsp_book.py``) compares it with the stamp of the previous build and, when
 they differ, empties the notebook cache and re-reads every page.
 """
@@ -14,11 +17,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from cvsp.models import MODEL_SETS, MODELS, ModelUnavailableError, cached_commit, is_commit, resolve_revision
+from cvsp.models import BOOK_MODELS, MODELS, ModelUnavailableError, is_commit, resolve_revision, revision_for
 from cvsp.settings import Settings
-
-BOOK_MODELS = MODEL_SETS["contrast"]  # every model a chapter of the book loads
-
 
 def package_digest(root: Path | None = None) -> str:
     """sha256 (16 hex digits) of every module of the installed package, names and contents."""
@@ -31,19 +31,16 @@ def package_digest(root: Path | None = None) -> str:
 
 def resolved_commits(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) -> dict[str, str]:
     """The commit each model's revision names: a commit names itself; a ref or branch is
-    asked of the hub, else of the hub cache. Where neither knows it, the revision itself,
-    marked, so that the build reports the reason when it loads the model."""
+    asked of the hub (offline: of the hub cache, as a build would). A revision that
+    cannot be resolved, or that is refused (a pinned ref that has moved, no safetensors),
+    stays as it is, marked: the build then stops on it with the reason."""
     commits = {}
     for key in keys:
-        spec = MODELS[key]
-        revision = settings.revision(key, spec.revision or "")
-        if is_commit(revision):
-            commits[key] = revision
-            continue
         try:
-            commits[key] = resolve_revision(spec, revision)[0]
+            revision = revision_for(MODELS[key], settings)
+            commits[key] = revision if is_commit(revision) else resolve_revision(MODELS[key], revision)[0]
         except ModelUnavailableError:
-            commits[key] = cached_commit(spec, revision) or f"{revision or 'none'} (unresolved)"
+            commits[key] = f"{settings.revision(key, MODELS[key].revision or 'none')} (unresolved)"
     return commits
 
 
@@ -53,4 +50,4 @@ def book_stamp(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) -> str:
         weights = f"stand-in seed {settings.standin_seed}"
     else:
         weights = "real " + " ".join(f"{key}@{commit}" for key, commit in resolved_commits(settings, keys).items())
-    return f"{weights} cvsp {package_digest()}"
+    return f"{weights} bootstrap {settings.bootstrap} cvsp {package_digest()}"
