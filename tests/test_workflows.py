@@ -29,6 +29,7 @@ def test_pages_cache_is_its_own_and_saved_even_after_a_failure():
     other = _step(pr, "actions/cache")["with"]
     assert key.startswith(prefixes[0]) and prefixes[-1] == "cvsp-real-" and "github.run_id" in key
     assert not other["key"].startswith(prefixes[-1]) and not key.startswith(other["restore-keys"])
+    assert restore["with"]["path"].split() == [".cache/huggingface", ".cache/cvsp/data"]  # weights and data
     save = _step(book, "actions/cache/save")
     assert "!cancelled()" in save["if"] and "always()" not in save["if"]  # a cancelled run saves nothing
     assert "steps.test.outcome != 'skipped'" in save["if"]  # a failed test or build step still saves
@@ -50,6 +51,9 @@ def test_pages_build_is_make_books_and_its_claims_are_reported_not_gated():
     real = (ROOT / "tests" / "test_real.py").read_text()
     assert '-m "not slow"' in test["run"] and ".holds(" not in real and "holds" not in test["run"]
     assert "--require-real" in test["run"]  # a hub that fails there fails the step, never skips it
+    assert test["env"]["CVSP_CACHE_DIR"] != "${{ github.workspace }}/.cache/cvsp"  # stand-ins kept apart
+    removal = next(s for s in steps if s.get("name") == "Remove the tests' caches")
+    assert removal["if"] == "always()" and test["env"]["CVSP_CACHE_DIR"] in removal["run"]
 
 
 def test_workflows_leave_the_slow_tests_to_machines_with_the_disk():
