@@ -122,6 +122,7 @@ def rehearse(work: Path) -> dict:
     with HubReplica(repos) as hub, PeakDisk(work) as disk:
         env = runner_env(hub.url, work)
         tests_cache = work / "runner-temp" / "cvsp-tests"  # as the workflow: the tests' caches apart
+        tests_cache.parent.mkdir(parents=True, exist_ok=True)
         steps.append(step("test", [sys.executable, "-m", "pytest", "-m", "not slow", "--require-real", "-q",
                                    "-p", "no:cacheprovider", "--basetemp", str(work / "runner-temp" / "pytest"),
                                    "--deselect", NEEDS_REAL_FILES],
@@ -159,12 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="cvsp-rehearsal-"))
     work.mkdir(parents=True, exist_ok=True)
     report = rehearse(work)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: report[k] for k in ("total_minutes", "downloaded_gb", "peak_disk_gb", "saved_cache_gb")}, indent=2))
     failed = [s["step"] for s in report["steps"] if s["exit"] != 0]
     if failed:  # the workspace stays, with the logs
         print(f"rehearsal: failed steps: {', '.join(failed)}; logs in {work}")
         return 1
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("total_minutes", "downloaded_gb", "peak_disk_gb", "saved_cache_gb")}, indent=2))
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0
