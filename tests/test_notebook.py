@@ -87,3 +87,28 @@ def test_differences_figure_one_panel_per_task_with_best_layer_and_label():
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "12"
     assert "STAND-IN" not in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def test_models_table_names_full_commits_and_sha256():
+    """Which weights produced the numbers: the full commit, the ref asked for where it is not
+    the commit, the weights' sha256 (shortened on request) and the published one."""
+    sha, published = "a" * 64, "b" * 64
+    record = {
+        "gpt2": {"hub_id": "gpt2", "source": "real", "revision": "6" * 40, "commit": "6" * 40,
+                 "weights_sha256": sha, "standin_seed": None},
+        "simcse_unsup": {"hub_id": "princeton-nlp/unsup-simcse-bert-base-uncased", "source": "real",
+                         "revision": "refs/pr/4", "commit": "8d6e532" + "0" * 33, "weights_sha256": sha,
+                         "published_sha256": published, "standin_seed": None},
+        "clip": {"hub_id": "openai/clip-vit-base-patch32", "source": "stand-in", "revision": None, "commit": None,
+                 "weights_sha256": sha, "standin_seed": 3},
+    }  # fmt: skip
+    whole = notebook.models_table(record)
+    assert whole.loc["gpt2", "revision"] == "(the commit)" and whole.loc["gpt2", "commit"] == "6" * 40
+    row = whole.loc["princeton-nlp/unsup-simcse-bert-base-uncased"]
+    assert (row["revision"], row["commit"], row["weights sha256"], row["published sha256"]) == (
+        "refs/pr/4", "8d6e532" + "0" * 33, sha, published)
+    assert whole.loc["gpt2", "published sha256"] == "—"
+    stand_in = whole.loc["openai/clip-vit-base-patch32"]
+    assert stand_in["weights"] == "stand-in, seed 3" and stand_in["commit"] == "(none: random weights)"
+    short = notebook.models_table(record, digits=16)
+    assert short.loc["gpt2", "weights sha256"] == "a" * 16 + "…" and short.loc["gpt2", "commit"] == "6" * 40

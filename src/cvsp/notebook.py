@@ -92,9 +92,10 @@ class Session:
         """Everything ``cvsp reproduce`` computes, with this session's models (from the cache)."""
         return run(self.settings, seed=self.seed, progress=False, models=self.models)
 
-    def models_table(self) -> pd.DataFrame:
-        """The weights of this session's models (:func:`models_table`): full commits and sha256."""
-        return models_table({key: model.provenance() for key, model in self.models.items()})
+    def models_table(self, digits: int | None = 16) -> pd.DataFrame:
+        """The weights of this session's models (:func:`models_table`): full commits, and
+        the sha256 of the weights to ``digits`` characters (``provenance.json`` has them whole)."""
+        return models_table({key: model.provenance() for key, model in self.models.items()}, digits)
 
     def weights_label(self) -> str:
         """How the figures and tables of this run describe the weights."""
@@ -104,11 +105,16 @@ class Session:
         return f"pretrained models ({commits})"
 
 
+def _shortened(digest: str, digits: int | None) -> str:
+    return digest[:digits] + "…" if digits and len(digest) > digits else digest
+
+
 def models_table(record: dict[str, dict[str, Any]], digits: int | None = None) -> pd.DataFrame:
     """Which weights produced the numbers: one row per model of a provenance record
-    (``provenance.json``'s ``models``), with the revision asked for, the full commit the
-    files were read from and the sha256 of the weights (``digits`` characters of it, all by
-    default); for a conversion pinned by ref, the published sha256 where it is public."""
+    (``provenance.json``'s ``models``), with the revision asked for (where it is not the
+    commit itself), the full commit the files were read from and the sha256 of the weights
+    (its first ``digits`` characters; all by default), and the published sha256 where it is
+    public."""
     rows = []
     for m in record.values():
         real = m["source"] != "stand-in"
@@ -116,10 +122,10 @@ def models_table(record: dict[str, dict[str, Any]], digits: int | None = None) -
         rows.append({
             "model": m["hub_id"],
             "weights": "pretrained" if real else f"stand-in, seed {m['standin_seed']}",
-            "revision": m["revision"] if real else "—",
+            "revision": ("(the commit)" if m["revision"] == m["commit"] else m["revision"]) if real else "—",
             "commit": m["commit"] if real else "(none: random weights)",
-            "weights sha256": digest[:digits] + ("…" if digits and len(digest) > digits else ""),
-            **({"published sha256": m.get("published_sha256") or "—"} if real else {}),
+            "weights sha256": _shortened(digest, digits),
+            **({"published sha256": _shortened(m.get("published_sha256") or "—", digits)} if real else {}),
         })  # fmt: skip
     return pd.DataFrame(rows).set_index("model")
 
