@@ -69,3 +69,16 @@ def test_rehearsal_measures_peak_disk_and_downloads(tmp_path, hub_repos):
     env = rehearse.runner_env("http://127.0.0.1:9", work)
     assert env["CVSP_MODELS"] == "real" and env["HF_ENDPOINT"] == "http://127.0.0.1:9"
     assert not [name for name in env if name.endswith("_REVISION") and name.startswith("CVSP_")]
+
+
+def test_readme_states_the_rehearsals_figures():
+    """The README's table of the Pages rehearsal is the one benchmarks/rehearsal.json holds."""
+    report = json.loads((ROOT / "benchmarks" / "rehearsal.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    minutes = {s["step"]: s["minutes"] for s in report["steps"]}
+    assert all(s["exit"] == 0 for s in report["steps"])
+    assert f"{minutes['test']:.1f} / {minutes['book']:.1f} / {report['total_minutes']:.1f} min" in readme
+    assert f"{report['downloaded_gb']['total']:.2f} GB" in readme
+    assert f"{report['peak_disk_gb']['total']:.1f} GB (tests alone: {report['peak_disk_gb']['test_step']:.1f} GB)" in readme
+    assert f"{report['embeddings_gb']:.1f} GB" in readme and f"{report['installed_packages_gb']:.1f} GB" in readme
+    assert f"| {report['saved_cache_gb']:.2f} GB |" in readme
