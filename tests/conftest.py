@@ -68,6 +68,16 @@ def models(settings):
     return load_models(settings)
 
 
+def module_at(path: Path):
+    """Import the Python file at ``path`` (a tool, a benchmark, the book's extension: none is a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def toc_files() -> list[str]:
     """Every page of the book, as ``_toc.yml`` lists them (without suffix)."""
     import yaml

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import module_at
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -38,12 +40,7 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
 
 
 def _rehearsal():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("rehearse", ROOT / "benchmarks" / "rehearse.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_at(ROOT / "benchmarks" / "rehearse.py")
 
 
 def test_rehearsal_measures_peak_disk_and_downloads(tmp_path, hub_repos):

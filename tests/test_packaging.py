@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import module_at
+
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch", "huggingface_hub": "huggingface-hub"}
 
@@ -72,12 +74,7 @@ def test_readme_documents_every_setting():
 
 
 def _sync_tool():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("sync_docs", ROOT / "tools" / "sync_docs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_at(ROOT / "tools" / "sync_docs.py")
 
 
 def test_install_cells_and_clone_lines_follow_config_yml():

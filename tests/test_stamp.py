@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from conftest import module_at
 from cvsp import stamp
 from cvsp.models import MODELS
 from cvsp.settings import Settings
@@ -22,10 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _extension():
-    spec = importlib.util.spec_from_file_location("cvsp_book", ROOT / "book" / "_ext" / "cvsp_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_at(ROOT / "book" / "_ext" / "cvsp_book.py")
 
 
 def test_package_digest_follows_every_module(tmp_path):
