@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the hub replica lives with the tests
 
-from cvsp.models import MODELS  # noqa: E402
+from cvsp.registry import MODELS  # noqa: E402
 from cvsp.settings import Settings, revision_variable  # noqa: E402
 from hub_replica import HubReplica  # noqa: E402
 from hub_repos import bert_repos, clip_repo, gpt2_repo  # noqa: E402

@@ -20,7 +20,10 @@ transfer) and measures, in one run on the same inputs:
    the default number;
 6. the geometry measures of chapter 6 on n vectors of 768 dims (uniformity, computed in
    blocks, and the rogue-dimension contributions): time and peak memory, which must stay
-   far below the n x n matrix (50,000 vectors: 19 GiB in float64).
+   far below the n x n matrix (50,000 vectors: 19 GiB in float64);
+7. the command line's answers that need no model, `cvsp --help` and `cvsp models`, each
+   in a fresh interpreter as a user starts it (median of 5), and whether either imported
+   torch.
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
@@ -43,7 +46,8 @@ import numpy as np
 import torch
 
 from cvsp import data, experiments, metrics
-from cvsp.embeddings import Embedder, encode
+from cvsp.embeddings import Embedder
+from cvsp.tokens import encode
 from cvsp.models import LoadedModel, load_models
 from cvsp.settings import Settings
 
@@ -57,7 +61,14 @@ TARGETS = {
     "peak_rss_mib": 4096.0,
     "uncertainty_s": 20.0,
     "uniformity_50k_mib": 1024.0,
+    "cli_s": 0.5,  # cvsp --help, cvsp models: "well under a second"
 }
+CLI_COMMANDS = (("--help",), ("models",))
+# Runs a command of the cli in this interpreter and says whether it imported torch.
+CLI_PROBE = (
+    "import sys\ntry:\n    from cvsp.cli import main\n    main(sys.argv[1:])\n"
+    "finally:\n    print('torch' in sys.modules, file=sys.stderr)\n"
+)
 FORMS = {"gpt2": "bare", "clip": "clip"}  # the input form of the sentence and word passes
 VARIANTS = {"gpt2": ["last_token", "mean", "random_token"], "clip": ["eos", "mean", "random_token"]}
 
@@ -267,6 +278,25 @@ def uncertainty_time(cache: Path, quick: bool = False) -> dict:
     return report
 
 
+def command_line(repeats: int = 5) -> list[dict]:
+    """Wall time of ``cvsp --help`` and ``cvsp models`` from a fresh interpreter (median of
+    ``repeats``, after one run that warms the file cache), and whether torch was imported."""
+    rows = []
+    for command in CLI_COMMANDS:
+        times, imported = [], set()
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", CLI_PROBE, *command], capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if done.returncode not in (0, 2):
+                raise RuntimeError(f"cvsp {' '.join(command)} failed: {done.stderr[-2000:]}")
+            imported.add(done.stderr.strip().splitlines()[-1] == "True")
+        rows.append({"command": "cvsp " + " ".join(command), "median_s": float(np.median(times[1:])),
+                     "torch_imported": any(imported)})  # fmt: skip
+        print(f"  cvsp {' '.join(command)}: {rows[-1]['median_s']:.2f} s, torch imported: {any(imported)}", flush=True)
+    return rows
+
+
 def verdicts(report: dict) -> list[dict]:
     sts = [r for r in report["extraction"] if r["inputs"] == "sts_sentences"]
     checks = [(f"batched >= {TARGETS['batched_speedup_sts']:.0f}x naive, {r['model']}, STS sentences",
@@ -282,6 +312,8 @@ def verdicts(report: dict) -> list[dict]:
         if row["n"] == 50_000:
             checks.append(("uniformity 50,000 x 768 extra memory (MiB)", row["uniformity_peak_mib"], "<",
                            TARGETS["uniformity_50k_mib"]))  # fmt: skip
+    for row in report.get("command_line", []):
+        checks.append((f"{row['command']} (s)", row["median_s"], "<", TARGETS["cli_s"]))
     e2e = report.get("end_to_end")
     if e2e:
         checks.append(("cold cvsp reproduce (s)", e2e["cold_s"], "<=", TARGETS["cold_s"]))
@@ -322,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     report["self_similarity"] = self_similarity([1_000] if args.quick else [1_000, 10_000, 50_000])
     print("Geometry measures (chapter 6), O(n·d) memory...", flush=True)
     report["geometry"] = geometry_memory([1_000] if args.quick else [10_000, 50_000])
+    print("The command line without a model (cvsp --help, cvsp models)...", flush=True)
+    report["command_line"] = command_line()
     if not args.quick:
         print("End to end: cvsp reproduce --models stand-in...", flush=True)
         report["end_to_end"] = end_to_end()

@@ -43,7 +43,7 @@ if importlib.util.find_spec("cvsp") is None:
     )
 
 # %% tags=["remove-cell"]
-from cvsp import data, fidelity, notebook
+from cvsp import data, fidelity, notebook, plots
 from cvsp.notebook import glue
 
 session = notebook.start()
@@ -132,7 +132,7 @@ glue("effect_mean_no_first", float(size.loc[(fidelity.MEAN_NO_FIRST, "gpt2")]))
 # is {glue:text}`largest_any:.3f` ({glue:text}`largest_change`).
 
 # %% mystnb={"figure": {"caption": "Effect of each difference, per layer: the alternative's value minus ours. GPT-2 red circles (open: EOS token), CLIP blue triangles; solid lines STS (Spearman's rho), dashed sentence self-similarity, dotted CWE self-similarity. The two reader panels differ only in how ranks are taken; the last two panels show, per layer, the largest deviation over seeded 1,000-sentence subsets of the corpus and over four other seeds of the draw. A build with stand-in models measures stand-in effects, which say nothing about the pretrained models.", "name": "fig-fidelity"}} tags=["hide-input"]
-notebook.show(fidelity.figure(measured.effects, session.stand_in))
+notebook.show(plots.fidelity_figure(measured.effects, session.stand_in))
 
 # %% [markdown]
 # The largest effect per change and model, with the layer and token choice where it
@@ -158,7 +158,7 @@ glue("spread_2000", float(spread_sizes.xs(2000, level="size").max()))
 glue("spread_seeds", float(spread_seeds.max()))
 
 # %% mystnb={"figure": {"caption": "How far the default CWE self-similarity of each layer moves from its value on all our sentences with seed 0. Left: range over five seeded subsets of each size, 250 to 2,000 sentences (lighter bands: smaller subsets). Right: range over five seeds of the token draw on all sentences. GPT-2 red, CLIP blue. Stand-in builds show stand-in spreads.", "name": "fig-cwe-spread"}} tags=["hide-input"]
-notebook.show(fidelity.spread_figure(measured.corpus, measured.seeds, session.stand_in))
+notebook.show(plots.spread_figure(measured.corpus, measured.seeds, session.stand_in))
 
 # %% [markdown]
 # Over subsets of 250 sentences the value of a layer moves by up to
@@ -264,7 +264,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from cvsp import metrics
-from cvsp.embeddings import fits_clip
+from cvsp.tokens import fits_clip
 
 released_table = measured.released_pairs
 tokenizer = session.models["clip"].tokenizer

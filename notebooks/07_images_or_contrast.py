@@ -88,7 +88,7 @@ session.models_table()
 # final {term}`EOS` token. For BERT-family models we read `cls` (position 0) and `mean` (the
 # text's own tokens, without `[CLS]` and `[SEP]`), words at their {term}`last subtoken`, and
 # {term}`CWE`s at one random own token, the same rules as for GPT-2 and CLIP
-# (`cvsp.embeddings.VARIANTS`).
+# (`cvsp.tokens.VARIANTS`).
 
 # %%
 scores = session.with_intervals(experiments.run_all(session.embedders, session.words, session.sentences))

@@ -133,7 +133,7 @@ def _real_tokenizers(settings: Settings, folder) -> object:
         return settings.tokenizers_dir
     from huggingface_hub import hf_hub_download
 
-    from cvsp.models import MODELS, PAPER_MODELS
+    from cvsp.registry import MODELS, PAPER_MODELS
 
     try:
         for key, spec in ((k, MODELS[k]) for k in PAPER_MODELS):

@@ -33,7 +33,7 @@ from transformers import (
     GPT2LMHeadModel,
 )
 
-from cvsp.models import MODELS
+from cvsp.registry import MODELS
 from hub_replica import Repo
 
 CLIP_MAIN = "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268"

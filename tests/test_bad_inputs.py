@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from cvsp import experiments
-from cvsp.embeddings import EmbeddingError, Embedder
+from cvsp.embeddings import Embedder
+from cvsp.tokens import EmbeddingError
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "\t\n", None, 3.5])

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import MODELS, ModelUnavailableError, load_model, read_checkpoint, standin_checkpoint
+from cvsp.models import load_model, read_checkpoint, standin_checkpoint
+from cvsp.registry import MODELS, ModelUnavailableError
 
 
 def _load_in_subprocess(code: str, tmp_path: Path, **env_changes: str) -> subprocess.CompletedProcess:

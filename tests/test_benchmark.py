@@ -35,6 +35,10 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     assert geometry["n"] == 1000 and geometry["uniformity_s"] > 0 and geometry["rogue_peak_mib"] > 0
     intervals = report["uncertainty_quick"]
     assert intervals["replicates"] == 100 and intervals["one_thread_s"] > 0 and intervals["default_s"] > 0
+    cli = {row["command"]: row for row in report["command_line"]}
+    assert set(cli) == {"cvsp --help", "cvsp models"}
+    assert all(row["median_s"] > 0 and row["torch_imported"] is False for row in cli.values())
+    assert {"cvsp --help (s)", "cvsp models (s)"} <= {t["target"] for t in report["targets"]}
     disk = report["cache_quick_mib"]  # the quick run's cache: two stand-ins, their embeddings
     assert disk["stand-ins"] > 400 and 0 < disk["embeddings"] < disk["stand-ins"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import build_book, toc_files
-from cvsp.models import BOOK_MODELS, MODELS
+from cvsp.registry import BOOK_MODELS, MODELS
 from hub_replica import NEVER_REQUESTED, HubReplica
 
 pytestmark = pytest.mark.slow

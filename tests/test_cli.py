@@ -36,7 +36,7 @@ def test_bootstrap_option_overrides_the_variable(capsys, monkeypatch, tmp_path):
 
 
 def test_models_command_lists_the_registry(capsys):
-    from cvsp.models import MODELS
+    from cvsp.registry import MODELS
 
     assert main(["models"]) == 0
     text = capsys.readouterr().out

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cvsp import data
-from cvsp.embeddings import EmbeddingCache, Embedder, batches, random_positions, encode
+from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.tokens import batches, encode, random_positions
 
 VARIANTS = {"gpt2": ["last_token", "eos", "mean", "random_token"], "clip": ["last_token", "eos", "mean", "random_token"]}
 

@@ -30,8 +30,9 @@ from scipy import stats as sps
 from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, GPT2Config, GPT2LMHeadModel
 
 from cvsp import data, experiments, plots, reproduce
-from cvsp.embeddings import EmbeddingCache, Embedder
-from cvsp.models import STANDIN_MARKER, WEIGHTS_FILE, load_model, standin_checkpoint
+from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.models import STANDIN_MARKER, load_model, standin_checkpoint
+from cvsp.registry import WEIGHTS_FILE
 from cvsp.stats import BootstrapSettings
 
 ROWS_PER_TASK = 8

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cvsp import data, experiments, fidelity, paper
+from cvsp import data, experiments, fidelity, paper, plots
 from cvsp.embeddings import Embedder, EmbeddingCache
 
 
@@ -132,11 +132,11 @@ def test_rules_that_coincide_give_zero_effect(measured):
 
 
 def test_figures_have_one_panel_per_change_and_say_stand_in(measured):
-    fig = fidelity.figure(measured.effects, stand_in=True)
+    fig = plots.fidelity_figure(measured.effects, stand_in=True)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == measured.effects["change"].nunique()
     assert "STAND-IN" in fig._suptitle.get_text()
     plt.close(fig)
-    fig = fidelity.spread_figure(measured.corpus, measured.seeds, stand_in=False)
+    fig = plots.spread_figure(measured.corpus, measured.seeds, stand_in=False)
     assert fig._suptitle is None
     plt.close(fig)

@@ -17,7 +17,9 @@ import pytest
 from scipy import stats as sps
 
 from cvsp import experiments, fidelity, metrics, paper, stats
-from cvsp.embeddings import HIDDEN_LAYERS, LayerEmbeddings, layers_for
+from cvsp.embeddings import LayerEmbeddings
+from cvsp.registry import HIDDEN_LAYERS
+from cvsp.tokens import layers_for
 
 DIM = 6
 
@@ -137,7 +139,7 @@ def test_claim_intervals_reselect_the_best_layer_and_token_choice_in_each_replic
     missing = next(c for c in paper.REPORTED if c.result == "sentence_self_similarity" and c.model == "clip")
     del reps[(missing.result, missing.model, missing.variants[0], missing.task)]  # no series: NaN
     del reps[("sts", "gpt2", "eos", "stsb")]  # one of a claim's two token choices missing: the other serves
-    table = experiments._claim_intervals(reps, boot).set_index("claim")
+    table = experiments.claim_intervals(reps, boot).set_index("claim")
     assert list(table.index) == [c.text for c in paper.REPORTED]
     checked = set()
     for claim in paper.REPORTED:
@@ -175,7 +177,7 @@ def test_paired_differences_per_layer_and_at_the_best_layer():
         ("sts", "gpt2", "mean", "stsb"): _replicate_series(rng),  # compared with CLIP's mean, which is missing
     }  # fmt: skip
     compared = {"sts": (("eos", "last_token"), ("mean", "mean")), "sentence_self_similarity": (("eos", "eos"),)}
-    rows = experiments._paired_differences(reps, "clip", "gpt2", compared, boot)
+    rows = experiments.paired_differences(reps, "clip", "gpt2", compared, boot)
     table = pd.DataFrame(rows, columns=["result", "task", "variant", "base_variant", "layer", "difference",
                                         "ci_low", "ci_high", "t", "p"])  # fmt: skip
     assert len(table) == 13 + 1 + 13  # STS: 13 layers and the best one; self-similarity: 13 layers

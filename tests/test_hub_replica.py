@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
+from cvsp.registry import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
 from cvsp.settings import revision_variable
 from hub_replica import NEVER_REQUESTED, HubReplica, SilentServer
 
@@ -49,7 +49,7 @@ def _reproduce(out: Path, env: dict[str, str], *extra: str) -> subprocess.Comple
 def _load(env: dict[str, str], key: str = "gpt2", spec: str | None = None) -> subprocess.CompletedProcess:
     """Load one model in a fresh interpreter (the hub settings are read at import)."""
     call = f"load_hub({spec})" if spec else f"load_real({key!r}, device='cpu')"
-    code = f"from cvsp.models import ModelSpec, load_hub, load_real\n{call}\n"
+    code = f"from cvsp.models import load_hub, load_real\nfrom cvsp.registry import ModelSpec\n{call}\n"
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
 
 

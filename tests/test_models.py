@@ -13,7 +13,8 @@ from safetensors import safe_open
 from transformers import CLIPTextModelWithProjection, GPT2Model
 
 from cvsp import models as cvsp_models
-from cvsp.models import MODELS, ModelUnavailableError, load_model, standin_checkpoint
+from cvsp.models import load_model, standin_checkpoint
+from cvsp.registry import MODELS, ModelUnavailableError
 
 
 def test_registry():

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import MODELS, PAPER_MODELS, standin_checkpoint
+from cvsp.models import standin_checkpoint
+from cvsp.registry import MODELS, PAPER_MODELS
 
 def _hub_cache(root: Path, hub_id: str, commit: str, checkpoint: Path) -> None:
     """The layout huggingface_hub writes: snapshots/<commit>/ (files linked); no refs needed

@@ -92,7 +92,7 @@ def test_install_cells_and_clone_lines_follow_config_yml():
 
 
 def test_readme_and_book_state_the_pinned_commits():
-    from cvsp.models import MODELS
+    from cvsp.registry import MODELS
     from cvsp.settings import revision_variable
 
     for name in ("README.md", "book/running.md"):
@@ -109,7 +109,7 @@ def test_settings_table_is_the_one_the_code_reads():
     from pathlib import Path as P
 
     from cvsp import cli
-    from cvsp.models import MODELS, PAPER_MODELS
+    from cvsp.registry import MODELS, PAPER_MODELS
     from cvsp.settings import Settings, revision_variable, settings_help, variables
 
     OTHER_MODELS = [k for k in MODELS if k not in PAPER_MODELS]  # noqa: N806 (a constant of the test)

@@ -16,7 +16,8 @@ import json
 import pytest
 
 from cvsp import paper, reproduce
-from cvsp.models import BOOK_MODELS, MODELS, ModelUnavailableError, load_real
+from cvsp.models import load_real
+from cvsp.registry import BOOK_MODELS, MODELS, ModelUnavailableError
 
 pytestmark = pytest.mark.real
 

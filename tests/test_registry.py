@@ -12,11 +12,10 @@ import torch
 from transformers import BertConfig, BertModel
 
 from cvsp import experiments, wordpiece
-from cvsp.embeddings import EmbeddingCache, Embedder, encode, layers_for
-from cvsp.models import (
-    FAMILIES, MODEL_SETS, MODELS, PAPER_MODELS, LoadedModel, ModelSpec, ModelUnavailableError,
-    _finish, _standin_seed, load_models, parse_model, read_checkpoint, resolve_models,
-)  # fmt: skip
+from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.tokens import encode, layers_for
+from cvsp.models import LoadedModel, _finish, _standin_seed, load_models, read_checkpoint
+from cvsp.registry import FAMILIES, MODELS, MODEL_SETS, ModelSpec, ModelUnavailableError, PAPER_MODELS, parse_model, resolve_models  # fmt: skip
 from cvsp.settings import Settings
 
 
@@ -127,7 +126,8 @@ def test_registry_entries_are_complete():
 
 
 def test_a_pinned_ref_naming_another_commit_is_refused():
-    from cvsp.models import ModelUnavailableError, check_pin
+    from cvsp.hub import check_pin
+    from cvsp.registry import ModelUnavailableError
 
     spec = MODELS["simcse_sup"]
     check_pin(spec, "refs/pr/3", "d9aa2ff" + "0" * 33)  # the verified commit

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import module_at
 from cvsp import stamp
-from cvsp.models import MODELS
+from cvsp.registry import MODELS
 from cvsp.settings import Settings
 from hub_replica import HubReplica
 

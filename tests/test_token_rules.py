@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from cvsp import data
-from cvsp.embeddings import Embedder, RANDOM_RULES, allowed_positions, encode, random_positions
+from cvsp.embeddings import Embedder
+from cvsp.tokens import RANDOM_RULES, allowed_positions, encode, random_positions
 from test_tokens import hidden_states
 
 SENTENCE = "The cat sat."

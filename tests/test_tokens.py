@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from cvsp.embeddings import Embedder, encode, fits_clip
+from cvsp.embeddings import Embedder
+from cvsp.tokens import encode, fits_clip
 
 
 def hidden_states(model, ids: list[int]) -> np.ndarray:

@@ -65,10 +65,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from cvsp.storage import atomic_file
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODULES = (
-    "src/cvsp/metrics.py", "src/cvsp/embeddings.py", "src/cvsp/experiments.py",
-    "src/cvsp/paper.py", "src/cvsp/stats.py",
+    "src/cvsp/metrics.py", "src/cvsp/embeddings.py", "src/cvsp/tokens.py", "src/cvsp/experiments/results.py",
+    "src/cvsp/experiments/uncertainty.py", "src/cvsp/paper.py", "src/cvsp/stats.py",
 )  # fmt: skip
 # module stem -> the fast tests most related to it, quickest first (pytest stops at the
 # first failure, so most mutants are killed by the first files).
@@ -76,7 +78,9 @@ TESTS: dict[str, tuple[str, ...]] = {
     "metrics": ("test_metrics", "test_bad_metrics", "test_stats", "test_geometry", "test_faults", "test_experiments"),
     "stats": ("test_stats", "test_gaps", "test_faults", "test_experiments"),
     "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
-    "experiments": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
+    "tokens": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
+    "results": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
+    "uncertainty": ("test_gaps", "test_faults", "test_experiments", "test_registry"),
     "paper": ("test_paper", "test_gaps", "test_notebook", "test_faults"),
 }
 PYTEST_OPTIONS = ("-x", "-q", "-m", "not slow", "-p", "no:cacheprovider")
@@ -291,18 +295,8 @@ def sha256(data: bytes) -> str:
 
 
 def _write_atomically(path: Path, content: bytes, times: tuple[int, int] | None = None) -> None:
-    mode = path.stat().st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".mutant-tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.chmod(temporary, mode)
-        if times is not None:
-            os.utime(temporary, ns=times)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with atomic_file(path, mode=path.stat().st_mode & 0o7777, times=times) as stream:
+        stream.write(content)
 
 
 class ModuleChanged(RuntimeError):

@@ -1,10 +1,14 @@
 """cvsp: a layerwise reproduction of Wolfe & Caliskan (ACL 2022) with GPT-2 and CLIP.
 
-Modules: :mod:`cvsp.settings` (environment settings), :mod:`cvsp.data` (evaluation
-files), :mod:`cvsp.models` (real and stand-in models), :mod:`cvsp.embeddings`
-(layerwise embeddings and their cache), :mod:`cvsp.metrics`, :mod:`cvsp.experiments`
-(the four results), :mod:`cvsp.paper` (the paper's numbers), :mod:`cvsp.plots` and
-:mod:`cvsp.reproduce` (the ``cvsp reproduce`` command).
+The package is built in floors, each importing only from the floors below
+(``ARCHITECTURE.md`` has the plan): :mod:`cvsp.registry`, :mod:`cvsp.settings` and
+:mod:`cvsp.storage` at the ground; :mod:`cvsp.data`, :mod:`cvsp.hub` and
+:mod:`cvsp.tokens` for the inputs; :mod:`cvsp.models` and :mod:`cvsp.embeddings`;
+:mod:`cvsp.metrics`, :mod:`cvsp.stats` and :mod:`cvsp.geometry`; :mod:`cvsp.experiments`
+(a package, one module per job), :mod:`cvsp.paper`, :mod:`cvsp.released` and
+:mod:`cvsp.fidelity`; and on top :mod:`cvsp.plots`, :mod:`cvsp.reproduce` (``cvsp
+reproduce``), :mod:`cvsp.notebook` (the chapters), :mod:`cvsp.stamp` (the book's stamp)
+and :mod:`cvsp.cli`.
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,10 @@
-"""The ``cvsp`` command line: ``cvsp reproduce`` recomputes every result of the paper."""
+"""The ``cvsp`` command line: ``cvsp reproduce`` recomputes every result of the paper,
+``cvsp models`` lists the registry.
+
+Its help and choices come from :mod:`cvsp.registry` and :mod:`cvsp.settings`, which
+import no model library: ``cvsp --help`` and ``cvsp models`` answer without loading
+torch, which only ``cvsp reproduce`` needs (:func:`_reproduce` imports it).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ import time
 from pathlib import Path
 
 from cvsp import __version__
-from cvsp.settings import settings_help
+from cvsp.registry import FAMILIES, MODEL_SETS, MODELS, ModelUnavailableError, revision_variable
+from cvsp.settings import DEVICES, MODEL_SOURCES, Settings, SettingsError, settings_help
 
 ENVIRONMENT_HELP = settings_help()
 
@@ -42,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reproduce.add_argument(
         "--models",
-        choices=("real", "stand-in"),
+        choices=MODEL_SOURCES,
         default=None,
         help=(
             "real: pretrained weights from the Hugging Face hub (needs internet once); "
@@ -55,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder; replaced as a whole only when the run has finished",
     )  # fmt: skip
     reproduce.add_argument(
-        "--device", choices=("auto", "cpu", "cuda", "mps"), default=None,
+        "--device", choices=DEVICES, default=None,
         help="where the models run: auto picks cuda, then mps, then cpu (default: auto)",
     )  # fmt: skip
     reproduce.add_argument(
@@ -67,13 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="bootstrap replicates of every 95 %% interval, at least 100 (default: 2000, or CVSP_BOOTSTRAP)",
     )  # fmt: skip
     reproduce.add_argument(
-        "--model-set", choices=("paper", "contrast"), default="paper",
-        help="paper: GPT-2 and CLIP (default); contrast: also BERT and its two SimCSE fine-tunes "
-             "(chapter 'Images or contrast?'), with their paired differences in OUT/contrasts.csv",
+        "--model-set", choices=tuple(MODEL_SETS), default="paper",
+        help="which models run: " + "; ".join(
+            f"{name} = {', '.join(MODELS[key].label for key in keys)}" for name, keys in MODEL_SETS.items()
+        ) + " (default: paper; contrast is the chapter 'Images or contrast?' and also writes OUT/contrasts.csv)",
     )  # fmt: skip
     reproduce.add_argument(
         "--add-model", action="append", default=[], metavar="FAMILY:HUB_ID@REVISION",
-        help="also run this hub model of a supported family (gpt2, clip, bert), at the revision you "
+        help=f"also run this hub model of a supported family ({', '.join(FAMILIES)}), at the revision you "
              "pin, e.g. bert:roberta-base@<commit>; may be repeated",
     )  # fmt: skip
     reproduce.add_argument(
@@ -87,9 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _models() -> int:
-    from cvsp.models import FAMILIES, MODEL_SETS, MODELS
-    from cvsp.settings import revision_variable
-
     print("key           family  hub id                                          pinned revision")
     for spec in MODELS.values():
         pinned = spec.pin_text() if spec.revision else "none: set " + revision_variable(spec.key)
@@ -103,24 +108,32 @@ def _models() -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    # imported here, not at the top: these load torch, transformers, scipy and pandas,
+    # which only a reproduction needs (``cvsp --help`` and ``cvsp models`` answer without)
     from cvsp import reproduce
-    from cvsp.settings import Settings
+    from cvsp.data import DataError
+    from cvsp.metrics import MetricError
+    from cvsp.tokens import EmbeddingError
 
-    settings = Settings.from_env()
-    changes = {}
-    if args.models:
-        changes["models"] = args.models
-    if args.device:
-        changes["device"] = args.device
-    if args.bootstrap is not None:
-        changes["bootstrap"] = args.bootstrap
-    settings = settings.with_(**changes)
-    started = time.perf_counter()
-    result = reproduce.run(
-        settings, seed=args.seed, progress=not args.no_progress,
-        model_set=args.model_set, extra_models=tuple(args.add_model),
-    )  # fmt: skip
-    reproduce.write(result, args.out)
+    try:
+        settings = Settings.from_env()
+        changes = {}
+        if args.models:
+            changes["models"] = args.models
+        if args.device:
+            changes["device"] = args.device
+        if args.bootstrap is not None:
+            changes["bootstrap"] = args.bootstrap
+        settings = settings.with_(**changes)
+        started = time.perf_counter()
+        result = reproduce.run(
+            settings, seed=args.seed, progress=not args.no_progress,
+            model_set=args.model_set, extra_models=tuple(args.add_model),
+        )  # fmt: skip
+        reproduce.write(result, args.out)
+    except (DataError, ModelUnavailableError, SettingsError, EmbeddingError, MetricError) as error:
+        print(f"cvsp: error: {error}", file=sys.stderr)
+        return 1
     print(reproduce.summary(result))
     limit = result.provenance["clip_context_limit"]
     print(
@@ -132,12 +145,6 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from cvsp.data import DataError
-    from cvsp.embeddings import EmbeddingError
-    from cvsp.metrics import MetricError
-    from cvsp.models import ModelUnavailableError
-    from cvsp.settings import SettingsError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -145,9 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _models() if args.command == "models" else _reproduce(args)
-    except (DataError, ModelUnavailableError, SettingsError, EmbeddingError, MetricError) as error:
-        print(f"cvsp: error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("cvsp: interrupted; nothing was written to the output folder.", file=sys.stderr)
         return 130

@@ -4,7 +4,8 @@ Each measured change is an *alternative* to one of this book's defaults; its eff
 ``alternative − ours`` in every layer 0-12, for the token choices the paper's numbers are
 compared with (:func:`claimed_variants`), plus GPT-2's mean pooling for the one change
 that concerns it. :func:`measure` computes them all, :func:`largest` picks the largest
-effect per change and model, :func:`figure` and :func:`spread_figure` draw them.
+effect per change and model; :func:`cvsp.plots.fidelity_figure` and
+:func:`cvsp.plots.spread_figure` draw them.
 
 | change | alternative | our default |
 | --- | --- | --- |
@@ -28,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from cvsp import data, experiments, paper, released
-from cvsp.embeddings import HIDDEN_LAYERS, clip_token_counts
+from cvsp.registry import HIDDEN_LAYERS
+from cvsp.tokens import clip_token_counts
 
 STRIPPED = "STS sentences stripped"
 READER_NUMBERS = "released STS reader, ranks as numbers"
@@ -210,87 +211,3 @@ def rounding_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
     table = rounded.assign(literally=literal["holds"])
     table = table[table["relation"] != "≈"]
     return table[["claim", "relation", "paper", "ours", "holds", "literally"]].reset_index(drop=True)
-
-
-# ---------------------------------------------------------------------------- figures
-
-_COLORS = {"gpt2": "#c0392b", "clip": "#1f5fa8"}
-_LABELS = {"gpt2": "GPT-2", "clip": "CLIP"}
-_RESULT_STYLE = {"sts": "-", "sentence_self_similarity": "--", "cwe_self_similarity": ":"}
-_RESULT_NAMES = {"sts": "STS", "sentence_self_similarity": "sentence self-sim.", "cwe_self_similarity": "CWE self-sim."}
-_STAND_IN = "STAND-IN MODELS (random weights): these effects say nothing about the paper"
-
-
-def figure(effects: pd.DataFrame, stand_in: bool, columns: int = 3) -> plt.Figure:
-    """One panel per change: ``alternative − ours`` per layer, one line per result, model
-    and token choice (solid STS, dashed sentence self-similarity, dotted CWE; GPT-2's EOS
-    line with open markers)."""
-    changes = list(dict.fromkeys(effects["change"]))
-    lines = int(np.ceil(len(changes) / columns))
-    fig, axes = plt.subplots(lines, columns, figsize=(4.1 * columns, 2.9 * lines + 0.9), squeeze=False)
-    x = np.arange(len(HIDDEN_LAYERS))
-    for ax, change in zip(axes.flat, changes):
-        rows = effects[effects["change"] == change]
-        for (result, model, variant), group in rows.groupby(["result", "model", "variant"], sort=False):
-            values = group.set_index("layer")["difference"].reindex(list(HIDDEN_LAYERS))
-            ax.plot(
-                x, values, color=_COLORS[model], linestyle=_RESULT_STYLE[result], linewidth=1.3,
-                marker="o" if model == "gpt2" else "^", markersize=3.5,
-                markerfacecolor="white" if variant == "eos" and model == "gpt2" else _COLORS[model],
-                label=f"{_LABELS[model]} {_RESULT_NAMES[result]} ({variant})",
-            )  # fmt: skip
-        ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set_title(change, fontsize=8.5)
-        ax.set_xticks(x[::2], [str(i) for i in x[::2]])
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6, loc="best", frameon=False)
-    for ax in axes[:, 0]:
-        ax.set_ylabel("alternative − ours", fontsize=8)
-    for ax in axes[-1, :]:
-        ax.set_xlabel("layer", fontsize=8)
-    for ax in list(axes.flat)[len(changes):]:
-        ax.set_visible(False)
-    if stand_in:
-        fig.suptitle(_STAND_IN, color="#b03a2e", fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def spread_figure(corpus: pd.DataFrame, seeds: pd.DataFrame, stand_in: bool) -> plt.Figure:
-    """How far the CWE self-similarity of each layer moves from the full corpus's value
-    (seed 0): the range over seeded subsets of each size (bands, lighter for smaller
-    subsets, left) and over other seeds of the draw on the full corpus (right)."""
-    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.6), sharey=True)
-    x = np.arange(len(HIDDEN_LAYERS))
-    full = corpus["size"].max()
-    sizes = sorted(s for s in corpus["size"].unique() if s != full)
-    first_seed = seeds["seed"].min()
-    for model, color in _COLORS.items():
-        rows = corpus[corpus["model"] == model]
-        if rows.empty:
-            continue
-        base = rows[rows["size"] == full].set_index("layer")["value"].reindex(list(HIDDEN_LAYERS))
-        for i, size in enumerate(sizes):
-            band = rows[rows["size"] == size].groupby("layer")["value"].agg(["min", "max"]).reindex(list(HIDDEN_LAYERS))
-            label = f"{_LABELS[model]}, {size:,}-sentence subsets" if i in (0, len(sizes) - 1) else None
-            axes[0].fill_between(x, band["min"] - base, band["max"] - base, color=color,
-                                 alpha=0.12 + 0.4 * i / max(len(sizes) - 1, 1), linewidth=0, label=label)  # fmt: skip
-        own = seeds[seeds["model"] == model]
-        reference = own[own["seed"] == first_seed].set_index("layer")["value"].reindex(list(HIDDEN_LAYERS))
-        band = own.groupby("layer")["value"].agg(["min", "max"]).reindex(list(HIDDEN_LAYERS))
-        axes[1].fill_between(x, band["min"] - reference, band["max"] - reference, color=color, alpha=0.4,
-                             linewidth=0, label=f"{_LABELS[model]}, seeds {first_seed}-{own['seed'].max()}")  # fmt: skip
-    axes[0].set_title(f"seeded subsets of the {full:,} sentences", fontsize=9)
-    axes[1].set_title("seeds of the token draw, all sentences", fontsize=9)
-    axes[0].set_ylabel("value − all sentences, seed 0", fontsize=8)
-    for ax in axes:
-        ax.axhline(0, color="grey", linewidth=0.8)
-        ax.set_xlabel("layer")
-        ax.set_xticks(x)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=6.5, frameon=False)
-    if stand_in:
-        fig.suptitle(_STAND_IN, color="#b03a2e", fontsize=10)
-    fig.tight_layout()
-    return fig

@@ -19,8 +19,9 @@ import pandas as pd
 
 from cvsp import data, experiments, paper
 from cvsp.embeddings import Embedder
-from cvsp.models import PAPER_MODELS, LoadedModel, load_models
-from cvsp.reproduce import STAND_IN_WARNING, Run, make_embedders, run
+from cvsp.models import LoadedModel, load_models
+from cvsp.registry import MODEL_SETS, PAPER_MODELS
+from cvsp.reproduce import STAND_IN_WARNING, Run, contrast_tables, make_embedders, run, uncertainty
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 
@@ -52,8 +53,6 @@ class Session:
     def uncertainty(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """``(intervals, differences, claims)`` of :func:`cvsp.experiments.uncertainty`,
         from the cache ``cvsp reproduce`` and every chapter share (computed once)."""
-        from cvsp.reproduce import uncertainty
-
         paper_embedders = {key: self.embedders[key] for key in PAPER_MODELS}
         boot = BootstrapSettings(replicates=self.settings.bootstrap)
         return uncertainty(self.settings, paper_embedders, self.words, self.sentences, boot)
@@ -62,8 +61,6 @@ class Session:
     def contrasts(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """``(intervals, contrasts)`` of :func:`cvsp.experiments.contrasts` for this session's
         models (cached beside the embeddings)."""
-        from cvsp.reproduce import contrast_tables
-
         boot = BootstrapSettings(replicates=self.settings.bootstrap)
         return contrast_tables(self.settings, self.embedders, self.words, self.sentences, boot)
 
@@ -133,10 +130,8 @@ def models_table(record: dict[str, dict[str, Any]], digits: int | None = None) -
 def start(
     settings: Settings | None = None, seed: int = 0, progress: bool = False, model_set: str = "paper"
 ) -> Session:
-    """Load the models of ``model_set`` (:data:`cvsp.models.MODEL_SETS`; the paper's two by
+    """Load the models of ``model_set`` (:data:`cvsp.registry.MODEL_SETS`; the paper's two by
     default) as ``CVSP_MODELS`` says and return a :class:`Session`."""
-    from cvsp.models import MODEL_SETS
-
     settings = settings or Settings.from_env()
     models = load_models(settings, MODEL_SETS[model_set])
     session = Session(settings, models, make_embedders(models, settings, seed=seed, progress=progress), seed)
@@ -195,7 +190,7 @@ def layer_table(scores: pd.DataFrame) -> pd.DataFrame:
 def glue(name: str, value: Any) -> Any:
     """Store a value for the book's prose (myst-nb ``glue``); a no-op outside a book build."""
     try:
-        from myst_nb import glue as myst_glue
+        from myst_nb import glue as myst_glue  # here: the book's tools are not a dependency of cvsp
     except ImportError:  # running the notebook without the book tools
         return value
     if hasattr(value, "item"):  # numpy scalars: glue formats plain Python numbers
@@ -210,7 +205,7 @@ def show(figure: plt.Figure, dpi: int = 110) -> None:
     SVG (sharp at any zoom in the book) with a PNG of ``dpi`` beside it for front ends
     that do not render SVG; the book picks the SVG (``cvsp reproduce`` writes PNGs).
     """
-    from IPython.display import display
+    from IPython.display import display  # here: IPython comes with Jupyter, not with cvsp
 
     vector, raster = io.StringIO(), io.BytesIO()
     figure.savefig(vector, format="svg")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cvsp.embeddings import HIDDEN_LAYERS
+from cvsp.registry import HIDDEN_LAYERS
 
 PAPER = (
     "Wolfe, R. & Caliskan, A. (2022). Contrastive Visual Semantic Pretraining Magnifies "

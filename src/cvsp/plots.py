@@ -3,9 +3,15 @@
 :func:`figure` draws one result from a results table; the paper's reported per-layer
 values appear as crosses in the model's colour, and its numbers about a whole series
 (a best layer, a bound over all layers) as dotted lines. Where the table has ``ci_low``
-and ``ci_high``, each line carries its 95 % bootstrap interval as a shaded band. Figures of stand-in runs say so in their title.
+and ``ci_high``, each line carries its 95 % bootstrap interval as a shaded band. The
+other figures draw paired differences (:func:`differences_figure`, :func:`contrast_figure`),
+chapter 6's geometry (:func:`alignment_uniformity_figure`), the claims
+(:func:`claims_figure`) and chapter 5's effects (:func:`fidelity_figure`,
+:func:`spread_figure`), all in one style (:data:`STYLE`: a colour and marker per
+model). Figures of stand-in runs say so in their title.
 
-Used by every chapter and by ``cvsp reproduce``.
+Used by every chapter and by ``cvsp reproduce``. One module for every figure (about
+430 lines) so that the style has one home.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp import paper
-from cvsp.embeddings import CLIP_EXTRA_LAYERS, HIDDEN_LAYERS, POOLER_LAYER
+from cvsp.registry import CLIP_EXTRA_LAYERS, HIDDEN_LAYERS, PAPER_MODELS, POOLER_LAYER
 
 STAND_IN_NOTE = "STAND-IN MODELS (random weights): says nothing about the paper"
 STYLE = {
@@ -344,4 +350,87 @@ def claims_figure(comparison: pd.DataFrame, stand_in: bool) -> plt.Figure:
     fig.suptitle(f"{name}\n{STAND_IN_NOTE}" if stand_in else name, color="#b03a2e" if stand_in else "black",
                  fontsize=11)  # fmt: skip
     fig.tight_layout(rect=(0, 0.6 / height, 1, 1))
+    return fig
+
+
+# Chapter 5 (cvsp.fidelity): the effect of each change on the paper's two models.
+_RESULT_STYLE = {"sts": "-", "sentence_self_similarity": "--", "cwe_self_similarity": ":"}
+_RESULT_NAMES = {"sts": "STS", "sentence_self_similarity": "sentence self-sim.", "cwe_self_similarity": "CWE self-sim."}
+_STAND_IN_EFFECTS = "STAND-IN MODELS (random weights): these effects say nothing about the paper"
+
+
+def fidelity_figure(effects: pd.DataFrame, stand_in: bool, columns: int = 3) -> plt.Figure:
+    """One panel per change: ``alternative − ours`` per layer, one line per result, model
+    and token choice (solid STS, dashed sentence self-similarity, dotted CWE; GPT-2's EOS
+    line with open markers)."""
+    changes = list(dict.fromkeys(effects["change"]))
+    lines = int(np.ceil(len(changes) / columns))
+    fig, axes = plt.subplots(lines, columns, figsize=(4.1 * columns, 2.9 * lines + 0.9), squeeze=False)
+    x = np.arange(len(HIDDEN_LAYERS))
+    for ax, change in zip(axes.flat, changes):
+        rows = effects[effects["change"] == change]
+        for (result, model, variant), group in rows.groupby(["result", "model", "variant"], sort=False):
+            values = group.set_index("layer")["difference"].reindex(list(HIDDEN_LAYERS))
+            look = style(model)
+            ax.plot(
+                x, values, color=look["color"], linestyle=_RESULT_STYLE[result], linewidth=1.3,
+                marker=look["marker"], markersize=3.5,
+                markerfacecolor="white" if variant == "eos" and model == "gpt2" else look["color"],
+                label=f"{look['label']} {_RESULT_NAMES[result]} ({variant})",
+            )  # fmt: skip
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_title(change, fontsize=8.5)
+        ax.set_xticks(x[::2], [str(i) for i in x[::2]])
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="best", frameon=False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("alternative − ours", fontsize=8)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("layer", fontsize=8)
+    for ax in list(axes.flat)[len(changes):]:
+        ax.set_visible(False)
+    if stand_in:
+        fig.suptitle(_STAND_IN_EFFECTS, color="#b03a2e", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def spread_figure(corpus: pd.DataFrame, seeds: pd.DataFrame, stand_in: bool) -> plt.Figure:
+    """How far the CWE self-similarity of each layer moves from the full corpus's value
+    (seed 0): the range over seeded subsets of each size (bands, lighter for smaller
+    subsets, left) and over other seeds of the draw on the full corpus (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.6), sharey=True)
+    x = np.arange(len(HIDDEN_LAYERS))
+    full = corpus["size"].max()
+    sizes = sorted(s for s in corpus["size"].unique() if s != full)
+    first_seed = seeds["seed"].min()
+    for model in PAPER_MODELS:
+        color, label = style(model)["color"], style(model)["label"]
+        rows = corpus[corpus["model"] == model]
+        if rows.empty:
+            continue
+        base = rows[rows["size"] == full].set_index("layer")["value"].reindex(list(HIDDEN_LAYERS))
+        for i, size in enumerate(sizes):
+            band = rows[rows["size"] == size].groupby("layer")["value"].agg(["min", "max"]).reindex(list(HIDDEN_LAYERS))
+            label = f"{label}, {size:,}-sentence subsets" if i in (0, len(sizes) - 1) else None
+            axes[0].fill_between(x, band["min"] - base, band["max"] - base, color=color,
+                                 alpha=0.12 + 0.4 * i / max(len(sizes) - 1, 1), linewidth=0, label=label)  # fmt: skip
+        own = seeds[seeds["model"] == model]
+        reference = own[own["seed"] == first_seed].set_index("layer")["value"].reindex(list(HIDDEN_LAYERS))
+        band = own.groupby("layer")["value"].agg(["min", "max"]).reindex(list(HIDDEN_LAYERS))
+        axes[1].fill_between(x, band["min"] - reference, band["max"] - reference, color=color, alpha=0.4,
+                             linewidth=0, label=f"{label}, seeds {first_seed}-{own['seed'].max()}")  # fmt: skip
+    axes[0].set_title(f"seeded subsets of the {full:,} sentences", fontsize=9)
+    axes[1].set_title("seeds of the token draw, all sentences", fontsize=9)
+    axes[0].set_ylabel("value − all sentences, seed 0", fontsize=8)
+    for ax in axes:
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.set_xlabel("layer")
+        ax.set_xticks(x)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6.5, frameon=False)
+    if stand_in:
+        fig.suptitle(_STAND_IN_EFFECTS, color="#b03a2e", fontsize=10)
+    fig.tight_layout()
     return fig

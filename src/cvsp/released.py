@@ -19,6 +19,8 @@ commit ``36108ea6``). Its STS script, ``sentence_evaluations.py``:
 The readers below reproduce that, for the chapter "Reproducing the reproduction" only;
 no result of the book uses them. Sentences longer than CLIP's 77 tokens would be left
 out for both models, as in the book; none of the 1,273 released pairs is that long.
+Its tables are in the book's tidy format (:mod:`cvsp.experiments.tables`). Used by
+:mod:`cvsp.fidelity`.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from cvsp import metrics
+from cvsp.experiments import SENTENCE_TASK, SENTENCE_VARIANTS, STS_TASK, per_layer, series_rows, tidy_table
+from cvsp.tokens import fits_clip
 
 RELEASED = "wolferobert3/clip_contrastive_acl_2022@36108ea6fa4be58bea3bc68fd1d28f71140ab3a6"
 
@@ -56,12 +62,10 @@ def spearman_as_released(cosines: Sequence[float], gold: Sequence[str]) -> float
     columns are ranked lexicographically (``"-0.2"`` after ``"-0.1"``, ``"10"`` before
     ``"2"``), then correlated (Pearson's r of the ranks, ties averaged).
     """
-    from cvsp.metrics import MetricError
-
     stacked = np.column_stack((np.asarray(cosines, dtype=np.float32), np.asarray(gold, dtype=str)))
     ranks = np.apply_along_axis(stats.rankdata, 0, stacked)
     if (ranks == ranks[0]).all(axis=0).any():
-        raise MetricError("A column is constant, so a correlation is undefined.")
+        raise metrics.MetricError("A column is constant, so a correlation is undefined.")
     return float(np.corrcoef(ranks, rowvar=False)[0, 1])
 
 
@@ -71,8 +75,6 @@ def self_similarity_sentences_as_released(table: pd.DataFrame) -> list[str]:
 
 
 def _fits(table: pd.DataFrame, clip_tokenizer) -> pd.Series:
-    from cvsp.embeddings import fits_clip
-
     return pd.Series(fits_clip(clip_tokenizer, list(table["sentence1"]))
                      & fits_clip(clip_tokenizer, list(table["sentence2"])), index=table.index)  # fmt: skip
 
@@ -86,14 +88,12 @@ def sts_as_released(
     strings (:func:`spearman_as_released`); ``False`` ranks them as numbers, which
     separates the effect of the pairs from the effect of the ranking.
     """
-    from cvsp import experiments, metrics
-
     kept = table[_fits(table, clip_tokenizer)].reset_index(drop=True)
     gold = list(kept["score"])
     numeric = kept["score"].astype(float).to_numpy()
     frames = []
     for key, embed in embedders.items():
-        for variant in experiments.SENTENCE_VARIANTS[embed.family]:
+        for variant in SENTENCE_VARIANTS[embed.family]:
             left = embed(list(kept["sentence1"]), [variant])[variant]
             right = embed(list(kept["sentence2"]), [variant])[variant]
             cosines = metrics.pair_cosines(left.values, right.values)
@@ -103,21 +103,18 @@ def sts_as_released(
                     return spearman_as_released(cosines[:, layer], gold)
                 return metrics.spearman(cosines[:, layer], numeric)
 
-            values, notes = experiments.per_layer(score, len(left.layers))
-            frames.append(experiments._rows("sts", key, variant, experiments.STS_TASK, left.layers, values,
-                                            len(kept), notes))  # fmt: skip
-    return experiments._table(frames)
+            values, notes = per_layer(score, len(left.layers))
+            frames.append(series_rows("sts", key, variant, STS_TASK, left.layers, values, len(kept), notes))
+    return tidy_table(frames)
 
 
 def sentence_self_similarity_as_released(embedders: Mapping, table: pd.DataFrame, clip_tokenizer) -> pd.DataFrame:
     """Sentence self-similarity over the left column only, duplicates kept (line 113)."""
-    from cvsp import experiments, metrics
-
     sentences = [s for s, ok in zip(self_similarity_sentences_as_released(table), _fits(table, clip_tokenizer)) if ok]
     frames = []
     for key, embed in embedders.items():
-        for variant, emb in embed(sentences, experiments.SENTENCE_VARIANTS[embed.family]).items():
+        for variant, emb in embed(sentences, SENTENCE_VARIANTS[embed.family]).items():
             values = metrics.self_similarity(emb.values)
-            frames.append(experiments._rows("sentence_self_similarity", key, variant, experiments.SENTENCE_TASK,
-                                            emb.layers, values, len(sentences)))  # fmt: skip
-    return experiments._table(frames)
+            frames.append(series_rows("sentence_self_similarity", key, variant, SENTENCE_TASK,
+                                      emb.layers, values, len(sentences)))  # fmt: skip
+    return tidy_table(frames)

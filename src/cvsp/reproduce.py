@@ -3,18 +3,20 @@
 The folder holds ``scores.csv`` (the tidy results table), ``comparison.csv`` (the
 paper's numbers beside ours), ``figures/<result>.png`` and ``provenance.json``. It is
 written in a staging folder and moved into place only when complete, so an existing
-folder is either left as it was or replaced whole.
+folder is either left as it was or replaced whole (:mod:`cvsp.storage`). The intervals
+and contrasts are cached beside the embeddings, keyed by the weights, the inputs, the
+bootstrap settings and the digest of the whole package.
+
+Used by ``cvsp reproduce`` (:mod:`cvsp.cli`), the results page and every chapter
+(through :mod:`cvsp.notebook`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
-import shutil
 import sys
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -23,11 +25,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from cvsp import data, experiments, paper, plots, stats
-from cvsp.embeddings import EmbeddingCache, Embedder, texts_digest
-from cvsp.stats import BootstrapSettings
-from cvsp.models import MODEL_SETS, PAPER_MODELS, LoadedModel, ModelUnavailableError, load_models, resolve_models
+from cvsp import data, experiments, paper, plots
+from cvsp.embeddings import Embedder, EmbeddingCache, texts_digest
+from cvsp.models import LoadedModel, load_models
+from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
 from cvsp.settings import Settings
+from cvsp.stats import BootstrapSettings
+from cvsp.storage import atomic_folder, package_digest
 
 STAND_IN_WARNING = (
     "STAND-IN MODELS: the real GPT-2 and CLIP architectures with RANDOM weights. "
@@ -83,26 +87,19 @@ def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings) -> st
         "sentences": texts_digest(sentences.sentences),
         "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
         "bootstrap": asdict(boot),
-        # the code that computes them, and the claims they are computed for
-        "code": hashlib.sha256(b"".join(Path(m.__file__).read_bytes() for m in (experiments, stats, paper))).hexdigest(),
+        "code": package_digest(),  # every module: any change to the code computes them anew
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _cached_tables(folder: Path, names: tuple[str, ...], compute) -> tuple[pd.DataFrame, ...]:
     """CSV tables ``names`` in ``folder``, computed by ``compute()`` and written atomically
-    (staging folder, then rename) when any is missing."""
+    when any is missing (a folder another run completed first is kept)."""
     if not all((folder / f"{n}.csv").is_file() for n in names):
         tables = compute()
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
-        try:
+        with atomic_folder(folder, replace=False) as staging:
             for name, table in zip(names, tables):
                 table.to_csv(staging / f"{name}.csv", index=False)
-            if not folder.exists():
-                os.replace(staging, folder)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
 
 
@@ -131,7 +128,7 @@ def run(
 
     ``models`` lets a caller that has loaded them already (a book page) reuse them; the
     embeddings come from the shared cache either way. Otherwise ``model_set`` (a key of
-    :data:`cvsp.models.MODEL_SETS`) and ``extra_models`` (``family:hub_id@revision``) say
+    :data:`cvsp.registry.MODEL_SETS`) and ``extra_models`` (``family:hub_id@revision``) say
     which models run; the paper's two are always among them.
     """
     words = experiments.load_word_data(settings)
@@ -180,12 +177,9 @@ def _labelled(table: pd.DataFrame, stand_in: bool) -> pd.DataFrame:
 
 
 def write(result: Run, out: Path) -> None:
-    """Write the output folder atomically (staging folder, then rename)."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-staging-"))
-    staging.chmod(0o755)  # mkdtemp makes it private; the results are for reading
-    try:
+    """Write the output folder atomically: an existing one is replaced whole, or kept as
+    it was when writing fails."""
+    with atomic_folder(out.resolve(), mode=0o755) as staging:  # the results are for reading
         _labelled(result.scores, result.stand_in).to_csv(staging / "scores.csv", index=False)
         _labelled(result.comparison, result.stand_in).to_csv(staging / "comparison.csv", index=False)
         if result.differences is not None:
@@ -203,16 +197,6 @@ def write(result: Run, out: Path) -> None:
                 metadata={"Title": plots.title(name, result.stand_in), "Description": description},
             )  # fmt: skip
             plt.close(fig)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-old-"))
-            os.replace(out, retired / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def summary(result: Run) -> str:

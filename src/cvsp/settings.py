@@ -5,6 +5,9 @@ README, the book and ``cvsp --help`` are generated from it (:func:`settings_tabl
 :func:`settings_help`). Settings are an immutable value: functions receive them as an
 argument rather than reading the environment themselves, so tests and notebooks can
 build their own.
+
+Used by nearly every module; it reads the model keys from :mod:`cvsp.registry` and
+imports no model library, so ``cvsp --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 import pooch
+
+from cvsp.registry import MODELS, revision_variable
 
 ModelSource = Literal["real", "stand-in"]
 MODEL_SOURCES: tuple[str, ...] = ("real", "stand-in")
@@ -33,15 +38,7 @@ class Variable:
     default: str
 
 
-def _registry_keys() -> tuple[str, ...]:
-    from cvsp.models import MODELS  # imported here: models itself imports this module
-
-    return tuple(MODELS)
-
-
 def _pinned(key: str) -> str:
-    from cvsp.models import MODELS  # imported here: models itself imports this module
-
     return f"the pinned commit `{MODELS[key].revision[:8]}…`"
 
 
@@ -82,11 +79,6 @@ def settings_help() -> str:
 
 class SettingsError(ValueError):
     """A setting has a value the project cannot use."""
-
-
-def revision_variable(key: str) -> str:
-    """The environment variable that overrides the pinned revision of model ``key``."""
-    return f"CVSP_{key.upper()}_REVISION"
 
 
 def _optional_dir(value: str | None) -> Path | None:
@@ -158,7 +150,7 @@ class Settings:
             cache_dir=cache if cache is not None else Path(pooch.os_cache("cvsp")),
             revisions={
                 key: env[revision_variable(key)].strip()
-                for key in _registry_keys()
+                for key in MODELS
                 if env.get(revision_variable(key), "").strip()
             },
             standin_seed=seed,

@@ -9,24 +9,16 @@ of the package's source. (The data files need no place in it: they are checked a
 their sha256 wherever they come from.) One stamp serves the whole book: a change
 re-executes every chapter, also those that do not read the changed model. The book's Sphinx extension
 (``book/_ext/cvsp_book.py``) compares it with the stamp of the previous build and, when
-they differ, empties the notebook cache and re-reads every page.
+they differ, empties the notebook cache and re-reads every page. No torch is imported
+here: the extension computes the stamp before any notebook runs.
 """
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
-from cvsp.models import BOOK_MODELS, MODELS, ModelUnavailableError, is_commit, resolve_revision, revision_for
+from cvsp.hub import resolve_revision, revision_for
+from cvsp.registry import BOOK_MODELS, MODELS, ModelUnavailableError, is_commit
 from cvsp.settings import Settings
-
-def package_digest(root: Path | None = None) -> str:
-    """sha256 (16 hex digits) of every module of the installed package, names and contents."""
-    root = root or Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
+from cvsp.storage import package_digest
 
 
 def resolved_commits(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) -> dict[str, str]:

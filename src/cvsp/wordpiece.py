@@ -18,7 +18,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from tokenizers.normalizers import BertNormalizer
+from tokenizers.pre_tokenizers import BertPreTokenizer
 from transformers import BertTokenizerFast, PreTrainedTokenizerBase
+
+from cvsp import data
 
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 TRAINED_PIECES = 8000  # pieces from the texts; small enough that rarer words split into several pieces, as in BERT
@@ -40,9 +44,6 @@ def vocabulary(texts: Iterable[str], pieces: int = TRAINED_PIECES) -> list[str]:
     ``tokenizers`` WordPiece trainer gives a different vocabulary on every run, which a
     stand-in must not.)
     """
-    from tokenizers.normalizers import BertNormalizer
-    from tokenizers.pre_tokenizers import BertPreTokenizer
-
     normalizer, splitter = BertNormalizer(lowercase=True), BertPreTokenizer()
     words: Counter[str] = Counter()
     for text in texts:
@@ -80,8 +81,6 @@ def train(texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = BERT_V
 
 def evaluation_texts(settings) -> list[str]:
     """The texts the stand-in tokenizer is trained on, in a fixed order."""
-    from cvsp import data
-
     texts = data.unique_sentences(data.load_sts(settings))
     for task in data.WORD_PAIR_TASKS:
         frame = data.load_word_pairs(task, settings)

@@ -1,0 +1,49 @@
+"""Everything the book computes from embeddings, one module per job; the notebooks read
+it all as ``experiments.X``.
+
+| module | what it holds | who uses it |
+| --- | --- | --- |
+| :mod:`.inputs` | the STS pairs and sentences after CLIP's limit, the word tasks, rows of items | every module below, :mod:`cvsp.released` |
+| :mod:`.tables` | the tidy table format (:data:`COLUMNS`, :func:`series_rows`, :func:`tidy_table`) | results, :mod:`cvsp.released` |
+| :mod:`.choices` | which token choices each result reads, per family | results, intervals, chapters |
+| :mod:`.results` | the paper's four results (:func:`run_all`) | ``cvsp reproduce``, chapters 1-4 |
+| :mod:`.robustness` | the CWE result over corpus subsets and seeds | chapter 5 (:mod:`cvsp.fidelity`) |
+| :mod:`.uncertainty` | bootstrap intervals, paired differences, the claims' intervals | ``cvsp reproduce`` |
+| :mod:`.contrasts` | SimCSE − BERT beside CLIP − GPT-2, the published anchors | chapter 7 |
+| :mod:`.postprocessing` | centring, z-scoring, all-but-the-top, whitening | chapter 6 |
+| :mod:`.diagnostics` | rogue dimensions, alignment and uniformity, overlap, word order | chapter 6 |
+"""
+
+from cvsp.experiments.choices import (
+    CWE_FAMILY_VARIANTS, CWE_VARIANT, CWE_VARIANTS, GEOMETRY_VARIANTS, SENTENCE_TOKEN, SENTENCE_VARIANTS,
+    WORD_VARIANTS,
+)
+from cvsp.experiments.contrasts import CONTRAST_COLUMNS, CONTRASTS, SAME_CHOICES, anchor_scores, contrasts
+from cvsp.experiments.diagnostics import alignment_uniformity, lexical_overlap, rogue_dimensions, shuffled_similarity
+from cvsp.experiments.inputs import (
+    CLIP_CONTEXT, SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, load_word_data, positions_of,
+    prepare_sentences, vectors_of,
+)
+from cvsp.experiments.postprocessing import (
+    ABTT_D, POSTPROCESSING, Postprocessed, abtt_sweep, postprocessed, postprocessed_sts_intervals,
+)
+from cvsp.experiments.results import cwe_self_similarity, run_all, sentence_self_similarity, sts, word_similarity
+from cvsp.experiments.robustness import (
+    CWE_CORPUS_REPEATS, CWE_CORPUS_SIZES, cwe_corpus_size, cwe_over_seeds, seed_spread,
+)
+from cvsp.experiments.tables import COLUMNS, RESULTS, per_layer, series_rows, tidy_table
+from cvsp.experiments.uncertainty import (
+    COMPARED, Replicates, claim_intervals, interval_table, paired_differences, replicates, uncertainty,
+)
+
+__all__ = [
+    "ABTT_D", "CLIP_CONTEXT", "COLUMNS", "COMPARED", "CONTRASTS", "CONTRAST_COLUMNS", "CWE_CORPUS_REPEATS",
+    "CWE_CORPUS_SIZES", "CWE_FAMILY_VARIANTS", "CWE_VARIANT", "CWE_VARIANTS", "GEOMETRY_VARIANTS", "POSTPROCESSING",
+    "RESULTS", "SAME_CHOICES", "SENTENCE_TASK", "SENTENCE_TOKEN", "SENTENCE_VARIANTS", "STS_TASK", "VALNORM_TASK",
+    "WORD_VARIANTS", "Postprocessed", "Replicates", "SentenceData", "WordData", "abtt_sweep", "alignment_uniformity",
+    "anchor_scores", "claim_intervals", "contrasts", "cwe_corpus_size", "cwe_over_seeds", "cwe_self_similarity",
+    "interval_table", "lexical_overlap", "load_word_data", "paired_differences", "per_layer", "positions_of",
+    "postprocessed", "postprocessed_sts_intervals", "prepare_sentences", "replicates", "rogue_dimensions", "run_all",
+    "seed_spread", "sentence_self_similarity", "series_rows", "shuffled_similarity", "sts", "tidy_table",
+    "uncertainty", "vectors_of", "word_similarity",
+]  # fmt: skip
