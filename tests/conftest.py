@@ -102,21 +102,48 @@ def build_book(env: dict, output: Path, *config: str, timeout: int = 3000) -> No
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
 
 
-def run_reproduce(out, cache, *extra: str, check: bool = True):
+# `cvsp reproduce` on the first rows of every evaluation file (120 STS pairs, 40 pairs of
+# each word task, 60 ValNorm words): for the tests whose point is where a run stops or
+# what it writes (a kill, fresh stand-ins), which the full size proves no better. The
+# loaders are wrapped, so the files are still read and checked whole.
+SMALL_DATA = """
+import sys
+from cvsp import data
+from cvsp.cli import main
+sts, pairs, lexicon = data.load_sts, data.load_word_pairs, data.load_bellezza
+data.load_sts = lambda settings, **options: sts(settings, **options).head(120)
+data.load_word_pairs = lambda task, settings: pairs(task, settings).head(40)
+data.load_bellezza = lambda settings: lexicon(settings).head(60)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def reproduce_command(out, *extra: str, small: bool = False) -> list[str]:
+    """The command line of a stand-in reproduction into ``out`` (``small``: on :data:`SMALL_DATA`)."""
+    import sys
+
+    start = [sys.executable, "-c", SMALL_DATA] if small else [sys.executable, "-m", "cvsp"]
+    return [*start, "reproduce", "--models", "stand-in", "--out", str(out), "--no-progress", *extra]
+
+
+def run_reproduce(out, cache, *extra: str, check: bool = True, small: bool = False):
     """`python -m cvsp reproduce --models stand-in` in a subprocess with its own cache."""
     import os
     import subprocess
-    import sys
 
     env = dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
-    done = subprocess.run(
-        [sys.executable, "-m", "cvsp", "reproduce", "--models", "stand-in", "--out", str(out),
-         "--no-progress", *extra],
-        env=env, capture_output=True, text=True, timeout=3000,
-    )  # fmt: skip
+    done = subprocess.run(reproduce_command(out, *extra, small=small), env=env, capture_output=True, text=True,
+                          timeout=3000)  # fmt: skip
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+@pytest.fixture(scope="session")
+def small_reference_run(tmp_path_factory):
+    """One uninterrupted cold run on the first rows of the data (:data:`SMALL_DATA`)."""
+    root = tmp_path_factory.mktemp("small-reference")
+    return root, run_reproduce(root / "out", root / "cache", small=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,20 @@
 """SIGKILL in the middle of `cvsp reproduce`, then a rerun: the same scores.csv as an
-uninterrupted run, and no cache entry or output folder trusted wrongly."""
+uninterrupted run, and no cache entry or output folder trusted wrongly.
+
+The runs read the first rows of the data (``conftest.SMALL_DATA``): what is tested is
+where the kill lands among the atomic writes (a full-size stand-in checkpoint, an
+embedding entry, the output folder), not how many texts were embedded."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import run_reproduce
+from conftest import reproduce_command, run_reproduce
 
 pytestmark = pytest.mark.slow
 
@@ -40,11 +43,10 @@ KILL_POINTS = {
 
 
 @pytest.mark.parametrize("when", KILL_POINTS)
-def test_sigkill_then_rerun_gives_the_uninterrupted_result(reference_run, tmp_path, when):
+def test_sigkill_then_rerun_gives_the_uninterrupted_result(small_reference_run, tmp_path, when):
     cache, out = tmp_path / "cache", tmp_path / "out"
     env = dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
-    command = [sys.executable, "-m", "cvsp", "reproduce", "--models", "stand-in",
-               "--out", str(out), "--no-progress"]  # fmt: skip
+    command = reproduce_command(out, small=True)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     reached = KILL_POINTS[when]
     try:
@@ -55,6 +57,6 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(reference_run, tmp_pa
     finally:
         process.wait()
     assert not out.exists(), "a killed run must not leave an output folder"
-    run_reproduce(out, cache)
-    reference = (reference_run[0] / "out" / "scores.csv").read_bytes()
+    run_reproduce(out, cache, small=True)
+    reference = (small_reference_run[0] / "out" / "scores.csv").read_bytes()
     assert (out / "scores.csv").read_bytes() == reference
