@@ -6,7 +6,10 @@ them at ../shared), otherwise from their canonical sources.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -91,9 +94,6 @@ def toc_files() -> list[str]:
 
 def build_book(env: dict, output: Path, *config: str, timeout: int = 3000) -> None:
     """``jupyter-book build`` of the repository, strict as ``make book`` runs it, into ``output``."""
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), *config,
          "--path-output", str(output), "-W", "-n", "--keep-going"],
@@ -120,17 +120,12 @@ sys.exit(main(sys.argv[1:]))
 
 def reproduce_command(out, *extra: str, small: bool = False) -> list[str]:
     """The command line of a stand-in reproduction into ``out`` (``small``: on :data:`SMALL_DATA`)."""
-    import sys
-
     start = [sys.executable, "-c", SMALL_DATA] if small else [sys.executable, "-m", "cvsp"]
     return [*start, "reproduce", "--models", "stand-in", "--out", str(out), "--no-progress", *extra]
 
 
 def run_reproduce(out, cache, *extra: str, check: bool = True, small: bool = False):
     """`python -m cvsp reproduce --models stand-in` in a subprocess with its own cache."""
-    import os
-    import subprocess
-
     env = dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
     done = subprocess.run(reproduce_command(out, *extra, small=small), env=env, capture_output=True, text=True,
                           timeout=3000)  # fmt: skip

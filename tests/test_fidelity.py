@@ -136,7 +136,14 @@ def test_figures_have_one_panel_per_change_and_say_stand_in(measured):
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == measured.effects["change"].nunique()
     assert "STAND-IN" in fig._suptitle.get_text()
+    names = {text.get_text() for ax in visible for text in ax.get_legend().get_texts()}
+    assert names and all(name.split()[0] in ("GPT-2", "CLIP") for name in names), names
     plt.close(fig)
     fig = plots.spread_figure(measured.corpus, measured.seeds, stand_in=False)
     assert fig._suptitle is None
+    subsets, seeds = ([t.get_text() for t in ax.get_legend().get_texts()] for ax in fig.axes)
+    sizes = sorted(s for s in measured.corpus["size"].unique() if s != measured.corpus["size"].max())
+    assert subsets == [f"{model}, {size:,}-sentence subsets" for model in ("GPT-2", "CLIP") for size in dict.fromkeys((sizes[0], sizes[-1]))]
+    first, last = measured.seeds["seed"].min(), measured.seeds["seed"].max()
+    assert seeds == [f"{model}, seeds {first}-{last}" for model in ("GPT-2", "CLIP")]
     plt.close(fig)

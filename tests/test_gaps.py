@@ -57,7 +57,7 @@ class WordEmbedder:
 
 
 class WordTokenizer:
-    """Enough of a tokenizer for :func:`cvsp.embeddings.fits_clip`: one token per word."""
+    """Enough of a tokenizer for :func:`cvsp.tokens.fits_clip`: one token per word."""
 
     def __call__(self, text, add_special_tokens=False):
         return {"input_ids": list(range(len(text.split())))}

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import module_at
-from cvsp import stamp
+from cvsp import stamp, storage
 from cvsp.registry import MODELS
 from cvsp.settings import Settings
 from hub_replica import HubReplica
@@ -28,16 +28,16 @@ def _extension():
 def test_package_digest_follows_every_module(tmp_path):
     copy = tmp_path / "cvsp"
     shutil.copytree(Path(stamp.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    before = stamp.package_digest(copy)
-    assert before == stamp.package_digest(Path(stamp.__file__).parent)
+    before = storage.package_digest(copy)
+    assert before == storage.package_digest(Path(stamp.__file__).parent)
     metrics = copy / "metrics.py"
     metrics.write_text(metrics.read_text() + "\n# a change\n")
-    assert stamp.package_digest(copy) != before
+    assert storage.package_digest(copy) != before
 
 
 def test_stand_in_stamp_names_the_seed_and_the_package():
     zero = stamp.book_stamp(Settings(models="stand-in"))
-    assert zero == f"stand-in seed 0 bootstrap 2000 cvsp {stamp.package_digest()}"
+    assert zero == f"stand-in seed 0 bootstrap 2000 cvsp {storage.package_digest()}"
     assert stamp.book_stamp(Settings(models="stand-in", standin_seed=1)) != zero
     assert stamp.book_stamp(Settings(models="stand-in", bootstrap=500)) != zero
 
@@ -102,5 +102,5 @@ def test_real_stamp_names_the_resolved_commits(contrast_repos, tmp_path):
 def test_no_hub_and_nothing_cached_still_gives_a_stamp(tmp_path, models):
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"), CVSP_MODELS=models)
     line = _stamp(env)
-    assert line.endswith(f"cvsp {stamp.package_digest()}")
+    assert line.endswith(f"cvsp {storage.package_digest()}")
     assert models == "stand-in" or "gpt2@607a30d783dfa663caf39e06633721c8d4cfcd7e" in line

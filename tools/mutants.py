@@ -70,7 +70,7 @@ from cvsp.storage import atomic_file
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODULES = (
     "src/cvsp/metrics.py", "src/cvsp/embeddings.py", "src/cvsp/tokens.py", "src/cvsp/experiments/results.py",
-    "src/cvsp/experiments/uncertainty.py", "src/cvsp/paper.py", "src/cvsp/stats.py",
+    "src/cvsp/experiments/bootstrap.py", "src/cvsp/paper.py", "src/cvsp/stats.py",
 )  # fmt: skip
 # module stem -> the fast tests most related to it, quickest first (pytest stops at the
 # first failure, so most mutants are killed by the first files).
@@ -80,7 +80,7 @@ TESTS: dict[str, tuple[str, ...]] = {
     "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
     "tokens": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
     "results": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
-    "uncertainty": ("test_gaps", "test_faults", "test_experiments", "test_registry"),
+    "bootstrap": ("test_gaps", "test_faults", "test_experiments", "test_registry"),
     "paper": ("test_paper", "test_gaps", "test_notebook", "test_faults"),
 }
 PYTEST_OPTIONS = ("-x", "-q", "-m", "not slow", "-p", "no:cacheprovider")

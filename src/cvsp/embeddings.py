@@ -1,6 +1,7 @@
 """Layerwise embeddings: one forward pass per text, one vector per layer for a chosen token.
 
-The token choices (``variant``) and their input forms are in :mod:`cvsp.tokens`. Layers
+The token choices (``variant``) and their input forms are in :mod:`cvsp.tokens` (with
+:class:`~cvsp.tokens.EmbeddingError`, raised for a text that cannot be embedded). Layers
 are the 13 hidden states (embedding output and 12 blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
 projected text embedding); an encoder whose spec reads its pooler (supervised SimCSE)
 adds ``pooler`` to ``cls``. Every variant that shares an input text is read from the

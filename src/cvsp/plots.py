@@ -406,21 +406,21 @@ def spread_figure(corpus: pd.DataFrame, seeds: pd.DataFrame, stand_in: bool) -> 
     sizes = sorted(s for s in corpus["size"].unique() if s != full)
     first_seed = seeds["seed"].min()
     for model in PAPER_MODELS:
-        color, label = style(model)["color"], style(model)["label"]
+        color, name = style(model)["color"], style(model)["label"]
         rows = corpus[corpus["model"] == model]
         if rows.empty:
             continue
         base = rows[rows["size"] == full].set_index("layer")["value"].reindex(list(HIDDEN_LAYERS))
         for i, size in enumerate(sizes):
             band = rows[rows["size"] == size].groupby("layer")["value"].agg(["min", "max"]).reindex(list(HIDDEN_LAYERS))
-            label = f"{label}, {size:,}-sentence subsets" if i in (0, len(sizes) - 1) else None
+            label = f"{name}, {size:,}-sentence subsets" if i in (0, len(sizes) - 1) else None
             axes[0].fill_between(x, band["min"] - base, band["max"] - base, color=color,
                                  alpha=0.12 + 0.4 * i / max(len(sizes) - 1, 1), linewidth=0, label=label)  # fmt: skip
         own = seeds[seeds["model"] == model]
         reference = own[own["seed"] == first_seed].set_index("layer")["value"].reindex(list(HIDDEN_LAYERS))
         band = own.groupby("layer")["value"].agg(["min", "max"]).reindex(list(HIDDEN_LAYERS))
         axes[1].fill_between(x, band["min"] - reference, band["max"] - reference, color=color, alpha=0.4,
-                             linewidth=0, label=f"{label}, seeds {first_seed}-{own['seed'].max()}")  # fmt: skip
+                             linewidth=0, label=f"{name}, seeds {first_seed}-{own['seed'].max()}")  # fmt: skip
     axes[0].set_title(f"seeded subsets of the {full:,} sentences", fontsize=9)
     axes[1].set_title("seeds of the token draw, all sentences", fontsize=9)
     axes[0].set_ylabel("value − all sentences, seed 0", fontsize=8)

@@ -8,8 +8,9 @@ registry without loading a model library. A model is named by a short key of
 forms and the token choices. How a revision is resolved against the hub lives in
 :mod:`cvsp.hub`, how weights are loaded in :mod:`cvsp.models`.
 
-Used by :mod:`cvsp.settings`, :mod:`cvsp.hub`, :mod:`cvsp.models`, :mod:`cvsp.paper`,
-:mod:`cvsp.plots`, :mod:`cvsp.stamp`, :mod:`cvsp.cli` and the chapters' tables.
+Used by nearly every module: :mod:`cvsp.settings`, :mod:`cvsp.hub`, :mod:`cvsp.models`,
+:mod:`cvsp.tokens`, :mod:`cvsp.experiments`, :mod:`cvsp.paper`, :mod:`cvsp.plots`,
+:mod:`cvsp.reproduce`, :mod:`cvsp.notebook`, :mod:`cvsp.stamp`, :mod:`cvsp.cli`.
 """
 
 from __future__ import annotations

@@ -1,24 +1,28 @@
 """Everything the book computes from embeddings, one module per job; the notebooks read
-it all as ``experiments.X``.
+it all as ``experiments.X`` (modules are named for their job, functions for their
+result: ``experiments.uncertainty`` is a function of :mod:`.bootstrap`).
 
 | module | what it holds | who uses it |
 | --- | --- | --- |
 | :mod:`.inputs` | the STS pairs and sentences after CLIP's limit, the word tasks, rows of items | every module below, :mod:`cvsp.released` |
-| :mod:`.tables` | the tidy table format (:data:`COLUMNS`, :func:`series_rows`, :func:`tidy_table`) | results, :mod:`cvsp.released` |
-| :mod:`.choices` | which token choices each result reads, per family | results, intervals, chapters |
+| :mod:`.tables` | the tidy table format (:data:`COLUMNS`, :func:`series_rows`, :func:`tidy_table`) | :mod:`.results`, :mod:`cvsp.released` |
+| :mod:`.choices` | which token choices each result reads, per family | every module below it, the chapters |
 | :mod:`.results` | the paper's four results (:func:`run_all`) | ``cvsp reproduce``, chapters 1-4 |
 | :mod:`.robustness` | the CWE result over corpus subsets and seeds | chapter 5 (:mod:`cvsp.fidelity`) |
-| :mod:`.uncertainty` | bootstrap intervals, paired differences, the claims' intervals | ``cvsp reproduce`` |
-| :mod:`.contrasts` | SimCSE − BERT beside CLIP − GPT-2, the published anchors | chapter 7 |
+| :mod:`.bootstrap` | bootstrap replicates, intervals, paired differences, the claims' intervals (:func:`uncertainty`) | ``cvsp reproduce``, :mod:`.comparisons` |
+| :mod:`.comparisons` | SimCSE − BERT beside CLIP − GPT-2 (:func:`contrasts`), the published anchors | ``cvsp reproduce``, chapter 7 |
 | :mod:`.postprocessing` | centring, z-scoring, all-but-the-top, whitening | chapter 6 |
 | :mod:`.diagnostics` | rogue dimensions, alignment and uniformity, overlap, word order | chapter 6 |
 """
 
+from cvsp.experiments.bootstrap import (
+    COMPARED, Replicates, claim_intervals, interval_table, paired_differences, replicates, uncertainty,
+)
 from cvsp.experiments.choices import (
     CWE_FAMILY_VARIANTS, CWE_VARIANT, CWE_VARIANTS, GEOMETRY_VARIANTS, SENTENCE_TOKEN, SENTENCE_VARIANTS,
     WORD_VARIANTS,
 )
-from cvsp.experiments.contrasts import CONTRAST_COLUMNS, CONTRASTS, SAME_CHOICES, anchor_scores, contrasts
+from cvsp.experiments.comparisons import CONTRAST_COLUMNS, CONTRASTS, SAME_CHOICES, anchor_scores, contrasts
 from cvsp.experiments.diagnostics import alignment_uniformity, lexical_overlap, rogue_dimensions, shuffled_similarity
 from cvsp.experiments.inputs import (
     CLIP_CONTEXT, SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, load_word_data, positions_of,
@@ -32,9 +36,6 @@ from cvsp.experiments.robustness import (
     CWE_CORPUS_REPEATS, CWE_CORPUS_SIZES, cwe_corpus_size, cwe_over_seeds, seed_spread,
 )
 from cvsp.experiments.tables import COLUMNS, RESULTS, per_layer, series_rows, tidy_table
-from cvsp.experiments.uncertainty import (
-    COMPARED, Replicates, claim_intervals, interval_table, paired_differences, replicates, uncertainty,
-)
 
 __all__ = [
     "ABTT_D", "CLIP_CONTEXT", "COLUMNS", "COMPARED", "CONTRASTS", "CONTRAST_COLUMNS", "CWE_CORPUS_REPEATS",

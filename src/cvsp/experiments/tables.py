@@ -8,7 +8,7 @@ pooler), ``value``, ``n`` (how many vectors, pairs or words the value rests on) 
 :func:`series_rows` writes one series, :func:`tidy_table` joins them, :func:`per_layer`
 scores a series layer by layer.
 
-Used by the results, the post-processing of chapter 6 and :mod:`cvsp.released`.
+Used by :mod:`.results` (and through it chapter 6's post-processing) and :mod:`cvsp.released`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The design (:mod:`cvsp.stats`): one set of resample indices per task, shared by 
 model, layer and token choice, so differences are paired. :func:`replicates` computes
 the replicates of every series (on a few threads; numpy releases the GIL),
 :func:`uncertainty` turns them into the tables of ``cvsp reproduce``. Used by
-:mod:`cvsp.reproduce` (which caches them) and :mod:`.contrasts`.
+:mod:`cvsp.reproduce` (which caches them) and :mod:`.comparisons`.
 """
 
 from __future__ import annotations
@@ -147,13 +147,13 @@ def replicates(
     so the result does not depend on the number of threads.
     """
     resamples = _Resamples(boot)
-    jobs = _Jobs(workers or min(4, os.cpu_count() or 1))
     vocabulary = words.vocabulary()
     index = {word: i for i, word in enumerate(vocabulary)}
     n_sentences = len(sentences.sentences)
     sentence_counts = stats.resample_counts(resamples.indices(SENTENCE_TASK, n_sentences), n_sentences)
     left, right = sentences.pair_positions()
     valence = words.lexicon["valence"].to_numpy()
+    jobs = _Jobs(workers or min(4, os.cpu_count() or 1))
     try:
         for key, embed in embedders.items():
             family = embed.family

@@ -17,7 +17,7 @@ from cvsp import metrics, paper, stats
 from cvsp.embeddings import Embedder
 from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
-from cvsp.experiments.uncertainty import COMPARED, interval_table, paired_differences, replicates
+from cvsp.experiments.bootstrap import COMPARED, interval_table, paired_differences, replicates
 
 
 # The contrasts of the chapter "Images or contrast?": (model, base, compared token choices).
