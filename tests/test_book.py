@@ -14,7 +14,7 @@ import jupytext
 import pytest
 import yaml
 
-from conftest import build_book, toc_files
+from conftest import build_book, module_at, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -405,3 +405,23 @@ def test_strict_build_with_stand_ins(built_book):
         text = (html / "notebooks" / f"{page}.html").read_text()
         assert re.search(r'<img[^>]+src="\.\./_images/[^"]+\.svg"', text), f"no SVG figure on {page}"
         assert "Comparison with the paper" in text
+
+
+@pytest.mark.slow
+def test_benchmark_reads_each_pages_execution_time_and_edits_only_prose(built_book, tmp_path):
+    """The benchmark's book figures (``benchmarks/run.py``): every executed page's time from
+    the build's execution cache, and a prose edit that leaves the code (the cache's key) alone."""
+    bench = module_at(ROOT / "benchmarks" / "run.py")
+    table = bench.execution_table(built_book[0] / "_build")
+    executed = [page.rsplit("/", 1)[-1] for page in toc_files()
+                if (ROOT / page).with_suffix(".ipynb").exists() or page in ("book/results", "book/status")]  # fmt: skip
+    assert sorted(table) == sorted(executed)
+    assert all(seconds > 0 for seconds in table.values())
+    copy = tmp_path / "chapter.ipynb"
+    copy.write_text((ROOT / bench.PROSE_EDIT[0]).read_text())
+    bench._edit_prose(copy, bench.PROSE_EDIT[1])
+    before, after = jupytext.read(ROOT / bench.PROSE_EDIT[0]), jupytext.read(copy)
+    code = [[c.source for c in nb.cells if c.cell_type == "code"] for nb in (before, after)]
+    assert code[0] == code[1]
+    prose = [[c.source for c in nb.cells if c.cell_type == "markdown"] for nb in (before, after)]
+    assert prose[0][:-1] == prose[1][:-1] and prose[1][-1] == prose[0][-1] + bench.PROSE_EDIT[1]

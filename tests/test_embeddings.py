@@ -83,3 +83,37 @@ def test_corrupted_cache_entry_is_recomputed(models, tmp_path):
         result = again(words, ["eos"])["eos"].values
     assert again.forward_passes == len(words)
     np.testing.assert_array_equal(result, good)
+
+
+@pytest.mark.parametrize("key", ["gpt2", "clip"])
+def test_a_list_sharing_most_texts_runs_only_the_new_ones(models, texts, key, tmp_path):
+    """Chapter 5's released reader and stripped sentences: a new list of mostly known texts
+    takes their vectors (a random draw only where it lands on the same position) and runs
+    the rest; each vector is the one a pass of the new list alone gives."""
+    variants = ["mean", "last_token", "random_token"]
+    embedder = Embedder(models[key], cache=EmbeddingCache(tmp_path), progress=False)
+    embedder(texts, variants)
+    assert embedder.forward_passes == len(texts)
+    # two texts swapped (their random draws land elsewhere), two changed, one added
+    changed = [texts[1], texts[0]] + texts[2:20] + [" " + texts[20] + " ", texts[21].upper()] + texts[22:] + ["one new sentence"]
+    got = embedder(changed, variants)
+    fresh = Embedder(models[key], progress=False)(changed, variants)
+    for variant in variants:
+        np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)
+    form = "bare" if key == "gpt2" else "clip"
+    known = set(zip(texts, random_positions(encode(models[key], texts, form), 0)))
+    lacking = sum(pair not in known for pair in zip(changed, random_positions(encode(models[key], changed, form), 0)))
+    assert 3 <= lacking <= 5  # the changed and new texts, and the swapped ones whose draw moved
+    assert embedder.forward_passes == len(texts) + lacking  # the rest came from the first list
+    cached = Embedder(models[key], cache=EmbeddingCache(tmp_path), progress=False)(changed, variants)
+    for variant in variants:  # and the new list is cached whole, under its own key
+        np.testing.assert_array_equal(cached[variant].values, got[variant].values)
+
+
+def test_a_list_sharing_few_texts_runs_whole(models, texts):
+    embedder = Embedder(models["clip"], progress=False)
+    embedder(texts[:10], ["eos"])
+    shares_few = texts[5:25]  # 5 of 20 known
+    got = embedder(shares_few, ["eos"])["eos"].values
+    assert embedder.forward_passes == 10 + 20
+    np.testing.assert_array_equal(got, Embedder(models["clip"], progress=False)(shares_few, ["eos"])["eos"].values)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,16 +107,18 @@ def extract(
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     progress: bool = True,
     description: str = "",
+    positions: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Run every text once and read each selector's vectors: ``selector -> [n, L, dim]``.
 
     A random selector draws with ``seed``; written ``rule#s`` (e.g. ``random#3``) it draws
-    with seed ``s``, so one pass can serve several seeds.
+    with seed ``s``, so one pass can serve several seeds. ``positions`` gives a random
+    selector's positions instead (those drawn for a longer list the texts belong to).
     """
-    drawn = {}
+    drawn = dict(positions or {})
     for name in selectors:
         rule, _, own_seed = name.partition("#")
-        if rule in RANDOM_RULES:
+        if rule in RANDOM_RULES and name not in drawn:
             drawn[name] = random_positions(encoded, int(own_seed) if own_seed else seed, rule)
     lengths = [len(e.ids) for e in encoded]
     groups = batches(lengths, token_budget)
@@ -184,6 +186,14 @@ class Embedder:
     """Embeds texts with one model, caching every variant that a forward pass yields.
 
     ``seed`` fixes the ``random_token`` draw; ``cache`` may be None to keep nothing.
+
+    A list of texts not cached as a whole takes the vectors of the texts it shares with a
+    list this embedder has already returned (same input form and token choice; for a
+    random draw, the same drawn position) and runs only the others: chapter 5's released
+    reader and stripped sentences are mostly the corpus's sentences again. A list that
+    shares less than half its texts runs whole, every token choice of its form in one pass.
+    Vectors of a shared text come from the batch it was first run in, so they can differ
+    from a pass of the new list in the last bits of float32 (padding changes the kernels).
     """
 
     model: LoadedModel
@@ -192,6 +202,8 @@ class Embedder:
     token_budget: int = DEFAULT_TOKEN_BUDGET
     progress: bool = True
     forward_passes: int = field(default=0, init=False)  # texts run, for tests and benchmarks
+    # (form, selector, seed) -> [(texts, cache key or array, drawn positions)], see _shared
+    _returned: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def family(self) -> str:
@@ -235,24 +247,99 @@ class Embedder:
             keys = {s: self._key(form, s, digest) for s in selectors}
             wanted = {table[v][1] for v in variants if table[v][0] == form}
             cached = {s: self.cache.get(keys[s]) if self.cache else None for s in wanted}
-            if not all(self._usable(cached[s], len(texts), s) for s in wanted):
+            missing = sorted(s for s in wanted if not self._usable(cached[s], len(texts), s))
+            if missing:
                 encoded = encode(self.model, texts, form)
-                fresh = extract(
-                    self.model, encoded, selectors, seed=self.seed,
-                    token_budget=self.token_budget, progress=self.progress,
-                    description=f"{self.model.spec.label} {form}",
-                )  # fmt: skip
-                self.forward_passes += len(texts)
+                fresh = self._from_returned(form, missing, selectors, texts, encoded)
+                if fresh is None:  # nothing shared with an earlier list: every selector of the form
+                    fresh = extract(
+                        self.model, encoded, selectors, seed=self.seed,
+                        token_budget=self.token_budget, progress=self.progress,
+                        description=f"{self.model.spec.label} {form}",
+                    )  # fmt: skip
+                    self.forward_passes += len(texts)
                 if self.cache is not None:
                     for s, array in fresh.items():
                         self.cache.put(keys[s], array)
-                cached = fresh
+                cached.update(fresh)
             for s in wanted:
                 found[(form, s)] = cached[s]
+                self._remember((form, s, self.seed if s in RANDOM_RULES else None), texts,
+                               keys[s] if self.cache is not None else cached[s])  # fmt: skip
         pooler = self.model.spec.pooler
         return {
             v: LayerEmbeddings(found[table[v]], layers_for(self.family, v, pooler)) for v in variants
         }
+
+    def _remember(self, where: tuple, texts: Sequence[str], source: str | np.ndarray,
+                  positions: np.ndarray | None = None) -> None:  # fmt: skip
+        """Note a list this embedder returned: its texts and its cache key (or array); for a
+        random selector, ``positions`` where they are not the list's own draw."""
+        known = self._returned.setdefault(where, [])
+        if not any(entry[0] == tuple(texts) for entry in known):
+            known.append((tuple(texts), source, positions))
+
+    def _shared(self, where: tuple, texts: Sequence[str], drawn: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray]:
+        """The vectors of ``texts`` found in lists returned before (for a random selector,
+        at the same ``drawn`` position) and a mask of the texts not found."""
+        form, selector, seed = where
+        rows: dict[tuple, list[int]] = {}
+        for i, text in enumerate(texts):
+            rows.setdefault((text, None if drawn is None else int(drawn[i])), []).append(i)
+        out, lacking = None, np.ones(len(texts), bool)
+        known = self._returned.get(where, [])
+        for n, (earlier, source, positions) in enumerate(known):
+            if drawn is not None and positions is None:  # that list's draw, computed once
+                positions = random_positions(encode(self.model, earlier, form), seed, selector)
+                known[n] = (earlier, source, positions)
+            at = {(t, None if positions is None else int(positions[r])): r for r, t in enumerate(earlier)}
+            hits = [(i, at[k]) for k, mine in rows.items() if k in at and lacking[mine[0]] for i in mine]
+            if not hits:
+                continue
+            array = source if isinstance(source, np.ndarray) else self.cache.get(source)
+            if not self._usable(array, len(earlier), selector):
+                continue
+            if out is None:
+                out = np.empty((len(texts), *array.shape[1:]), np.float32)
+            mine, theirs = (np.array(side) for side in zip(*hits))
+            out[mine] = array[theirs]
+            lacking[mine] = False
+        return out, lacking
+
+    def _from_returned(self, form: str, wanted: Sequence[str], selectors: Sequence[str], texts: Sequence[str],
+                       encoded: Sequence[Encoded]) -> dict[str, np.ndarray] | None:  # fmt: skip
+        """``wanted`` selectors' vectors of ``texts`` from earlier lists, with one pass over
+        only the texts they lack; None when they lack more than half (then the list runs
+        whole, so a list that shares a few texts by chance is computed exactly as on its
+        own). The pass reads every selector of the form, and the vectors of the texts it
+        ran are remembered for the next call that asks for another token choice."""
+        def where(s: str) -> tuple:
+            return form, s, self.seed if s in RANDOM_RULES else None
+
+        drawn = {s: random_positions(encoded, self.seed, s) for s in selectors if s in RANDOM_RULES}
+        found, lacking = {}, np.zeros(len(texts), bool)
+        for s in wanted:
+            found[s], missing = self._shared(where(s), texts, drawn.get(s))
+            if found[s] is None:
+                return None
+            lacking |= missing
+        if lacking.sum() * 2 > len(texts):
+            return None
+        todo = np.flatnonzero(lacking)
+        if len(todo):
+            extra = extract(
+                self.model, [encoded[i] for i in todo], selectors, seed=self.seed,
+                token_budget=self.token_budget, progress=self.progress,
+                description=f"{self.model.spec.label} {form} ({len(todo)} new texts)",
+                positions={s: p[todo] for s, p in drawn.items()},
+            )  # fmt: skip
+            self.forward_passes += len(todo)
+            for s in wanted:
+                found[s][todo] = extra[s]
+            ran = [texts[i] for i in todo]
+            for s in set(selectors) - set(wanted):
+                self._remember(where(s), ran, extra[s], drawn[s][todo] if s in drawn else None)
+        return found
 
     def random_draws(
         self, texts: Sequence[str], variant: str, seeds: Sequence[int], chunk: int = 5

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp import geometry, metrics, stats
-from cvsp.embeddings import Embedder, LayerEmbeddings
+from cvsp.embeddings import Embedder, LayerEmbeddings, texts_digest
 from cvsp.experiments.choices import CWE_VARIANT, GEOMETRY_VARIANTS
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
 from cvsp.experiments.results import sentence_self_similarity, sts, word_similarity
@@ -62,6 +62,8 @@ class Postprocessed:
     name: str = ""
     shared_reference: bool = False
     maps: dict = field(default_factory=dict)
+    # (texts, variant) -> the moved vectors: STS and self-similarity read the same sentences
+    _moved: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def family(self) -> str:
@@ -82,6 +84,13 @@ class Postprocessed:
         return self.maps[key]
 
     def __call__(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
+        digest = texts_digest(texts)
+        todo = [v for v in variants if (digest, v) not in self._moved]
+        if todo:
+            self._moved.update({(digest, v): emb for v, emb in self._move(texts, todo).items()})
+        return {v: self._moved[(digest, v)] for v in variants if (digest, v) in self._moved}  # as embed gives them
+
+    def _move(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
         n_hidden = N_LAYERS
         out = {}
         for variant, emb in self.embed(texts, variants).items():
