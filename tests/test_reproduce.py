@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -100,3 +101,15 @@ def test_cold_rerun_with_fresh_stand_ins_is_identical(small_reference_run, tmp_p
     run_reproduce(tmp_path / "cold", tmp_path / "cache", small=True)  # fresh stand-ins and embeddings
     reference = (root / "out" / "scores.csv").read_bytes()
     assert (tmp_path / "cold" / "scores.csv").read_bytes() == reference
+
+
+def test_warm_run_reads_the_cached_tables_not_the_embeddings(small_reference_run, tmp_path):
+    """A warm run takes the scores and intervals from their cached tables: with every
+    embedding removed from a copy of the cache it writes the same files, and computes none."""
+    root, _ = small_reference_run
+    shutil.copytree(root / "cache", tmp_path / "cache", ignore=shutil.ignore_patterns("embeddings"))
+    assert not (tmp_path / "cache" / "embeddings").exists()
+    run_reproduce(tmp_path / "warm", tmp_path / "cache", small=True)
+    for name in ("scores.csv", "comparison.csv", "differences.csv"):
+        assert (tmp_path / "warm" / name).read_bytes() == (root / "out" / name).read_bytes(), name
+    assert not (tmp_path / "cache" / "embeddings").exists() or not any((tmp_path / "cache" / "embeddings").iterdir())

@@ -3,9 +3,9 @@
 The folder holds ``scores.csv`` (the tidy results table), ``comparison.csv`` (the
 paper's numbers beside ours), ``figures/<result>.png`` and ``provenance.json``. It is
 written in a staging folder and moved into place only when complete, so an existing
-folder is either left as it was or replaced whole (:mod:`cvsp.storage`). The intervals
-and contrasts are cached beside the embeddings, keyed by the weights, the inputs, the
-bootstrap settings and the digest of the whole package.
+folder is either left as it was or replaced whole (:mod:`cvsp.storage`). The scores,
+intervals and contrasts are cached beside the embeddings, keyed by the weights, the
+inputs, the bootstrap settings and the digest of the whole package.
 
 Used by ``cvsp reproduce`` (:mod:`cvsp.cli`), the results page and every chapter
 (through :mod:`cvsp.notebook`).
@@ -77,8 +77,9 @@ def package_versions() -> dict[str, str]:
 UNCERTAINTY_FORMAT = 1
 
 
-def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings) -> str:
-    """Cache key of the intervals: the weights, the inputs, the settings and the code."""
+def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings | None) -> str:
+    """Cache key of the intervals (or, with ``boot`` None, of the scores): the weights, the
+    inputs, the settings and the code."""
     parts = {
         "format": UNCERTAINTY_FORMAT,
         "models": sorted((k, e.model.fingerprint, e.seed) for k, e in embedders.items()),
@@ -86,7 +87,7 @@ def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings) -> st
         "pairs": {t: texts_digest(f.astype(str).agg("\t".join, axis=1).tolist()) for t, f in words.pairs.items()},
         "sentences": texts_digest(sentences.sentences),
         "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
-        "bootstrap": asdict(boot),
+        "bootstrap": asdict(boot) if boot is not None else None,
         "code": package_digest(),  # every module: any change to the code computes them anew
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
@@ -108,6 +109,13 @@ def uncertainty(settings: Settings, embedders, words, sentences, boot: Bootstrap
     folder = settings.cache_dir / "intervals" / _uncertainty_key(embedders, words, sentences, boot)
     return _cached_tables(folder, ("intervals", "differences", "claims"),
                           lambda: experiments.uncertainty(embedders, words, sentences, boot))  # fmt: skip
+
+
+def results(settings: Settings, embedders, words, sentences) -> pd.DataFrame:
+    """:func:`cvsp.experiments.run_all`, cached like :func:`uncertainty` (a warm run, and the
+    book's pages after the first, read the table instead of the embeddings)."""
+    folder = settings.cache_dir / "intervals" / ("scores-" + _uncertainty_key(embedders, words, sentences, None))
+    return _cached_tables(folder, ("scores",), lambda: (experiments.run_all(embedders, words, sentences),))[0]
 
 
 def contrast_tables(
@@ -140,7 +148,7 @@ def run(
         models = load_models(settings, tuple(resolve_models(MODEL_SETS[model_set], extra_models)), device=device)
     sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
     embedders = make_embedders(models, settings, seed=seed, progress=progress)
-    scores = experiments.run_all(embedders, words, sentences)
+    scores = results(settings, embedders, words, sentences)
     boot = bootstrap or BootstrapSettings(replicates=settings.bootstrap)
     paper_embedders = {key: embedders[key] for key in PAPER_MODELS}  # the paper's claims and differences
     intervals, differences, claims = uncertainty(settings, paper_embedders, words, sentences, boot)
