@@ -331,6 +331,9 @@ def book(root: Path) -> dict:
         print(f"  cold {report['cold_s']:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in report["cold_pages_s"].items()), flush=True)
         _edit_prose(source / PROSE_EDIT[0], PROSE_EDIT[1])
         report["prose_edit_s"] = _build(source, env)
+        page = (source / "_build" / "html" / PROSE_EDIT[0]).with_suffix(".html")
+        if PROSE_EDIT[1].strip() not in page.read_text():
+            raise RuntimeError(f"the rebuild after the prose edit did not update {page}")
         print(f"  after a prose edit of {PROSE_EDIT[0]}: {report['prose_edit_s']:.0f} s", flush=True)
         shutil.rmtree(source / "_build")  # the pages and their execution cache; the embeddings stay
         report["cached_passes_s"] = _build(source, env)

@@ -83,3 +83,19 @@ def test_readme_states_the_rehearsals_figures():
     assert f"{report['peak_disk_gb']['total']:.1f} GB (tests alone: {report['peak_disk_gb']['test_step']:.1f} GB)" in readme
     assert f"{report['embeddings_gb']:.1f} GB" in readme and f"{report['installed_packages_gb']:.1f} GB" in readme
     assert f"| {report['saved_cache_gb']:.2f} GB |" in readme
+
+
+def test_readme_states_the_benchmarks_figures():
+    """The README's speed figures are the ones benchmarks/results.json holds."""
+    report = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    e2e = report["end_to_end"]
+    assert f"{e2e['cold_s']:.0f} s / {e2e['warm_s']:.1f} s" in readme
+    book = report["book"]
+    assert f"{book['cold_s'] / 60:.1f} min" in readme and f"{book['prose_edit_s']:.0f} s" in readme
+    for page, cold in book["cold_pages_s"].items():
+        cached = book["cached_passes_pages_s"][page]
+        assert f"| {page} | {cold:.0f} | {cached:.0f} |" in readme, page
+    for target in report["targets"]:
+        if not target["met"]:  # every missed target is named in the README
+            assert target["target"].split(" (")[0] in readme, target["target"]
