@@ -21,9 +21,9 @@
 # {doc}`04_sentence_self_similarity` (self-similarity, token choices, Spearman's
 # $\rho$). Helpful: how Python's `csv` module treats quotes.
 #
-# **Time.** Reading: about 25 minutes. Running: about 3 minutes on a 2-core CPU (forward
-# passes for the 1,273 pairs of the released reader and the stripped sentences); the
-# rest reads the cache. With the real models the times are the
+# **Time.** Reading: about 25 minutes. Running: about 1 minute on a 2-core CPU (forward
+# passes only for the texts of the released reader and the stripped sentences that no
+# other page embedded); the rest reads the cache. With the real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead

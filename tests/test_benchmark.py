@@ -92,7 +92,10 @@ def test_readme_states_the_benchmarks_figures():
     e2e = report["end_to_end"]
     assert f"{e2e['cold_s']:.0f} s / {e2e['warm_s']:.1f} s" in readme
     book = report["book"]
-    assert f"{book['cold_s'] / 60:.1f} min" in readme and f"{book['prose_edit_s']:.0f} s" in readme
+    assert f"| {book['cold_s'] / 60:.1f} min |" in readme and f"| {book['prose_edit_s']:.0f} s |" in readme
+    assert f"| {book['cached_passes_s'] / 60:.1f} min; slowest page" in readme
+    assert f"{book['cache_mib']['embeddings'] / 1024:.1f} GiB of embeddings" in readme
+    assert f"{book['cache_mib']['stand-ins'] / 1024:.1f} GiB of stand-in checkpoints in it" in readme
     for page, cold in book["cold_pages_s"].items():
         cached = book["cached_passes_pages_s"][page]
         assert f"| {page} | {cold:.0f} | {cached:.0f} |" in readme, page

@@ -110,10 +110,25 @@ def test_a_list_sharing_most_texts_runs_only_the_new_ones(models, texts, key, tm
         np.testing.assert_array_equal(cached[variant].values, got[variant].values)
 
 
-def test_a_list_sharing_few_texts_runs_whole(models, texts):
-    embedder = Embedder(models["clip"], progress=False)
+def test_a_list_sharing_few_texts_runs_whole(models, texts, tmp_path):
+    embedder = Embedder(models["clip"], cache=EmbeddingCache(tmp_path), progress=False)
     embedder(texts[:10], ["eos"])
     shares_few = texts[5:25]  # 5 of 20 known
     got = embedder(shares_few, ["eos"])["eos"].values
     assert embedder.forward_passes == 10 + 20
     np.testing.assert_array_equal(got, Embedder(models["clip"], progress=False)(shares_few, ["eos"])["eos"].values)
+
+
+def test_another_token_choice_of_a_stitched_list_needs_no_pass(models, texts, tmp_path):
+    """After a list ran only its new texts, another token choice of it is read from the
+    first list's full pass and from the new texts' pass, which read every choice."""
+    embedder = Embedder(models["gpt2"], cache=EmbeddingCache(tmp_path), progress=False)
+    embedder(texts, ["mean"])
+    changed = texts[:-1] + ["a sentence no list held"]
+    embedder(changed, ["mean"])
+    assert embedder.forward_passes == len(texts) + 1
+    got = embedder(changed, ["last_token", "random_token"])
+    assert embedder.forward_passes == len(texts) + 1
+    fresh = Embedder(models["gpt2"], progress=False)(changed, ["last_token", "random_token"])
+    for variant in ("last_token", "random_token"):
+        np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)

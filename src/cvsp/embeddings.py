@@ -5,7 +5,8 @@ The token choices (``variant``) and their input forms are in :mod:`cvsp.tokens` 
 are the 13 hidden states (embedding output and 12 blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
 projected text embedding); an encoder whose spec reads its pooler (supervised SimCSE)
 adds ``pooler`` to ``cls``. Every variant that shares an input text is read from the
-same forward pass and cached on disk.
+same forward pass and cached on disk (a list made mostly of texts embedded before runs
+only its new texts: see :class:`Embedder`).
 
 :class:`Embedder` embeds texts with one model and caches every variant of a pass in
 an :class:`EmbeddingCache` (one ``.npy`` file per key, written atomically). Used by
@@ -187,11 +188,12 @@ class Embedder:
 
     ``seed`` fixes the ``random_token`` draw; ``cache`` may be None to keep nothing.
 
-    A list of texts not cached as a whole takes the vectors of the texts it shares with a
-    list this embedder has already returned (same input form and token choice; for a
-    random draw, the same drawn position) and runs only the others: chapter 5's released
-    reader and stripped sentences are mostly the corpus's sentences again. A list that
-    shares less than half its texts runs whole, every token choice of its form in one pass.
+    With a cache, a list of texts not cached as a whole takes the vectors of the texts it
+    shares with a list this embedder has already returned or cached (same input form and
+    token choice; for a random draw, the same drawn position) and runs only the others:
+    chapter 5's released reader and stripped sentences are mostly the corpus's sentences
+    again. Such a list is cached for the token choices asked for. A list that shares less
+    than half its texts runs whole, every token choice of its form in one pass.
     Vectors of a shared text come from the batch it was first run in, so they can differ
     from a pass of the new list in the last bits of float32 (padding changes the kernels).
     """
@@ -203,7 +205,7 @@ class Embedder:
     progress: bool = True
     forward_passes: int = field(default=0, init=False)  # texts run, for tests and benchmarks
     # (form, selector, seed) -> [(texts, cache key or array, drawn positions)], see _shared
-    _returned: dict = field(default_factory=dict, init=False, repr=False)
+    _returned: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def family(self) -> str:
@@ -264,8 +266,9 @@ class Embedder:
                 cached.update(fresh)
             for s in wanted:
                 found[(form, s)] = cached[s]
-                self._remember((form, s, self.seed if s in RANDOM_RULES else None), texts,
-                               keys[s] if self.cache is not None else cached[s])  # fmt: skip
+            if self.cache is not None:  # what the cache now holds for this list, for later lists
+                for s in {*wanted, *(fresh if missing else ())}:
+                    self._remember((form, s, self.seed if s in RANDOM_RULES else None), texts, keys[s])
         pooler = self.model.spec.pooler
         return {
             v: LayerEmbeddings(found[table[v]], layers_for(self.family, v, pooler)) for v in variants
@@ -337,7 +340,7 @@ class Embedder:
             for s in wanted:
                 found[s][todo] = extra[s]
             ran = [texts[i] for i in todo]
-            for s in set(selectors) - set(wanted):
+            for s in sorted(set(selectors) - set(wanted)):  # small: the texts just run
                 self._remember(where(s), ran, extra[s], drawn[s][todo] if s in drawn else None)
         return found
 

@@ -160,6 +160,8 @@ def postprocessed(
                 name=f"{key} CWEs", shared_reference=True, maps=maps,
             )  # fmt: skip
         tables = [sts(sentence_side, sentences), sentence_self_similarity(sentence_side, sentences)]
+        for side in sentence_side.values():
+            side._moved.clear()  # float64 copies of every sentence vector: free them before the words
         if not cross_fit:
             tables.append(word_similarity(word_side, words))
         frames.append(pd.concat(tables, ignore_index=True).assign(transform=transform))
