@@ -9,9 +9,9 @@ Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.m
   ``c237dc49…`` (``refs/pr/66``), the same files plus ``model.safetensors``.
 - ``bert-base-uncased`` and the two SimCSE repositories: see :func:`bert_repos`.
 
-Weights are seeded random tensors of the real architectures at a small width (12
-layers, the real vocabularies, CLIP's 77 positions kept), or with ``full_size=True`` at
-the real sizes (the rehearsal of the Pages build, ``benchmarks/rehearse.py``). Tokenizers are
+Weights are seeded random tensors of the real architectures at the small stand-ins'
+size (:func:`cvsp.models.standin_config`: 64 wide, 12 layers, the real vocabularies,
+CLIP's 77 positions kept), or with ``full_size=True`` at the real sizes (the rehearsal of the Pages build, ``benchmarks/rehearse.py``). Tokenizers are
 the real ones from ``CVSP_TOKENIZERS_DIR``; the BERT family's is the stand-in WordPiece
 tokenizer, since no BERT vocabulary can be read offline. Files the project must never
 fetch (``.bin`` and the other frameworks' exports) hold a marker instead of weights.
@@ -24,22 +24,15 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import (
-    AutoTokenizer,
-    CLIPConfig,
-    CLIPModel,
-    CLIPTextConfig,
-    GPT2Config,
-    GPT2LMHeadModel,
-)
+from transformers import AutoTokenizer, CLIPConfig, CLIPModel, GPT2LMHeadModel
 
+from cvsp.models import standin_config
 from cvsp.registry import MODELS
 from hub_replica import Repo
 
 CLIP_MAIN = "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268"
 CLIP_PR = "refs/pr/66"
 NEVER = b"cvsp must never request this file: it is not safetensors.\n"
-WIDTH = 64  # hidden and projection size (512 and 512 in CLIP); layers, vocabularies, positions are real
 UNUSED_EXPORTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
 GITATTRIBUTES = b"*.bin filter=lfs diff=lfs merge=lfs -text\n*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
 
@@ -63,9 +56,8 @@ def _tokenizer_files(folder: Path, extra: tuple[str, ...] = ()) -> dict[str, byt
 
 
 def gpt2_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> Repo:
-    config = GPT2Config() if full_size else GPT2Config(n_embd=WIDTH, n_head=4, n_layer=12)
     torch.manual_seed(seed)
-    weights = _saved(GPT2LMHeadModel(config))
+    weights = _saved(GPT2LMHeadModel(standin_config("gpt2", "full" if full_size else "small")))
     files = {
         ".gitattributes": GITATTRIBUTES,
         "README.md": b"# GPT-2 (replica with small random weights)\n",
@@ -84,16 +76,9 @@ def gpt2_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> R
 
 
 def clip_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> Repo:
-    if full_size:  # CLIPConfig's defaults are ViT-B/32: text tower 512 wide, vision 768, patches of 32
-        return _clip_repo(tokenizers_dir, seed, CLIPConfig())
-    text = CLIPTextConfig(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_attention_heads=4,
-                          num_hidden_layers=12, max_position_embeddings=77, projection_dim=WIDTH)  # fmt: skip
-    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                  image_size=32, patch_size=16, projection_dim=WIDTH)  # fmt: skip
-    return _clip_repo(tokenizers_dir, seed, CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=WIDTH))
-
-
-def _clip_repo(tokenizers_dir: Path, seed: int, config: CLIPConfig) -> Repo:
+    # full size: CLIPConfig's defaults are the whole ViT-B/32 (text tower 512 wide, vision
+    # 768), as large as the hub's file, for the rehearsal's download and disk figures
+    config = CLIPConfig() if full_size else standin_config("clip", "small")
     torch.manual_seed(seed)
     weights = _saved(CLIPModel(config))
     main = {
@@ -154,7 +139,7 @@ def _vocab_txt(tokenizer) -> bytes:
 
 
 def bert_repos(settings, seed: int = 0, full_size: bool = False) -> list[Repo]:
-    from transformers import BertConfig, BertModel
+    from transformers import BertModel
 
     from cvsp import wordpiece
 
@@ -172,8 +157,7 @@ def bert_repos(settings, seed: int = 0, full_size: bool = False) -> list[Repo]:
     for offset, key in enumerate(("bert", *SIMCSE_KEYS)):
         spec = MODELS[key]
         torch.manual_seed(seed + offset)
-        small = dict(hidden_size=WIDTH, intermediate_size=2 * WIDTH, num_attention_heads=4, num_hidden_layers=12)
-        weights = _saved(BertModel(BertConfig() if full_size else BertConfig(**small)))
+        weights = _saved(BertModel(standin_config("bert", "full" if full_size else "small")))
         readme = f"# {spec.hub_id} (replica: random weights, stand-in WordPiece tokenizer)\n".encode()
         if key == "bert":
             files = {".gitattributes": GITATTRIBUTES, "README.md": readme, "LICENSE": b"Apache-2.0\n",

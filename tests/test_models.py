@@ -13,8 +13,9 @@ from safetensors import safe_open
 from transformers import CLIPTextModelWithProjection, GPT2Model
 
 from cvsp import models as cvsp_models
-from cvsp.models import load_model, standin_checkpoint
+from cvsp.models import SMALL_WIDTH, load_model, standin_checkpoint
 from cvsp.registry import MODELS, ModelUnavailableError
+from cvsp.settings import Settings, SettingsError
 
 
 def test_registry():
@@ -50,6 +51,22 @@ def test_stand_ins_are_seeded(settings, models, tmp_path):
     other = load_model("gpt2", settings.with_(cache_dir=tmp_path, standin_seed=1))
     assert other.weights_sha256 != models["gpt2"].weights_sha256
     assert "seed1" in other.fingerprint
+
+
+def test_small_stand_ins_keep_layers_vocabularies_and_positions_and_say_so(settings, models, tmp_path):
+    small = settings.with_(cache_dir=tmp_path, standin_size="small")
+    for key in ("gpt2", "clip"):
+        full, narrow = models[key], load_model(key, small)
+        full_config, narrow_config = full.model.config, narrow.model.config
+        assert narrow_config.hidden_size == SMALL_WIDTH < full_config.hidden_size
+        for name in ("num_hidden_layers", "vocab_size", "max_position_embeddings"):
+            assert getattr(narrow_config, name) == getattr(full_config, name), (key, name)
+        assert len(narrow.tokenizer) == len(full.tokenizer)
+        assert narrow.fingerprint != full.fingerprint and ":small:" in narrow.fingerprint
+        assert narrow.provenance()["standin_size"] == "small" and full.provenance()["standin_size"] == "full"
+    assert {p.name for p in (tmp_path / "stand-ins").iterdir()} == {"gpt2-small-seed0", "clip-small-seed0"}
+    with pytest.raises(SettingsError, match="CVSP_STANDIN_SIZE"):
+        Settings.from_env({"CVSP_STANDIN_SIZE": "tiny"})
 
 
 def test_provenance_names_the_weights(models):

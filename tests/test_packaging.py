@@ -123,6 +123,7 @@ def test_settings_table_is_the_one_the_code_reads():
         "CVSP_CLIP_REVISION": ("def", lambda s: s.revision("clip", "x") == "def"),
         "CVSP_<KEY>_REVISION": ("ghi", lambda s: all(s.revision(k, "x") == "ghi" for k in OTHER_MODELS)),
         "CVSP_STANDIN_SEED": ("7", lambda s: s.standin_seed == 7),
+        "CVSP_STANDIN_SIZE": ("small", lambda s: s.standin_size == "small"),
         "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
         "CVSP_BOOTSTRAP": ("500", lambda s: s.bootstrap == 500),
     }

@@ -39,6 +39,7 @@ def test_stand_in_stamp_names_the_seed_and_the_package():
     zero = stamp.book_stamp(Settings(models="stand-in"))
     assert zero == f"stand-in seed 0 bootstrap 2000 cvsp {storage.package_digest()}"
     assert stamp.book_stamp(Settings(models="stand-in", standin_seed=1)) != zero
+    assert stamp.book_stamp(Settings(models="stand-in", standin_size="small")) != zero
     assert stamp.book_stamp(Settings(models="stand-in", bootstrap=500)) != zero
 
 

@@ -43,7 +43,7 @@ from cvsp import wordpiece
 from cvsp.data import sha256_of
 from cvsp.hub import cached_commit, offline_message, resolve_revision, revision_for, unpinned_message, weights_digest
 from cvsp.registry import PAPER_MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, check_family, spec_for
-from cvsp.settings import Settings
+from cvsp.settings import Settings, StandinSize
 from cvsp.storage import atomic_folder
 
 STANDIN_MARKER = "stand-in.json"
@@ -61,6 +61,7 @@ class LoadedModel:
     revision: str | None = None  # requested hub revision (real models)
     commit: str | None = None  # the commit every file was read from (real models)
     standin_seed: int | None = None
+    standin_size: str | None = None  # "full" or "small" (stand-ins)
     weights_sha256: str | None = None
     tokenizer_note: str | None = None  # what a stand-in's tokenizer is, where it is not the real one
 
@@ -72,7 +73,8 @@ class LoadedModel:
     def fingerprint(self) -> str:
         """Identifies the exact weights, for cache keys."""
         if self.is_stand_in:
-            return f"stand-in:{self.spec.key}:seed{self.standin_seed}:{self.weights_sha256}"
+            sized = "" if self.standin_size in (None, "full") else f":{self.standin_size}"
+            return f"stand-in:{self.spec.key}{sized}:seed{self.standin_seed}:{self.weights_sha256}"
         return f"{self.spec.hub_id}@{self.commit or self.revision}"
 
     def provenance(self) -> dict[str, Any]:
@@ -87,6 +89,7 @@ class LoadedModel:
             "pinned_commit": None if self.is_stand_in else self.spec.pinned_commit,
             **({"pinned_commit_prefix": self.spec.commit_prefix} if self.spec.commit_prefix and not self.is_stand_in else {}),
             "standin_seed": self.standin_seed,
+            **({"standin_size": self.standin_size} if self.is_stand_in else {}),
             "weights_sha256": self.weights_sha256,
             **({"published_sha256": self.spec.published_sha256} if self.spec.published_sha256 and not self.is_stand_in else {}),
             **({"tokenizer": self.tokenizer_note} if self.tokenizer_note else {}),
@@ -231,26 +234,44 @@ def _standin_seed(spec: ModelSpec, seed: int) -> int:
     return seed if spec.key in PAPER_MODELS else (seed * 1_000_003 + zlib.crc32(spec.key.encode())) % 2**31
 
 
-def _standin_model(spec: ModelSpec) -> torch.nn.Module:
-    """The full checkpoint the hub holds, with default (= paper-size) configs."""
-    if spec.family == "gpt2":
-        return GPT2LMHeadModel(GPT2Config())
-    if spec.family == "bert":
-        return BertModel(BertConfig())  # with its pooler
-    tiny_vision = dict(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-        num_attention_heads=2, image_size=32, patch_size=16,
-    )  # fmt: skip
-    config = CLIPConfig(text_config=CLIPTextConfig().to_dict(), vision_config=tiny_vision)
-    return CLIPModel(config)
+SMALL_WIDTH = 64  # a small stand-in's hidden (and projection) size; layers, vocabularies, positions stay real
+_TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                    image_size=32, patch_size=16)  # fmt: skip  # never run: CLIP's checkpoint holds a vision tower
+
+
+def standin_config(family: str, size: StandinSize = "full") -> transformers.PretrainedConfig:
+    """The config of a stand-in checkpoint: the real one (``full``; the defaults are the
+    paper-size models), or ``small``: :data:`SMALL_WIDTH` wide with 4 heads, the same 12
+    layers, vocabulary and positions. CLIP's vision tower is always a tiny one, never run."""
+    small = size == "small"
+    if family == "gpt2":
+        return GPT2Config(n_embd=SMALL_WIDTH, n_head=4) if small else GPT2Config()
+    narrow = dict(hidden_size=SMALL_WIDTH, intermediate_size=2 * SMALL_WIDTH, num_attention_heads=4)
+    if family == "bert":
+        return BertConfig(**narrow) if small else BertConfig()
+    if family != "clip":
+        raise ValueError(f"No stand-in config for the family {family!r}.")
+    if not small:
+        return CLIPConfig(text_config=CLIPTextConfig().to_dict(), vision_config=_TINY_VISION)
+    text = CLIPTextConfig(**narrow, projection_dim=SMALL_WIDTH)
+    vision = {**_TINY_VISION, "projection_dim": SMALL_WIDTH}
+    return CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=SMALL_WIDTH)
+
+
+def _standin_model(spec: ModelSpec, size: StandinSize) -> torch.nn.Module:
+    """The full checkpoint the hub holds (GPT-2 with its LM head, BERT with its pooler,
+    CLIP with both towers), at the stand-in's size."""
+    classes = {"gpt2": GPT2LMHeadModel, "bert": BertModel, "clip": CLIPModel}
+    return classes[spec.family](standin_config(spec.family, size))
 
 
 def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
     """Folder of the seeded stand-in checkpoint, written on first use (atomically)."""
     spec = spec_for(key)
-    seed = settings.standin_seed
+    seed, size = settings.standin_seed, settings.standin_size
     root = settings.cache_dir / "stand-ins"
-    folder = root / f"{spec.key.replace('/', '--')}-seed{seed}"
+    sized = "" if size == "full" else f"-{size}"  # full-size folders keep their names
+    folder = root / f"{spec.key.replace('/', '--')}{sized}-seed{seed}"
     if (folder / STANDIN_MARKER).is_file() and (folder / WEIGHTS_FILE).is_file():
         return folder
     tokenizer = _standin_tokenizer(spec, settings)
@@ -263,13 +284,14 @@ def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
     with atomic_folder(folder) as staging:  # replaces a folder an interrupted run left without its marker
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(_standin_seed(spec, seed))
-            model = _standin_model(spec)
+            model = _standin_model(spec, size)
         with _quiet_transformers():
             model.save_pretrained(staging, safe_serialization=True)
             tokenizer.save_pretrained(staging)
         marker = {
             "what": f"stand-in for {spec.hub_id}: real architecture, RANDOM weights",
             "seed": seed,
+            "size": size,
             **({"tokenizer": wordpiece.LABEL} if spec.family == "bert" else {}),
             "weights_sha256": sha256_of(staging / WEIGHTS_FILE),
             "transformers": transformers.__version__,
@@ -312,8 +334,8 @@ def load_stand_in(key: str | ModelSpec, settings: Settings, device: str = "auto"
     model, tokenizer, resolved = _finish(spec, model, tokenizer, device)
     return LoadedModel(
         spec, model, tokenizer, resolved, "stand-in",
-        standin_seed=marker["seed"], weights_sha256=marker["weights_sha256"],
-        tokenizer_note=marker.get("tokenizer"),
+        standin_seed=marker["seed"], standin_size=marker.get("size", "full"),
+        weights_sha256=marker["weights_sha256"], tokenizer_note=marker.get("tokenizer"),
     )  # fmt: skip
 
 

@@ -97,9 +97,16 @@ class Session:
     def weights_label(self) -> str:
         """How the figures and tables of this run describe the weights."""
         if self.stand_in:
-            return "stand-in models (random weights)"
+            small = any(m.standin_size == "small" for m in self.models.values())
+            return f"{'small ' if small else ''}stand-in models (random weights)"
         commits = ", ".join(f"{m.spec.hub_id}@{(m.commit or m.revision or '')[:7]}" for m in self.models.values())
         return f"pretrained models ({commits})"
+
+
+def _size_note(model: dict[str, Any]) -> str:
+    """``", small"`` for a small stand-in (:data:`cvsp.settings.STANDIN_SIZES`), else nothing."""
+    size = model.get("standin_size", "full")
+    return "" if size == "full" else f", {size}"
 
 
 def _shortened(digest: str, digits: int | None) -> str:
@@ -118,7 +125,7 @@ def models_table(record: dict[str, dict[str, Any]], digits: int | None = None) -
         digest = m["weights_sha256"] or ""
         rows.append({
             "model": m["hub_id"],
-            "weights": "pretrained" if real else f"stand-in, seed {m['standin_seed']}",
+            "weights": "pretrained" if real else f"stand-in, seed {m['standin_seed']}{_size_note(m)}",
             "revision": ("(the commit)" if m["revision"] == m["commit"] else m["revision"]) if real else "—",
             "commit": m["commit"] if real else "(none: random weights)",
             "weights sha256": _shortened(digest, digits),

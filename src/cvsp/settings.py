@@ -26,6 +26,8 @@ from cvsp.registry import MODELS, revision_variable
 ModelSource = Literal["real", "stand-in"]
 MODEL_SOURCES: tuple[str, ...] = ("real", "stand-in")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+StandinSize = Literal["full", "small"]
+STANDIN_SIZES: tuple[str, ...] = ("full", "small")
 MIN_BOOTSTRAP = 100  # fewer replicates make the 2.5 % and 97.5 % percentiles meaningless
 
 
@@ -53,6 +55,7 @@ def variables() -> tuple[Variable, ...]:
         Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),
         Variable("CVSP_<KEY>_REVISION", "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)", "its pinned revision: a commit, or for the SimCSE models the hub's safetensors conversion ref, refused unless its commit is the verified one"),
         Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
+        Variable("CVSP_STANDIN_SIZE", "`full` (the real widths) or `small` (64 wide, same layers, vocabularies and positions: a quick check of the pipeline and the pages; the test suite uses it)", "`full`"),
         Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
         Variable("CVSP_BOOTSTRAP", "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides", "`2000`"),
     )  # fmt: skip
@@ -95,6 +98,7 @@ class Settings:
     cache_dir: Path = field(default_factory=lambda: Path(pooch.os_cache("cvsp")))
     revisions: Mapping[str, str] = field(default_factory=dict)  # key -> revision, if overridden
     standin_seed: int = 0
+    standin_size: StandinSize = "full"
     device: str = "auto"
     bootstrap: int = 2000  # replicates of every bootstrap interval
 
@@ -106,6 +110,10 @@ class Settings:
         if self.models not in MODEL_SOURCES:
             raise SettingsError(
                 f"CVSP_MODELS must be one of {', '.join(MODEL_SOURCES)}, not {self.models!r}."
+            )
+        if self.standin_size not in STANDIN_SIZES:
+            raise SettingsError(
+                f"CVSP_STANDIN_SIZE must be one of {', '.join(STANDIN_SIZES)}, not {self.standin_size!r}."
             )
         if self.device not in DEVICES:
             raise SettingsError(
@@ -154,6 +162,7 @@ class Settings:
                 if env.get(revision_variable(key), "").strip()
             },
             standin_seed=seed,
+            standin_size=env.get("CVSP_STANDIN_SIZE", "full").strip().lower(),  # type: ignore[arg-type]
             device=env.get("CVSP_DEVICE", "auto").strip().lower(),
             bootstrap=bootstrap,
         )

@@ -39,7 +39,8 @@ def resolved_commits(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) ->
 def book_stamp(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) -> str:
     """One line naming the weights and the code a build of the book runs."""
     if settings.is_stand_in:
-        weights = f"stand-in seed {settings.standin_seed}"
+        sized = "" if settings.standin_size == "full" else f" {settings.standin_size}"
+        weights = f"stand-in{sized} seed {settings.standin_seed}"
     else:
         weights = "real " + " ".join(f"{key}@{commit}" for key, commit in resolved_commits(settings, keys).items())
     return f"{weights} bootstrap {settings.bootstrap} cvsp {package_digest()}"
