@@ -14,7 +14,7 @@ import jupytext
 import pytest
 import yaml
 
-from conftest import build_book, module_at, toc_files
+from conftest import SMALL_STAND_INS, build_book, module_at, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -247,8 +247,8 @@ def test_chapters_link_glossary_terms():
 
 @pytest.fixture(scope="module")
 def built_book(tmp_path_factory, reference_run):
-    cache = reference_run[0] / "cache"  # the embeddings of the end-to-end run: none recomputed
-    env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
+    cache = reference_run[0] / "cache"  # the embeddings of the end-to-end run (small stand-ins): none recomputed
+    env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg", **SMALL_STAND_INS)
     output = tmp_path_factory.mktemp("book")
     build_book(env, output)
     return output, env

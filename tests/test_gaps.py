@@ -236,8 +236,7 @@ def test_shuffled_similarity_uses_every_sentence_of_two_or_more_words(bag):
                 u = model.vector(original, layer + salt).astype(np.float32).astype(np.float64)
                 v = model.vector(copy, layer + salt).astype(np.float32).astype(np.float64)
                 cosines.append(u @ v / np.linalg.norm(u) / np.linalg.norm(v))
-            name = str(layer)
-            got = table.query("variant == 'eos' and layer == @name")["value"].item()
+            got = table.query(f"variant == 'eos' and layer == '{layer}'")["value"].item()
             assert got == pytest.approx(np.mean(cosines), abs=1e-9)
 
 

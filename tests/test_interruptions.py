@@ -7,14 +7,13 @@ embedding entry, the output folder), not how many texts were embedded."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import reproduce_command, run_reproduce
+from conftest import reproduce_command, reproduce_env, run_reproduce
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +44,7 @@ KILL_POINTS = {
 @pytest.mark.parametrize("when", KILL_POINTS)
 def test_sigkill_then_rerun_gives_the_uninterrupted_result(small_reference_run, tmp_path, when):
     cache, out = tmp_path / "cache", tmp_path / "out"
-    env = dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg")
+    env = reproduce_env(cache, small=True)
     command = reproduce_command(out, small=True)
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     reached = KILL_POINTS[when]

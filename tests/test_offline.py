@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from cvsp.models import standin_checkpoint
 from cvsp.registry import MODELS, PAPER_MODELS

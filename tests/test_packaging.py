@@ -93,7 +93,6 @@ def test_install_cells_and_clone_lines_follow_config_yml():
 
 def test_readme_and_book_state_the_pinned_commits():
     from cvsp.registry import MODELS
-    from cvsp.settings import revision_variable
 
     for name in ("README.md", "book/running.md"):
         text = (ROOT / name).read_text()

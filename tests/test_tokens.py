@@ -7,7 +7,6 @@ and one forward pass per text, indexed by a position written down by hand.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from cvsp.embeddings import Embedder
