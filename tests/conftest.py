@@ -126,25 +126,23 @@ def reproduce_command(out, *extra: str, small: bool = False) -> list[str]:
     return [*start, "reproduce", "--models", "stand-in", "--out", str(out), "--no-progress", *extra]
 
 
-# The two shapes of an end-to-end run. On the full data the stand-ins are small
-# (CVSP_STANDIN_SIZE=small: the same architectures, layers, vocabularies and tokenizers,
-# 64 wide): what those runs prove (every output written, a rerun identical, each page of
-# the book built) does not depend on the width, and full-size passes cost minutes, which
-# are the benchmark's to time. On the first rows of the data (SMALL_DATA) the stand-ins
-# are full size: those runs test the writing of the checkpoints themselves (a kill while
-# one is written, fresh stand-ins seeded alike).
+# Every end-to-end run and the stand-in book use small stand-ins (CVSP_STANDIN_SIZE=small:
+# the same architectures, layers, vocabularies and tokenizers, 64 wide). What they prove
+# (every output written, a rerun identical, a kill while a checkpoint or the outputs are
+# written survived, each page of the book built) does not depend on the width; full-size
+# passes cost minutes, which are the benchmark's to time. The fast tests load full-size
+# stand-ins (the ``models`` fixture), so that size is still loaded, seeded and embedded.
 SMALL_STAND_INS = {"CVSP_STANDIN_SIZE": "small"}
 
 
-def reproduce_env(cache, small: bool = False) -> dict[str, str]:
-    """The environment of a stand-in reproduction with its own cache (see above)."""
-    return dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg",
-                CVSP_STANDIN_SIZE="full" if small else "small")  # fmt: skip
+def reproduce_env(cache) -> dict[str, str]:
+    """The environment of a stand-in reproduction with its own cache (small stand-ins)."""
+    return dict(os.environ, CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg", **SMALL_STAND_INS)
 
 
 def run_reproduce(out, cache, *extra: str, check: bool = True, small: bool = False):
     """`python -m cvsp reproduce --models stand-in` in a subprocess with its own cache."""
-    done = subprocess.run(reproduce_command(out, *extra, small=small), env=reproduce_env(cache, small),
+    done = subprocess.run(reproduce_command(out, *extra, small=small), env=reproduce_env(cache),
                           capture_output=True, text=True, timeout=3000)  # fmt: skip
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
@@ -153,14 +151,14 @@ def run_reproduce(out, cache, *extra: str, check: bool = True, small: bool = Fal
 
 @pytest.fixture(scope="session")
 def small_reference_run(tmp_path_factory):
-    """One uninterrupted cold run on the first rows of the data (:data:`SMALL_DATA`), full-size stand-ins."""
+    """One uninterrupted cold run on the first rows of the data (:data:`SMALL_DATA`)."""
     root = tmp_path_factory.mktemp("small-reference")
     return root, run_reproduce(root / "out", root / "cache", small=True)
 
 
 @pytest.fixture(scope="session")
 def reference_run(tmp_path_factory):
-    """One uninterrupted cold run on the full data with small stand-ins: (folder with out/ and cache/, process)."""
+    """One uninterrupted cold run on the full data: (folder with out/ and cache/, process)."""
     root = tmp_path_factory.mktemp("reference")
     return root, run_reproduce(root / "out", root / "cache")
 

@@ -11,9 +11,10 @@ Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.m
 
 Weights are seeded random tensors of the real architectures at the small stand-ins'
 size (:func:`cvsp.models.standin_config`: 64 wide, 12 layers, the real vocabularies,
-CLIP's 77 positions kept), or with ``full_size=True`` at the real sizes (the rehearsal of the Pages build, ``benchmarks/rehearse.py``). Tokenizers are
-the real ones from ``CVSP_TOKENIZERS_DIR``; the BERT family's is the stand-in WordPiece
-tokenizer, since no BERT vocabulary can be read offline. Files the project must never
+CLIP's 77 positions kept), or with ``full_size=True`` at the real sizes (the rehearsal
+of the Pages build, ``benchmarks/rehearse.py``). Tokenizers are the real ones from
+``CVSP_TOKENIZERS_DIR``; the BERT family's is the stand-in WordPiece tokenizer, since no
+BERT vocabulary can be read offline. Files the project must never
 fetch (``.bin`` and the other frameworks' exports) hold a marker instead of weights.
 """
 

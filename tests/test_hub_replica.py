@@ -39,11 +39,22 @@ def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str,
     return env
 
 
+# `cvsp ...` as `python -m cvsp` runs it, then one last line saying whether torch was imported
+CLI = "import sys\nfrom cvsp.cli import main\ncode = main(sys.argv[1:])\nprint('torch imported:', 'torch' in sys.modules)\nsys.exit(code)"
+
+
 def _reproduce(out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cvsp", "reproduce", "--models", "real", "--out", str(out), "--no-progress", *extra],
+        [sys.executable, "-c", CLI, "reproduce", "--models", "real", "--out", str(out), "--no-progress", *extra],
         env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
+
+
+def _refusal(done: subprocess.CompletedProcess) -> str:
+    """The one sentence of a refused run, which must have stopped before importing torch."""
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1] == "torch imported: False", done.stdout
+    return _one_sentence(done.stderr)
 
 
 def _load(env: dict[str, str], key: str = "gpt2", spec: str | None = None) -> subprocess.CompletedProcess:
@@ -161,8 +172,7 @@ def test_clip_main_is_refused_before_any_download(hub_repos, tmp_path):
     with HubReplica(hub_repos) as hub:
         env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", CVSP_CLIP_REVISION="main")
         done = _reproduce(tmp_path / "out", env)
-    assert done.returncode == 1
-    message = _one_sentence(done.stderr)
+    message = _refusal(done)
     assert "revision 'main' holds no model.safetensors" in message
     assert CLIP_COMMIT in message and "CVSP_CLIP_REVISION" in message
     assert not hub.requests("/resolve/"), "files were fetched before the refusal"
@@ -200,7 +210,7 @@ def test_missing_repository_or_revision(hub_repos, tmp_path, spec, revision, exp
             assert f"ModelUnavailableError: {expected}" in done.stderr
         else:
             done = _reproduce(tmp_path / "out", env)
-            assert expected in _one_sentence(done.stderr)
+            assert expected in _refusal(done)
     assert done.returncode != 0
     _nothing_written(tmp_path / "hf", tmp_path / "cache")
 
@@ -211,8 +221,7 @@ def test_hub_answering_500_is_one_sentence_within_seconds(hub_repos, tmp_path):
         start = time.perf_counter()
         done = _reproduce(tmp_path / "out", _env(hub.url, tmp_path / "hf", tmp_path / "cache"))
         elapsed = time.perf_counter() - start
-    assert done.returncode == 1
-    assert "The hub answered HTTP 500 when asked for gpt2" in _one_sentence(done.stderr)
+    assert "The hub answered HTTP 500 when asked for gpt2" in _refusal(done)
     assert elapsed < 60, f"took {elapsed:.0f} s"
     _nothing_written(tmp_path / "hf", tmp_path / "cache")
 
@@ -222,8 +231,7 @@ def test_hub_that_never_answers_is_one_sentence_within_seconds(tmp_path):
         start = time.perf_counter()
         done = _reproduce(tmp_path / "out", _env(silent.url, tmp_path / "hf", tmp_path / "cache"))
         elapsed = time.perf_counter() - start
-    assert done.returncode == 1
-    assert "cannot be reached" in _one_sentence(done.stderr)
+    assert "cannot be reached" in _refusal(done)
     assert elapsed < 60, f"took {elapsed:.0f} s"
     _nothing_written(tmp_path / "hf", tmp_path / "cache")
 
@@ -312,8 +320,7 @@ def test_simcse_ref_that_moved_is_refused_before_any_download(contrast_repos, tm
         moved.append(repo)
     with HubReplica(moved) as hub:
         done = _reproduce(tmp_path / "out", _env(hub.url, tmp_path / "hf", tmp_path / "cache"), "--model-set", "contrast")
-    assert done.returncode == 1
-    message = _one_sentence(done.stderr)
+    message = _refusal(done)
     assert "the pinned ref refs/pr/4 now names commit 99b4eb6" in message and "8d6e532" in message
     assert "CVSP_SIMCSE_UNSUP_REVISION" in message
     assert not hub.requests("/resolve/") and not _forbidden(hub)
@@ -324,8 +331,7 @@ def test_simcse_main_without_safetensors_is_refused_before_any_download(contrast
     with HubReplica(contrast_repos) as hub:
         env = _env(hub.url, tmp_path / "hf", tmp_path / "cache", CVSP_SIMCSE_UNSUP_REVISION="main")
         done = _reproduce(tmp_path / "out", env, "--model-set", "contrast")
-    assert done.returncode == 1
-    message = _one_sentence(done.stderr)
+    message = _refusal(done)
     assert "unsup-simcse-bert-base-uncased at revision 'main' holds no model.safetensors" in message
     assert "refs/pr/4" in message  # the pinned default it names
     assert not hub.requests("/resolve/") and not _forbidden(hub)

@@ -95,8 +95,8 @@ def test_stand_in_runs_say_so_everywhere(first_run):
 
 
 def test_cold_rerun_with_fresh_stand_ins_is_identical(small_reference_run, tmp_path):
-    """Stand-ins written anew (full size) give the same numbers: on the first rows of the
-    data, since what is tested is the stand-ins' seeding, not the size of the corpus."""
+    """Stand-ins written anew give the same numbers: on the first rows of the data, since
+    what is tested is the stand-ins' seeding, not the size of the corpus."""
     root, _ = small_reference_run
     run_reproduce(tmp_path / "cold", tmp_path / "cache", small=True)  # fresh stand-ins and embeddings
     reference = (root / "out" / "scores.csv").read_bytes()

@@ -3,7 +3,8 @@
 
 Its help and choices come from :mod:`cvsp.registry` and :mod:`cvsp.settings`, which
 import no model library: ``cvsp --help`` and ``cvsp models`` answer without loading
-torch, which only ``cvsp reproduce`` needs (:func:`_reproduce` imports it).
+torch, which only ``cvsp reproduce`` needs (:func:`_reproduce` imports it after real
+models' revisions are checked, so that a refused revision is said at once).
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ import time
 from pathlib import Path
 
 from cvsp import __version__
-from cvsp.registry import FAMILIES, MODEL_SETS, MODELS, ModelUnavailableError, revision_variable
+from cvsp.registry import (
+    FAMILIES,
+    MODEL_SETS,
+    MODELS,
+    ModelUnavailableError,
+    resolve_models,
+    revision_variable,
+)
 from cvsp.settings import DEVICES, MODEL_SOURCES, Settings, SettingsError, settings_help
 
 ENVIRONMENT_HELP = settings_help()
@@ -107,10 +115,17 @@ def _models() -> int:
     return 0
 
 
+def _checked_revisions(settings: Settings, args: argparse.Namespace) -> dict | None:
+    """Real models: every revision resolved and checked on the hub (or its cache), which
+    needs no model library, so that a refusal comes before torch is imported."""
+    if settings.is_stand_in:
+        return None
+    from cvsp.hub import resolve_all  # huggingface_hub, no model library
+
+    return resolve_all(resolve_models(MODEL_SETS[args.model_set], tuple(args.add_model)), settings)
+
+
 def _reproduce(args: argparse.Namespace) -> int:
-    # imported here, not at the top: these load torch, transformers, scipy and pandas,
-    # which only a reproduction needs (``cvsp --help`` and ``cvsp models`` answer without)
-    from cvsp import reproduce
     from cvsp.data import DataError
     from cvsp.metrics import MetricError
     from cvsp.tokens import EmbeddingError
@@ -126,9 +141,14 @@ def _reproduce(args: argparse.Namespace) -> int:
             changes["bootstrap"] = args.bootstrap
         settings = settings.with_(**changes)
         started = time.perf_counter()
+        resolved = _checked_revisions(settings, args)
+        # imported here, not at the top: torch, transformers, scipy and pandas, which only
+        # a reproduction needs (``cvsp --help``, ``cvsp models`` and a refusal answer without)
+        from cvsp import reproduce
+
         result = reproduce.run(
             settings, seed=args.seed, progress=not args.no_progress,
-            model_set=args.model_set, extra_models=tuple(args.add_model),
+            model_set=args.model_set, extra_models=tuple(args.add_model), resolved=resolved,
         )  # fmt: skip
         reproduce.write(result, args.out)
     except (DataError, ModelUnavailableError, SettingsError, EmbeddingError, MetricError) as error:

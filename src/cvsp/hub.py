@@ -11,6 +11,7 @@ with these functions, :mod:`cvsp.models` loads the weights at them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from huggingface_hub import HfApi, constants, errors, hf_hub_download, try_to_load_from_cache
@@ -162,3 +163,13 @@ def revision_for(spec: ModelSpec, settings: Settings) -> str:
     if not revision:
         raise ModelUnavailableError(unpinned_message(spec))
     return revision
+
+
+def resolve_all(specs: Iterable[ModelSpec], settings: Settings) -> dict[str, tuple[str, tuple[str, bool]]]:
+    """Each model's revision (:func:`revision_for`) and its ``(commit, online)``
+    (:func:`resolve_revision`), by key: every revision named, then each checked (one
+    without safetensors refused) before anything is downloaded. Torch-free, so that
+    ``cvsp reproduce`` refuses a revision before it loads the model libraries."""
+    specs = list(specs)
+    revisions = {spec.key: revision_for(spec, settings) for spec in specs}
+    return {spec.key: (revisions[spec.key], resolve_revision(spec, revisions[spec.key])) for spec in specs}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,15 @@ from transformers import (
 
 from cvsp import wordpiece
 from cvsp.data import sha256_of
-from cvsp.hub import cached_commit, offline_message, resolve_revision, revision_for, unpinned_message, weights_digest
+from cvsp.hub import (
+    cached_commit,
+    offline_message,
+    resolve_all,
+    resolve_revision,
+    revision_for,
+    unpinned_message,
+    weights_digest,
+)
 from cvsp.registry import PAPER_MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, check_family, spec_for
 from cvsp.settings import Settings, StandinSize
 from cvsp.storage import atomic_folder
@@ -349,15 +357,16 @@ def load_model(key: str | ModelSpec, settings: Settings, device: str | None = No
 
 
 def load_models(
-    settings: Settings, keys: tuple[str | ModelSpec, ...] = PAPER_MODELS, device: str | None = None
-) -> dict[str, LoadedModel]:
+    settings: Settings, keys: tuple[str | ModelSpec, ...] = PAPER_MODELS, device: str | None = None,
+    resolved: Mapping[str, tuple[str, tuple[str, bool]]] | None = None,
+) -> dict[str, LoadedModel]:  # fmt: skip
     """Load several models (registry keys or specs of :func:`parse_model`); every key, and
     for real models every revision, is checked (and a revision without safetensors
-    refused) before any weights are downloaded."""
+    refused) before any weights are downloaded. ``resolved``: what :func:`cvsp.hub.resolve_all`
+    returned for these models, where a caller has checked them already."""
     specs = [spec_for(key) for key in keys]
     if settings.is_stand_in:
         return {s.key: load_model(s, settings, device) for s in specs}
     chosen = device or settings.device
-    revisions = {s.key: revision_for(s, settings) for s in specs}
-    resolved = {s.key: resolve_revision(s, revisions[s.key]) for s in specs}
-    return {s.key: load_hub(s, revisions[s.key], chosen, resolved[s.key]) for s in specs}
+    resolved = resolved or resolve_all(specs, settings)
+    return {s.key: load_hub(s, resolved[s.key][0], chosen, resolved[s.key][1]) for s in specs}

@@ -17,6 +17,7 @@ import hashlib
 import json
 import platform
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -131,13 +132,15 @@ def run(
     settings: Settings, *, seed: int = 0, device: str | None = None, progress: bool = True,
     models: dict[str, LoadedModel] | None = None, bootstrap: BootstrapSettings | None = None,
     model_set: str = "paper", extra_models: tuple[str, ...] = (),
+    resolved: Mapping[str, tuple[str, tuple[str, bool]]] | None = None,
 ) -> Run:  # fmt: skip
     """Load data and models (failing fast), then compute every result.
 
     ``models`` lets a caller that has loaded them already (a book page) reuse them; the
     embeddings come from the shared cache either way. Otherwise ``model_set`` (a key of
     :data:`cvsp.registry.MODEL_SETS`) and ``extra_models`` (``family:hub_id@revision``) say
-    which models run; the paper's two are always among them.
+    which models run; the paper's two are always among them. ``resolved``: their revisions
+    as :func:`cvsp.hub.resolve_all` checked them (real models), where the caller did.
     """
     words = experiments.load_word_data(settings)
     sts_table = data.load_sts(settings)
@@ -145,7 +148,8 @@ def run(
     if models is None:
         if model_set not in MODEL_SETS:
             raise ModelUnavailableError(f"Unknown model set {model_set!r}; choose from {', '.join(MODEL_SETS)}.")
-        models = load_models(settings, tuple(resolve_models(MODEL_SETS[model_set], extra_models)), device=device)
+        keys = tuple(resolve_models(MODEL_SETS[model_set], extra_models))
+        models = load_models(settings, keys, device=device, resolved=resolved)
     sentences = experiments.prepare_sentences(sts_table, models["clip"].tokenizer)
     embedders = make_embedders(models, settings, seed=seed, progress=progress)
     scores = results(settings, embedders, words, sentences)
