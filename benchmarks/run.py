@@ -33,6 +33,8 @@ transfer) and measures, in one run on the same inputs:
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
+``--quick`` is a smoke test of this script (the test suite's): small stand-ins
+(CVSP_STANDIN_SIZE=small) on a few inputs, no end-to-end run; its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -263,13 +265,19 @@ def end_to_end() -> dict:
             "cache_mib": disk, "uncertainty": intervals}  # fmt: skip
 
 
+def _size(quick: bool) -> dict[str, str]:
+    """The stand-ins' size: full (the real models' widths, so the timings transfer), or
+    small with ``--quick``, a smoke test of the benchmark whose figures mean nothing."""
+    return {"standin_size": "small" if quick else "full"}
+
+
 def uncertainty_time(cache: Path, quick: bool = False) -> dict:
     """Seconds for every bootstrap interval of a reproduction, on cached embeddings
     (``quick``: 30 items per task and 100 replicates, a smoke test)."""
     from cvsp.reproduce import make_embedders
     from cvsp.stats import BootstrapSettings
 
-    settings = Settings.from_env().with_(models="stand-in", device="cpu", cache_dir=cache)
+    settings = Settings.from_env().with_(models="stand-in", device="cpu", cache_dir=cache, **_size(quick))
     models = load_models(settings)
     embedders = make_embedders(models, settings, progress=False)
     words = experiments.load_word_data(settings)
@@ -411,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-book", dest="book", action="store_false", help="leave out the three book builds (about 15 min)")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env().with_(models="stand-in", device="cpu")
+    settings = Settings.from_env().with_(models="stand-in", device="cpu", **_size(args.quick))
     print("Loading stand-in models and data...", flush=True)
     models = load_models(settings)
     sentences = experiments.prepare_sentences(data.load_sts(settings), models["clip"].tokenizer).sentences

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import load_models
 from cvsp.settings import Settings
 
 
@@ -49,16 +48,56 @@ def pytest_addoption(parser):
     )  # fmt: skip
 
 
-def pytest_collection_finish(session):
-    """The disk check, on the tests that will actually run: after every deselection
-    (``-m``, ``-k``, ``--deselect``), which ``pytest_collection_modifyitems`` may precede."""
-    if not any(item.get_closest_marker("slow") for item in session.items):
-        return
-    given = session.config.option.basetemp
+# Fixtures that hold one shared run (minutes of work): with pytest-xdist's `--dist loadgroup`
+# (make test), every test that uses one runs on the same worker, so the run is made once.
+SHARED_RUNS = {"reference_run": "reference", "small_reference_run": "reference",
+               "online_run": "replica", "contrast_run": "replica"}  # fmt: skip
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        groups = sorted({SHARED_RUNS[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_RUNS})
+        if groups:
+            item.add_marker(pytest.mark.xdist_group("+".join(groups)))
+
+
+def _disk_problem(config) -> str | None:
+    given = config.option.basetemp
     folder = Path(given).parent if given else Path(tempfile.gettempdir())
     while not folder.exists():
         folder = folder.parent
-    problem = missing_disk(folder, SLOW_TESTS_NEED_GB)
+    return missing_disk(folder, SLOW_TESTS_NEED_GB)
+
+
+def _distributed(config) -> bool:
+    """Whether this process is pytest-xdist's controller, handing the tests to workers."""
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def _may_select_slow(config) -> bool:
+    """Whether the ``-m`` expression lets slow tests through (no ``-m``: it does)."""
+    from _pytest.mark.expression import Expression
+
+    expression = config.option.markexpr
+    return not expression or Expression.compile(expression).evaluate(lambda name, **_: name == "slow")
+
+
+def pytest_configure(config):
+    """With workers (make test), the controller collects no test: it checks the disk at
+    once when ``-m`` lets slow tests through, rather than one worker after another failing."""
+    if _distributed(config) and _may_select_slow(config):
+        problem = _disk_problem(config)
+        if problem:
+            raise pytest.UsageError(problem)
+
+
+def pytest_collection_finish(session):
+    """The disk check, on the tests that will actually run: after every deselection
+    (``-m``, ``-k``, ``--deselect``), which ``pytest_collection_modifyitems`` may precede.
+    Under pytest-xdist the controller checked (:func:`pytest_configure`)."""
+    if hasattr(session.config, "workerinput") or not any(item.get_closest_marker("slow") for item in session.items):
+        return
+    problem = _disk_problem(session.config)
     if problem:
         pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -70,7 +109,19 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def models(settings):
+    from cvsp.models import load_models  # torch: imported by the tests that need it, not by every pytest run
+
     return load_models(settings)
+
+
+@pytest.fixture(scope="session")
+def small_models(settings):
+    """The paper's two models as small stand-ins (``CVSP_STANDIN_SIZE=small``), for the
+    tests whose point is what is computed, not at which width: word by word against
+    batched, the fidelity chapter's measurements on a slice of the data."""
+    from cvsp.models import load_models
+
+    return load_models(settings.with_(standin_size="small"))
 
 
 def module_at(path: Path):

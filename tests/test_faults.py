@@ -12,8 +12,9 @@ fails if the package's answer differs:
 4. stand-in labelling of everything ``cvsp reproduce`` writes, on a small input set;
 5. what a run of ``tools/mutants.py`` found untested.
 
-Everything is small (a few rows per task, a few texts); fixtures are module-scoped and
-nothing depends on the order the tests run in.
+Everything is small (a few rows per task, a few texts; the word-level checks run the
+small stand-ins, 64 wide, since what they compare does not depend on the width);
+fixtures are module-scoped and nothing depends on the order the tests run in.
 """
 
 from __future__ import annotations
@@ -118,19 +119,19 @@ def _one_word(loaded, word: str) -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def by_hand(models, small_words) -> dict[tuple[str, str], dict[str, np.ndarray]]:
-    """``(model, variant) -> word -> [layers, dim]``, every word embedded on its own."""
+def by_hand(small_models, small_words) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """``(model, variant) -> word -> [layers, dim]``, every word embedded on its own (small stand-ins)."""
     found: dict[tuple[str, str], dict[str, np.ndarray]] = {}
     for key in ("gpt2", "clip"):
         for word in small_words.vocabulary():
-            for variant, vectors in _one_word(models[key], word).items():
+            for variant, vectors in _one_word(small_models[key], word).items():
                 found.setdefault((key, variant), {})[word] = vectors
     return found
 
 
 @pytest.fixture(scope="module")
-def word_table(models, small_words) -> pd.DataFrame:
-    embedders = {key: Embedder(m, cache=None, progress=False) for key, m in models.items()}
+def word_table(small_models, small_words) -> pd.DataFrame:
+    embedders = {key: Embedder(m, cache=None, progress=False) for key, m in small_models.items()}
     return experiments.word_similarity(embedders, small_words)
 
 

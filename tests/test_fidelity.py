@@ -92,11 +92,11 @@ def slice_text(settings):
 
 
 @pytest.fixture(scope="module")
-def measured(models, slice_text, tmp_path_factory):
+def measured(small_models, slice_text, tmp_path_factory):
     cache = EmbeddingCache(tmp_path_factory.mktemp("fidelity"))
-    embedders = {key: Embedder(m, cache=cache, progress=False) for key, m in models.items()}
+    embedders = {key: Embedder(m, cache=cache, progress=False) for key, m in small_models.items()}
     return fidelity.measure(
-        embedders, slice_text, models["clip"].tokenizer, seeds=(0, 1), sizes=(10,), repeats=2, subset_size=10
+        embedders, slice_text, small_models["clip"].tokenizer, seeds=(0, 1), sizes=(10,), repeats=2, subset_size=10
     )
 
 

@@ -126,6 +126,8 @@ def _checked_revisions(settings: Settings, args: argparse.Namespace) -> dict | N
 
 
 def _reproduce(args: argparse.Namespace) -> int:
+    # the errors a reproduction says in one sentence; here, not at the top, since their
+    # modules load pandas and scipy, which `cvsp --help` and `cvsp models` do without
     from cvsp.data import DataError
     from cvsp.metrics import MetricError
     from cvsp.tokens import EmbeddingError
