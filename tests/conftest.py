@@ -84,7 +84,13 @@ def _may_select_slow(config) -> bool:
 
 def pytest_configure(config):
     """With workers (make test), the controller collects no test: it checks the disk at
-    once when ``-m`` lets slow tests through, rather than one worker after another failing."""
+    once when ``-m`` lets slow tests through, rather than one worker after another failing.
+    Each worker, and the processes it starts, uses its share of the cores for torch's
+    threads: two workers each running two threads on two cores wait on one another
+    (a book build took 1.9 times as long as alone)."""
+    if hasattr(config, "workerinput"):
+        share = max(1, (os.cpu_count() or 1) // int(config.workerinput["workercount"]))
+        os.environ.setdefault("OMP_NUM_THREADS", str(share))
     if _distributed(config) and _may_select_slow(config):
         problem = _disk_problem(config)
         if problem:

@@ -245,7 +245,7 @@ def test_chapters_link_glossary_terms():
     assert terms - linked <= {"contextualized word embedding"}, terms - linked  # CWE's long form
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # not module: a worker running the reference group interleaves modules
 def built_book(tmp_path_factory, reference_run):
     cache = reference_run[0] / "cache"  # the embeddings of the end-to-end run (small stand-ins): none recomputed
     env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg", **SMALL_STAND_INS)

@@ -96,7 +96,9 @@ def _one_sentence(stderr: str) -> str:
     return text
 
 
-@pytest.fixture(scope="module")
+# Session-scoped, not module: under pytest-xdist a worker may run other modules' tests
+# between two of these, and a module fixture would be torn down and made again.
+@pytest.fixture(scope="session")
 def online_run(hub_repos, tmp_path_factory):
     """``cvsp reproduce --models real`` against the running replica (downloads everything)."""
     root = tmp_path_factory.mktemp("real")
@@ -239,7 +241,7 @@ def test_hub_that_never_answers_is_one_sentence_within_seconds(tmp_path):
 # ------------------------------------------------- BERT and SimCSE (chapter "Images or contrast?")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def contrast_run(contrast_repos, tmp_path_factory):
     """``cvsp reproduce --model-set contrast`` in real mode with no revision set: SimCSE
     from its pinned conversion refs (``refs/pr/4``, ``refs/pr/3``)."""
