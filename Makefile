@@ -17,7 +17,7 @@ SEED ?= 0
 EDITION ?=
 PYTEST_ARGS ?=
 # pytest-xdist workers of make test (0: none, one process); tests that share a reference
-# run stay on one worker (tests/conftest.py groups them)
+# run stay on one worker (tests/conftest.py schedules them)
 TEST_WORKERS ?= 2
 
 BIN := $(VENV)/bin
@@ -57,7 +57,7 @@ reproduce: $(VENV)/.runtime
 
 # pytest exits with 5 when it collected no test: that is a broken suite, not a pass.
 test: $(VENV)/.dev
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); code=$$?; \
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$code
 

@@ -117,7 +117,7 @@ glue("n_clip_sure", int(best_difference.groupby("task")["ci_low"].max().gt(0).su
 # %% [markdown]
 # ## Figure
 
-# %% mystnb={"figure": {"caption": "Correlation with human judgements in each layer, per task: Spearman's rho for the word-pair tasks, Pearson's r for ValNorm. GPT-2 red circles, CLIP blue triangles; dashed lines the last subtoken, solid lines the EOS token; diamonds CLIP's final layer norm and projection; dotted line: the paper's RG65 value for CLIP.", "name": "fig-words"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Correlation with human judgements in each layer, per task: Spearman's rho for the word-pair tasks, Pearson's r for ValNorm. GPT-2 red circles, CLIP blue triangles; dashed lines the last subtoken, solid lines the EOS token; diamonds CLIP's final layer norm and projection; dotted line: the paper's RG65 value for CLIP.", "name": "fig-words"}, "image": {"alt": "Five line charts side by side, one per task (RG65, WordSim-353, SimLex-999, SimVerb-3500 and ValNorm): the correlation with human ratings (vertical axis) in each layer from 0 to 12. Each chart has red GPT-2 lines with circles and blue CLIP lines with triangles for two token choices, and blue diamonds at the right for CLIP's last two steps; the RG65 chart has a dotted line at the paper's 0.88."}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "word_similarity", session.stand_in))
 
 # %% [markdown]
@@ -149,7 +149,7 @@ best.round(3).rename(columns={"gpt2": "GPT-2 (best layer)", "clip": "CLIP (best 
 # {glue:text}`n_tasks` tasks for at least one token choice
 # ({numref}`fig-words-difference`).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 in each layer, per task and token choice, with 95 % paired bootstrap bands (2,000 resamples of the pairs, or of the words for ValNorm, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample. Above zero: CLIP closer to people.", "name": "fig-words-difference"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 in each layer, per task and token choice, with 95 % paired bootstrap bands (2,000 resamples of the pairs, or of the words for ValNorm, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample. Above zero: CLIP closer to people.", "name": "fig-words-difference"}, "image": {"alt": "A grid of line charts, one per task and token choice: CLIP's correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, a grey line at zero, and a diamond with an error bar at the right for the difference of the best layers."}}
 notebook.show(plots.differences_figure(differences, "word_similarity", session.stand_in))
 
 # %% tags=["hide-input"]

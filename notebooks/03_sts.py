@@ -112,7 +112,7 @@ glue("best_difference_ci", notebook.interval(paired["ci_low"], paired["ci_high"]
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; sparse dotted lines: the paper's numbers (CLIP .73, GPT-2 at most .45).", "name": "fig-sts"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; sparse dotted lines: the paper's numbers (CLIP .73, GPT-2 at most .45).", "name": "fig-sts"}, "image": {"alt": "Line chart: Spearman correlation with the STS Benchmark's human scores (vertical axis) in each layer from 0 to 12. Red GPT-2 lines with circles and blue CLIP lines with triangles, one per token choice (solid, dashed, dotted, dash-dotted), blue diamonds at the right for CLIP's last two steps, and dotted horizontal lines at the paper's 0.73 for CLIP and 0.45 for GPT-2."}}
 notebook.show(plots.figure(scores, "sts", session.stand_in))
 
 # %% [markdown]
@@ -138,7 +138,7 @@ notebook.comparison_table(scores, "sts", session.claims())
 # {cite:p}`steiger1980tests` for the top layer, a closed-form test of two correlations
 # that share the gold scores.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}, "image": {"alt": "Three line charts side by side, one per pairing of token choices: CLIP's Spearman correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, a grey line at zero and a diamond with an error bar at the right for the difference of the best layers."}}
 notebook.show(plots.differences_figure(differences, "sts", session.stand_in))
 
 # %% tags=["hide-input"]

@@ -102,7 +102,7 @@ glue("ours_gpt2_min_ci", session.claim_interval(floor))
 # %% [markdown]
 # ## Figure
 
-# %% mystnb={"figure": {"caption": "Self-similarity of sentence embeddings of the STS Benchmark sentences in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed GPT-2's last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; cross: the paper's CLIP value at the top layer (.25); sparse dotted line: its bound for GPT-2's EOS token (at least .97).", "name": "fig-sentence-self-similarity"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Self-similarity of sentence embeddings of the STS Benchmark sentences in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed GPT-2's last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; cross: the paper's CLIP value at the top layer (.25); sparse dotted line: its bound for GPT-2's EOS token (at least .97).", "name": "fig-sentence-self-similarity"}, "image": {"alt": "Line chart: mean cosine between different sentences' vectors (vertical axis, 0 to 1) in each layer from 0 to 12. Red GPT-2 lines with circles and blue CLIP lines with triangles, one per token choice, blue diamonds at the right for CLIP's last two steps, a black cross at the paper's 0.25 for CLIP's top layer and a dotted horizontal line at 0.97 for GPT-2."}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "sentence_self_similarity", session.stand_in))
 
 # %% [markdown]
@@ -124,7 +124,7 @@ notebook.comparison_table(scores, "sentence_self_similarity", session.claims())
 # Resampling the same sentences for both models gives the interval of their difference
 # in every layer ({numref}`fig-sentence-difference`).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 sentence self-similarity in each layer, for the EOS token and for mean pooling, with 95 % paired bootstrap bands (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's sentence vectors are spread more widely.", "name": "fig-sentence-difference"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 sentence self-similarity in each layer, for the EOS token and for mean pooling, with 95 % paired bootstrap bands (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's sentence vectors are spread more widely.", "name": "fig-sentence-difference"}, "image": {"alt": "Two line charts side by side, for the EOS token and for mean pooling: CLIP's sentence self-similarity minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, with a grey line at zero."}}
 notebook.show(plots.differences_figure(session.differences("sentence_self_similarity"), "sentence_self_similarity", session.stand_in))
 
 # %% tags=["hide-input"]

@@ -131,7 +131,7 @@ glue("effect_mean_no_first", float(size.loc[(fidelity.MEAN_NO_FIRST, "gpt2")]))
 # {numref}`fig-fidelity` shows every layer. The largest effect of any change on any layer
 # is {glue:text}`largest_any:.3f` ({glue:text}`largest_change`).
 
-# %% mystnb={"figure": {"caption": "Effect of each difference, per layer: the alternative's value minus ours. GPT-2 red circles (open: EOS token), CLIP blue triangles; solid lines STS (Spearman's rho), dashed sentence self-similarity, dotted CWE self-similarity. The two reader panels differ only in how ranks are taken; the last two panels show, per layer, the largest deviation over seeded 1,000-sentence subsets of the corpus and over four other seeds of the draw. A build with stand-in models measures stand-in effects, which say nothing about the pretrained models.", "name": "fig-fidelity"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Effect of each difference, per layer: the alternative's value minus ours. GPT-2 red circles (open: EOS token), CLIP blue triangles; solid lines STS (Spearman's rho), dashed sentence self-similarity, dotted CWE self-similarity. The two reader panels differ only in how ranks are taken; the last two panels show, per layer, the largest deviation over seeded 1,000-sentence subsets of the corpus and over four other seeds of the draw. A build with stand-in models measures stand-in effects, which say nothing about the pretrained models.", "name": "fig-fidelity"}, "image": {"alt": "A grid of small line charts, one per difference between the authors' code and ours, and two more for subsets of the corpus and seeds of the draw: the alternative's value minus ours (vertical axis) in each layer from 0 to 12, with red GPT-2 and blue CLIP lines for the STS, sentence and token measures around a grey line at zero."}} tags=["hide-input"]
 notebook.show(plots.fidelity_figure(measured.effects, session.stand_in))
 
 # %% [markdown]
@@ -157,7 +157,7 @@ glue("spread_250", float(spread_sizes.xs(250, level="size").max()))
 glue("spread_2000", float(spread_sizes.xs(2000, level="size").max()))
 glue("spread_seeds", float(spread_seeds.max()))
 
-# %% mystnb={"figure": {"caption": "How far the default CWE self-similarity of each layer moves from its value on all our sentences with seed 0. Left: range over five seeded subsets of each size, 250 to 2,000 sentences (lighter bands: smaller subsets). Right: range over five seeds of the token draw on all sentences. GPT-2 red, CLIP blue. Stand-in builds show stand-in spreads.", "name": "fig-cwe-spread"}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "How far the default CWE self-similarity of each layer moves from its value on all our sentences with seed 0. Left: range over five seeded subsets of each size, 250 to 2,000 sentences (lighter bands: smaller subsets). Right: range over five seeds of the token draw on all sentences. GPT-2 red, CLIP blue. Stand-in builds show stand-in spreads.", "name": "fig-cwe-spread"}, "image": {"alt": "Two line charts side by side sharing one vertical axis: how far the token self-similarity moves from its value on all sentences (vertical axis) in each layer from 0 to 12. Left: shaded red and blue ranges for subsets of 250 to 2,000 sentences, lighter for smaller subsets; right: the range over five seeds of the draw, red for GPT-2 and blue for CLIP, around a grey line at zero."}} tags=["hide-input"]
 notebook.show(plots.spread_figure(measured.corpus, measured.seeds, session.stand_in))
 
 # %% [markdown]

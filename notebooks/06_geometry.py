@@ -87,7 +87,7 @@ glue("rogue_gpt2_top3", top.loc[("gpt2", "random_token", "12"), "top3_share"])
 glue("rogue_clip_top3", top.loc[("clip", "random_token", "12"), "top3_share"])
 glue("rogue_gpt2_dims", ", ".join(map(str, top.loc[("gpt2", "random_token", "12"), "top3_dims"])))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of the CWE self-similarity carried by the single largest dimension (top1) and the three largest (top3), per layer. A share near 1 means a few coordinates make the embeddings look alike.", "name": "fig-rogue"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of the CWE self-similarity carried by the single largest dimension (top1) and the three largest (top3), per layer. A share near 1 means a few coordinates make the embeddings look alike.", "name": "fig-rogue"}, "image": {"alt": "Line charts, one per model: the share of the token self-similarity carried by the largest one and three dimensions (vertical axis, 0 to 1) in each layer from 0 to 12, two lines per chart."}}
 shares = rogue[rogue["variant"] == "random_token"].melt(
     id_vars=["model", "layer"], value_vars=["top1_share", "top3_share"], var_name="dimensions", value_name="share"
 )
@@ -130,7 +130,7 @@ intervals = experiments.postprocessed_sts_intervals(
     session.embedders, session.sentences, BootstrapSettings(replicates=session.settings.bootstrap), maps=maps
 )
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}, "image": {"alt": "Two line charts side by side, GPT-2 and CLIP: Spearman correlation with the STS scores (vertical axis) of the EOS token in each layer from 0 to 12, one line for each post-processing (none, centring, standardizing, removing top components, whitening), with a grey reference line."}}
 eos = post.query("result == 'sts' and variant == 'eos'")
 notebook.show(plots.layer_lines(eos, "value", "transform", "STS after post-processing (EOS token)",
                                 "Spearman ρ", session.stand_in))
@@ -202,7 +202,7 @@ both.groupby(["model", "variant", "transform"])[["value", "value_cross"]].max().
 # How many directions to remove? The sweep of all-but-the-top at the top layer, $D$ = 0
 # (centring) to 20:
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token at layer 12 after removing the top D principal components (D = 0 is centring). The dotted lines mark D = 8 (GPT-2) and D = 5 (CLIP).", "name": "fig-abtt-sweep"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token at layer 12 after removing the top D principal components (D = 0 is centring). The dotted lines mark D = 8 (GPT-2) and D = 5 (CLIP).", "name": "fig-abtt-sweep"}, "image": {"alt": "Line chart: Spearman correlation with the STS scores (vertical axis) at layer 12 against the number of principal components removed (horizontal axis, from 0), a red GPT-2 line and a blue CLIP line, with dotted vertical lines at 8 and 5."}}
 import matplotlib.pyplot as plt  # noqa: E402
 
 sweep = experiments.abtt_sweep(session.embedders, session.sentences)
@@ -250,7 +250,7 @@ glue("uniform_gpt2_top", at.loc[("gpt2", "eos", "12"), "uniformity"])
 glue("uniform_clip_top", at.loc[("clip", "eos", "12"), "uniformity"])
 glue("align_shift", float((plane["alignment"] - plane_at_least["alignment"]).abs().max()))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each layer of each model and token choice in the alignment-uniformity plane (STS pairs with gold above 4 as positives). Markers grow from layer 0 to layer 12; lower-left is better on both.", "name": "fig-align-uniform"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each layer of each model and token choice in the alignment-uniformity plane (STS pairs with gold above 4 as positives). Markers grow from layer 0 to layer 12; lower-left is better on both.", "name": "fig-align-uniform"}, "image": {"alt": "Scatter plot: uniformity on the horizontal axis and alignment on the vertical axis, lower meaning better on both; each model and token choice is a chain of points, red for GPT-2 and blue for CLIP, whose markers grow from layer 0 to layer 12."}}
 notebook.show(plots.alignment_uniformity_figure(plane, session.stand_in))
 
 # %% [markdown]
@@ -284,7 +284,7 @@ shuffled_eos = shuffles.query("variant == 'eos'").set_index(["model", "layer"])[
 glue("shuffle_clip_top", shuffled_eos[("clip", "12")])
 glue("shuffle_gpt2_top", shuffled_eos[("gpt2", "12")])
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left of each pair of panels: Spearman's rho with STS gold (solid) and the partial rho controlling for word overlap (dashed), per layer, EOS token. The grey line is the overlap's own rho with gold.", "name": "fig-overlap"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left of each pair of panels: Spearman's rho with STS gold (solid) and the partial rho controlling for word overlap (dashed), per layer, EOS token. The grey line is the overlap's own rho with gold.", "name": "fig-overlap"}, "image": {"alt": "Pairs of line charts, one pair per model: Spearman correlation with the STS scores (solid) and the partial correlation controlling for word overlap (dashed) of the EOS token in each layer from 0 to 12, with a grey horizontal line for the overlap's own correlation."}}
 long = overlap.query("variant == 'eos'").melt(id_vars=["model", "layer"], value_vars=["rho", "partial"],
                                               var_name="measure", value_name="value")
 notebook.show(plots.layer_lines(long, "value", "measure", "STS and word overlap (EOS token)", "Spearman ρ",
@@ -298,7 +298,7 @@ notebook.show(plots.layer_lines(long, "value", "measure", "STS and word overlap 
 # {glue:text}`shuffle_clip_top:.3f` in CLIP's top EOS layer and
 # {glue:text}`shuffle_gpt2_top:.3f` in GPT-2's.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean cosine between a sentence and its word-shuffled copies, per layer and token choice (1 would be a bag of words). Over the same sentences, the self-similarity of unrelated sentences is the baseline to compare with (chapter 4).", "name": "fig-shuffle"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean cosine between a sentence and its word-shuffled copies, per layer and token choice (1 would be a bag of words). Over the same sentences, the self-similarity of unrelated sentences is the baseline to compare with (chapter 4).", "name": "fig-shuffle"}, "image": {"alt": "Line charts, one per model: the mean cosine between a sentence and its word-shuffled copies (vertical axis, up to 1) in each layer from 0 to 12, one line per token choice."}}
 notebook.show(plots.layer_lines(shuffles, "value", "variant", "Sentence vs. its word-shuffled copy", "mean cosine",
                                 session.stand_in, reference=1.0))
 

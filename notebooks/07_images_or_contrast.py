@@ -101,7 +101,7 @@ intervals, contrasts = session.contrasts
 # STS score, each with its 95 % bootstrap band: GPT-2 and CLIP with their EOS token,
 # the BERT family with `[CLS]`.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: CWE self-similarity (one random own token per sentence). Right: STS-B Spearman's rho of the sentence token (EOS for GPT-2 and CLIP, [CLS] for the BERT family; for supervised SimCSE also its pooler after layer 12). Bands: 95 % bootstrap intervals.", "name": "fig-contrast-lines"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: CWE self-similarity (one random own token per sentence). Right: STS-B Spearman's rho of the sentence token (EOS for GPT-2 and CLIP, [CLS] for the BERT family; for supervised SimCSE also its pooler after layer 12). Bands: 95 % bootstrap intervals.", "name": "fig-contrast-lines"}, "image": {"alt": "Line charts side by side: the token self-similarity (left) and the STS Spearman correlation of the sentence token (right) in each layer from 0 to 12 for GPT-2, CLIP, BERT and the two SimCSE models, each line with a shaded band."}}
 import matplotlib.pyplot as plt  # noqa: E402
 
 sentence_token = {key: experiments.SENTENCE_TOKEN[m.spec.family] for key, m in session.models.items()}
@@ -133,7 +133,7 @@ notebook.show(fig)
 # by layer although CLIP is not trained from GPT-2; SimCSE starts from BERT's weights,
 # so its layers do correspond to BERT's.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP − GPT-2 (EOS), unsupervised and supervised SimCSE − BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP − GPT-2 (EOS), unsupervised and supervised SimCSE − BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}, "image": {"alt": "A grid of line charts, one per measure: the contrastive model minus its base (CLIP minus GPT-2, and each SimCSE model minus BERT) in each layer from 0 to 12, each line inside a shaded band, with a grey line at zero."}}
 steps = {"clip": "eos", "simcse_unsup": "cls", "simcse_sup": "cls"}
 panels = [
     ("cwe_self_similarity", "sts_sentences", {m: experiments.CWE_VARIANT for m in steps}),
@@ -231,7 +231,7 @@ glue("n_pairs", len(session.sentences.pairs))
 # %%
 plane = experiments.alignment_uniformity(session.embedders, session.sentences)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Alignment (STS pairs with gold above 4) against uniformity, each layer a point from layer 0 (small) to 12 (large), for the sentence token of each model (EOS, or [CLS] for the BERT family). Lower-left is better on both.", "name": "fig-contrast-plane"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Alignment (STS pairs with gold above 4) against uniformity, each layer a point from layer 0 (small) to 12 (large), for the sentence token of each model (EOS, or [CLS] for the BERT family). Lower-left is better on both.", "name": "fig-contrast-plane"}, "image": {"alt": "Scatter plot: uniformity on the horizontal axis and alignment on the vertical axis, lower meaning better on both; each of the five models is a chain of points in its own colour, markers growing from layer 0 to layer 12."}}
 tokens = plane[[v == sentence_token[m] for m, v in zip(plane["model"], plane["variant"])]]
 notebook.show(plots.alignment_uniformity_figure(tokens, session.stand_in))
 

@@ -7,6 +7,7 @@ them at ../shared), otherwise from their canonical sources.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -48,17 +49,36 @@ def pytest_addoption(parser):
     )  # fmt: skip
 
 
-# Fixtures that hold one shared run (minutes of work): with pytest-xdist's `--dist loadgroup`
-# (make test), every test that uses one runs on the same worker, so the run is made once.
-SHARED_RUNS = {"reference_run": "reference", "small_reference_run": "reference",
+# Fixtures that hold one shared run (minutes of work). Under pytest-xdist (make test)
+# every test file that uses one runs on the same worker as the run, so that it is made
+# once; every other test is placed on its own. (xdist's own `--dist loadgroup` cannot
+# be used: with pytest 9 it no longer keeps a group on one worker.)
+SHARED_RUNS = {"reference_run": "reference", "small_reference_run": "reference", "built_book": "reference",
                "online_run": "replica", "contrast_run": "replica"}  # fmt: skip
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        groups = sorted({SHARED_RUNS[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_RUNS})
-        if groups:
-            item.add_marker(pytest.mark.xdist_group("+".join(groups)))
+def shared_run_groups(tests: Path = Path(__file__).parent) -> dict[str, str]:
+    """``tests/<file> -> group`` for every test file that names a shared run's fixture."""
+    groups = {}
+    for path in sorted(tests.glob("test_*.py")):
+        text = path.read_text()
+        named = sorted({group for name, group in SHARED_RUNS.items() if re.search(rf"\b{name}\b", text)})
+        if named:
+            groups[f"{tests.name}/{path.name}"] = "+".join(named)
+    return groups
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's scheduling by scope, the scope being a shared run's group or the test itself."""
+    from xdist.scheduler import LoadScopeScheduling  # only under xdist, which calls this hook
+
+    groups = shared_run_groups()
+
+    class SharedRunScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return groups.get(nodeid.split("::", 1)[0], nodeid)
+
+    return SharedRunScheduling(config, log)
 
 
 def _disk_problem(config) -> str | None:
@@ -218,6 +238,17 @@ def reference_run(tmp_path_factory):
     """One uninterrupted cold run on the full data: (folder with out/ and cache/, process)."""
     root = tmp_path_factory.mktemp("reference")
     return root, run_reproduce(root / "out", root / "cache")
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, reference_run):
+    """The book built strictly with small stand-ins from the reference run's cache (no
+    forward pass recomputed): ``(output folder, environment)``."""
+    cache = reference_run[0] / "cache"
+    env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg", **SMALL_STAND_INS)
+    output = tmp_path_factory.mktemp("book")
+    build_book(env, output)
+    return output, env
 
 
 def _real_tokenizers(settings: Settings, folder) -> object:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import jupytext
 import pytest
 import yaml
 
-from conftest import SMALL_STAND_INS, build_book, module_at, toc_files
+from conftest import build_book, module_at, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -27,6 +26,30 @@ def _cells(notebook) -> list[tuple]:
         (cell.cell_type, cell.source.strip(), cell.metadata.get("tags", []), cell.metadata.get("mystnb"))
         for cell in notebook.cells
     ]
+
+
+def _figure_cells() -> dict[str, dict]:
+    """``name -> mystnb metadata`` of every figure cell of the chapters and the book's pages."""
+    pages = [*NOTEBOOKS, *(p for p in (ROOT / "book").glob("*.md") if "code-cell" in p.read_text())]
+    found = {}
+    for page in pages:
+        for cell in jupytext.read(page).cells:
+            mystnb = cell.metadata.get("mystnb") or {}
+            if "figure" in mystnb:
+                found[mystnb["figure"]["name"]] = mystnb
+    return found
+
+
+def test_every_figure_is_described_beside_its_caption():
+    """A screen reader reads a figure's alt text, not its caption: each says what the
+    image shows (its kind, axes and marks) in words of its own."""
+    figures = _figure_cells()
+    assert len(figures) >= 19 and "fig-claims" in figures, sorted(figures)
+    for name, mystnb in figures.items():
+        alt = mystnb.get("image", {}).get("alt", "")
+        caption = mystnb["figure"]["caption"]
+        assert len(alt.split()) >= 15, (name, alt)
+        assert alt.strip() != caption.strip() and alt[:60] not in caption, name
 
 
 def test_every_result_has_a_notebook_pair():
@@ -243,15 +266,6 @@ def test_chapters_link_glossary_terms():
     linked = {m.split("<")[-1].rstrip(">").strip() for m in re.findall(r"\{term\}`([^`]+)`", text)}
     assert linked <= terms, linked - terms
     assert terms - linked <= {"contextualized word embedding"}, terms - linked  # CWE's long form
-
-
-@pytest.fixture(scope="session")  # not module: a worker running the reference group interleaves modules
-def built_book(tmp_path_factory, reference_run):
-    cache = reference_run[0] / "cache"  # the embeddings of the end-to-end run (small stand-ins): none recomputed
-    env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg", **SMALL_STAND_INS)
-    output = tmp_path_factory.mktemp("book")
-    build_book(env, output)
-    return output, env
 
 
 def _gated_code(path: Path) -> dict[str, list[str]]:

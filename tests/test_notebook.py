@@ -112,3 +112,17 @@ def test_models_table_names_full_commits_and_sha256():
     assert stand_in["weights"] == "stand-in, seed 3" and stand_in["commit"] == "(none: random weights)"
     short = notebook.models_table(record, digits=16)
     assert short.loc["gpt2", "weights sha256"] == "a" * 16 + "…" and short.loc["gpt2", "commit"] == "6" * 40
+
+
+def test_show_gives_the_svg_its_natural_width(monkeypatch):
+    """The book keeps a figure's natural width on a phone (it scrolls in its box): the SVG
+    output carries it in CSS pixels, 96 per inch."""
+    import IPython.display  # here: IPython comes with Jupyter, not with cvsp
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda data, **options: shown.append((data, options)))
+    figure, _ = plt.subplots(figsize=(10.5, 3.6))
+    notebook.show(figure)
+    (data, options), = shown
+    assert data["image/svg+xml"].lstrip().startswith("<?xml") and data["image/png"]
+    assert options["metadata"] == {"image/svg+xml": {"width": 1008}} and options["raw"] is True

@@ -200,7 +200,7 @@ def test_the_disk_guard_applies_only_to_selected_slow_tests(tmp_path, select, ru
     files = ["tests/test_packaging.py::test_licence_and_citation_agree_with_the_project", "tests/test_book.py"]
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "one_gb_disk", "-p", "no:cacheprovider", "-q", "-m", select,
-         "-n", workers, "--dist", "loadgroup", "--basetemp", str(tmp_path / "inner"),
+         "-n", workers, "--basetemp", str(tmp_path / "inner"),
          "-k", "licence or strict_build or pair_in_sync", *files],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -254,3 +254,15 @@ def test_release_creates_the_tag_the_install_cells_name(tmp_path):
     subprocess.run(["git", "commit", "-qam", "a cell names another tag"], cwd=clone, env=env, check=True)
     stale = release()
     assert stale.returncode == 1 and "Run tools/sync_docs.py: notebooks/01_cwe_anisotropy.py" in stale.stderr
+
+
+def test_tests_sharing_a_run_are_scheduled_on_one_worker():
+    """Under xdist a test file that uses a shared run goes, whole, to the worker that makes
+    the run (conftest's scheduler); a file that uses none is spread test by test."""
+    from conftest import shared_run_groups
+
+    groups = shared_run_groups()
+    assert groups["tests/test_book.py"] == groups["tests/test_reproduce.py"] == "reference"
+    assert groups["tests/test_site.py"] == groups["tests/test_interruptions.py"] == "reference"
+    assert groups["tests/test_hub_replica.py"] == "replica"
+    assert "tests/test_stats.py" not in groups and "tests/test_book_real.py" not in groups

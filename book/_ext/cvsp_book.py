@@ -1,6 +1,7 @@
 """Sphinx extension of the book: a warning at the top of every page of a stand-in build,
-the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), and a
-fresh start whenever the weights or the package change.
+the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), MathJax
+shipped with the site (:mod:`web_assets`), and a fresh start whenever the weights or the
+package change.
 
 Whether the build runs stand-in models is read from ``CVSP_MODELS`` (through
 :class:`cvsp.settings.Settings`, as the notebooks read it) and stored as the config value ``cvsp_models``. The book's stamp
@@ -17,6 +18,9 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx.util import logging
+
+from sphinx.errors import ExtensionError
+from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 
 from cvsp import stamp
 from cvsp.settings import Settings
@@ -53,6 +57,16 @@ def _set_models(app, config) -> None:
     record.write_text(config.cvsp_stamp)
 
 
+def _mathjax(app, config) -> None:
+    """MathJax from the site itself, not a CDN: formulas render with no network."""
+    try:
+        folder = unpacked(MATHJAX, Settings.from_env().cache_dir)
+    except AssetError as error:
+        raise ExtensionError(str(error)) from error
+    config.html_static_path.append(str(folder))
+    config.mathjax_path = MATHJAX_SCRIPT
+
+
 def _warn(app, doctree) -> None:
     if app.config.cvsp_models != "stand-in":
         return
@@ -73,5 +87,6 @@ def setup(app):
     app.connect("builder-inited", _static)
     app.add_css_file("cvsp.css")
     app.connect("config-inited", _set_models)
+    app.connect("config-inited", _mathjax)
     app.connect("doctree-read", _warn)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -210,7 +210,10 @@ def show(figure: plt.Figure, dpi: int = 110) -> None:
     """Display a figure once, whatever matplotlib backend is active, and release it.
 
     SVG (sharp at any zoom in the book) with a PNG of ``dpi`` beside it for front ends
-    that do not render SVG; the book picks the SVG (``cvsp reproduce`` writes PNGs).
+    that do not render SVG; the book picks the SVG (``cvsp reproduce`` writes PNGs). The
+    SVG carries its natural width in CSS pixels (96 per inch), which the book's
+    stylesheet keeps on a phone: there a figure scrolls sideways in its box rather than
+    shrinking its labels below their size.
     """
     from IPython.display import display  # here: IPython comes with Jupyter, not with cvsp
 
@@ -219,4 +222,5 @@ def show(figure: plt.Figure, dpi: int = 110) -> None:
     figure.savefig(raster, format="png", dpi=dpi)
     plt.close(figure)
     png = base64.b64encode(raster.getvalue()).decode("ascii")
-    display({"image/svg+xml": vector.getvalue(), "image/png": png}, raw=True)
+    width = {"width": round(figure.get_figwidth() * 96)}
+    display({"image/svg+xml": vector.getvalue(), "image/png": png}, raw=True, metadata={"image/svg+xml": width})

@@ -1,0 +1,165 @@
+"""The built book in a real browser: every page, desktop and phone, light and dark, offline.
+
+The stand-in build (``test_book.built_book``) is served on 127.0.0.1 and opened in
+Chromium (Debian's ``chromium``, driven by Playwright; never a downloaded browser).
+Every request that leaves the local server is refused, as on a machine without a
+network. A page fails on: a script error or console error, a local request that failed,
+any request for another host (the site must be self-contained), TeX left unrendered in
+its text, a page wider than the screen, an axe-core violation of impact serious or
+critical, or an image without a real description. The search page is queried for a
+glossary term, whose results include the glossary's index anchors.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, toc_files
+from cvsp.settings import Settings
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from web_assets import AXE, unpacked  # noqa: E402  (the book's extension folder, not a package)
+
+pytestmark = pytest.mark.slow
+
+VIEWS = {  # name -> (viewport, colour scheme)
+    "desktop-light": ({"width": 1400, "height": 900}, "light"),
+    "desktop-dark": ({"width": 1400, "height": 900}, "dark"),
+    "phone-light": ({"width": 390, "height": 844}, "light"),
+    "phone-dark": ({"width": 390, "height": 844}, "dark"),
+}
+SERIOUS = ("serious", "critical")
+RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|rho|mathrm|operatorname|sum|top)\b")
+A_PATH = re.compile(r"(^|/)[^/\s]+\.(svg|png|jpe?g|gif|webp)$|^\.\./|^_images/", re.IGNORECASE)
+
+
+def chromium() -> str:
+    """Debian's Chromium (``CVSP_CHROMIUM`` may name another binary)."""
+    found = os.environ.get("CVSP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        message = "no Chromium: apt-get install chromium (or set CVSP_CHROMIUM)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    html = built_book[0] / "_build" / "html"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", html
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def axe_script() -> Path:
+    return unpacked(AXE, Settings.from_env().cache_dir) / "axe-core" / "axe.min.js"
+
+
+class Visit:
+    """One page in one view, with every problem the browser reported while it loaded."""
+
+    def __init__(self, browser, origin: str, view: str):
+        viewport, scheme = VIEWS[view]
+        self.origin, self.problems = origin, []
+        self.context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"script error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
+        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith(self.origin):
+            route.continue_()
+        else:  # no network: the site must not need one
+            self.problems.append(f"request for another host: {route.request.url}")
+            route.abort()
+
+    def open(self, path: str) -> None:
+        self.page.goto(f"{self.origin}/{path}", wait_until="load")
+        self.page.wait_for_function("() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise")
+        self.page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        self.page.wait_for_timeout(150)  # late console errors of deferred scripts
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def _check_page(visit: Visit, axe_script: Path) -> list[str]:
+    page, problems = visit.page, list(visit.problems)
+    text = page.evaluate("() => document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText")
+    for match in RAW_TEX.finditer(text):
+        problems.append(f"raw TeX: …{text[max(0, match.start() - 40):match.end() + 40]!r}…")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 1:
+        problems.append(f"the page is {overflow} px wider than the screen")
+    for image in page.evaluate("() => [...document.images].map(i => [i.getAttribute('src'), i.getAttribute('alt')])"):
+        source, alt = image
+        if alt is None or not alt.strip() or A_PATH.search(alt.strip()) or alt.strip() == source:
+            problems.append(f"image without a description: {source} (alt {alt!r})")
+    page.add_script_tag(path=str(axe_script))
+    violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                               ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))")  # fmt: skip
+    problems += [f"axe {v['impact']} {v['id']}: {v['nodes']}" for v in violations if v["impact"] in SERIOUS]
+    return problems
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_page_renders_offline_without_errors(site, browser, axe_script, view):
+    origin, _ = site
+    found = {}
+    for page in toc_files():
+        visit = Visit(browser, origin, view)
+        try:
+            visit.open(f"{page}.html")
+            problems = _check_page(visit, axe_script)
+        finally:
+            visit.close()
+        if problems:
+            found[page] = problems
+    assert not found, "\n".join(f"{page}:\n  " + "\n  ".join(p) for page, p in found.items())
+
+
+def test_search_finds_a_glossary_term_without_errors(site, browser):
+    origin, _ = site
+    visit = Visit(browser, origin, "desktop-light")
+    try:
+        visit.open("search.html?q=anisotropy")
+        visit.page.wait_for_selector("#search-results .search-summary, #search-results p", timeout=20_000)
+        visit.page.wait_for_timeout(500)
+        results = visit.page.locator("#search-results li").count()
+        links = visit.page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
+        problems = list(visit.problems)
+    finally:
+        visit.close()
+    assert results > 0, "no search result for a glossary term"
+    assert any("glossary" in (link or "") for link in links), links
+    assert not problems, problems
