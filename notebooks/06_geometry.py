@@ -130,7 +130,7 @@ intervals = experiments.postprocessed_sts_intervals(
     session.embedders, session.sentences, BootstrapSettings(replicates=session.settings.bootstrap), maps=maps
 )
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}, "image": {"alt": "Two line charts side by side, GPT-2 and CLIP: Spearman correlation with the STS scores (vertical axis) of the EOS token in each layer from 0 to 12, one line for each post-processing (none, centring, standardizing, removing top components, whitening), with a grey reference line."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}, "image": {"alt": "Two line charts side by side, GPT-2 and CLIP: Spearman correlation with the STS scores (vertical axis) of the EOS token in each layer from 0 to 12, one line for each post-processing (none, centring, z-scoring, removing the top components, whitening)."}}
 eos = post.query("result == 'sts' and variant == 'eos'")
 notebook.show(plots.layer_lines(eos, "value", "transform", "STS after post-processing (EOS token)",
                                 "Spearman ρ", session.stand_in))

@@ -439,3 +439,15 @@ def test_benchmark_reads_each_pages_execution_time_and_edits_only_prose(built_bo
     assert code[0] == code[1]
     prose = [[c.source for c in nb.cells if c.cell_type == "markdown"] for nb in (before, after)]
     assert prose[0][:-1] == prose[1][:-1] and prose[1][-1] == prose[0][-1] + bench.PROSE_EDIT[1]
+
+
+def test_prose_holds_no_control_characters():
+    """A TeX command written in a Python string without ``r`` loses its backslash to an
+    escape (``\\times`` became a tab, ``\\bar`` a backspace, ``\\rVert`` a line break in
+    the methods page): no page or chapter may hold such a character."""
+    pages = [*(ROOT / "book").glob("*.md"), *(ROOT / "notebooks").glob("*.py"), *(ROOT / "notebooks").glob("*.ipynb")]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found = sorted({repr(c) for c in text if ord(c) < 32 and c not in "\n"})
+        assert not found, (page.name, found)
+    assert "\\rVert" in (ROOT / "book" / "methods.md").read_text()

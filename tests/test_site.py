@@ -5,7 +5,7 @@ Chromium (Debian's ``chromium``, driven by Playwright; never a downloaded browse
 Every request that leaves the local server is refused, as on a machine without a
 network. A page fails on: a script error or console error, a local request that failed,
 any request for another host (the site must be self-contained), TeX left unrendered in
-its text, a page wider than the screen, an axe-core violation of impact serious or
+its text or a formula MathJax could not render, a page wider than the screen, an axe-core violation of impact serious or
 critical, or an image without a real description. The search page is queried for a
 glossary term, whose results include the glossary's index anchors.
 """
@@ -118,6 +118,8 @@ def _check_page(visit: Visit, axe_script: Path) -> list[str]:
     text = page.evaluate("() => document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText")
     for match in RAW_TEX.finditer(text):
         problems.append(f"raw TeX: …{text[max(0, match.start() - 40):match.end() + 40]!r}…")
+    errors = page.evaluate("() => [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error'))")
+    problems += [f"formula MathJax could not render: {error}" for error in errors]
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     if overflow > 1:
         problems.append(f"the page is {overflow} px wider than the screen")

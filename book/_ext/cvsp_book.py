@@ -67,6 +67,32 @@ def _mathjax(app, config) -> None:
     config.mathjax_path = MATHJAX_SCRIPT
 
 
+def _theme(app, config) -> None:
+    """Colour mode "auto" said explicitly: the theme's empty default made every page log
+    "Got invalid theme mode" as a console error."""
+    config.html_context = {**config.html_context, "default_mode": "auto"}
+
+
+def _page(app, pagename, templatename, context, doctree) -> None:
+    """Each page's scripts once (Sphinx 7.4 adds an inline script registered after its
+    builder started twice, once named None and once "": sphinx-thebe's ``const
+    THEBE_JS_URL`` was declared twice, a script error on every page), and bibliography
+    entries as items of their list (docutils marks them ``doc-biblioentry`` inside a
+    ``role="list"``, which axe reports as aria-required-children), and a hidden cell's
+    toggle named by its visible text ("Show code cell source"; myst-nb's aria-label
+    "Toggle hidden content" differed from it: axe's label-content-name-mismatch)."""
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        key = (script.filename or "", repr(sorted(script.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    context["script_files"] = kept
+    if "body" in context:
+        body = context["body"].replace('role="doc-biblioentry"', 'role="listitem"')
+        context["body"] = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
+
+
 def _warn(app, doctree) -> None:
     if app.config.cvsp_models != "stand-in":
         return
@@ -88,5 +114,7 @@ def setup(app):
     app.add_css_file("cvsp.css")
     app.connect("config-inited", _set_models)
     app.connect("config-inited", _mathjax)
+    app.connect("config-inited", _theme)
+    app.connect("html-page-context", _page)
     app.connect("doctree-read", _warn)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
