@@ -19,15 +19,14 @@ import pytest
 from cvsp.settings import Settings
 
 
-# Free disk the slow tests need at their peak, in pytest's temporary folder: cold
-# end-to-end runs and a book build with chapter 7's three BERT-size stand-ins, each with
-# full-size caches. Measured on 2026-11-29 (df sampled every 5 s during a fresh-clone
-# `bash .ci/run`): 19.3 GB at the peak, the clone and its environment included; most of
-# it is the reference run with the stand-in book built from its cache (about 12 GB, as
-# on 2026-11-27, when the tests alone peaked at 17 GB), with pytest removing each passing
-# test's folder. Checked before any test runs, so that a full disk gives one sentence
-# instead of dozens of I/O errors.
-SLOW_TESTS_NEED_GB = 20
+# Free disk the slow tests need at their peak, in pytest's temporary folder: the end-to-end
+# runs, the stand-in book and the real-mode book against the hub replica, all with small
+# stand-ins since 2026-11-29. Measured that day (df sampled every 5 s during a fresh-clone
+# `bash .ci/run` on two xdist workers): 7.3 GB at the peak, the clone, its environment
+# (1.9 GB) and its cache (0.8 GB) included; it was 19.3 GB with full-size stand-ins. A
+# passing test's folder is removed as it ends. Checked before any test runs, so that a
+# full disk gives one sentence instead of dozens of I/O errors.
+SLOW_TESTS_NEED_GB = 8
 ROOT = Path(__file__).resolve().parents[1]
 
 
