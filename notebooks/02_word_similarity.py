@@ -143,8 +143,7 @@ best.round(3).rename(columns={"gpt2": "GPT-2 (best layer)", "clip": "CLIP (best 
 # comparison must be paired: both models are scored on the same bootstrap resamples of
 # the pairs (words for ValNorm), and the interval of the difference comes from those
 # paired replicates. Williams' $t$ {cite:p}`steiger1980tests` gives a closed-form check
-# for one layer (on ranks for Spearman's $
-# ho$). With the best layer of each model
+# for one layer (on ranks for Spearman's $\rho$). With the best layer of each model
 # re-chosen in every resample, CLIP's lead excludes zero on {glue:text}`n_clip_sure` of
 # {glue:text}`n_tasks` tasks for at least one token choice
 # ({numref}`fig-words-difference`).

@@ -67,6 +67,7 @@ def shared_run_groups(tests: Path = Path(__file__).parent) -> dict[str, str]:
     return groups
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: a run without xdist must not fail on it
 def pytest_xdist_make_scheduler(config, log):
     """xdist's scheduling by scope, the scope being a shared run's group or the test itself."""
     from xdist.scheduler import LoadScopeScheduling  # only under xdist, which calls this hook
@@ -103,7 +104,9 @@ def _may_select_slow(config) -> bool:
 
 def pytest_configure(config):
     """With workers (make test), the controller collects no test: it checks the disk at
-    once when ``-m`` lets slow tests through, rather than one worker after another failing.
+    once when ``-m`` lets slow tests through, rather than one worker after another failing
+    (so with workers a selection by path or ``-k`` alone is checked too; ``-m "not slow"``
+    is not).
     Each worker, and the processes it starts, uses its share of the cores for torch's
     threads: two workers each running two threads on two cores wait on one another
     (a book build took 1.9 times as long as alone)."""
@@ -153,6 +156,8 @@ def module_at(path: Path):
     """Import the Python file at ``path`` (a tool, a benchmark, the book's extension: none is a package)."""
     import importlib.util
 
+    if str(path.parent) not in sys.path:  # its neighbours (the book's extension imports web_assets)
+        sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -64,7 +64,7 @@ def test_small_stand_ins_keep_layers_vocabularies_and_positions_and_say_so(setti
         assert len(narrow.tokenizer) == len(full.tokenizer)
         assert narrow.fingerprint != full.fingerprint and ":small:" in narrow.fingerprint
         assert narrow.provenance()["standin_size"] == "small" and full.provenance()["standin_size"] == "full"
-    assert {p.name for p in (tmp_path / "stand-ins").iterdir()} == {"gpt2-small-seed0", "clip-small-seed0"}
+    assert {p.name for p in (tmp_path / "stand-ins").iterdir()} == {"gpt2-seed0-small", "clip-seed0-small"}
     with pytest.raises(SettingsError, match="CVSP_STANDIN_SIZE"):
         Settings.from_env({"CVSP_STANDIN_SIZE": "tiny"})
 

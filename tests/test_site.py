@@ -7,7 +7,7 @@ network. A page fails on: a script error or console error, a local request that 
 any request for another host (the site must be self-contained), TeX left unrendered in
 its text or a formula MathJax could not render, a page wider than the screen, an axe-core violation of impact serious or
 critical, or an image without a real description. The search page is queried for a
-glossary term, whose results include the glossary's index anchors.
+glossary term (an empty index anchor once made it throw a TypeError).
 """
 
 from __future__ import annotations

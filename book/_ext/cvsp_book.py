@@ -19,7 +19,6 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.util import logging
 
-from sphinx.errors import ExtensionError
 from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 
 from cvsp import stamp
@@ -58,11 +57,14 @@ def _set_models(app, config) -> None:
 
 
 def _mathjax(app, config) -> None:
-    """MathJax from the site itself, not a CDN: formulas render with no network."""
+    """MathJax from the site itself, not a CDN: formulas render with no network. Where it
+    can be neither fetched nor read from the cache (a first build offline), the pages load
+    it from Sphinx's default CDN instead, and the log says so."""
     try:
         folder = unpacked(MATHJAX, Settings.from_env().cache_dir)
     except AssetError as error:
-        raise ExtensionError(str(error)) from error
+        LOGGER.info(f"cvsp: {error} The pages load MathJax from its CDN instead.")
+        return
     config.html_static_path.append(str(folder))
     config.mathjax_path = MATHJAX_SCRIPT
 
@@ -70,7 +72,7 @@ def _mathjax(app, config) -> None:
 def _theme(app, config) -> None:
     """Colour mode "auto" said explicitly: the theme's empty default made every page log
     "Got invalid theme mode" as a console error."""
-    config.html_context = {**config.html_context, "default_mode": "auto"}
+    config.html_context = {"default_mode": "auto", **config.html_context}
 
 
 def _page(app, pagename, templatename, context, doctree) -> None:

@@ -83,10 +83,13 @@ def unpacked(asset: Asset, cache: Path) -> Path:
         members = []
         for member in archive.getmembers():
             inside = member.name.removeprefix("package/")
-            if member.isfile() and asset.kept(inside):
+            if member.isfile() and asset.kept(inside) and ".." not in Path(inside).parts:
                 member.name = f"{asset.name}/{inside}"
                 members.append(member)
         if not members:
             raise AssetError(f"{asset.url} holds none of {', '.join(asset.keep)}.")
-        archive.extractall(staging, members=members, filter="data")
+        # regular files only, under the staging folder; the "data" filter where this
+        # Python has it (3.10.12, 3.11.4 and later) also drops modes and owners
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        archive.extractall(staging, members=members, **safe)
     return folder

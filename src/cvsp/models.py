@@ -279,7 +279,7 @@ def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
     seed, size = settings.standin_seed, settings.standin_size
     root = settings.cache_dir / "stand-ins"
     sized = "" if size == "full" else f"-{size}"  # full-size folders keep their names
-    folder = root / f"{spec.key.replace('/', '--')}{sized}-seed{seed}"
+    folder = root / f"{spec.key.replace('/', '--')}-seed{seed}{sized}"
     if (folder / STANDIN_MARKER).is_file() and (folder / WEIGHTS_FILE).is_file():
         return folder
     tokenizer = _standin_tokenizer(spec, settings)
