@@ -249,7 +249,7 @@ def built_book(tmp_path_factory, reference_run):
     """The book built strictly with small stand-ins from the reference run's cache (no
     forward pass recomputed): ``(output folder, environment)``."""
     cache = reference_run[0] / "cache"
-    env = dict(os.environ, CVSP_MODELS="stand-in", CVSP_CACHE_DIR=str(cache), MPLBACKEND="Agg", **SMALL_STAND_INS)
+    env = dict(reproduce_env(cache), CVSP_MODELS="stand-in")
     output = tmp_path_factory.mktemp("book")
     build_book(env, output)
     return output, env

@@ -17,17 +17,15 @@ import http.server
 import os
 import re
 import shutil
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, toc_files
+from conftest import ROOT, module_at, toc_files
 from cvsp.settings import Settings
 
-sys.path.insert(0, str(ROOT / "book" / "_ext"))
-from web_assets import AXE, unpacked  # noqa: E402  (the book's extension folder, not a package)
+web_assets = module_at(ROOT / "book" / "_ext" / "web_assets.py")  # the book's extension folder, not a package
 
 pytestmark = pytest.mark.slow
 
@@ -79,7 +77,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def axe_script() -> Path:
-    return unpacked(AXE, Settings.from_env().cache_dir) / "axe-core" / "axe.min.js"
+    return web_assets.unpacked(web_assets.AXE, Settings.from_env().cache_dir) / "axe-core" / "axe.min.js"
 
 
 class Visit:
