@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--model-set", choices=tuple(MODEL_SETS), default="paper",
         help="which models run: " + "; ".join(
             f"{name} = {', '.join(MODELS[key].label for key in keys)}" for name, keys in MODEL_SETS.items()
-        ) + " (default: paper; contrast is the chapter 'Images or contrast?' and also writes OUT/contrasts.csv)",
+        ) + " (default: paper; contrast is the chapter 'Images or contrast?' and also writes OUT/contrasts.csv; "
+          "beyond is the chapter 'Beyond one CLIP' and also writes OUT/verdicts.csv and OUT/depth_differences.csv)",
     )  # fmt: skip
     reproduce.add_argument(
         "--add-model", action="append", default=[], metavar="FAMILY:HUB_ID@REVISION",

@@ -2,9 +2,11 @@
 
 The token choices (``variant``) and their input forms are in :mod:`cvsp.tokens` (with
 :class:`~cvsp.tokens.EmbeddingError`, raised for a text that cannot be embedded). Layers
-are the 13 hidden states (embedding output and 12 blocks); CLIP's ``eos`` adds ``final_ln`` (final layer norm) and ``projection`` (the
-projected text embedding); an encoder whose spec reads its pooler (supervised SimCSE)
-adds ``pooler`` to ``cls``. Every variant that shares an input text is read from the
+are the hidden states, the embedding output and one per block (13 for the paper's
+models, as many as the model's config has blocks plus one for others); a CLIP-like
+``eos`` (CLIP, SigLIP) adds ``final_ln`` (final layer norm) and ``projection`` (the
+projected text embedding: CLIP's projection, SigLIP's head); an encoder whose spec reads
+its pooler (supervised SimCSE) adds ``pooler`` to ``cls``. Every variant that shares an input text is read from the
 same forward pass and cached on disk (a list made mostly of texts embedded before runs
 only its new texts: see :class:`Embedder`).
 
@@ -29,8 +31,8 @@ from tqdm.auto import tqdm
 from cvsp.models import LoadedModel
 from cvsp.storage import atomic_file
 from cvsp.tokens import (
-    RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, allowed_positions, batches, check_texts, encode, layers_for,
-    random_positions,
+    EXTRA_AFTER_EOS, RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, allowed_positions, batches, check_texts, encode,
+    layers_for, random_positions,
 )  # fmt: skip
 
 CACHE_FORMAT = 1
@@ -63,7 +65,7 @@ def _forward(
         mask[row, : len(e.ids)] = 1
     ids, mask = ids.to(device), mask.to(device)
     out = model.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-    hidden = torch.stack(out.hidden_states, dim=1)  # [B, 13, T, dim]
+    hidden = torch.stack(out.hidden_states, dim=1)  # [B, blocks + 1, T, dim]
     rows = torch.arange(len(encoded), device=device)
     stops = torch.tensor([e.stop for e in encoded], device=device)
     ends = torch.tensor([len(e.ids) - 1 for e in encoded], device=device)
@@ -78,10 +80,9 @@ def _forward(
             result[name] = vectors
         elif name == "eos":
             vectors = hidden[rows, :, ends]
-            if model.spec.family == "clip":
+            if model.spec.family in EXTRA_AFTER_EOS:
                 final = out.last_hidden_state[rows, ends]
-                projected = model.model.text_projection(final)
-                vectors = torch.cat([vectors, final[:, None], projected[:, None]], dim=1)
+                vectors = torch.cat([vectors, final[:, None], _projected(model, final)[:, None]], dim=1)
             result[name] = vectors
         elif name in ("mean", "mean_no_first"):
             spans = [(e.start, e.stop) if name == "mean" else
@@ -97,6 +98,14 @@ def _forward(
         else:
             raise EmbeddingError(f"Unknown token selector {name!r}.")
     return result
+
+
+def _projected(model: LoadedModel, final: torch.Tensor) -> torch.Tensor:
+    """A CLIP-like text embedding from the final layer norm's output: CLIP's projection,
+    SigLIP's head (a linear layer; its ``pooler_output`` is this at the last position)."""
+    if model.spec.family == "siglip":
+        return model.model.head(final)
+    return model.model.text_projection(final)
 
 
 def extract(
@@ -211,6 +220,10 @@ class Embedder:
     def family(self) -> str:
         return self.model.spec.family
 
+    def layers(self, variant: str) -> tuple[str, ...]:
+        """The layer labels of a token choice for this model (its own number of blocks)."""
+        return layers_for(self.family, variant, self.model.spec.pooler, self.model.blocks)
+
     def _key(self, form: str, selector: str, digest: str, seed: int | None = None) -> str:
         parts = {
             "format": CACHE_FORMAT,
@@ -228,7 +241,7 @@ class Embedder:
         if array is None:
             return False
         variant = next(v for v, (_, s) in VARIANTS[self.family].items() if s.partition("#")[0] == selector)
-        layers = len(layers_for(self.family, variant, self.model.spec.pooler))
+        layers = len(self.layers(variant))
         width = self.model.model.config.hidden_size
         return array.dtype == np.float32 and array.shape == (n, layers, width)
 
@@ -269,10 +282,7 @@ class Embedder:
             if self.cache is not None:  # what the cache now holds for this list, for later lists
                 for s in {*wanted, *(fresh if missing else ())}:
                     self._remember((form, s, self.seed if s in RANDOM_RULES else None), texts, keys[s])
-        pooler = self.model.spec.pooler
-        return {
-            v: LayerEmbeddings(found[table[v]], layers_for(self.family, v, pooler)) for v in variants
-        }
+        return {v: LayerEmbeddings(found[table[v]], self.layers(v)) for v in variants}
 
     def _remember(self, where: tuple, texts: Sequence[str], source: str | np.ndarray,
                   positions: np.ndarray | None = None) -> None:  # fmt: skip
@@ -373,5 +383,5 @@ class Embedder:
                 found[seed] = fresh[f"{selector}#{seed}"]
                 if self.cache is not None:
                     self.cache.put(keys[seed], found[seed])
-        layers = layers_for(self.family, variant, self.model.spec.pooler)
+        layers = self.layers(variant)
         return {seed: LayerEmbeddings(found[seed], layers) for seed in seeds}

@@ -3,8 +3,8 @@
 Real models come from the Hugging Face hub through ``from_pretrained`` at the one
 commit :mod:`cvsp.hub` resolved (safetensors only, no remote code). Stand-ins have the
 same architecture with seeded random weights and the real tokenizers (for the BERT
-family, which has no tokenizer offline, a stand-in WordPiece tokenizer,
-:mod:`cvsp.wordpiece`); they are written to the cache with ``save_pretrained`` once
+and SigLIP families, which have no tokenizer offline, a stand-in WordPiece tokenizer,
+:mod:`cvsp.wordpiece`, or SentencePiece tokenizer, :mod:`cvsp.unigram`); they are written to the cache with ``save_pretrained`` once
 and then loaded through the very same ``from_pretrained`` call as a real checkpoint.
 Which models exist, and at which commit, is :mod:`cvsp.registry`'s.
 
@@ -37,9 +37,13 @@ from transformers import (
     GPT2LMHeadModel,
     GPT2Model,
     PreTrainedTokenizerBase,
+    SiglipConfig,
+    SiglipModel,
+    SiglipTextConfig,
+    SiglipTextModel,
 )
 
-from cvsp import wordpiece
+from cvsp import unigram, wordpiece
 from cvsp.data import sha256_of
 from cvsp.hub import (
     cached_commit,
@@ -76,6 +80,12 @@ class LoadedModel:
     @property
     def is_stand_in(self) -> bool:
         return self.source == "stand-in"
+
+    @property
+    def blocks(self) -> int:
+        """The number of blocks (transformer layers), from the model's config: 12 for the
+        paper's models, 24 for GPT-2 medium. Its hidden states are ``0``..``blocks``."""
+        return int(self.model.config.num_hidden_layers)
 
     @property
     def fingerprint(self) -> str:
@@ -121,7 +131,9 @@ def resolve_device(name: str = "auto") -> torch.device:
 
 
 def _model_class(spec: ModelSpec) -> type:
-    return {"gpt2": GPT2Model, "clip": CLIPTextModelWithProjection, "bert": AutoModel}[spec.family]
+    """The class that reads a family's checkpoints: the text tower alone for two-tower models."""
+    return {"gpt2": GPT2Model, "clip": CLIPTextModelWithProjection, "bert": AutoModel,
+            "siglip": SiglipTextModel}[spec.family]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -210,14 +222,17 @@ def load_hub(
 # ----------------------------------------------------------------------------- stand-ins
 
 
+STANDIN_TOKENIZERS = {"bert": wordpiece, "siglip": unigram}  # families with no real tokenizer offline
+
+
 def _standin_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
-    if spec.family == "bert":  # no BERT vocabulary offline: a stand-in WordPiece tokenizer
-        return wordpiece.train(wordpiece.evaluation_texts(settings))
-    if settings.tokenizers_dir is not None:
-        folder = settings.tokenizers_dir / spec.key
+    if spec.family in STANDIN_TOKENIZERS:  # no such vocabulary offline: a stand-in tokenizer
+        return STANDIN_TOKENIZERS[spec.family].train(wordpiece.evaluation_texts(settings))
+    if settings.tokenizers_dir is not None:  # a GPT-2 or CLIP: every model of the family shares its vocabulary
+        folder = settings.tokenizers_dir / spec.family
         if not folder.is_dir():
             raise ModelUnavailableError(
-                f"CVSP_TOKENIZERS_DIR ({settings.tokenizers_dir}) has no {spec.key}/ "
+                f"CVSP_TOKENIZERS_DIR ({settings.tokenizers_dir}) has no {spec.family}/ "
                 "folder with the tokenizer files."
             )
         return AutoTokenizer.from_pretrained(folder, local_files_only=True)
@@ -227,12 +242,13 @@ def _standin_tokenizer(spec: ModelSpec, settings: Settings) -> Any:
         raise ModelUnavailableError(
             f"Stand-in {spec.label} needs the real tokenizer, which could not be loaded "
             f"from the hub ({spec.hub_id}); set CVSP_TOKENIZERS_DIR to a folder with "
-            f"{spec.key}/vocab.json and merges.txt."
+            f"{spec.family}/vocab.json and merges.txt."
         ) from error
 
 
 def _standin_config_vocabulary(spec: ModelSpec) -> int:
-    return {"gpt2": GPT2Config, "clip": CLIPTextConfig, "bert": BertConfig}[spec.family]().vocab_size
+    config = standin_config(spec)
+    return getattr(config, "text_config", config).vocab_size
 
 
 def _standin_seed(spec: ModelSpec, seed: int) -> int:
@@ -243,34 +259,46 @@ def _standin_seed(spec: ModelSpec, seed: int) -> int:
 
 
 SMALL_WIDTH = 64  # a small stand-in's hidden (and projection) size; layers, vocabularies, positions stay real
+_SMALL = dict(hidden_size=SMALL_WIDTH, intermediate_size=2 * SMALL_WIDTH, num_attention_heads=4)
 _TINY_VISION = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                    image_size=32, patch_size=16)  # fmt: skip  # never run: CLIP's checkpoint holds a vision tower
+                    image_size=32, patch_size=16)  # fmt: skip  # never run: a two-tower checkpoint holds a vision tower
 
 
-def standin_config(family: str, size: StandinSize = "full") -> transformers.PretrainedConfig:
-    """The config of a stand-in checkpoint: the real one (``full``; the defaults are the
-    paper-size models), or ``small``: :data:`SMALL_WIDTH` wide with 4 heads, the same 12
-    layers, vocabulary and positions. CLIP's vision tower is always a tiny one, never run."""
-    small = size == "small"
-    if family == "gpt2":
-        return GPT2Config(n_embd=SMALL_WIDTH, n_head=4) if small else GPT2Config()
-    narrow = dict(hidden_size=SMALL_WIDTH, intermediate_size=2 * SMALL_WIDTH, num_attention_heads=4)
-    if family == "bert":
-        return BertConfig(**narrow) if small else BertConfig()
-    if family != "clip":
-        raise ValueError(f"No stand-in config for the family {family!r}.")
-    if not small:
-        return CLIPConfig(text_config=CLIPTextConfig().to_dict(), vision_config=_TINY_VISION)
-    text = CLIPTextConfig(**narrow, projection_dim=SMALL_WIDTH)
-    vision = {**_TINY_VISION, "projection_dim": SMALL_WIDTH}
-    return CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=SMALL_WIDTH)
+def standin_config(key: str | ModelSpec, size: StandinSize = "full") -> transformers.PretrainedConfig:
+    """The config of a stand-in checkpoint of registry model ``key`` (the paper's keys
+    ``gpt2`` and ``clip`` are also their families' reference models).
+
+    ``full``: the real architecture, the family's reference model (transformers' defaults
+    are GPT-2 small, CLIP B/32's text tower, BERT-base, SigLIP base) changed as
+    :attr:`cvsp.registry.ModelSpec.architecture` says. ``small``: the same numbers of
+    layers, vocabulary and positions, :data:`SMALL_WIDTH` wide with 4 heads. A two-tower
+    model's vision tower is always a tiny one, never run.
+    """
+    spec = spec_for(key)
+    changes = dict(spec.architecture)
+    if size == "small":
+        gpt2_names = {"hidden_size": "n_embd", "num_attention_heads": "n_head"}
+        small = ({gpt2_names[k]: v for k, v in _SMALL.items() if k in gpt2_names} if spec.family == "gpt2"
+                 else {**_SMALL, **({"projection_dim": SMALL_WIDTH} if spec.family == "clip" else {})})  # fmt: skip
+        changes = {k: v for k, v in changes.items() if k not in ("n_inner", "intermediate_size")} | small
+    if spec.family == "gpt2":
+        return GPT2Config(**changes)
+    if spec.family == "bert":
+        return BertConfig(**changes)
+    if spec.family == "clip":
+        text = CLIPTextConfig(**changes)
+        vision = {**_TINY_VISION, "projection_dim": text.projection_dim}
+        return CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=text.projection_dim)
+    if spec.family == "siglip":
+        return SiglipConfig(text_config=SiglipTextConfig(**changes).to_dict(), vision_config=_TINY_VISION)
+    raise ValueError(f"No stand-in config for the family {spec.family!r}.")
 
 
 def _standin_model(spec: ModelSpec, size: StandinSize) -> torch.nn.Module:
     """The full checkpoint the hub holds (GPT-2 with its LM head, BERT with its pooler,
-    CLIP with both towers), at the stand-in's size."""
-    classes = {"gpt2": GPT2LMHeadModel, "bert": BertModel, "clip": CLIPModel}
-    return classes[spec.family](standin_config(spec.family, size))
+    CLIP and SigLIP with both towers), at the stand-in's size."""
+    classes = {"gpt2": GPT2LMHeadModel, "bert": BertModel, "clip": CLIPModel, "siglip": SiglipModel}
+    return classes[spec.family](standin_config(spec, size))
 
 
 def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
@@ -300,7 +328,7 @@ def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
             "what": f"stand-in for {spec.hub_id}: real architecture, RANDOM weights",
             "seed": seed,
             "size": size,
-            **({"tokenizer": wordpiece.LABEL} if spec.family == "bert" else {}),
+            **({"tokenizer": STANDIN_TOKENIZERS[spec.family].LABEL} if spec.family in STANDIN_TOKENIZERS else {}),
             "weights_sha256": sha256_of(staging / WEIGHTS_FILE),
             "transformers": transformers.__version__,
             "torch": torch.__version__,

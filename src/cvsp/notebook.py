@@ -21,7 +21,10 @@ from cvsp import data, experiments, paper
 from cvsp.embeddings import Embedder
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS
-from cvsp.reproduce import STAND_IN_WARNING, Run, contrast_tables, make_embedders, run, uncertainty
+from cvsp.reproduce import (
+    STAND_IN_WARNING, Run, beyond_tables, beyond_the_pair, contrast_tables, make_embedders, run, uncertainty,
+)  # fmt: skip
+from cvsp.reproduce import results as cached_results
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 
@@ -64,10 +67,26 @@ class Session:
         boot = BootstrapSettings(replicates=self.settings.bootstrap)
         return contrast_tables(self.settings, self.embedders, self.words, self.sentences, boot)
 
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        """The four results of this session's models (:func:`cvsp.experiments.run_all`),
+        cached beside the embeddings as ``cvsp reproduce`` caches them."""
+        return cached_results(self.settings, self.embedders, self.words, self.sentences)
+
+    @cached_property
+    def beyond(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """``(intervals, contrasts, verdicts, depths)`` of :func:`cvsp.experiments.beyond_tables`
+        for this session's models (cached beside the embeddings)."""
+        boot = BootstrapSettings(replicates=self.settings.bootstrap)
+        return beyond_tables(self.settings, self.embedders, self.words, self.sentences, self.scores, boot)
+
     def with_intervals(self, scores: pd.DataFrame) -> pd.DataFrame:
         """``scores`` with the 95 % bootstrap interval of each value (``ci_low``, ``ci_high``)."""
-        paper_only = set(scores["model"]) <= set(PAPER_MODELS)
-        intervals = (self.uncertainty[0] if paper_only else self.contrasts[0]).astype({"layer": str})
+        if set(scores["model"]) <= set(PAPER_MODELS):
+            intervals = self.uncertainty[0]
+        else:
+            intervals = self.beyond[0] if beyond_the_pair(self.models) else self.contrasts[0]
+        intervals = intervals.astype({"layer": str})
         return scores.astype({"layer": str}).merge(intervals, on=INTERVAL_KEY, how="left")
 
     def differences(self, result: str) -> pd.DataFrame:

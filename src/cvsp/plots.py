@@ -30,6 +30,10 @@ STYLE = {
     "bert": {"color": "#7d6608", "marker": "s", "label": "BERT"},
     "simcse_unsup": {"color": "#1e8449", "marker": "v", "label": "SimCSE unsup."},
     "simcse_sup": {"color": "#6c3483", "marker": "D", "label": "SimCSE sup."},
+    "clip_laion": {"color": "#117a65", "marker": "P", "label": "CLIP LAION-2B"},
+    "clip_large": {"color": "#ca6f1e", "marker": "h", "label": "CLIP L/14"},
+    "siglip": {"color": "#2c3e50", "marker": "*", "label": "SigLIP"},
+    "gpt2_medium": {"color": "#7b241c", "marker": "8", "label": "GPT-2 medium"},
 }
 LINESTYLES = {
     "eos": "-", "cls": "-", "last_subtoken": "--", "last_token": "--", "mean": ":", "mean_no_first": "-.",
@@ -53,7 +57,6 @@ TASK_NAMES = {
     "sts_sentences": "STS-B sentences",
 }  # fmt: skip
 EXTRA_LAYERS = (*CLIP_EXTRA_LAYERS, POOLER_LAYER)  # points after the top layer
-X_LABELS = HIDDEN_LAYERS + EXTRA_LAYERS
 X_TICKS = [*HIDDEN_LAYERS, "LN", "proj", "pool"]
 
 
@@ -67,33 +70,45 @@ def title(result: str, stand_in: bool) -> str:
     return f"{TITLES[result]}\n{STAND_IN_NOTE}" if stand_in else TITLES[result]
 
 
-def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> None:
-    """One line per model and token choice; paper values as crosses, paper bounds as dotted lines."""
-    x_of = {label: i for i, label in enumerate(X_LABELS)}
+def blocks_of(rows: pd.DataFrame) -> dict[str, int]:
+    """Each model's number of blocks: its top hidden layer among ``rows``."""
+    hidden = rows[rows["layer"].astype(str).str.isdigit()]
+    return {model: int(group["layer"].astype(int).max()) for model, group in hidden.groupby("model", sort=False)}
+
+
+def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str, relative: bool | None = None) -> None:
+    """One line per model and token choice; paper values as crosses, paper bounds as dotted lines.
+
+    ``relative``: x is the relative depth, layer / number of blocks, so that models of
+    different depths (GPT-2 medium's 24 blocks beside the paper's 12) share the axis; by
+    default where the models' depths differ. The points after the top layer (final layer
+    norm, projection, pooler) follow the top, one step each.
+    """
+    blocks = blocks_of(rows)
+    relative = len(set(blocks.values())) > 1 if relative is None else relative
+    top = max(blocks.values(), default=len(HIDDEN_LAYERS) - 1)
+    step = 1 / (len(HIDDEN_LAYERS) - 1) if relative else 1  # relative: one step is one of 12 layers
+
+    def x_of(model: str, layer: str) -> float:
+        if layer.isdigit():
+            return int(layer) / blocks[model] if relative else int(layer)
+        return (1 if relative else top) + step * (EXTRA_LAYERS.index(layer) + 1)
+
     for (model, variant), group in rows.groupby(["model", "variant"], sort=False):
         look = style(model)
-        hidden = group[group["layer"].isin(HIDDEN_LAYERS)]
-        ax.plot(
-            [x_of[layer] for layer in hidden["layer"]], hidden["value"],
-            color=look["color"], marker=look["marker"], markersize=4,
-            linestyle=LINESTYLES.get(variant, "-"), linewidth=1.4,
-            label=f"{look['label']} {variant}",
-        )  # fmt: skip
+        hidden = group[group["layer"].str.isdigit()]
+        xs = [x_of(model, layer) for layer in hidden["layer"]]
+        ax.plot(xs, hidden["value"], color=look["color"], marker=look["marker"], markersize=4 if len(xs) < 20 else 3,
+                linestyle=LINESTYLES.get(variant, "-"), linewidth=1.4, label=f"{look['label']} {variant}")  # fmt: skip
         if "ci_low" in hidden and hidden["ci_low"].notna().any():  # 95 % bootstrap interval as a band
-            ax.fill_between(
-                [x_of[layer] for layer in hidden["layer"]], hidden["ci_low"], hidden["ci_high"],
-                color=look["color"], alpha=0.15, linewidth=0,
-            )  # fmt: skip
+            ax.fill_between(xs, hidden["ci_low"], hidden["ci_high"], color=look["color"], alpha=0.15, linewidth=0)
         extra = group[group["layer"].isin(EXTRA_LAYERS)]
-        if not extra.empty:
-            ax.plot(
-                [x_of[layer] for layer in extra["layer"]], extra["value"],
-                color=look["color"], marker="D", markersize=5, linestyle="none",
-            )  # fmt: skip
+        ax.plot([x_of(model, layer) for layer in extra["layer"]], extra["value"],
+                color=look["color"], marker="D", markersize=5, linestyle="none")  # fmt: skip
         marks = paper.reference_points(result, model, variant, task)
         if marks:
             ax.plot(
-                [x_of[layer] for layer in marks], list(marks.values()),
+                [x_of(model, layer) for layer in marks], list(marks.values()),
                 color=look["color"], marker="x", markersize=8, markeredgewidth=2,
                 linestyle="none", label=f"paper: {look['label']}",
             )  # fmt: skip
@@ -109,11 +124,17 @@ def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str) -> Non
                 color=look["color"],
             )  # fmt: skip
     extras = [layer for layer in EXTRA_LAYERS if (rows["layer"] == layer).any()]
-    ticks = max((x_of[layer] for layer in extras), default=len(HIDDEN_LAYERS) - 1) + 1
-    ax.set_xticks(np.arange(ticks), X_TICKS[:ticks])
-    ax.set_xlim(-0.5, ticks - 0.5)
+    shown = EXTRA_LAYERS[: max((EXTRA_LAYERS.index(e) + 1 for e in extras), default=0)]
+    end = (1 if relative else top) + step * len(shown)
+    ticks = [0, 0.25, 0.5, 0.75, 1.0] if relative else list(range(top + 1))
+    ax.set_xticks(ticks + [ticks[-1] + step * (i + 1) for i in range(len(shown))],
+                  [f"{t:g}" for t in ticks] + X_TICKS[len(HIDDEN_LAYERS):][: len(shown)])  # fmt: skip
+    ax.set_xlim(-step / 2, end + step / 2)
     named = {"final_ln": "final layer norm", "projection": "projection", POOLER_LAYER: "pooler"}
-    ax.set_xlabel("layer" + (f"  (after the top: {', '.join(named[e] for e in extras)})" if extras else ""))
+    if relative:  # the tick labels LN, proj, pool name the points after the top
+        ax.set_xlabel("relative depth (layer / number of blocks)")
+    else:
+        ax.set_xlabel("layer" + (f"  (after the top: {', '.join(named[e] for e in extras)})" if extras else ""))
     ax.grid(alpha=0.3)
 
 
@@ -135,9 +156,12 @@ def figure(scores: pd.DataFrame, result: str, stand_in: bool) -> plt.Figure:
     for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8, frameon=False)
+    ncol = min(len(labels), 4 if columns > 1 or len(labels) <= 8 else 2)  # one panel: two columns fit
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.suptitle(title(result, stand_in), color="#b03a2e" if stand_in else "black", fontsize=11)
-    fig.tight_layout(rect=(0, 0.09 if lines == 1 else 0.05, 1, 1))
+    legend_inches = 0.2 * np.ceil(len(labels) / ncol) + 0.1  # many models: more rows of legend
+    bottom = max(0.09 if lines == 1 else 0.05, legend_inches / fig.get_figheight())
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
 
 

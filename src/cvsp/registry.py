@@ -21,12 +21,26 @@ from dataclasses import dataclass
 WEIGHTS_FILE = "model.safetensors"  # the only weights format cvsp reads
 COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 
-# Layers: the 13 hidden states (embedding output and 12 blocks) of every model here, and
-# the points after the top layer that some token choices add.
-N_LAYERS = 13
+# Layers: a model with B blocks has B + 1 hidden states (the embedding output and each
+# block), labelled "0".."B"; B comes from the model's config (:func:`hidden_layers`). The
+# paper's two models have 12 blocks, so 13 hidden states; the points after the top layer
+# that some token choices add come last.
+N_LAYERS = 13  # the hidden states of the paper's two models (and of every 12-block model)
 HIDDEN_LAYERS: tuple[str, ...] = tuple(str(i) for i in range(N_LAYERS))
-CLIP_EXTRA_LAYERS: tuple[str, ...] = ("final_ln", "projection")  # CLIP's EOS: final layer norm, projection
+CLIP_EXTRA_LAYERS: tuple[str, ...] = ("final_ln", "projection")  # a CLIP-like EOS: final layer norm, projection
 POOLER_LAYER = "pooler"  # an encoder's pooler output over [CLS], after the top layer
+
+
+def hidden_layers(blocks: int = N_LAYERS - 1) -> tuple[str, ...]:
+    """The labels of the hidden states of a model with ``blocks`` blocks: ``"0"``..``str(blocks)``."""
+    if blocks < 1:
+        raise ValueError(f"A model has at least one block, not {blocks}.")
+    return HIDDEN_LAYERS if blocks == N_LAYERS - 1 else tuple(str(i) for i in range(blocks + 1))
+
+
+def hidden_count(layers: tuple[str, ...] | list[str]) -> int:
+    """How many of ``layers`` are hidden states (``"0"``, ``"1"``, …; they come first)."""
+    return sum(label.isdigit() for label in layers)
 
 
 class ModelUnavailableError(RuntimeError):
@@ -47,7 +61,9 @@ FAMILIES: dict[str, Family] = {
     "gpt2": Family("gpt2", "GPT-2-like causal language model", ("gpt2",), 1024),
     "clip": Family("clip", "CLIP text tower", ("clip", "clip_text_model"), 77),
     "bert": Family("bert", "BERT-like encoder: BERT, RoBERTa and their SimCSE fine-tunes", ("bert", "roberta"), 512),
-}
+    "siglip": Family("siglip", "SigLIP text tower: bidirectional, padded to its 64 positions, read at the last",
+                     ("siglip", "siglip_text_model"), 64),
+}  # fmt: skip
 
 
 def is_commit(revision: str) -> bool:
@@ -85,6 +101,7 @@ class ModelSpec:
     note: str = ""
     commit_prefix: str | None = None
     published_sha256: str | None = None
+    architecture: tuple[tuple[str, object], ...] = ()
 
     @property
     def pinned_commit(self) -> str | None:
@@ -119,6 +136,18 @@ SIMCSE_SUP_REF, SIMCSE_SUP_PREFIX = "refs/pr/3", "d9aa2ff"
 SIMCSE_UNSUP_SHA256 = "ffb787f190392c1feb834f09c0c82653ca5e61b97c45d90e08f6b10872c55b4d"
 SIMCSE_NOTE = "the hub's safetensors conversion (SFconvertbot pull request) of the authors' weights"
 
+# Beyond the paper's pair (chapter "Beyond one CLIP"): public hub facts, each commit
+# holding model.safetensors. LAION's B/32 (trained on LAION-2B) differs from OpenAI's in
+# data and in its activation (GELU where OpenAI's uses quick_gelu); L/14's text tower is
+# 768 wide; SigLIP base (sigmoid loss) has a SentencePiece vocabulary of 32,000, 64
+# positions, bidirectional attention and reads the last position; GPT-2 medium is 1,024
+# wide with 24 blocks.
+CLIP_LAION_COMMIT = "08f73555f1b2fb7c82058aebbd492887a94968ef"
+CLIP_LAION_SHA256 = "74813fbcdc750f235c9784c367ca1394d2a5c25eb0aac92761752ac239db7cff"
+CLIP_LARGE_COMMIT = "32bd64288804d66eefd0ccbe215aa642df71cc41"
+SIGLIP_COMMIT = "7fd15f0689c79d79e38b1c2e2e2370a7bf2761ed"
+GPT2_MEDIUM_COMMIT = "6dcaa7a952f72f9298047fd5137cd6e4f05f41da"
+
 MODELS: dict[str, ModelSpec] = {
     "gpt2": ModelSpec("gpt2", "gpt2", "gpt2", "GPT-2", 1024, GPT2_COMMIT),
     "clip": ModelSpec("clip", "openai/clip-vit-base-patch32", "clip", "CLIP", 77, CLIP_COMMIT),
@@ -129,13 +158,25 @@ MODELS: dict[str, ModelSpec] = {
     "simcse_sup": ModelSpec("simcse_sup", "princeton-nlp/sup-simcse-bert-base-uncased", "bert",
                             "SimCSE sup.", 512, SIMCSE_SUP_REF, pooler=True, note=SIMCSE_NOTE,
                             commit_prefix=SIMCSE_SUP_PREFIX),
+    "clip_laion": ModelSpec("clip_laion", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "clip", "CLIP LAION-2B", 77,
+                            CLIP_LAION_COMMIT, published_sha256=CLIP_LAION_SHA256,
+                            note="OpenCLIP's ViT-B/32 trained on LAION-2B, in transformers' format",
+                            architecture=(("hidden_act", "gelu"),)),
+    "clip_large": ModelSpec("clip_large", "openai/clip-vit-large-patch14", "clip", "CLIP L/14", 77, CLIP_LARGE_COMMIT,
+                            architecture=(("hidden_size", 768), ("intermediate_size", 3072),
+                                          ("num_attention_heads", 12), ("projection_dim", 768))),
+    "siglip": ModelSpec("siglip", "google/siglip-base-patch16-224", "siglip", "SigLIP", 64, SIGLIP_COMMIT),
+    "gpt2_medium": ModelSpec("gpt2_medium", "openai-community/gpt2-medium", "gpt2", "GPT-2 medium", 1024,
+                             GPT2_MEDIUM_COMMIT, architecture=(("n_embd", 1024), ("n_layer", 24), ("n_head", 16))),
 }  # fmt: skip
 PAPER_MODELS: tuple[str, ...] = ("gpt2", "clip")
 MODEL_SETS: dict[str, tuple[str, ...]] = {
     "paper": PAPER_MODELS,  # the paper's two models, the default
     "contrast": (*PAPER_MODELS, "bert", "simcse_unsup", "simcse_sup"),  # chapter "Images or contrast?"
+    "beyond": (*PAPER_MODELS, "clip_laion", "clip_large", "siglip", "gpt2_medium"),  # chapter "Beyond one CLIP"
 }
-BOOK_MODELS: tuple[str, ...] = MODEL_SETS["contrast"]  # every model a chapter of the book loads
+# every model a chapter of the book loads
+BOOK_MODELS: tuple[str, ...] = tuple(dict.fromkeys(MODEL_SETS["contrast"] + MODEL_SETS["beyond"]))
 
 
 def spec_for(key: str | ModelSpec) -> ModelSpec:

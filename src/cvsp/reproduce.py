@@ -1,7 +1,11 @@
 """Run all four results for both models and write the output folder of ``cvsp reproduce``.
 
 The folder holds ``scores.csv`` (the tidy results table), ``comparison.csv`` (the
-paper's numbers beside ours), ``figures/<result>.png`` and ``provenance.json``. It is
+paper's numbers beside ours), ``figures/<result>.png`` and ``provenance.json``; with
+models beyond the paper's pair also ``differences.csv``, ``contrasts.csv`` and, for
+contrastive text towers and GPT-2s (``--model-set beyond``), ``verdicts.csv`` (the
+paper's claims restated per model) and ``depth_differences.csv`` (paired differences at
+equal relative depth). It is
 written in a staging folder and moved into place only when complete, so an existing
 folder is either left as it was or replaced whole (:mod:`cvsp.storage`). The scores,
 intervals and contrasts are cached beside the embeddings, keyed by the weights, the
@@ -51,6 +55,8 @@ class Run:
     stand_in: bool
     differences: pd.DataFrame | None = None
     contrasts: pd.DataFrame | None = None  # paired differences of the contrasts beyond CLIP − GPT-2
+    verdicts: pd.DataFrame | None = None  # the paper's claims restated for each model (experiments.beyond)
+    depths: pd.DataFrame | None = None  # paired differences at equal relative depth (experiments.beyond)
 
 
 def embedding_cache(settings: Settings) -> EmbeddingCache:
@@ -102,7 +108,7 @@ def _cached_tables(folder: Path, names: tuple[str, ...], compute) -> tuple[pd.Da
         with atomic_folder(folder, replace=False) as staging:
             for name, table in zip(names, tables):
                 table.to_csv(staging / f"{name}.csv", index=False)
-    return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str}) for n in names)
+    return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str, "base_layer": str, "layers": str}) for n in names)
 
 
 def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
@@ -126,6 +132,22 @@ def contrast_tables(
     folder = settings.cache_dir / "intervals" / ("contrasts-" + _uncertainty_key(embedders, words, sentences, boot))
     return _cached_tables(folder, ("intervals", "contrasts"),
                           lambda: experiments.contrasts(embedders, words, sentences, boot))  # fmt: skip
+
+
+def beyond_tables(
+    settings: Settings, embedders, words, sentences, scores: pd.DataFrame, boot: BootstrapSettings
+) -> tuple[pd.DataFrame, ...]:
+    """:func:`cvsp.experiments.beyond_tables` (intervals, contrasts, verdicts, depth
+    differences), cached like :func:`uncertainty`."""
+    folder = settings.cache_dir / "intervals" / ("beyond-" + _uncertainty_key(embedders, words, sentences, boot))
+    return _cached_tables(folder, ("intervals", "contrasts", "verdicts", "depths"),
+                          lambda: experiments.beyond_tables(embedders, words, sentences, scores, boot))  # fmt: skip
+
+
+def beyond_the_pair(models: Mapping[str, LoadedModel]) -> bool:
+    """Whether a run has a model outside the paper's pair whose claims can be restated
+    for it (a contrastive text tower or a GPT-2; not the BERT family)."""
+    return any(key not in PAPER_MODELS and m.spec.family in experiments.beyond.ROLES for key, m in models.items())
 
 
 def run(
@@ -156,7 +178,11 @@ def run(
     boot = bootstrap or BootstrapSettings(replicates=settings.bootstrap)
     paper_embedders = {key: embedders[key] for key in PAPER_MODELS}  # the paper's claims and differences
     intervals, differences, claims = uncertainty(settings, paper_embedders, words, sentences, boot)
-    if set(models) - set(PAPER_MODELS):  # the other models' intervals and their contrasts
+    verdicts = depths = None
+    if beyond_the_pair(models):  # every model's intervals, the contrasts, the restated claims
+        intervals, contrasts, verdicts, depths = beyond_tables(settings, embedders, words, sentences, scores, boot)
+        contrasts = contrasts[~contrasts["model"].isin(PAPER_MODELS)].reset_index(drop=True)
+    elif set(models) - set(PAPER_MODELS):  # the other models' intervals and their contrasts
         intervals, contrasts = contrast_tables(settings, embedders, words, sentences, boot)
         contrasts = contrasts[~contrasts["model"].isin(PAPER_MODELS)].reset_index(drop=True)
     else:
@@ -181,7 +207,8 @@ def run(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }
-    return Run(scores, paper.compare(scores, intervals=claims), provenance, stand_in, differences, contrasts)
+    return Run(scores, paper.compare(scores, intervals=claims), provenance, stand_in, differences, contrasts,
+               verdicts, depths)  # fmt: skip
 
 
 def _labelled(table: pd.DataFrame, stand_in: bool) -> pd.DataFrame:
@@ -198,6 +225,9 @@ def write(result: Run, out: Path) -> None:
             _labelled(result.differences, result.stand_in).to_csv(staging / "differences.csv", index=False)
         if result.contrasts is not None:
             _labelled(result.contrasts, result.stand_in).to_csv(staging / "contrasts.csv", index=False)
+        if result.verdicts is not None:
+            _labelled(result.verdicts, result.stand_in).to_csv(staging / "verdicts.csv", index=False)
+            _labelled(result.depths, result.stand_in).to_csv(staging / "depth_differences.csv", index=False)
         (staging / "provenance.json").write_text(json.dumps(result.provenance, indent=2) + "\n")
         figures = staging / "figures"
         figures.mkdir()

@@ -2,16 +2,23 @@
 
 Token choices (``variant``):
 
-| variant | GPT-2 input -> position | CLIP input -> position | BERT-like input -> position |
-| --- | --- | --- | --- |
-| ``last_subtoken`` / ``last_token`` | ``text`` -> last token | ``[BOS] text [EOS]`` -> token before EOS | ``[CLS] text [SEP]`` -> token before SEP |
-| ``eos`` | ``<|endoftext|> text <|endoftext|>`` -> final EOS | ``[BOS] text [EOS]`` -> EOS | — |
-| ``cls`` | — | — | ``[CLS] text [SEP]`` -> ``[CLS]`` (``<s>`` for RoBERTa) |
-| ``mean`` | ``text`` -> mean of its tokens | ``[BOS] text [EOS]`` -> mean of the text's tokens | ``[CLS] text [SEP]`` -> mean of the text's tokens |
-| ``mean_no_first`` | ``text`` -> mean of its tokens but position 0 | (the same as ``mean``) | — |
-| ``random_token`` | ``text`` -> one of its tokens, drawn (seeded) | ``[BOS] text [EOS]`` -> one text token | ``[CLS] text [SEP]`` -> one text token |
-| ``random_token_no_first`` | ``text`` -> one of its tokens but position 0 | (the same rule) | — |
-| ``random_token_released`` | positions 1 .. n-1 of the input (n tokens) | ``[BOS] text [EOS]`` -> a text token or EOS | — |
+| variant | GPT-2 input -> position | CLIP input -> position | BERT-like input -> position | SigLIP input -> position |
+| --- | --- | --- | --- | --- |
+| ``last_subtoken`` / ``last_token`` | ``text`` -> last token | ``[BOS] text [EOS]`` -> token before EOS | ``[CLS] text [SEP]`` -> token before SEP | ``text </s> pad…`` -> token before ``</s>`` |
+| ``eos`` | ``<|endoftext|> text <|endoftext|>`` -> final EOS | ``[BOS] text [EOS]`` -> EOS | — | ``text </s> pad…`` (64 tokens) -> position 63, the one SigLIP pools |
+| ``cls`` | — | — | ``[CLS] text [SEP]`` -> ``[CLS]`` (``<s>`` for RoBERTa) | — |
+| ``mean`` | ``text`` -> mean of its tokens | ``[BOS] text [EOS]`` -> mean of the text's tokens | ``[CLS] text [SEP]`` -> mean of the text's tokens | mean of the text's tokens |
+| ``mean_no_first`` | ``text`` -> mean of its tokens but position 0 | (the same as ``mean``) | — | — |
+| ``random_token`` | ``text`` -> one of its tokens, drawn (seeded) | ``[BOS] text [EOS]`` -> one text token | ``[CLS] text [SEP]`` -> one text token | one text token |
+| ``random_token_no_first`` | ``text`` -> one of its tokens but position 0 | (the same rule) | — | — |
+| ``random_token_released`` | positions 1 .. n-1 of the input (n tokens) | ``[BOS] text [EOS]`` -> a text token or EOS | — | — |
+
+SigLIP's input is the one it was trained on: its tokenizer's pieces (it lower-cases and
+drops punctuation itself), ``</s>``, then ``</s>`` as padding up to all 64 positions,
+with no attention mask; its text embedding is read at the last position, a padding
+position that attends to the whole text (bidirectional attention). A text longer than
+63 pieces is cut there, as SigLIP's processor cuts it (:func:`encode` counts them in
+:attr:`Encoded.cut`).
 
 The random rules are in :data:`RANDOM_RULES`; ``random_token`` (the text's own tokens)
 is the default of the CWE result, our choice: the paper's text does not say which
@@ -36,7 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cvsp.registry import CLIP_EXTRA_LAYERS, HIDDEN_LAYERS, POOLER_LAYER
+from cvsp.registry import CLIP_EXTRA_LAYERS, POOLER_LAYER, hidden_layers
 
 if TYPE_CHECKING:  # for the annotation only: models imports torch
     from cvsp.models import LoadedModel
@@ -69,7 +76,15 @@ VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
         "mean": ("encoder", "mean"),
         "random_token": ("encoder", "random"),
     },
+    "siglip": {
+        "last_subtoken": ("siglip", "last"),
+        "last_token": ("siglip", "last"),
+        "mean": ("siglip", "mean"),
+        "random_token": ("siglip", "random"),
+        "eos": ("siglip", "eos"),
+    },
 }
+EXTRA_AFTER_EOS: frozenset[str] = frozenset({"clip", "siglip"})  # families whose EOS adds final_ln, projection
 
 # Which input positions a random draw may land on (selector -> rule), see :func:`allowed_positions`.
 RANDOM_RULES: dict[str, str] = {
@@ -90,16 +105,19 @@ class Encoded:
     ids: tuple[int, ...]
     start: int  # first token of the text itself
     stop: int  # one past its last token
+    cut: int = 0  # pieces of the text left out to fit a fixed-length input (SigLIP)
 
 
-def layers_for(family: str, variant: str, pooler: bool = False) -> tuple[str, ...]:
-    """Layer labels of a variant: 0..12, plus CLIP's two extra points for ``eos`` and an
+def layers_for(family: str, variant: str, pooler: bool = False, blocks: int = 12) -> tuple[str, ...]:
+    """Layer labels of a variant of a model with ``blocks`` blocks: ``0``..``blocks``, plus
+    the two extra points of a CLIP-like ``eos`` (final layer norm, projection) and an
     encoder's pooler output for ``cls`` where its spec reads it."""
-    if family == "clip" and variant == "eos":
-        return HIDDEN_LAYERS + CLIP_EXTRA_LAYERS
+    hidden = hidden_layers(blocks)
+    if family in EXTRA_AFTER_EOS and variant == "eos":
+        return hidden + CLIP_EXTRA_LAYERS
     if family == "bert" and variant == "cls" and pooler:
-        return HIDDEN_LAYERS + (POOLER_LAYER,)
-    return HIDDEN_LAYERS
+        return hidden + (POOLER_LAYER,)
+    return hidden
 
 
 def _content_ids(tokenizer, text: str) -> list[int]:
@@ -138,6 +156,13 @@ def encode(model: LoadedModel, texts: Sequence[str], form: str) -> list[Encoded]
         elif form == "encoder":  # [CLS] text [SEP]; RoBERTa's cls/sep are <s> and </s>
             ids = [tok.cls_token_id, *content, tok.sep_token_id]
             start = 1
+        elif form == "siglip":  # text </s> and padding to every position, as SigLIP was trained
+            length = model.spec.max_tokens
+            cut = max(len(content) - (length - 1), 0)
+            content = content[: length - 1]
+            ids = [*content, tok.eos_token_id, *[tok.pad_token_id] * (length - 1 - len(content))]
+            encoded.append(Encoded(tuple(ids), 0, len(content), cut))
+            continue
         else:
             raise EmbeddingError(f"Unknown input form {form!r}.")
         if len(ids) > model.spec.max_tokens:

@@ -11,12 +11,17 @@ result: ``experiments.uncertainty`` is a function of :mod:`.bootstrap`).
 | :mod:`.robustness` | the CWE result over corpus subsets and seeds | chapter 5 (:mod:`cvsp.fidelity`) |
 | :mod:`.bootstrap` | bootstrap replicates, intervals, paired differences, the claims' intervals (:func:`uncertainty`) | ``cvsp reproduce``, :mod:`.comparisons` |
 | :mod:`.comparisons` | SimCSE − BERT beside CLIP − GPT-2 (:func:`contrasts`), the published anchors | ``cvsp reproduce``, chapter 7 |
+| :mod:`.beyond` | the paper's claims restated per model, their verdicts, differences at equal relative depth (:func:`beyond_tables`) | ``cvsp reproduce``, chapter 8 |
 | :mod:`.postprocessing` | centring, z-scoring, all-but-the-top, whitening | chapter 6 |
 | :mod:`.diagnostics` | rogue dimensions, alignment and uniformity, overlap, word order | chapter 6 |
 """
 
 from cvsp.experiments.bootstrap import (
     COMPARED, Replicates, claim_intervals, interval_table, paired_differences, replicates, uncertainty,
+)
+from cvsp.experiments.beyond import (
+    DEPTH_COLUMNS, VERDICT_COLUMNS, ModelDepth, beyond_tables, depth_differences, depths_of, matched_layers,
+    restated_claims, verdicts, with_depth,
 )
 from cvsp.experiments.choices import (
     CWE_FAMILY_VARIANTS, CWE_VARIANT, CWE_VARIANTS, GEOMETRY_VARIANTS, SENTENCE_TOKEN, SENTENCE_VARIANTS,
@@ -38,7 +43,8 @@ from cvsp.experiments.robustness import (
 from cvsp.experiments.tables import COLUMNS, RESULTS, per_layer, series_rows, tidy_table
 
 __all__ = [
-    "ABTT_D", "CLIP_CONTEXT", "COLUMNS", "COMPARED", "CONTRASTS", "CONTRAST_COLUMNS", "CWE_CORPUS_REPEATS",
+    "ABTT_D", "CLIP_CONTEXT", "COLUMNS", "DEPTH_COLUMNS", "VERDICT_COLUMNS", "ModelDepth", "beyond_tables",
+    "depth_differences", "depths_of", "matched_layers", "restated_claims", "verdicts", "with_depth", "COMPARED", "CONTRASTS", "CONTRAST_COLUMNS", "CWE_CORPUS_REPEATS",
     "CWE_CORPUS_SIZES", "CWE_FAMILY_VARIANTS", "CWE_VARIANT", "CWE_VARIANTS", "GEOMETRY_VARIANTS", "POSTPROCESSING",
     "RESULTS", "SAME_CHOICES", "SENTENCE_TASK", "SENTENCE_TOKEN", "SENTENCE_VARIANTS", "STS_TASK", "VALNORM_TASK",
     "WORD_VARIANTS", "Postprocessed", "Replicates", "SentenceData", "WordData", "abtt_sweep", "alignment_uniformity",

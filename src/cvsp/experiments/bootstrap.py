@@ -22,7 +22,7 @@ import pandas as pd
 from cvsp import metrics, paper, stats
 from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_VARIANTS, WORD_VARIANTS
 from cvsp.experiments.inputs import SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, positions_of, vectors_of
-from cvsp.registry import N_LAYERS
+from cvsp.registry import hidden_count
 
 
 # Which CLIP token choice is compared with which GPT-2 one, per result (paired differences).
@@ -218,8 +218,10 @@ def paired_differences(
     reps: dict[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]], boot
 ) -> list[tuple]:
     """Rows ``(result, task, variant, base_variant, layer, difference, ci_low, ci_high, t, p)``
-    of ``model − base`` for the token choices ``compared`` pairs, per layer 0-12 and for
-    the best layer (chosen inside each replicate; correlations only)."""
+    of ``model − base`` for the token choices ``compared`` pairs, per hidden layer and for
+    the best layer (chosen inside each replicate; correlations only). The two models must
+    have the same number of layers (models of different depths are compared on relative
+    depth: :func:`cvsp.experiments.depth.depth_differences`)."""
     rows = []
     for (result, key, variant, task), ours in reps.items():
         if key != model:
@@ -228,10 +230,13 @@ def paired_differences(
             other = reps.get((result, base, base_variant, task))
             if wanted != variant or other is None:
                 continue
-            a, b = ours.values[:, :N_LAYERS], other.values[:, :N_LAYERS]
-            point_a, point_b = ours.point[:N_LAYERS], other.point[:N_LAYERS]
+            depth = hidden_count(ours.layers)
+            if depth != hidden_count(other.layers):
+                raise ValueError(f"{model} and {base} differ in depth; compare them with depth_differences.")
+            a, b = ours.values[:, :depth], other.values[:, :depth]
+            point_a, point_b = ours.point[:depth], other.point[:depth]
             low, high = stats.percentile_interval(a - b, boot.level)
-            for layer in range(N_LAYERS):
+            for layer in range(depth):
                 t = p = float("nan")
                 if ours.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
                     r23 = spearman_or_nan(ours.scores[layer], other.scores[layer])

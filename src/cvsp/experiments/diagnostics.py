@@ -14,17 +14,17 @@ from cvsp import geometry, metrics
 from cvsp.embeddings import Embedder
 from cvsp.experiments.choices import CWE_VARIANT, GEOMETRY_VARIANTS, SENTENCE_TOKEN
 from cvsp.experiments.inputs import SentenceData, positions_of
-from cvsp.registry import N_LAYERS
+from cvsp.registry import hidden_count
 from cvsp.tokens import fits_clip
 
 
 def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFrame:
-    """Per model, token choice (CWEs and sentence vectors: EOS, or an encoder's CLS) and layer 0-12: the
+    """Per model, token choice (CWEs and sentence vectors: EOS, or an encoder's CLS) and hidden layer: the
     self-similarity and the shares of its top-1 and top-3 dimensions."""
     frames = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, [CWE_VARIANT, SENTENCE_TOKEN[embed.family]]).items():
-            shares = geometry.rogue_shares(emb.values[:, :N_LAYERS])
+            shares = geometry.rogue_shares(emb.values[:, : hidden_count(emb.layers)])
             frames.append(shares.reset_index().assign(model=key, variant=variant, layer=lambda f: f["layer"].astype(str)))
     table = pd.concat(frames, ignore_index=True)
     first = ["model", "variant", "layer"]
@@ -36,7 +36,7 @@ def alignment_uniformity(
     uniform: bool = True,
 ) -> pd.DataFrame:  # fmt: skip
     """Alignment over STS pairs with gold above ``threshold`` (``strict=False``: at least)
-    and uniformity over the unique sentences, per model, token choice and layer 0-12.
+    and uniformity over the unique sentences, per model, token choice and hidden layer.
 
     ``uniform=False`` leaves the uniformity out (NaN): it does not depend on the positive
     pairs and costs far more than the alignment, so another threshold needs only this."""
@@ -46,17 +46,18 @@ def alignment_uniformity(
     rows = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, GEOMETRY_VARIANTS[embed.family]).items():
-            hidden = emb.values[:, :N_LAYERS]
+            depth = hidden_count(emb.layers)
+            hidden = emb.values[:, :depth]
             aligned = geometry.alignment(hidden[left], hidden[right])
             spread = geometry.uniformity(hidden) if uniform else np.full(len(aligned), np.nan)
             rows += [(key, variant, layer, float(a), float(u), len(close))
-                     for layer, a, u in zip(emb.layers[:N_LAYERS], aligned, spread)]  # fmt: skip
+                     for layer, a, u in zip(emb.layers[:depth], aligned, spread)]  # fmt: skip
     return pd.DataFrame(rows, columns=["model", "variant", "layer", "alignment", "uniformity", "pairs"])
 
 
 def lexical_overlap(embedders: Mapping[str, Embedder], sentences: SentenceData) -> tuple[float, pd.DataFrame]:
     """How much of STS is word overlap: Spearman of the pairs' word-set Jaccard overlap
-    with gold, and per model, token choice and layer 0-12 Spearman's rho with gold
+    with gold, and per model, token choice and hidden layer Spearman's rho with gold
     (``rho``) and the partial rho controlling for the overlap (``partial``)."""
     pairs = sentences.pairs
     overlap = np.array([geometry.jaccard(a, b) for a, b in zip(pairs["sentence1"], pairs["sentence2"])])
@@ -65,8 +66,9 @@ def lexical_overlap(embedders: Mapping[str, Embedder], sentences: SentenceData) 
     rows = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, GEOMETRY_VARIANTS[embed.family]).items():
-            cosines = metrics.indexed_pair_cosines(emb.values[:, :N_LAYERS], left, right)
-            for layer in range(N_LAYERS):
+            depth = hidden_count(emb.layers)
+            cosines = metrics.indexed_pair_cosines(emb.values[:, :depth], left, right)
+            for layer in range(depth):
                 try:
                     rho = metrics.spearman(cosines[:, layer], gold)
                     partial = geometry.partial_spearman(cosines[:, layer], gold, overlap)
@@ -81,7 +83,7 @@ def shuffled_similarity(
     sample: int = 500, shuffles: int = 3, seed: int = 0,
 ) -> pd.DataFrame:  # fmt: skip
     """Mean cosine between a sentence and its word-shuffled copies, per model, token
-    choice and layer 0-12, over a seeded ``sample`` of the sentences with at least two
+    choice and hidden layer, over a seeded ``sample`` of the sentences with at least two
     words and ``shuffles`` shuffles each (a bag-of-words encoder gives 1)."""
     rng = np.random.default_rng(seed)
     candidates = [s for s in sentences.sentences if len(s.split()) > 1]
@@ -101,8 +103,9 @@ def shuffled_similarity(
         base = embed(sentences.sentences, variants)
         moved = embed(shuffled, variants)
         for variant in variants:
-            a = base[variant].values[positions_of(sentences.index, originals), :N_LAYERS]
-            b = moved[variant].values[:, :N_LAYERS]
+            depth = hidden_count(base[variant].layers)
+            a = base[variant].values[positions_of(sentences.index, originals), :depth]
+            b = moved[variant].values[:, :depth]
             cosines = metrics.pair_cosines(a, b)
-            rows += [(key, variant, str(layer), float(cosines[:, layer].mean()), len(shuffled)) for layer in range(N_LAYERS)]
+            rows += [(key, variant, str(layer), float(cosines[:, layer].mean()), len(shuffled)) for layer in range(depth)]
     return pd.DataFrame(rows, columns=["model", "variant", "layer", "value", "pairs"])

@@ -19,7 +19,7 @@ from cvsp.embeddings import Embedder, LayerEmbeddings, texts_digest
 from cvsp.experiments.choices import CWE_VARIANT, GEOMETRY_VARIANTS
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
 from cvsp.experiments.results import sentence_self_similarity, sts, word_similarity
-from cvsp.registry import N_LAYERS
+from cvsp.registry import hidden_count
 
 
 ABTT_D: dict[str, int] = {"gpt2": 8, "clip": 5}  # about d/100: 768 and 512 dimensions
@@ -91,9 +91,9 @@ class Postprocessed:
         return {v: self._moved[(digest, v)] for v in variants if (digest, v) in self._moved}  # as embed gives them
 
     def _move(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
-        n_hidden = N_LAYERS
         out = {}
         for variant, emb in self.embed(texts, variants).items():
+            n_hidden = hidden_count(emb.layers)  # the hidden states; the points after the top are left out
             values = emb.values[:, :n_hidden]
             if self.transform != "none":
                 loaded: list[np.ndarray] = []
