@@ -29,7 +29,8 @@ LOGGER = logging.getLogger(__name__)
 
 TEXT = (
     "This book was built with stand-in models: the real GPT-2 and CLIP architectures (and "
-    "in chapter 7 BERT's, with a stand-in tokenizer) with random weights, because the "
+    "those of chapter 7's BERT and chapter 8's SigLIP, with stand-in tokenizers) with random "
+    "weights, because the "
     "pretrained weights could not be downloaded where "
     "it was built. Every number and figure here only shows that the code runs; none of "
     "them says anything about the paper. Build with real models (the default) for results."

@@ -261,3 +261,21 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor("bert", "first-last average with the embedding output as the first layer (0 and 12)", "mean",
            ("0", "12"), 0.5387, "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)"),
 )  # fmt: skip
+
+
+# ------------------------------------------- published numbers of the chapter "Beyond one CLIP"
+
+# ImageNet-1k zero-shot top-1 accuracy of each CLIP-like model of the chapter, from one
+# table for all: OpenCLIP's evaluation of every model it can load (SigLIP through its
+# OpenCLIP port). It measures the image side; no published STS-B numbers of these text
+# towers were found, so the chapter sets none beside ours.
+OPEN_CLIP_RESULTS = (
+    "OpenCLIP's results table (mlfoundations/open_clip, docs/openclip_results.csv at commit f862f86c): "
+    "ImageNet-1k zero-shot top-1 accuracy"
+)
+ZERO_SHOT_IMAGENET: dict[str, tuple[str, float]] = {  # key -> (OpenCLIP's name of the model, accuracy)
+    "clip": ("ViT-B-32, openai", 0.6332),
+    "clip_laion": ("ViT-B-32, laion2b_s34b_b79k", 0.6656),
+    "clip_large": ("ViT-L-14, openai", 0.7554),
+    "siglip": ("ViT-B-16-SigLIP, webli", 0.7604),
+}

@@ -131,10 +131,8 @@ def draw_layers(ax: plt.Axes, rows: pd.DataFrame, result: str, task: str, relati
                   [f"{t:g}" for t in ticks] + X_TICKS[len(HIDDEN_LAYERS):][: len(shown)])  # fmt: skip
     ax.set_xlim(-step / 2, end + step / 2)
     named = {"final_ln": "final layer norm", "projection": "projection", POOLER_LAYER: "pooler"}
-    if relative:  # the tick labels LN, proj, pool name the points after the top
-        ax.set_xlabel("relative depth (layer / number of blocks)")
-    else:
-        ax.set_xlabel("layer" + (f"  (after the top: {', '.join(named[e] for e in extras)})" if extras else ""))
+    after = f"  (after the top: {', '.join(named[e] for e in extras)})" if extras and not relative else ""
+    ax.set_xlabel(("relative depth (layer / number of blocks)" if relative else "layer") + after)  # relative: LN, proj ticks
     ax.grid(alpha=0.3)
 
 

@@ -49,7 +49,7 @@ def variables() -> tuple[Variable, ...]:
     return (
         Variable("CVSP_MODELS", "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides", "`real`"),
         Variable("CVSP_DATA_DIR", "folder holding local copies of the six evaluation files (checked by sha256)", "unset: download from the authors' repository at a pinned commit"),
-        Variable("CVSP_TOKENIZERS_DIR", "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins (BERT-family stand-ins build their own stand-in WordPiece tokenizer)", "unset: the hub"),
+        Variable("CVSP_TOKENIZERS_DIR", "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins of the GPT-2 and CLIP families (BERT and SigLIP stand-ins build their own stand-in tokenizers)", "unset: the hub"),
         Variable("CVSP_CACHE_DIR", "stand-in checkpoints, downloaded data and the embedding cache", "the per-user cache folder (`~/.cache/cvsp` on Linux)"),
         Variable(revision_variable("gpt2"), "hub revision (commit, tag or branch) of `gpt2`", _pinned("gpt2")),
         Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),

@@ -198,13 +198,13 @@ def comparisons(models: Mapping[str, ModelDepth]) -> list[tuple[str, str, Mappin
     names), and each contrastive model against each GPT-2 with the paper's choices
     (:data:`.bootstrap.COMPARED`)."""
     pairs = []
-    for key, depth in models.items():
-        role = ROLES[depth.family]  # the paper's model of this role: its key is the role's name
+    roles = {key: ROLES[d.family] for key, d in models.items() if d.family in ROLES}  # a BERT-family model has none
+    for key, role in roles.items():  # the paper's model of a role: its key is the role's name
         if key not in PAPER_MODELS and role in models:
             pairs.append((key, role, same_choices(models[role].family)))
-    gpt2s = [k for k, d in models.items() if ROLES[d.family] == "gpt2"]
-    for key, depth in models.items():
-        if ROLES[depth.family] == "clip":
+    gpt2s = [k for k, role in roles.items() if role == "gpt2"]
+    for key, role in roles.items():
+        if role == "clip":
             pairs += [(key, base, COMPARED) for base in gpt2s if (key, base) != ("clip", "gpt2")]
     return pairs
 
