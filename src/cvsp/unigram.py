@@ -27,11 +27,11 @@ import sentencepiece as spm
 from sentencepiece import sentencepiece_model_pb2 as model_pb2
 from transformers import PreTrainedTokenizerBase, SiglipTokenizer
 
-TRAINED_PIECES = 8000  # pieces learnt from the texts; rarer words split into several, as in SigLIP
+TRAINED_PIECES = 8000  # at most this many pieces learnt (the texts support about 4,450); rarer words split, as in SigLIP
 SIGLIP_VOCAB_SIZE = 32000
 MAX_LENGTH = 64
 LABEL = (
-    f"stand-in SentencePiece Unigram tokenizer ({TRAINED_PIECES:,} pieces from the evaluation texts, "
+    f"stand-in SentencePiece Unigram tokenizer (up to {TRAINED_PIECES:,} pieces from the evaluation texts, "
     f"padded to {SIGLIP_VOCAB_SIZE:,} ids): not SigLIP's vocabulary"
 )
 _UNUSED = 5  # ModelProto.SentencePiece.Type.UNUSED: an id no text can produce

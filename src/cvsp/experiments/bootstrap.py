@@ -221,7 +221,7 @@ def paired_differences(
     of ``model − base`` for the token choices ``compared`` pairs, per hidden layer and for
     the best layer (chosen inside each replicate; correlations only). The two models must
     have the same number of layers (models of different depths are compared on relative
-    depth: :func:`cvsp.experiments.depth.depth_differences`)."""
+    depth: :func:`cvsp.experiments.beyond.depth_differences`)."""
     rows = []
     for (result, key, variant, task), ours in reps.items():
         if key != model:
