@@ -2,20 +2,24 @@
 
     python benchmarks/rehearse.py [--out benchmarks/rehearsal.json] [--work DIR]   (make rehearse)
 
-Serves the five repositories the book reads from the local replica of the hub
-(``tests/hub_replica.py``, ``tests/hub_repos.py``) with random weights of the real sizes,
-and runs the workflow's steps in a fresh workspace as a runner does on its first run (an
-empty cache): the test step (``pytest -m "not slow"`` with ``HF_ENDPOINT`` at the
-replica, so the real-weight tests run), the strict book build with ``CVSP_MODELS=real``
-and nothing else set, and the claims summary. The install step is this environment's.
+Serves the nine repositories the book reads (every model of ``BOOK_MODELS``: the
+paper's two, BERT and the two SimCSE fine-tunes, LAION's CLIP B/32, CLIP L/14, SigLIP
+base and GPT-2 medium) from the local replica of the hub (``tests/hub_replica.py``,
+``tests/hub_repos.py``) with random weights of the real sizes (two-tower models with
+their real vision towers; about 7 GB, held in memory), and runs the workflow's steps in
+a fresh workspace as a runner does on its first run (an empty cache): the test step
+(``pytest -m "not slow"`` with ``HF_ENDPOINT`` at the replica, so the real-weight tests
+run), the strict book build with ``CVSP_MODELS=real`` and nothing else set, and the
+claims summary. The install step is this environment's.
 
 It reports the wall time of each step, the bytes downloaded from the hub, the peak disk
 of the workspace (hub cache, embeddings, the built book; the tests' caches and temporary
 files, kept apart and removed after them as the workflow does), the size of the cache
 the workflow saves (weights and data) and of the installed packages, beside the
 runner's limits. Offline it needs ``CVSP_DATA_DIR`` and ``CVSP_TOKENIZERS_DIR``, as the
-tests do. The replica's weights are random, so the one real test that compares the
-weights with their published sha256 is deselected (it needs the real files).
+tests do. The replica's weights are random, so the real tests that compare the weights
+with their published sha256 (one per model whose sha256 is public) are deselected (they
+need the real files).
 """
 
 from __future__ import annotations
@@ -35,10 +39,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the hub replica lives with the tests
 
-from cvsp.registry import MODELS  # noqa: E402
+from cvsp.registry import BOOK_MODELS, MODELS  # noqa: E402
 from cvsp.settings import Settings, revision_variable  # noqa: E402
 from hub_replica import HubReplica  # noqa: E402
-from hub_repos import bert_repos, clip_repo, gpt2_repo  # noqa: E402
+from hub_repos import beyond_extra_repos, bert_repos, clip_repo, gpt2_repo  # noqa: E402
 
 # GitHub's standard Linux runner for public repositories (4 cores, 16 GB of memory).
 RUNNER = {"job_minutes": 90, "free_disk_gb": 14, "cache_gb": 10}
@@ -81,12 +85,17 @@ class PeakDisk:
 
 
 def replica_repos(settings: Settings) -> list:
-    """The five repositories at full size (random weights of the real sizes)."""
+    """The nine repositories of ``BOOK_MODELS`` at full size (random weights of the real sizes)."""
     if settings.tokenizers_dir is None:
         raise SystemExit("Set CVSP_TOKENIZERS_DIR to the real GPT-2 and CLIP tokenizers (as for the tests).")
     tokenizers = settings.tokenizers_dir
-    return [gpt2_repo(tokenizers, full_size=True), clip_repo(tokenizers, full_size=True),
-            *bert_repos(settings, full_size=True)]  # fmt: skip
+    repos = [gpt2_repo(tokenizers, full_size=True), clip_repo(tokenizers, full_size=True),
+             *bert_repos(settings, full_size=True),
+             *beyond_extra_repos(settings, tokenizers, full_size=True)]  # fmt: skip
+    missing = {MODELS[key].hub_id for key in BOOK_MODELS} - {repo.repo_id for repo in repos}
+    if missing:  # a model added to the book and not to the rehearsal
+        raise SystemExit(f"The rehearsal's replica lacks {', '.join(sorted(missing))}: add it to replica_repos.")
+    return repos
 
 
 def runner_env(endpoint: str, work: Path) -> dict[str, str]:

@@ -53,7 +53,7 @@ def pytest_addoption(parser):
 # once; every other test is placed on its own. (xdist's own `--dist loadgroup` cannot
 # be used: with pytest 9 it no longer keeps a group on one worker.)
 SHARED_RUNS = {"reference_run": "reference", "small_reference_run": "reference", "built_book": "reference",
-               "online_run": "replica", "contrast_run": "replica"}  # fmt: skip
+               "online_run": "replica", "contrast_run": "replica", "beyond_run": "replica"}  # fmt: skip
 
 
 def shared_run_groups(tests: Path = Path(__file__).parent) -> dict[str, str]:
@@ -289,3 +289,29 @@ def contrast_repos(settings, hub_repos):
     from hub_repos import bert_repos
 
     return [*hub_repos, *bert_repos(settings)]
+
+
+@pytest.fixture(scope="session")
+def beyond_extra_repos(settings, tmp_path_factory):
+    """The four repositories of the chapter "Beyond one CLIP" beyond the paper's pair
+    (LAION's B/32, L/14, SigLIP base, GPT-2 medium), with small stand-in weights."""
+    from hub_repos import beyond_extra_repos as repos
+
+    tokenizers = _real_tokenizers(settings, tmp_path_factory.mktemp("tokenizers"))
+    return repos(settings, tokenizers)
+
+
+@pytest.fixture(scope="session")
+def beyond_repos(hub_repos, beyond_extra_repos):
+    """Every repository of ``MODEL_SETS["beyond"]``: the paper's two and the four beyond them."""
+    return [*hub_repos, *beyond_extra_repos]
+
+
+@pytest.fixture(scope="session")
+def book_repos(contrast_repos, beyond_extra_repos):
+    """Every repository of ``BOOK_MODELS`` (each chapter's models), each once."""
+    from cvsp.registry import BOOK_MODELS, MODELS
+
+    repos = list({repo.repo_id: repo for repo in [*contrast_repos, *beyond_extra_repos]}.values())
+    assert sorted(r.repo_id for r in repos) == sorted({MODELS[key].hub_id for key in BOOK_MODELS})
+    return repos

@@ -1,6 +1,6 @@
-"""The five repositories the book reads, laid out as on the hub, with random stand-in weights.
+"""The nine repositories the book reads, laid out as on the hub, with random stand-in weights.
 
-Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.models`):
+Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.registry`):
 
 - ``gpt2``: ``main`` is commit ``607a30d7…``, which holds ``model.safetensors`` beside
   ``pytorch_model.bin`` and the TF/Flax/Rust/TFLite/ONNX exports.
@@ -8,14 +8,22 @@ Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.m
   ``pytorch_model.bin`` and no safetensors; the hub's safetensors conversion is commit
   ``c237dc49…`` (``refs/pr/66``), the same files plus ``model.safetensors``.
 - ``bert-base-uncased`` and the two SimCSE repositories: see :func:`bert_repos`.
+- The four of the chapter "Beyond one CLIP" (``laion/CLIP-ViT-B-32-laion2B-s34B-b79K``,
+  ``openai/clip-vit-large-patch14``, ``google/siglip-base-patch16-224``,
+  ``openai-community/gpt2-medium``): see :func:`beyond_extra_repos`. ``main`` is the
+  pinned commit, which holds ``model.safetensors`` (beside other exports, where the hub
+  has them).
 
 Weights are seeded random tensors of the real architectures at the small stand-ins'
-size (:func:`cvsp.models.standin_config`: 64 wide, 12 layers, the real vocabularies,
-CLIP's 77 positions kept), or with ``full_size=True`` at the real sizes (the rehearsal
-of the Pages build, ``benchmarks/rehearse.py``). Tokenizers are the real ones from
-``CVSP_TOKENIZERS_DIR``; the BERT family's is the stand-in WordPiece tokenizer, since no
-BERT vocabulary can be read offline. Files the project must never
-fetch (``.bin`` and the other frameworks' exports) hold a marker instead of weights.
+size (:func:`cvsp.models.standin_config`: 64 wide, the real numbers of layers, the real
+vocabularies and positions, a tiny vision tower), or with ``full_size=True`` at the real
+sizes, vision towers included (the rehearsal of the Pages build,
+``benchmarks/rehearse.py``), so that its download and disk figures are the real ones.
+Tokenizers are the real ones from ``CVSP_TOKENIZERS_DIR`` for the GPT-2 and CLIP families
+(every CLIP shares CLIP's files, every GPT-2 GPT-2's); the BERT family's is the stand-in
+WordPiece tokenizer and SigLIP's the stand-in SentencePiece one, since neither
+vocabulary can be read offline. Files the project must never fetch (``.bin``, the other
+frameworks' exports, OpenCLIP's own files) hold a marker instead of weights.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, CLIPConfig, CLIPModel, GPT2LMHeadModel
+from transformers import AutoTokenizer, CLIPConfig, CLIPModel, GPT2LMHeadModel, SiglipConfig, SiglipModel
 
 from cvsp.models import standin_config
 from cvsp.registry import MODELS
@@ -36,6 +44,23 @@ CLIP_PR = "refs/pr/66"
 NEVER = b"cvsp must never request this file: it is not safetensors.\n"
 UNUSED_EXPORTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")
 GITATTRIBUTES = b"*.bin filter=lfs diff=lfs merge=lfs -text\n*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def marked_never(hub, repos: list[Repo]) -> list[str]:
+    """The requests ``hub`` answered for files that hold the :data:`NEVER` marker."""
+    from urllib.parse import unquote
+
+    served = {repo.repo_id: repo for repo in repos}
+    found = []
+    for request in hub.requests("/resolve/"):
+        repo_id, rest = request.path.split("?", 1)[0].lstrip("/").split("/resolve/", 1)
+        parts = unquote(rest).split("/")
+        cut = 3 if parts[0] == "refs" else 1  # refs/pr/N, a branch or a commit
+        repo = served.get(repo_id)
+        commit = repo.resolve("/".join(parts[:cut])) if repo else None
+        if commit and repo.commits[commit].get("/".join(parts[cut:])) == NEVER:
+            found.append(request.path)
+    return found
 
 
 def _saved(model: torch.nn.Module) -> dict[str, bytes]:
@@ -179,4 +204,90 @@ def bert_repos(settings, seed: int = 0, full_size: bool = False) -> list[Repo]:
             commits[SIMCSE_UNSUP_PARENT] = base
         lfs = frozenset(n for n in converted if n.endswith((".safetensors", ".bin", ".msgpack")))
         repos.append(Repo(spec.hub_id, commits=commits, refs=refs, lfs=lfs))
+    return repos
+
+
+# The chapter "Beyond one CLIP": the four models beyond the paper's pair (MODEL_SETS["beyond"]),
+# each at its pinned commit, which is main and holds model.safetensors. The files beside
+# it follow the hub's listings: LAION's repository also holds OpenCLIP's own checkpoint
+# (open_clip_model.safetensors, open_clip_pytorch_model.bin) and pytorch_model.bin; L/14
+# the PyTorch, TF and Flax exports; SigLIP base safetensors only, with a SentencePiece
+# tokenizer (spiece.model); GPT-2 medium the exports of gpt2.
+BEYOND_EXTRA_KEYS = ("clip_laion", "clip_large", "siglip", "gpt2_medium")
+LFS_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".tflite", ".onnx", ".model")
+# the real vision towers, for full-size files (the text towers are standin_config's "full")
+FULL_VISION = {
+    "clip_laion": {"hidden_act": "gelu"},  # CLIPVisionConfig's defaults are B/32's tower; LAION's uses GELU
+    "clip_large": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
+                   "num_attention_heads": 16, "patch_size": 14, "image_size": 224},
+}  # fmt: skip
+
+
+def _lfs(files: dict[str, bytes]) -> frozenset[str]:
+    return frozenset(n for n in files if n.endswith(LFS_SUFFIXES))
+
+
+def _weights(key: str, seed: int, full_size: bool) -> dict[str, bytes]:
+    """``save_pretrained`` of the whole checkpoint the hub holds for ``key`` (both towers of
+    a two-tower model, GPT-2 with its LM head): small stand-in size, or the real size."""
+    config = standin_config(key, "full" if full_size else "small")
+    family = MODELS[key].family
+    if full_size and family == "clip":
+        text = config.text_config
+        vision = {**FULL_VISION[key], "projection_dim": text.projection_dim}
+        config = CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=text.projection_dim)
+    elif full_size and family == "siglip":  # SiglipConfig's defaults: base, patch 16, 224 pixels
+        config = SiglipConfig(text_config=config.text_config.to_dict())
+    classes = {"clip": CLIPModel, "siglip": SiglipModel, "gpt2": GPT2LMHeadModel}
+    torch.manual_seed(seed)
+    return _saved(classes[family](config))
+
+
+def siglip_tokenizer_files(settings) -> dict[str, bytes]:
+    """The stand-in SentencePiece tokenizer's files, as SigLIP's repository lays its own
+    out: ``spiece.model``, ``tokenizer_config.json``, ``special_tokens_map.json``."""
+    from cvsp import unigram, wordpiece
+
+    tokenizer = unigram.train(wordpiece.evaluation_texts(settings))  # no SigLIP vocabulary offline
+    with tempfile.TemporaryDirectory() as folder:
+        tokenizer.save_pretrained(folder)
+        files = {p.name: p.read_bytes() for p in Path(folder).iterdir()
+                 if p.name in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json")}  # fmt: skip
+    files.setdefault("special_tokens_map.json", json.dumps(tokenizer.special_tokens_map).encode())
+    return files
+
+
+def beyond_extra_repos(settings, tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> list[Repo]:
+    """The four repositories of ``MODEL_SETS["beyond"]`` beyond the paper's pair, each at
+    its pinned commit (``main``)."""
+    from cvsp import unigram
+
+    size = "random weights of the real size" if full_size else "small random weights"
+    clip_tokenizer = _tokenizer_files(tokenizers_dir / "clip", extra=("special_tokens_map.json",))
+    clip_preprocessor = json.dumps({"crop_size": 224, "image_processor_type": "CLIPImageProcessor"}).encode()
+    repos = []
+    for offset, key in enumerate(BEYOND_EXTRA_KEYS, start=10):
+        spec = MODELS[key]
+        weights = _weights(key, seed + offset, full_size)
+        files = {".gitattributes": GITATTRIBUTES, "README.md": f"# {spec.hub_id} (replica with {size})\n".encode(),
+                 "config.json": weights["config.json"], "model.safetensors": weights["model.safetensors"]}  # fmt: skip
+        if key == "clip_laion":
+            files |= {"open_clip_config.json": NEVER, "open_clip_model.safetensors": NEVER,
+                      "open_clip_pytorch_model.bin": NEVER, "pytorch_model.bin": NEVER,
+                      "preprocessor_config.json": clip_preprocessor, **clip_tokenizer}  # fmt: skip
+        elif key == "clip_large":
+            files |= {**{name: NEVER for name in UNUSED_EXPORTS}, "preprocessor_config.json": clip_preprocessor,
+                      **clip_tokenizer}  # fmt: skip
+        elif key == "siglip":
+            readme = f"# {spec.hub_id} (replica with {size}; its tokenizer is a STAND-IN: {unigram.LABEL})\n"
+            preprocessor = {"image_processor_type": "SiglipImageProcessor", "size": {"height": 224, "width": 224}}
+            files |= {".gitattributes": GITATTRIBUTES + b"*.model filter=lfs diff=lfs merge=lfs -text\n",
+                      "README.md": readme.encode(), "preprocessor_config.json": json.dumps(preprocessor).encode(),
+                      **siglip_tokenizer_files(settings)}  # fmt: skip
+        else:  # gpt2_medium: gpt2's layout
+            generation = {"bos_token_id": 50256, "eos_token_id": 50256}
+            files |= {"generation_config.json": json.dumps(generation).encode(), "rust_model.ot": NEVER,
+                      "64-8bits.tflite": NEVER, "onnx/decoder_model.onnx": NEVER,
+                      **{name: NEVER for name in UNUSED_EXPORTS}, **_tokenizer_files(tokenizers_dir / "gpt2")}  # fmt: skip
+        repos.append(Repo(spec.hub_id, commits={spec.revision: files}, refs={"main": spec.revision}, lfs=_lfs(files)))
     return repos

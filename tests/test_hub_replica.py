@@ -3,9 +3,10 @@
 ``cvsp`` runs in real mode (``--models real``, ``CVSP_MODELS=real``) with ``HF_ENDPOINT``
 pointing at :class:`hub_replica.HubReplica`, which serves ``gpt2`` and
 ``openai/clip-vit-base-patch32`` in their hub layouts (CLIP's ``main`` without
-safetensors; its conversion on ``refs/pr/66``). Every request the replica answers is
-logged; no test may ask for ``pytorch_model.bin`` or reach a discussion, pull-request
-or conversion route.
+safetensors; its conversion on ``refs/pr/66``), and for the model sets ``contrast`` and
+``beyond`` the other repositories the book reads (:mod:`hub_repos`). Every request the
+replica answers is logged; no test may ask for ``pytorch_model.bin`` or reach a
+discussion, pull-request or conversion route.
 """
 
 from __future__ import annotations
@@ -362,12 +363,15 @@ def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contras
 
 
 @pytest.mark.slow
-def test_the_workflows_real_tests_pass_against_the_replica(contrast_run, contrast_repos, tmp_path):
+def test_the_workflows_real_tests_pass_against_the_replica(contrast_run, book_repos, tmp_path):
     """The Pages workflow's test step runs ``tests/test_real.py`` with the hub reachable:
-    against the replica (from the contrast run's caches), every test passes and none is
-    skipped, but the one that needs the real files' published sha256."""
+    against the replica of every repository the book reads (from the contrast run's
+    caches; the models of chapter 8 are downloaded), every test passes and none is
+    skipped, but those that need the real files' published sha256."""
+    from cvsp.registry import BOOK_MODELS
+
     root, _ = contrast_run
-    with HubReplica(contrast_repos) as hub:
+    with HubReplica(book_repos) as hub:
         env = _env(hub.url, root / "hf", root / "cache")
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "inner"),
@@ -376,5 +380,92 @@ def test_the_workflows_real_tests_pass_against_the_replica(contrast_run, contras
         )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:]
     summary = done.stdout.strip().splitlines()[-1]
-    assert re.match(rf"{len(MODELS) + 1} passed, 1 deselected in ", summary), summary
+    published = sum(bool(MODELS[key].published_sha256) for key in BOOK_MODELS)
+    assert re.match(rf"{len(BOOK_MODELS) + 1} passed, {published} deselected in ", summary), summary
     assert not _forbidden(hub), _forbidden(hub)
+
+
+# ------------------------------------------------- the chapter "Beyond one CLIP" (--model-set beyond)
+
+# The files a real load may ask for by name: the safetensors weights, the config and the
+# tokenizer's files (transformers also looks for a chat template and added tokens, which
+# these repositories do not hold: answered 404). Anything else (another weights file,
+# OpenCLIP's checkpoint, an export, the image preprocessor, generation_config.json) is not
+# cvsp's to fetch.
+WEIGHTS_CONFIG_TOKENIZER = frozenset({
+    "model.safetensors", "config.json", "tokenizer_config.json", "tokenizer.json", "vocab.json", "merges.txt",
+    "spiece.model", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
+})  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def beyond_run(beyond_repos, tmp_path_factory):
+    """``cvsp reproduce --model-set beyond`` in real mode with no revision set, against the
+    running replica: LAION's B/32, L/14, SigLIP base and GPT-2 medium beside the paper's two."""
+    root = tmp_path_factory.mktemp("beyond")
+    with HubReplica(beyond_repos) as hub:
+        done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "beyond")
+        endpoint = hub.url
+    assert done.returncode == 0, done.stderr[-4000:]
+    return root, hub, endpoint
+
+
+@pytest.mark.slow
+def test_beyond_set_loads_every_model_at_its_pinned_commit(beyond_run, beyond_repos, online_run):
+    from cvsp.registry import MODEL_SETS, PAPER_MODELS
+    from hub_repos import marked_never
+
+    root, hub, _ = beyond_run
+    out = root / "out"
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["warning"] is None and provenance["models_source"] == "real"
+    assert list(provenance["models"]) == list(MODEL_SETS["beyond"])
+    served = {repo.repo_id: repo for repo in beyond_repos}
+    for key in MODEL_SETS["beyond"]:
+        spec, record = MODELS[key], provenance["models"][key]
+        assert record["source"] == "real" and "tokenizer" not in record, key  # the hub's tokenizer, not cvsp's
+        assert record["commit"] == spec.revision == record["pinned_commit"] == record["revision"], key
+        weights = served[spec.hub_id].commits[spec.revision]["model.safetensors"]
+        assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest(), key
+        assert hub.requests(f"/{spec.hub_id}/resolve/{spec.revision}/model.safetensors"), key
+    # every file was read at its model's pinned commit, and only weights, config and tokenizer
+    pinned = {f"/{MODELS[key].hub_id}/resolve/{MODELS[key].revision}/" for key in MODEL_SETS["beyond"]}
+    resolves = [r.path for r in hub.requests("/resolve/")]
+    assert resolves and all(any(p.startswith(prefix) for prefix in pinned) for p in resolves), resolves
+    named = {p.split("/resolve/", 1)[1].split("/", 1)[1] for p in resolves}
+    assert named <= WEIGHTS_CONFIG_TOKENIZER, sorted(named - WEIGHTS_CONFIG_TOKENIZER)
+    assert "spiece.model" in named  # SigLIP's SentencePiece tokenizer, from its repository
+    assert not _forbidden(hub), _forbidden(hub)
+    assert not marked_never(hub, beyond_repos), marked_never(hub, beyond_repos)
+
+    for name in ("verdicts.csv", "depth_differences.csv"):
+        lines = (out / name).read_text().splitlines()
+        assert len(lines) > 1 and lines[1].endswith(",pretrained"), name
+    verdict_models = {line.split(",")[0] for line in (out / "verdicts.csv").read_text().splitlines()[1:]}
+    assert verdict_models == set(MODEL_SETS["beyond"])
+    scores = (out / "scores.csv").read_text().splitlines()
+    assert scores[0].startswith("result,model,variant,task,layer,")
+    layers = lambda model: {row.split(",")[4] for row in scores[1:] if row.split(",")[1] == model}  # noqa: E731
+    assert layers("gpt2_medium") == {str(i) for i in range(25)}  # 24 blocks: hidden states 0..24
+    assert layers("gpt2") == {str(i) for i in range(13)}
+    # the paper's two models: the very rows the paper-only run wrote
+    paper_rows = lambda path: [l for l in path.read_text().splitlines() if l.split(",")[1] in PAPER_MODELS]  # noqa: E731
+    assert paper_rows(out / "scores.csv") == paper_rows(online_run[0] / "out" / "scores.csv")
+
+
+@pytest.mark.slow
+def test_beyond_rerun_offline_from_the_caches_is_byte_identical(beyond_run, tmp_path):
+    """The replica stopped and ``HF_HUB_OFFLINE=1``: the six models resolve and load from the
+    hub cache at the same commits (SigLIP's tokenizer too), their embeddings are the ones
+    cached (no new forward pass, so the same weights were read), and every table is the same."""
+    root, _, stopped = beyond_run
+    cache = root / "cache"
+    before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
+    done = _reproduce(tmp_path / "out", _env(stopped, root / "hf", cache, HF_HUB_OFFLINE="1"), "--model-set", "beyond")
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert sorted(p.name for p in (cache / "embeddings").glob("*.npy")) == before, "embeddings computed again"
+    for name in ("scores.csv", "verdicts.csv", "depth_differences.csv"):
+        assert (tmp_path / "out" / name).read_bytes() == (root / "out" / name).read_bytes(), name
+    first, again = (json.loads((out / "provenance.json").read_text())["models"] for out in (root / "out", tmp_path / "out"))
+    assert {k: m["commit"] for k, m in again.items()} == {k: m["commit"] for k, m in first.items()}
+    assert {k: m["weights_sha256"] for k, m in again.items()} == {k: m["weights_sha256"] for k, m in first.items()}
