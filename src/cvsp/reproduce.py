@@ -39,10 +39,10 @@ from cvsp.stats import BootstrapSettings
 from cvsp.storage import atomic_folder, package_digest
 
 STAND_IN_WARNING = (
-    "STAND-IN MODELS: the real GPT-2 and CLIP architectures with RANDOM weights. "
-    "These numbers test the pipeline and say nothing about the paper."
+    "STAND-IN MODELS: the real architectures (GPT-2, CLIP and any other model of the run) "
+    "with RANDOM weights. These numbers test the pipeline and say nothing about the paper."
 )
-PACKAGES = ("cvsp", "torch", "transformers", "numpy", "scipy", "pandas", "matplotlib", "tokenizers")
+PACKAGES = ("cvsp", "torch", "transformers", "numpy", "scipy", "pandas", "matplotlib", "tokenizers", "sentencepiece")
 
 
 @dataclass(frozen=True)
