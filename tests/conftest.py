@@ -249,9 +249,15 @@ def reference_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, reference_run):
     """The book built strictly with small stand-ins from the reference run's cache (no
-    forward pass recomputed): ``(output folder, environment)``."""
+    forward pass of the paper's models recomputed): ``(output folder, environment)``.
+
+    With 200 bootstrap replicates (``CVSP_BOOTSTRAP``; the default is 2,000): what this
+    build proves (every page executes, says it is a stand-in build, offers its files,
+    renders in a browser) does not depend on the count, and the intervals of chapters 7
+    and 8 (five and six models) cost about a minute at 2,000. The real-mode book
+    (``tests/test_book_real.py``) keeps every default."""
     cache = reference_run[0] / "cache"
-    env = dict(reproduce_env(cache), CVSP_MODELS="stand-in")
+    env = dict(reproduce_env(cache), CVSP_MODELS="stand-in", CVSP_BOOTSTRAP="200")
     output = tmp_path_factory.mktemp("book")
     build_book(env, output)
     return output, env
