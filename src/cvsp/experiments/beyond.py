@@ -31,7 +31,7 @@ import pandas as pd
 
 from cvsp import paper, stats
 from cvsp.experiments.choices import CWE_VARIANT, SENTENCE_VARIANTS, WORD_VARIANTS
-from cvsp.experiments.bootstrap import COMPARED, Replicates, interval_table, paired_differences, replicates
+from cvsp.experiments.bootstrap import COMPARED, Replicates, claim_interval, compared_series, interval_table, paired_differences, replicates
 from cvsp.experiments.comparisons import CONTRAST_COLUMNS, CONTRASTS
 from cvsp.experiments.inputs import SentenceData, WordData
 from cvsp.registry import HIDDEN_LAYERS, PAPER_MODELS, hidden_count, hidden_layers
@@ -127,22 +127,6 @@ def verdicts(
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
-def claim_interval(claim: paper.Reported, reps: Mapping[tuple, Replicates], boot) -> tuple[float, float]:
-    """The 95 % interval of our number for one claim, the best (or worst) layer and token
-    choice re-chosen inside each replicate (NaN where no series of the claim was run)."""
-    columns = []
-    for variant in claim.variants:
-        r = reps.get((claim.result, claim.model, variant, claim.task))
-        if r is not None:
-            columns += [r.values[:, r.layers.index(layer)] for layer in claim.layers if layer in r.layers]
-    if not columns:
-        return float("nan"), float("nan")
-    stacked = np.stack(columns, axis=1)
-    reduced = stacked[:, 0] if claim.statistic == "value" else stats.best_replicates(stacked, claim.statistic)
-    low, high = stats.percentile_interval(reduced[:, None], boot.level)
-    return float(low[0]), float(high[0])
-
-
 def matched_layers(blocks: int, base_blocks: int) -> list[tuple[int, int]]:
     """``(layer, base_layer)`` pairs at equal relative depth: every layer of each model
     whose depth the other model also has (layer 2k beside layer k for 24 and 12 blocks)."""
@@ -157,28 +141,22 @@ def depth_differences(
     (:func:`matched_layers`), and for the best layers (re-chosen inside each replicate;
     ``layer`` and ``base_layer`` are ``best``), with 95 % paired-bootstrap intervals."""
     rows = []
-    for (result, key, variant, task), ours in reps.items():
-        if key != model:
-            continue
-        for wanted, base_variant in compared.get(result, ()):
-            other = reps.get((result, base, base_variant, task))
-            if wanted != variant or other is None:
-                continue
-            blocks, base_blocks = hidden_count(ours.layers) - 1, hidden_count(other.layers) - 1
-            pairs = matched_layers(blocks, base_blocks)
-            a = ours.values[:, [layer for layer, _ in pairs]]
-            b = other.values[:, [layer for _, layer in pairs]]
-            low, high = stats.percentile_interval(a - b, boot.level)
-            for i, (layer, base_layer) in enumerate(pairs):
-                rows.append((result, task, model, base, variant, base_variant, str(layer), str(base_layer),
-                             layer / blocks, ours.point[layer] - other.point[base_layer], low[i], high[i]))  # fmt: skip
-            if ours.scores is None and result != "word_similarity":
-                continue  # a "best layer" means something for correlations only
-            with np.errstate(all="ignore"):
-                best = stats.best_replicates(ours.values[:, : blocks + 1]) - stats.best_replicates(other.values[:, : base_blocks + 1])
-                lo, hi = stats.percentile_interval(best[:, None], boot.level)
-            difference = np.nanmax(ours.point[: blocks + 1]) - np.nanmax(other.point[: base_blocks + 1])
-            rows.append((result, task, model, base, variant, base_variant, "best", "best", np.nan, difference, lo[0], hi[0]))
+    for result, task, variant, base_variant, ours, other in compared_series(reps, model, base, compared):
+        blocks, base_blocks = hidden_count(ours.layers) - 1, hidden_count(other.layers) - 1
+        pairs = matched_layers(blocks, base_blocks)
+        a = ours.values[:, [layer for layer, _ in pairs]]
+        b = other.values[:, [layer for _, layer in pairs]]
+        low, high = stats.percentile_interval(a - b, boot.level)
+        for i, (layer, base_layer) in enumerate(pairs):
+            rows.append((result, task, model, base, variant, base_variant, str(layer), str(base_layer),
+                         layer / blocks, ours.point[layer] - other.point[base_layer], low[i], high[i]))  # fmt: skip
+        if ours.scores is None and result != "word_similarity":
+            continue  # a "best layer" means something for correlations only
+        with np.errstate(all="ignore"):
+            best = stats.best_replicates(ours.values[:, : blocks + 1]) - stats.best_replicates(other.values[:, : base_blocks + 1])
+            lo, hi = stats.percentile_interval(best[:, None], boot.level)
+        difference = np.nanmax(ours.point[: blocks + 1]) - np.nanmax(other.point[: base_blocks + 1])
+        rows.append((result, task, model, base, variant, base_variant, "best", "best", np.nan, difference, lo[0], hi[0]))
     return rows
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -214,6 +214,21 @@ def interval_table(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["result", "model", "variant", "task", "layer", "ci_low", "ci_high"])
 
 
+def compared_series(
+    reps: Mapping[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]]
+) -> Iterator[tuple[str, str, str, str, Replicates, Replicates]]:
+    """``(result, task, variant, base_variant, ours, other)`` for each series of ``model``
+    whose token choice ``compared`` pairs with a series of ``base`` on the same task, in
+    the order of ``reps``."""
+    for (result, key, variant, task), ours in reps.items():
+        if key != model:
+            continue
+        for wanted, base_variant in compared.get(result, ()):
+            other = reps.get((result, base, base_variant, task))
+            if wanted == variant and other is not None:
+                yield result, task, variant, base_variant, ours, other
+
+
 def paired_differences(
     reps: dict[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]], boot
 ) -> list[tuple]:
@@ -223,55 +238,52 @@ def paired_differences(
     have the same number of layers (models of different depths are compared on relative
     depth: :func:`cvsp.experiments.beyond.depth_differences`)."""
     rows = []
-    for (result, key, variant, task), ours in reps.items():
-        if key != model:
-            continue
-        for wanted, base_variant in compared.get(result, ()):
-            other = reps.get((result, base, base_variant, task))
-            if wanted != variant or other is None:
-                continue
-            depth = hidden_count(ours.layers)
-            if depth != hidden_count(other.layers):
-                raise ValueError(f"{model} and {base} differ in depth; compare them with depth_differences.")
-            a, b = ours.values[:, :depth], other.values[:, :depth]
-            point_a, point_b = ours.point[:depth], other.point[:depth]
-            low, high = stats.percentile_interval(a - b, boot.level)
-            for layer in range(depth):
-                t = p = float("nan")
-                if ours.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
-                    r23 = spearman_or_nan(ours.scores[layer], other.scores[layer])
-                    if np.isfinite(r23):
-                        t, p = stats.williams_t(point_a[layer], point_b[layer], r23, len(ours.gold))
-                rows.append((result, task, variant, base_variant, str(layer),
-                             point_a[layer] - point_b[layer], low[layer], high[layer], t, p))  # fmt: skip
-            if ours.scores is None and result != "word_similarity":
-                continue  # a "best layer" means something for correlations only
-            with np.errstate(all="ignore"):
-                best = stats.best_replicates(a) - stats.best_replicates(b)
-                lo, hi = stats.percentile_interval(best[:, None], boot.level)
-            rows.append((result, task, variant, base_variant, "best",
-                         np.nanmax(point_a) - np.nanmax(point_b), lo[0], hi[0], np.nan, np.nan))  # fmt: skip
+    for result, task, variant, base_variant, ours, other in compared_series(reps, model, base, compared):
+        depth = hidden_count(ours.layers)
+        if depth != hidden_count(other.layers):
+            raise ValueError(f"{model} and {base} differ in depth; compare them with depth_differences.")
+        a, b = ours.values[:, :depth], other.values[:, :depth]
+        point_a, point_b = ours.point[:depth], other.point[:depth]
+        low, high = stats.percentile_interval(a - b, boot.level)
+        for layer in range(depth):
+            t = p = float("nan")
+            if ours.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
+                r23 = spearman_or_nan(ours.scores[layer], other.scores[layer])
+                if np.isfinite(r23):
+                    t, p = stats.williams_t(point_a[layer], point_b[layer], r23, len(ours.gold))
+            rows.append((result, task, variant, base_variant, str(layer),
+                         point_a[layer] - point_b[layer], low[layer], high[layer], t, p))  # fmt: skip
+        if ours.scores is None and result != "word_similarity":
+            continue  # a "best layer" means something for correlations only
+        with np.errstate(all="ignore"):
+            best = stats.best_replicates(a) - stats.best_replicates(b)
+            lo, hi = stats.percentile_interval(best[:, None], boot.level)
+        rows.append((result, task, variant, base_variant, "best",
+                     np.nanmax(point_a) - np.nanmax(point_b), lo[0], hi[0], np.nan, np.nan))  # fmt: skip
     return rows
 
 
-def claim_intervals(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
-    """Interval of our number for each claim of :mod:`cvsp.paper`, the best (or worst)
-    layer and token choice re-selected inside each replicate."""
-    rows = []
-    for claim in paper.REPORTED:
-        columns = []
-        for variant in claim.variants:
-            r = reps.get((claim.result, claim.model, variant, claim.task))
-            if r is not None:
-                columns += [r.values[:, r.layers.index(layer)] for layer in claim.layers if layer in r.layers]
-        if not columns:
-            rows.append((claim.text, np.nan, np.nan))
-            continue
-        stacked = np.stack(columns, axis=1)
-        reduced = stacked[:, 0] if claim.statistic == "value" else stats.best_replicates(stacked, claim.statistic)
-        low, high = stats.percentile_interval(reduced[:, None], boot.level)
-        rows.append((claim.text, low[0], high[0]))
+def claim_intervals(reps: dict[tuple, Replicates], boot, claims: Sequence[paper.Reported] = paper.REPORTED) -> pd.DataFrame:
+    """Interval of our number for each claim of :mod:`cvsp.paper` (or of ``claims``), the
+    best (or worst) layer and token choice re-selected inside each replicate."""
+    rows = [(claim.text, *claim_interval(claim, reps, boot)) for claim in claims]
     return pd.DataFrame(rows, columns=["claim", "ci_low", "ci_high"])
+
+
+def claim_interval(claim: paper.Reported, reps: Mapping[tuple, Replicates], boot) -> tuple[float, float]:
+    """The 95 % interval of our number for one claim, the best (or worst) layer and token
+    choice re-chosen inside each replicate (NaN where no series of the claim was run)."""
+    columns = []
+    for variant in claim.variants:
+        r = reps.get((claim.result, claim.model, variant, claim.task))
+        if r is not None:
+            columns += [r.values[:, r.layers.index(layer)] for layer in claim.layers if layer in r.layers]
+    if not columns:
+        return float("nan"), float("nan")
+    stacked = np.stack(columns, axis=1)
+    reduced = stacked[:, 0] if claim.statistic == "value" else stats.best_replicates(stacked, claim.statistic)
+    low, high = stats.percentile_interval(reduced[:, None], boot.level)
+    return float(low[0]), float(high[0])
 
 
 def spearman_or_nan(a: np.ndarray, b: np.ndarray) -> float:
