@@ -26,11 +26,12 @@
 # {doc}`03_sts`. Helpful: chapter {doc}`07_images_or_contrast` (another comparison of
 # training steps); what a vision transformer and a contrastive loss are.
 #
-# **Time.** Reading: about 20 minutes. Running: about 10 minutes on a 2-core CPU with
-# full-size stand-ins, most of it GPT-2 medium's forward passes over the sentences
-# (twice: bare and wrapped in `<|endoftext|>`) and SigLIP's, whose every input fills
-# its 64 positions; the same on a CPU with the real models, less on a GPU (not measured
-# here). Later runs read the cache.
+# **Time.** Reading: about 20 minutes. Running: about 14 minutes on a 2-core CPU (the
+# rehearsal of the published build, real sizes), most of it GPT-2 medium's forward passes
+# over the sentences (twice: bare and wrapped in `<|endoftext|>`), SigLIP's, whose every
+# input fills its 64 positions, and the bootstrap intervals of six models; less on a GPU
+# (not measured here). Later runs read the cache. The embeddings it adds take about 5.6 GB
+# of the cache.
 #
 # **Downloads.** With real weights, four more checkpoints (safetensors, pinned as
 # {doc}`/book/running` lists): LAION's CLIP B/32 (605 MB), CLIP L/14 (1.71 GB), SigLIP
