@@ -112,8 +112,10 @@ intervals, contrasts, verdicts, depths = session.beyond
 #
 # {numref}`fig-beyond-depth` draws the four measures for all six models. The horizontal
 # axis is {term}`relative depth`, layer / number of blocks: GPT-2 medium's layer 24 sits
-# above GPT-2's layer 12, its layer 12 at 0.5. The tidy table keeps each model's own
-# layer (`layer`) and adds the depth:
+# above GPT-2's layer 12, its layer 12 at 0.5. For the five models of 12 blocks the axis
+# is their absolute layer divided by 12 (layer 3 at 0.25), so they are also compared
+# layer by layer. The tidy table keeps each model's own layer (`layer`) and adds the
+# depth:
 
 # %%
 tidy = experiments.with_depth(scores, DEPTHS)
