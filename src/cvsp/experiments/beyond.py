@@ -31,8 +31,8 @@ import pandas as pd
 
 from cvsp import paper, stats
 from cvsp.experiments.choices import CWE_VARIANT, SENTENCE_VARIANTS, WORD_VARIANTS
-from cvsp.experiments.bootstrap import COMPARED, Replicates, claim_interval, compared_series, interval_table, paired_differences, replicates
-from cvsp.experiments.comparisons import CONTRAST_COLUMNS, CONTRASTS
+from cvsp.experiments.bootstrap import COMPARED, Replicates, claim_interval, compared_series, interval_table, replicates
+from cvsp.experiments.comparisons import contrast_table
 from cvsp.experiments.inputs import SentenceData, WordData
 from cvsp.registry import HIDDEN_LAYERS, PAPER_MODELS, hidden_count, hidden_layers
 
@@ -205,14 +205,11 @@ def beyond_tables(
     differences at equal relative depth of :func:`comparisons`."""
     reps = replicates(embedders, words, sentences, boot, workers)
     models = depths_of(embedders)
-    contrast_rows = [(result, task, model, base, *rest)
-                     for model, base, compared in CONTRASTS if model in embedders and base in embedders
-                     for result, task, *rest in paired_differences(reps, model, base, compared, boot)]  # fmt: skip
     depth_rows = [row for model, base, compared in comparisons(models)
                   for row in depth_differences(reps, model, base, compared, boot)]  # fmt: skip
     return (
         interval_table(reps, boot),
-        pd.DataFrame(contrast_rows, columns=CONTRAST_COLUMNS),
+        contrast_table(reps, boot),
         verdicts(scores, reps, boot, models),
         pd.DataFrame(depth_rows, columns=DEPTH_COLUMNS),
     )

@@ -17,7 +17,7 @@ from cvsp import metrics, paper, stats
 from cvsp.embeddings import Embedder
 from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
-from cvsp.experiments.bootstrap import COMPARED, interval_table, paired_differences, replicates
+from cvsp.experiments.bootstrap import COMPARED, Replicates, interval_table, paired_differences, replicates
 
 
 # The contrasts of the chapter "Images or contrast?": (model, base, compared token choices).
@@ -47,11 +47,17 @@ def contrasts(
     indices per task, so every difference is paired.
     """
     reps = replicates(embedders, words, sentences, boot, workers)
-    intervals = interval_table(reps, boot)
+    return interval_table(reps, boot), contrast_table(reps, boot)
+
+
+def contrast_table(reps: Mapping[tuple, Replicates], boot) -> pd.DataFrame:
+    """The paired differences (:data:`CONTRAST_COLUMNS`) of each contrast of
+    :data:`CONTRASTS` whose two models have series in ``reps``."""
+    models = {key for _, key, _, _ in reps}
     diffs = [(result, task, model, base, *rest)
-             for model, base, compared in CONTRASTS if model in embedders and base in embedders
+             for model, base, compared in CONTRASTS if model in models and base in models
              for result, task, *rest in paired_differences(reps, model, base, compared, boot)]  # fmt: skip
-    return intervals, pd.DataFrame(diffs, columns=CONTRAST_COLUMNS)
+    return pd.DataFrame(diffs, columns=CONTRAST_COLUMNS)
 
 
 def anchor_scores(embedders: Mapping[str, Embedder], sentences: SentenceData, boot) -> pd.DataFrame:
