@@ -136,3 +136,12 @@ def test_best_layer_is_chosen_inside_each_replicate():
 def test_interval_ignores_undefined_replicates():
     low, high = stats.percentile_interval(np.array([[np.nan], [1.0], [2.0], [3.0]]), level=0.5)
     assert low[0] == pytest.approx(1.5) and high[0] == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize("columns", [1, 63, 64, 300])
+def test_running_sum_is_numpys_cumsum_bit_for_bit(columns):
+    # The row-by-row sum (wide arrays) and numpy's (narrow ones) add in the same order:
+    # equal to the last bit even for values whose sums round.
+    rows = np.random.default_rng(columns).normal(size=(57, columns)) * 10.0 ** np.arange(-3, 4).repeat(9)[:57, None]
+    assert np.array_equal(stats.running_sum(rows), np.cumsum(rows, axis=0))
+    assert stats.running_sum(rows[:0]).shape == (0, columns)

@@ -6,7 +6,8 @@ number of items and a seed, so both models and every layer of one task are resam
 with the **same** indices: differences between them are paired. All replicates are
 computed at once (one sort per layer ranks every replicate, the gold side of a task is
 prepared once for all its series, one matrix product gives the self-similarities), never
-in a Python loop over replicates or items.
+in a Python loop over replicates; the one loop over items (:func:`running_sum`) adds
+whole rows of all replicates at a time.
 
 Used by :mod:`cvsp.experiments` (intervals of ``scores.csv``, ``differences.csv``).
 """
@@ -127,6 +128,22 @@ def _cube_excess(w: np.ndarray) -> np.ndarray:
     return ((w * w * w - w).sum(axis=0)) / 12
 
 
+def running_sum(rows: np.ndarray) -> np.ndarray:
+    """``np.cumsum(rows, axis=0)`` of an ``[n, B]`` array: the same sums in the same order.
+
+    Taken row after row, each step one vector addition over all ``B`` columns: for the
+    ``[items, replicates]`` arrays of :func:`correlations` this is about four times as fast
+    as numpy's cumsum along the first axis, which does not vectorise over the columns.
+    """
+    if rows.ndim != 2 or rows.shape[1] < 64 or len(rows) == 0:  # few columns: the loop would cost more
+        return np.cumsum(rows, axis=0)
+    out = np.empty_like(rows)
+    out[0] = rows[0]
+    for i in range(1, len(rows)):
+        np.add(out[i - 1], rows[i], out=out[i])
+    return out
+
+
 def _share_tied_ranks(
     running: np.ndarray, drawn: np.ndarray, tied: np.ndarray, ties: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +190,7 @@ def correlations(model: np.ndarray, gold: ResampledGold) -> np.ndarray:
             order = np.argsort(scores, kind="stable")
             ordered = scores[order]
             drawn = gold.counts[order]
-            ranks = np.cumsum(drawn, axis=0)  # draws up to and including each item
+            ranks = running_sum(drawn)  # draws up to and including each item
             ties = gold.repeats
             tied = ordered[1:] == ordered[:-1]
             if tied.any():  # tied scores share the average rank of their group's draws
