@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--quick", action="store_true", help="small inputs, no end-to-end run (smoke test)")
-    parser.add_argument("--no-book", dest="book", action="store_false", help="leave out the three book builds (about 15 min)")
+    parser.add_argument("--no-book", dest="book", action="store_false", help="leave out the three book builds (about 30 min)")
     args = parser.parse_args(argv)
 
     settings = Settings.from_env().with_(models="stand-in", device="cpu", **_size(args.quick))
