@@ -157,6 +157,40 @@ def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
     assert not np.allclose(other["ci_low"].fillna(0), intervals["ci_low"].fillna(0))
 
 
+def test_replicates_cached_per_model_are_those_of_the_whole_set(
+    embedders, small_words, small_sentences, settings, tmp_path, monkeypatch
+):  # fmt: skip
+    """Each model is resampled once, whichever set it joins; read back, its series are the
+    ones the whole set gives, bit for bit and in the same order."""
+    from cvsp import reproduce, stats
+
+    boot = stats.BootstrapSettings(replicates=100)
+    here = settings.with_(cache_dir=tmp_path)
+    whole = experiments.replicates(embedders, small_words, small_sentences, boot)
+    computed, compute = [], experiments.replicates
+
+    def counted(chosen, *args, **options):  # which models are resampled
+        computed.append(sorted(chosen))
+        return compute(chosen, *args, **options)
+
+    monkeypatch.setattr(experiments, "replicates", counted)
+    reproduce.model_replicates(here, {"gpt2": embedders["gpt2"]}, small_words, small_sentences, boot)
+    both = reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
+    assert computed == [["gpt2"], ["clip"]]
+    assert list(both) == list(whole)
+    for series, fresh in whole.items():
+        cached = both[series]
+        assert cached.layers == fresh.layers, series
+        for name in ("values", "point", "scores", "gold"):
+            a, b = getattr(fresh, name), getattr(cached, name)
+            assert (a is None) == (b is None), (series, name)
+            assert a is None or (a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)), (series, name)
+    reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
+    assert len(computed) == 2  # read back: nothing resampled
+    reproduce.model_replicates(here, embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))
+    assert computed[-1] == ["clip", "gpt2"]  # another seed is another key
+
+
 # ----------------------------------------------------------------- geometry chapter
 
 

@@ -9,7 +9,9 @@ equal relative depth). It is
 written in a staging folder and moved into place only when complete, so an existing
 folder is either left as it was or replaced whole (:mod:`cvsp.storage`). The scores,
 intervals and contrasts are cached beside the embeddings, keyed by the weights, the
-inputs, the bootstrap settings and the digest of the whole package.
+inputs, the bootstrap settings and the digest of the whole package; the bootstrap
+replicates behind them are cached per model (:func:`model_replicates`), so a model's
+are computed once whichever model set it joins.
 
 Used by ``cvsp reproduce`` (:mod:`cvsp.cli`), the results page and every chapter
 (through :mod:`cvsp.notebook`).
@@ -28,6 +30,7 @@ from importlib import metadata
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from cvsp import data, experiments, paper, plots
@@ -36,7 +39,7 @@ from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
-from cvsp.storage import atomic_folder, package_digest
+from cvsp.storage import atomic_file, atomic_folder, package_digest
 
 STAND_IN_WARNING = (
     "STAND-IN MODELS: the real architectures (GPT-2, CLIP and any other model of the run) "
@@ -111,11 +114,57 @@ def _cached_tables(folder: Path, names: tuple[str, ...], compute) -> tuple[pd.Da
     return tuple(pd.read_csv(folder / f"{n}.csv", dtype={"layer": str, "base_layer": str, "layers": str}) for n in names)
 
 
+def _save_replicates(path: Path, reps: Mapping[tuple, experiments.Replicates]) -> None:
+    """One model's replicates as an ``.npz`` of plain arrays (no pickle), written atomically."""
+    arrays = {"series": np.array([list(series) for series in reps], dtype=str).reshape(-1, 4)}
+    for i, r in enumerate(reps.values()):
+        arrays |= {f"{i}/values": r.values, f"{i}/point": r.point, f"{i}/layers": np.array(r.layers, dtype=str)}
+        arrays |= {f"{i}/{name}": getattr(r, name) for name in ("scores", "gold") if getattr(r, name) is not None}
+    with atomic_file(path) as stream:
+        np.savez(stream, **arrays)
+
+
+def _load_replicates(path: Path) -> dict[tuple, experiments.Replicates]:
+    with np.load(path, allow_pickle=False) as stored:
+        return {
+            tuple(str(part) for part in series): experiments.Replicates(
+                stored[f"{i}/values"], stored[f"{i}/point"], tuple(str(x) for x in stored[f"{i}/layers"]),
+                *(stored[f"{i}/{name}"] if f"{i}/{name}" in stored else None for name in ("scores", "gold")),
+            )  # fmt: skip
+            for i, series in enumerate(stored["series"])
+        }
+
+
+def model_replicates(
+    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
+) -> dict[tuple, experiments.Replicates]:
+    """:func:`cvsp.experiments.replicates` of every model, cached per model beside the embeddings.
+
+    A model's series depend only on its own embeddings and on the resample indices, which
+    every model of a task shares; so the paper's two models are resampled once for the
+    results page, chapters 7 and 8 and every model set. Each file's key is that of
+    :func:`uncertainty` for the one model. The series come back in the order
+    :func:`~cvsp.experiments.replicates` gives them, model after model.
+    """
+    paths = {key: settings.cache_dir / "replicates" / f"{_uncertainty_key({key: e}, words, sentences, boot)}.npz"
+             for key, e in embedders.items()}  # fmt: skip
+    missing = {key: e for key, e in embedders.items() if not paths[key].is_file()}
+    if missing:
+        computed = experiments.replicates(missing, words, sentences, boot)
+        for key in missing:
+            _save_replicates(paths[key], {series: r for series, r in computed.items() if series[1] == key})
+    return {series: r for key in embedders for series, r in _load_replicates(paths[key]).items()}
+
+
 def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
     """:func:`cvsp.experiments.uncertainty`, cached beside the embeddings (a warm run adds nothing)."""
     folder = settings.cache_dir / "intervals" / _uncertainty_key(embedders, words, sentences, boot)
-    return _cached_tables(folder, ("intervals", "differences", "claims"),
-                          lambda: experiments.uncertainty(embedders, words, sentences, boot))  # fmt: skip
+
+    def compute() -> tuple[pd.DataFrame, ...]:  # only when the tables are not cached
+        reps = model_replicates(settings, embedders, words, sentences, boot)
+        return experiments.uncertainty(embedders, words, sentences, boot, reps=reps)
+
+    return _cached_tables(folder, ("intervals", "differences", "claims"), compute)
 
 
 def results(settings: Settings, embedders, words, sentences) -> pd.DataFrame:
@@ -130,8 +179,12 @@ def contrast_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`cvsp.experiments.contrasts` (intervals, paired differences), cached like :func:`uncertainty`."""
     folder = settings.cache_dir / "intervals" / ("contrasts-" + _uncertainty_key(embedders, words, sentences, boot))
-    return _cached_tables(folder, ("intervals", "contrasts"),
-                          lambda: experiments.contrasts(embedders, words, sentences, boot))  # fmt: skip
+
+    def compute() -> tuple[pd.DataFrame, ...]:  # only when the tables are not cached
+        reps = model_replicates(settings, embedders, words, sentences, boot)
+        return experiments.contrasts(embedders, words, sentences, boot, reps=reps)
+
+    return _cached_tables(folder, ("intervals", "contrasts"), compute)
 
 
 def beyond_tables(
@@ -140,8 +193,12 @@ def beyond_tables(
     """:func:`cvsp.experiments.beyond_tables` (intervals, contrasts, verdicts, depth
     differences), cached like :func:`uncertainty`."""
     folder = settings.cache_dir / "intervals" / ("beyond-" + _uncertainty_key(embedders, words, sentences, boot))
-    return _cached_tables(folder, ("intervals", "contrasts", "verdicts", "depths"),
-                          lambda: experiments.beyond_tables(embedders, words, sentences, scores, boot))  # fmt: skip
+
+    def compute() -> tuple[pd.DataFrame, ...]:  # only when the tables are not cached
+        reps = model_replicates(settings, embedders, words, sentences, boot)
+        return experiments.beyond_tables(embedders, words, sentences, scores, boot, reps=reps)
+
+    return _cached_tables(folder, ("intervals", "contrasts", "verdicts", "depths"), compute)
 
 
 def beyond_the_pair(models: Mapping[str, LoadedModel]) -> bool:

@@ -197,13 +197,15 @@ def with_depth(table: pd.DataFrame, models: Mapping[str, ModelDepth]) -> pd.Data
 
 
 def beyond_tables(
-    embedders, words: WordData, sentences: SentenceData, scores: pd.DataFrame, boot, workers: int | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    embedders, words: WordData, sentences: SentenceData, scores: pd.DataFrame, boot, workers: int | None = None,
+    reps: Mapping[tuple, Replicates] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """From one set of replicates: ``(intervals, contrasts, verdicts, depths)``: the
     intervals of every series, the contrasts of :data:`.comparisons.CONTRASTS` whose two
     models run, the verdicts of every model (:func:`verdicts`) and the paired
-    differences at equal relative depth of :func:`comparisons`."""
-    reps = replicates(embedders, words, sentences, boot, workers)
+    differences at equal relative depth of :func:`comparisons`. ``reps``: the replicates of
+    these models, where the caller has them."""
+    reps = replicates(embedders, words, sentences, boot, workers) if reps is None else reps
     models = depths_of(embedders)
     depth_rows = [row for model, base, compared in comparisons(models)
                   for row in depth_differences(reps, model, base, compared, boot)]  # fmt: skip

@@ -185,8 +185,9 @@ def replicates(
 
 
 def uncertainty(
-    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None
-) -> tuple[pd.DataFrame, ...]:
+    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None,
+    reps: Mapping[tuple, Replicates] | None = None,
+) -> tuple[pd.DataFrame, ...]:  # fmt: skip
     """Bootstrap intervals of the series, the paired CLIP − GPT-2 differences, the claims.
 
     Returns ``(intervals, differences, claims)``: ``intervals`` has ``result, model, variant,
@@ -194,9 +195,10 @@ def uncertainty(
     choices and layer (and ``best`` for the best layer 0-12, chosen inside each
     replicate): ``difference``, ``ci_low``, ``ci_high``, and for correlations Williams'
     ``t`` and ``p`` (on ranks for Spearman); ``claims`` the interval of our number for
-    each claim of :mod:`cvsp.paper`.
+    each claim of :mod:`cvsp.paper`. ``reps``: the replicates of these models, where the
+    caller has them (:func:`cvsp.reproduce.model_replicates` caches them per model).
     """
-    reps = replicates(embedders, words, sentences, boot, workers)
+    reps = replicates(embedders, words, sentences, boot, workers) if reps is None else reps
     intervals = interval_table(reps, boot)
     diffs = paired_differences(reps, "clip", "gpt2", COMPARED, boot)
     differences = pd.DataFrame(diffs, columns=[

@@ -38,15 +38,17 @@ CONTRAST_COLUMNS: list[str] = [
 
 
 def contrasts(
-    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None,
+    reps: Mapping[tuple, Replicates] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Intervals of every series and the paired differences of each contrast of
     :data:`CONTRASTS` whose two models are among ``embedders``: ``(intervals, contrasts)``.
 
     ``contrasts`` has :data:`CONTRAST_COLUMNS`; all pairs share one set of resample
-    indices per task, so every difference is paired.
+    indices per task, so every difference is paired. ``reps``: the replicates of these
+    models, where the caller has them.
     """
-    reps = replicates(embedders, words, sentences, boot, workers)
+    reps = replicates(embedders, words, sentences, boot, workers) if reps is None else reps
     return interval_table(reps, boot), contrast_table(reps, boot)
 
 
