@@ -23,8 +23,9 @@ from cvsp.settings import Settings
 # runs, the stand-in book and the real-mode book against the hub replica, all with small
 # stand-ins since 2026-11-29. Measured that day (df sampled every 5 s during a fresh-clone
 # `bash .ci/run` on two xdist workers): 7.3 GB at the peak, the clone, its environment
-# (1.9 GB) and its cache (0.8 GB) included; it was 19.3 GB with full-size stand-ins; 9.3 GB
-# once chapter 8's six models joined the book and the replica (nine repositories). A
+# (1.9 GB) and its cache (0.8 GB) included; it was 19.3 GB with full-size stand-ins; 9.0 to
+# 9.5 GB (four runs) once chapter 8's six models joined the book and the replica (nine
+# repositories). A
 # passing test's folder is removed as it ends. Checked before any test runs, so that a
 # full disk gives one sentence instead of dozens of I/O errors.
 SLOW_TESTS_NEED_GB = 10
