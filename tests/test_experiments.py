@@ -157,6 +157,18 @@ def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
     assert not np.allclose(other["ci_low"].fillna(0), intervals["ci_low"].fillna(0))
 
 
+def _assert_same_replicates(ours: dict, theirs: dict) -> None:
+    """The same series in the same order, every array equal to the bit (NaN where NaN) and of the same dtype."""
+    assert list(ours) == list(theirs)
+    for series, fresh in theirs.items():
+        cached = ours[series]
+        assert cached.layers == fresh.layers, series
+        for name in ("values", "point", "scores", "gold"):
+            a, b = getattr(fresh, name), getattr(cached, name)
+            assert (a is None) == (b is None), (series, name)
+            assert a is None or (a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)), (series, name)
+
+
 def test_replicates_cached_per_model_are_those_of_the_whole_set(
     embedders, small_words, small_sentences, settings, tmp_path, monkeypatch
 ):  # fmt: skip
@@ -177,16 +189,14 @@ def test_replicates_cached_per_model_are_those_of_the_whole_set(
     reproduce.model_replicates(here, {"gpt2": embedders["gpt2"]}, small_words, small_sentences, boot)
     both = reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
     assert computed == [["gpt2"], ["clip"]]
-    assert list(both) == list(whole)
-    for series, fresh in whole.items():
-        cached = both[series]
-        assert cached.layers == fresh.layers, series
-        for name in ("values", "point", "scores", "gold"):
-            a, b = getattr(fresh, name), getattr(cached, name)
-            assert (a is None) == (b is None), (series, name)
-            assert a is None or (a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)), (series, name)
-    reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
+    _assert_same_replicates(both, whole)  # gpt2's read back, clip's just computed
+    again = reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
     assert len(computed) == 2  # read back: nothing resampled
+    _assert_same_replicates(again, whole)
+    damaged = next((tmp_path / "replicates").glob("*.npz"))
+    damaged.write_bytes(damaged.read_bytes()[:1000])  # e.g. a disk that filled up under another tool
+    _assert_same_replicates(reproduce.model_replicates(here, embedders, small_words, small_sentences, boot), whole)
+    assert len(computed) == 3 and len(computed[-1]) == 1  # only the damaged model, computed again
     reproduce.model_replicates(here, embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))
     assert computed[-1] == ["clip", "gpt2"]  # another seed is another key
 

@@ -23,6 +23,7 @@ import hashlib
 import json
 import platform
 import sys
+import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -124,15 +125,20 @@ def _save_replicates(path: Path, reps: Mapping[tuple, experiments.Replicates]) -
         np.savez(stream, **arrays)
 
 
-def _load_replicates(path: Path) -> dict[tuple, experiments.Replicates]:
-    with np.load(path, allow_pickle=False) as stored:
-        return {
-            tuple(str(part) for part in series): experiments.Replicates(
-                stored[f"{i}/values"], stored[f"{i}/point"], tuple(str(x) for x in stored[f"{i}/layers"]),
-                *(stored[f"{i}/{name}"] if f"{i}/{name}" in stored else None for name in ("scores", "gold")),
-            )  # fmt: skip
-            for i, series in enumerate(stored["series"])
-        }
+def _load_replicates(path: Path) -> dict[tuple, experiments.Replicates] | None:
+    """What :func:`_save_replicates` wrote; None when the file is missing or unreadable
+    (it is then computed again, as an unusable embedding is)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {
+                tuple(str(part) for part in series): experiments.Replicates(
+                    stored[f"{i}/values"], stored[f"{i}/point"], tuple(str(x) for x in stored[f"{i}/layers"]),
+                    *(stored[f"{i}/{name}"] if f"{i}/{name}" in stored else None for name in ("scores", "gold")),
+                )  # fmt: skip
+                for i, series in enumerate(stored["series"])
+            }
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def model_replicates(
@@ -148,12 +154,14 @@ def model_replicates(
     """
     paths = {key: settings.cache_dir / "replicates" / f"{_uncertainty_key({key: e}, words, sentences, boot)}.npz"
              for key, e in embedders.items()}  # fmt: skip
-    missing = {key: e for key, e in embedders.items() if not paths[key].is_file()}
+    found = {key: _load_replicates(path) for key, path in paths.items()}
+    missing = {key: e for key, e in embedders.items() if found[key] is None}
     if missing:
         computed = experiments.replicates(missing, words, sentences, boot)
         for key in missing:
-            _save_replicates(paths[key], {series: r for series, r in computed.items() if series[1] == key})
-    return {series: r for key in embedders for series, r in _load_replicates(paths[key]).items()}
+            found[key] = {series: r for series, r in computed.items() if series[1] == key}
+            _save_replicates(paths[key], found[key])
+    return {series: r for key in embedders for series, r in found[key].items()}
 
 
 def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
