@@ -33,7 +33,9 @@ FORBIDDEN = NEVER_REQUESTED
 # Bootstrap replicates of these runs: what they prove (each model read at its commit, no
 # forbidden file fetched, a rerun offline byte-identical, a chapter reading the command
 # line's cache) does not depend on the count, and at the default 2,000 the intervals of
-# the contrast and beyond sets cost about 40 s of the suite. The real-mode book
+# these runs and their reruns cost about 100 s of the suite (measured 2026-11-29: the
+# beyond, contrast and paper runs 87, 63 and 32 s, now 47, 29 and 19 s; the two offline
+# reruns 27 and 26 s, now 16-18 s each). The real-mode book
 # (tests/test_book_real.py) keeps every default.
 BOOTSTRAP = "200"
 

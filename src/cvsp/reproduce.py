@@ -88,16 +88,27 @@ def package_versions() -> dict[str, str]:
 UNCERTAINTY_FORMAT = 1
 
 
-def _uncertainty_key(embedders, words, sentences, boot: BootstrapSettings | None) -> str:
-    """Cache key of the intervals (or, with ``boot`` None, of the scores): the weights, the
-    inputs, the settings and the code."""
-    parts = {
-        "format": UNCERTAINTY_FORMAT,
-        "models": sorted((k, e.model.fingerprint, e.seed) for k, e in embedders.items()),
+def _inputs_digests(words, sentences) -> dict[str, object]:
+    """The digests of the word lists, word pairs, sentences and STS pairs (part of every
+    cache key below; about 0.3 s, so computed once where several keys need them)."""
+    return {
         "words": texts_digest(words.vocabulary()),
         "pairs": {t: texts_digest(f.astype(str).agg("\t".join, axis=1).tolist()) for t, f in words.pairs.items()},
         "sentences": texts_digest(sentences.sentences),
         "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
+    }
+
+
+def _uncertainty_key(
+    embedders, words, sentences, boot: BootstrapSettings | None, inputs: dict[str, object] | None = None
+) -> str:
+    """Cache key of the intervals (or, with ``boot`` None, of the scores): the weights, the
+    inputs (``inputs``: their :func:`_inputs_digests`, where already computed), the
+    settings and the code."""
+    parts = {
+        "format": UNCERTAINTY_FORMAT,
+        "models": sorted((k, e.model.fingerprint, e.seed) for k, e in embedders.items()),
+        **(inputs or _inputs_digests(words, sentences)),
         "bootstrap": asdict(boot) if boot is not None else None,
         "code": package_digest(),  # every module: any change to the code computes them anew
     }
@@ -152,7 +163,8 @@ def model_replicates(
     :func:`uncertainty` for the one model. The series come back in the order
     :func:`~cvsp.experiments.replicates` gives them, model after model.
     """
-    paths = {key: settings.cache_dir / "replicates" / f"{_uncertainty_key({key: e}, words, sentences, boot)}.npz"
+    inputs = _inputs_digests(words, sentences)  # once for every model's key
+    paths = {key: settings.cache_dir / "replicates" / f"{_uncertainty_key({key: e}, words, sentences, boot, inputs)}.npz"
              for key, e in embedders.items()}  # fmt: skip
     found = {key: _load_replicates(path) for key, path in paths.items()}
     missing = {key: e for key, e in embedders.items() if found[key] is None}
