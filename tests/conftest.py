@@ -147,8 +147,11 @@ def models(settings):
 @pytest.fixture(scope="session")
 def small_models(settings):
     """The paper's two models as small stand-ins (``CVSP_STANDIN_SIZE=small``), for the
-    tests whose point is what is computed, not at which width: word by word against
-    batched, the fidelity chapter's measurements on a slice of the data."""
+    tests whose point is what is computed, not at which width: batched against one text
+    at a time, the embedding cache, token choices, the experiments' tables on a slice of
+    the data, the fidelity chapter's measurements. Full-size stand-ins (:func:`models`)
+    stay where the width is the point: their architecture, seeding and checkpoints, and
+    one batched pass of CLIP."""
     from cvsp.models import load_models
 
     return load_models(settings.with_(standin_size="small"))
@@ -214,7 +217,7 @@ def reproduce_command(out, *extra: str, small: bool = False) -> list[str]:
 # the same architectures, layers, vocabularies and tokenizers, 64 wide). What they prove
 # (every output written, a rerun identical, a kill while a checkpoint or the outputs are
 # written survived, each page of the book built) does not depend on the width; full-size
-# passes cost minutes, which are the benchmark's to time. The fast tests load full-size
+# passes cost minutes, which are the benchmark's to time. Some fast tests load full-size
 # stand-ins (the ``models`` fixture), so that size is still loaded, seeded and embedded.
 SMALL_STAND_INS = {"CVSP_STANDIN_SIZE": "small"}
 

@@ -5,15 +5,24 @@ ARCHITECTURE.md and the README names every module, and cached intervals follow t
 from __future__ import annotations
 
 import ast
-import json
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
 
 from conftest import ROOT
+from cvsp import experiments, reproduce, storage
+from cvsp.embeddings import LayerEmbeddings
+from cvsp.settings import Settings
+from cvsp.stats import BootstrapSettings
+from cvsp.tokens import layers_for
 
 PACKAGE = ROOT / "src" / "cvsp"
 # Modules a user reaches without running a model: none may import torch or transformers.
@@ -199,73 +208,58 @@ def test_every_module_says_what_it_holds_and_the_plan_names_it():
 
 # ------------------------------------------------------------- cache keys follow the code
 
-INTERVALS = textwrap.dedent("""
-    import sys, zlib
-    from pathlib import Path
-    from types import SimpleNamespace
-    import numpy as np
-    import pandas as pd
-    from cvsp import experiments, reproduce
-    from cvsp.embeddings import LayerEmbeddings
-    from cvsp.settings import Settings
-    from cvsp.stats import BootstrapSettings
-    from cvsp.tokens import layers_for
+class _Words:
+    """An embedder of made-up vectors (8 wide, a fixed function of the text), counting its calls."""
 
-    class Words:
-        def __init__(self, key):
-            self.family, self.seed = key, 0
-            self.model = SimpleNamespace(fingerprint=f"words:{key}")
-            self.computed = 0
+    def __init__(self, key: str):
+        self.family, self.seed = key, 0
+        self.model = SimpleNamespace(fingerprint=f"words:{key}")
+        self.computed = 0
 
-        def __call__(self, texts, variants):
-            self.computed += 1
-            out = {}
-            for variant in variants:
-                layers = layers_for(self.family, variant)
-                seeds = [[zlib.crc32(f"{self.family}{variant}{t}".encode()), i] for t in texts for i in range(len(layers))]
-                values = np.array([np.random.default_rng(s).normal(size=8) for s in seeds], np.float32)
-                out[variant] = LayerEmbeddings(values.reshape(len(texts), len(layers), 8), layers)
-            return out
+    def __call__(self, texts, variants):
+        self.computed += 1
+        out = {}
+        for variant in variants:
+            layers = layers_for(self.family, variant)
+            seeds = [[zlib.crc32(f"{self.family}{variant}{t}".encode()), i] for t in texts for i in range(len(layers))]
+            values = np.array([np.random.default_rng(s).normal(size=8) for s in seeds], np.float32)
+            out[variant] = LayerEmbeddings(values.reshape(len(texts), len(layers), 8), layers)
+        return out
 
+
+def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkeypatch):
+    """The intervals are cached under a key that includes the digest of the whole package:
+    a change to metrics (unit vectors, cosines) recomputes them, as a change to the
+    bootstrap code would; an unchanged package reads them back. The package is a copy whose
+    digest the key reads (``tests/test_stamp.py`` checks that the digest is the installed
+    package's by default and follows every module); in this process, not in new ones,
+    which cost 4 s each to import torch."""
+    copy = tmp_path / "cvsp"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(reproduce, "package_digest", lambda: storage.package_digest(copy))
     rng = np.random.default_rng(0)
     vocabulary = [f"w{i}" for i in range(40)]
     pairs = {task: pd.DataFrame({"word1": vocabulary[:20], "word2": vocabulary[20:], "score": rng.random(20)})
-             for task in ("rg65", "simlex999")}
+             for task in ("rg65", "simlex999")}  # fmt: skip
     lexicon = pd.DataFrame({"word": vocabulary[:30], "valence": rng.random(30)})
     words = experiments.WordData(pairs, lexicon, tuple(vocabulary[30:35]), tuple(vocabulary[35:]))
     sentences = [f"s {i} a" for i in range(30)]
     sts = pd.DataFrame({"score": rng.random(15), "sentence1": sentences[:15], "sentence2": sentences[15:]})
     data = experiments.SentenceData(sts, sentences, 0, 0)
-    embedders = {"gpt2": Words("gpt2"), "clip": Words("clip")}
-    settings = Settings(models="stand-in", cache_dir=Path(sys.argv[1]))
-    reproduce.uncertainty(settings, embedders, words, data, BootstrapSettings(replicates=100))
-    print(sum(e.computed for e in embedders.values()))
-""")
+    embedders = {"gpt2": _Words("gpt2"), "clip": _Words("clip")}
+    settings = Settings(models="stand-in", cache_dir=tmp_path / "cache")
 
+    def run() -> tuple[int, set[str]]:
+        """(embedder calls, cache folders) of one computation of the intervals."""
+        before = sum(e.computed for e in embedders.values())
+        reproduce.uncertainty(settings, embedders, words, data, BootstrapSettings(replicates=100))
+        return sum(e.computed for e in embedders.values()) - before, {p.name for p in (tmp_path / "cache" / "intervals").iterdir()}
 
-def _intervals(source: Path, cache: Path) -> tuple[int, set[str]]:
-    """Run the intervals with the package in ``source``: (embedder calls, cache folders)."""
-    env = {"PYTHONPATH": str(source), "PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}
-    done = subprocess.run([sys.executable, "-c", INTERVALS, str(cache)], capture_output=True, text=True,
-                          timeout=300, env=env)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    return int(done.stdout.split()[-1]), {p.name for p in (cache / "intervals").iterdir()}
-
-
-def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path):
-    """The intervals are cached under a key that includes the digest of the whole package:
-    a change to metrics (unit vectors, cosines) recomputes them, as a change to the
-    bootstrap code would; an unchanged package reads them back."""
-    copy = tmp_path / "src"
-    shutil.copytree(PACKAGE, copy / "cvsp", ignore=shutil.ignore_patterns("__pycache__"))
-    cache = tmp_path / "cache"
-    calls, first = _intervals(copy, cache)
+    calls, first = run()
     assert calls > 0 and len(first) == 1
-    calls, again = _intervals(copy, cache)
+    calls, again = run()
     assert calls == 0 and again == first, "an unchanged package must read its intervals from the cache"
-    metrics = copy / "cvsp" / "metrics.py"
+    metrics = copy / "metrics.py"
     metrics.write_text(metrics.read_text() + "\n\nCHANGED = True  # any edit, here a harmless one\n")
-    calls, after = _intervals(copy, cache)
-    assert calls > 0 and len(after) == 2, "a change to metrics must compute the intervals anew"
-    recorded = json.dumps(sorted(after))
-    assert first < after, recorded
+    calls, after = run()
+    assert calls > 0 and len(after) == 2 and first < after, "a change to metrics must compute the intervals anew"

@@ -37,7 +37,7 @@ def test_hub_unreachable(tmp_path):
 
 
 def test_bin_only_checkpoint_is_refused(settings, tmp_path):
-    source = standin_checkpoint("gpt2", settings)
+    source = standin_checkpoint("gpt2", settings.with_(standin_size="small"))  # for its config.json
     folder = tmp_path / "checkpoint"
     folder.mkdir()
     shutil.copy(source / "config.json", folder / "config.json")

@@ -21,10 +21,14 @@ def texts(settings):
     return picked + ["strawberries", "anisotropy", "a"]
 
 
-@pytest.mark.parametrize("key", ["gpt2", "clip"])
-def test_batched_equals_one_at_a_time(models, texts, key):
-    batched = Embedder(models[key], progress=False, token_budget=4096)(texts, VARIANTS[key])
-    single = Embedder(models[key], progress=False, token_budget=1)(texts, VARIANTS[key])
+# Small stand-ins (64 wide) wherever the point is what is computed, not at which width; one
+# case runs full-size CLIP, so that the width users run is embedded too (GPT-2 at full size
+# cost 17 s here and proves nothing CLIP's case does not).
+@pytest.mark.parametrize(("key", "width"), [("gpt2", "small"), ("clip", "small"), ("clip", "full")])
+def test_batched_equals_one_at_a_time(request, texts, key, width):
+    loaded = request.getfixturevalue("small_models" if width == "small" else "models")[key]
+    batched = Embedder(loaded, progress=False, token_budget=4096)(texts, VARIANTS[key])
+    single = Embedder(loaded, progress=False, token_budget=1)(texts, VARIANTS[key])
     for variant in VARIANTS[key]:
         assert batched[variant].values.shape == single[variant].values.shape
         np.testing.assert_allclose(
@@ -42,8 +46,8 @@ def test_batches_respect_the_token_budget():
     assert [lengths[i] for i in groups[0]] == [30]  # longest first
 
 
-def test_random_positions_are_seeded_and_inside_the_text(models):
-    encoded = encode(models["clip"], ["a b c d e f", "g h", "i"], "clip")
+def test_random_positions_are_seeded_and_inside_the_text(small_models):
+    encoded = encode(small_models["clip"], ["a b c d e f", "g h", "i"], "clip")
     first = random_positions(encoded, seed=0)
     assert first.tolist() == random_positions(encoded, seed=0).tolist()
     for e, p in zip(encoded, first):
@@ -52,33 +56,33 @@ def test_random_positions_are_seeded_and_inside_the_text(models):
     assert len(draws) > 1
 
 
-def test_cache_serves_every_variant_of_a_pass(models, texts, tmp_path):
+def test_cache_serves_every_variant_of_a_pass(small_models, texts, tmp_path):
     cache = EmbeddingCache(tmp_path)
-    first = Embedder(models["clip"], cache=cache, progress=False)
+    first = Embedder(small_models["clip"], cache=cache, progress=False)
     a = first(texts, ["eos"])
     assert first.forward_passes == len(texts)
-    second = Embedder(models["clip"], cache=cache, progress=False)
+    second = Embedder(small_models["clip"], cache=cache, progress=False)
     b = second(texts, ["eos", "mean", "random_token", "last_token"])
     assert second.forward_passes == 0  # all read from the pass that made "eos"
     np.testing.assert_array_equal(a["eos"].values, b["eos"].values)
 
 
-def test_cache_key_depends_on_seed_only_for_random_token(models, texts, tmp_path):
+def test_cache_key_depends_on_seed_only_for_random_token(small_models, texts, tmp_path):
     cache = EmbeddingCache(tmp_path)
-    base = Embedder(models["gpt2"], cache=cache, progress=False, seed=0)(texts, ["mean", "random_token"])
-    other = Embedder(models["gpt2"], cache=cache, progress=False, seed=1)
+    base = Embedder(small_models["gpt2"], cache=cache, progress=False, seed=0)(texts, ["mean", "random_token"])
+    other = Embedder(small_models["gpt2"], cache=cache, progress=False, seed=1)
     moved = other(texts, ["mean", "random_token"])
     np.testing.assert_array_equal(base["mean"].values, moved["mean"].values)
     assert not np.array_equal(base["random_token"].values, moved["random_token"].values)
 
 
-def test_corrupted_cache_entry_is_recomputed(models, tmp_path):
+def test_corrupted_cache_entry_is_recomputed(small_models, tmp_path):
     cache = EmbeddingCache(tmp_path)
     words = ["cat", "dog", "strawberries"]
-    good = Embedder(models["clip"], cache=cache, progress=False)(words, ["eos"])["eos"].values
+    good = Embedder(small_models["clip"], cache=cache, progress=False)(words, ["eos"])["eos"].values
     for path in tmp_path.glob("*.npy"):
         path.write_bytes(path.read_bytes()[:100])  # truncate every entry
-    again = Embedder(models["clip"], cache=cache, progress=False)
+    again = Embedder(small_models["clip"], cache=cache, progress=False)
     with pytest.warns(UserWarning, match="unreadable"):
         result = again(words, ["eos"])["eos"].values
     assert again.forward_passes == len(words)
@@ -86,49 +90,49 @@ def test_corrupted_cache_entry_is_recomputed(models, tmp_path):
 
 
 @pytest.mark.parametrize("key", ["gpt2", "clip"])
-def test_a_list_sharing_most_texts_runs_only_the_new_ones(models, texts, key, tmp_path):
+def test_a_list_sharing_most_texts_runs_only_the_new_ones(small_models, texts, key, tmp_path):
     """Chapter 5's released reader and stripped sentences: a new list of mostly known texts
     takes their vectors (a random draw only where it lands on the same position) and runs
     the rest; each vector is the one a pass of the new list alone gives."""
     variants = ["mean", "last_token", "random_token"]
-    embedder = Embedder(models[key], cache=EmbeddingCache(tmp_path), progress=False)
+    embedder = Embedder(small_models[key], cache=EmbeddingCache(tmp_path), progress=False)
     embedder(texts, variants)
     assert embedder.forward_passes == len(texts)
     # two texts swapped (their random draws land elsewhere), two changed, one added
     changed = [texts[1], texts[0]] + texts[2:20] + [" " + texts[20] + " ", texts[21].upper()] + texts[22:] + ["one new sentence"]
     got = embedder(changed, variants)
-    fresh = Embedder(models[key], progress=False)(changed, variants)
+    fresh = Embedder(small_models[key], progress=False)(changed, variants)
     for variant in variants:
         np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)
     form = "bare" if key == "gpt2" else "clip"
-    known = set(zip(texts, random_positions(encode(models[key], texts, form), 0)))
-    lacking = sum(pair not in known for pair in zip(changed, random_positions(encode(models[key], changed, form), 0)))
+    known = set(zip(texts, random_positions(encode(small_models[key], texts, form), 0)))
+    lacking = sum(pair not in known for pair in zip(changed, random_positions(encode(small_models[key], changed, form), 0)))
     assert 3 <= lacking <= 5  # the changed and new texts, and the swapped ones whose draw moved
     assert embedder.forward_passes == len(texts) + lacking  # the rest came from the first list
-    cached = Embedder(models[key], cache=EmbeddingCache(tmp_path), progress=False)(changed, variants)
+    cached = Embedder(small_models[key], cache=EmbeddingCache(tmp_path), progress=False)(changed, variants)
     for variant in variants:  # and the new list is cached whole, under its own key
         np.testing.assert_array_equal(cached[variant].values, got[variant].values)
 
 
-def test_a_list_sharing_few_texts_runs_whole(models, texts, tmp_path):
-    embedder = Embedder(models["clip"], cache=EmbeddingCache(tmp_path), progress=False)
+def test_a_list_sharing_few_texts_runs_whole(small_models, texts, tmp_path):
+    embedder = Embedder(small_models["clip"], cache=EmbeddingCache(tmp_path), progress=False)
     embedder(texts[:10], ["eos"])
     shares_few = texts[5:25]  # 5 of 20 known
     got = embedder(shares_few, ["eos"])["eos"].values
     assert embedder.forward_passes == 10 + 20
-    np.testing.assert_array_equal(got, Embedder(models["clip"], progress=False)(shares_few, ["eos"])["eos"].values)
+    np.testing.assert_array_equal(got, Embedder(small_models["clip"], progress=False)(shares_few, ["eos"])["eos"].values)
 
 
-def test_another_token_choice_of_a_stitched_list_needs_no_pass(models, texts, tmp_path):
+def test_another_token_choice_of_a_stitched_list_needs_no_pass(small_models, texts, tmp_path):
     """After a list ran only its new texts, another token choice of it is read from the
     first list's full pass and from the new texts' pass, which read every choice."""
-    embedder = Embedder(models["gpt2"], cache=EmbeddingCache(tmp_path), progress=False)
+    embedder = Embedder(small_models["gpt2"], cache=EmbeddingCache(tmp_path), progress=False)
     embedder(texts, ["mean"])
     changed = texts[:-1] + ["a sentence no list held"]
     embedder(changed, ["mean"])
     assert embedder.forward_passes == len(texts) + 1
     got = embedder(changed, ["last_token", "random_token"])
     assert embedder.forward_passes == len(texts) + 1
-    fresh = Embedder(models["gpt2"], progress=False)(changed, ["last_token", "random_token"])
+    fresh = Embedder(small_models["gpt2"], progress=False)(changed, ["last_token", "random_token"])
     for variant in ("last_token", "random_token"):
         np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)

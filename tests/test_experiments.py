@@ -11,15 +11,15 @@ from cvsp.embeddings import Embedder, EmbeddingCache
 
 
 @pytest.fixture(scope="module")
-def embedders(models, tmp_path_factory):
+def embedders(small_models, tmp_path_factory):
     cache = EmbeddingCache(tmp_path_factory.mktemp("embeddings"))  # each text list embedded once
-    return {key: Embedder(m, cache=cache, progress=False) for key, m in models.items()}
+    return {key: Embedder(m, cache=cache, progress=False) for key, m in small_models.items()}
 
 
 @pytest.fixture(scope="module")
-def small_sentences(settings, models):
+def small_sentences(settings, small_models):
     sts = data.load_sts(settings).iloc[:30]
-    return experiments.prepare_sentences(sts, models["clip"].tokenizer)
+    return experiments.prepare_sentences(sts, small_models["clip"].tokenizer)
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +80,12 @@ def test_cwe_self_similarity_uses_one_random_token(embedders, small_sentences):
     assert set(table["variant"]) == set(experiments.CWE_VARIANTS)
 
 
-def test_77_token_limit_excludes_for_both_models(models):
+def test_77_token_limit_excludes_for_both_models(small_models):
     long = " ".join(["word"] * 80)
     sts = pd.DataFrame(
         {"score": [1.0, 2.0, 3.0], "sentence1": ["a cat", long, "a dog"], "sentence2": ["a hat", "x", "a log"]}
     )
-    prepared = experiments.prepare_sentences(sts, models["clip"].tokenizer)
+    prepared = experiments.prepare_sentences(sts, small_models["clip"].tokenizer)
     assert prepared.excluded_pairs == 1 and prepared.excluded_sentences == 1
     assert long not in prepared.sentences and "x" in prepared.sentences
     assert prepared.pairs["sentence1"].tolist() == ["a cat", "a dog"]
@@ -118,15 +118,15 @@ def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
     assert row["range"] == pytest.approx(abs(one[1] - one[0])) and row["low"] == pytest.approx(one.min())
 
 
-def test_seeds_of_one_pass_equal_seeds_drawn_alone(models, small_sentences, tmp_path):
+def test_seeds_of_one_pass_equal_seeds_drawn_alone(small_models, small_sentences, tmp_path):
     """Drawing several seeds in one forward pass gives each seed's own draw."""
     from cvsp.embeddings import Embedder
 
-    together = Embedder(models["gpt2"], cache=None, progress=False)
+    together = Embedder(small_models["gpt2"], cache=None, progress=False)
     draws = together.random_draws(small_sentences.sentences, "random_token", (3, 4), chunk=2)
     assert together.forward_passes == len(small_sentences.sentences)  # one pass for both seeds
     for seed in (3, 4):
-        alone = Embedder(models["gpt2"], cache=None, seed=seed, progress=False)
+        alone = Embedder(small_models["gpt2"], cache=None, seed=seed, progress=False)
         expected = alone(small_sentences.sentences, ["random_token"])["random_token"].values
         np.testing.assert_allclose(draws[seed].values, expected, atol=1e-5)
 
@@ -252,7 +252,7 @@ def test_abtt_sweep_starts_at_centring(embedders, small_sentences):
     assert sweep.query("D == 3")["value"].notna().all()
 
 
-def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, models):
+def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, small_models):
     rogue = experiments.rogue_dimensions(embedders, small_sentences)
     cwe = experiments.cwe_self_similarity(embedders, small_sentences).query("variant == 'random_token'")
     merged = rogue.query("variant == 'random_token'").merge(cwe, on=["model", "layer"])
@@ -274,7 +274,7 @@ def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, models
     plain = experiments.sts(embedders, small_sentences).merge(table, on=["model", "variant", "layer"])
     np.testing.assert_allclose(plain["value"], plain["rho"], equal_nan=True)
 
-    shuffled = experiments.shuffled_similarity(embedders, small_sentences, models["clip"].tokenizer, sample=4, shuffles=2)
+    shuffled = experiments.shuffled_similarity(embedders, small_sentences, small_models["clip"].tokenizer, sample=4, shuffles=2)
     assert (shuffled["pairs"] == 8).all() and len(shuffled) == 13 * 5
     assert shuffled["value"].between(-1, 1 + 1e-9).all()
 

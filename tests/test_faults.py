@@ -279,14 +279,14 @@ def _entries(folder) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("bad", ["rows", "shape", "dtype"])
-def test_wrong_cache_entry_is_recomputed_not_used(models, tmp_path, bad):
+def test_wrong_cache_entry_is_recomputed_not_used(small_models, tmp_path, bad):
     """A readable entry with the wrong rows, shape or dtype is recomputed, never used.
 
     Guards the entry check of ``Embedder.__call__`` and ``random_draws``
     (``src/cvsp/embeddings.py``): a check of the row count alone lets ``shape`` and
     ``dtype`` through.
     """
-    clip = models["clip"]
+    clip = small_models["clip"]
     expected = _fresh(clip, TEXTS, "eos")
     cache = EmbeddingCache(tmp_path)
     Embedder(clip, cache=cache, progress=False)(TEXTS, ["eos"])
@@ -328,8 +328,8 @@ def test_two_weight_sets_in_one_cache_folder_keep_their_own_vectors(models, clip
         np.testing.assert_array_equal(again[variant].values, ours[variant].values)
 
 
-def test_changed_texts_token_choice_or_seed_get_their_own_entries(models, tmp_path):
-    gpt2 = models["gpt2"]
+def test_changed_texts_token_choice_or_seed_get_their_own_entries(small_models, tmp_path):
+    gpt2 = small_models["gpt2"]
     cache = EmbeddingCache(tmp_path)
 
     def embed(texts, variant, seed=0, passes=None):
@@ -366,14 +366,15 @@ def test_changed_texts_token_choice_or_seed_get_their_own_entries(models, tmp_pa
 
 
 @pytest.fixture(scope="module")
-def small_run(settings, models, small_words, tmp_path_factory) -> reproduce.Run:
-    """:func:`cvsp.reproduce.run` on a few rows of every data set, with its own cache."""
+def small_run(settings, small_models, small_words, tmp_path_factory) -> reproduce.Run:
+    """:func:`cvsp.reproduce.run` on a few rows of every data set, with its own cache
+    (small stand-ins: the labels do not depend on the width)."""
     sts = data.load_sts(settings).iloc[:16].reset_index(drop=True)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(experiments, "load_word_data", lambda _settings: small_words)
         patch.setattr(data, "load_sts", lambda _settings, **_options: sts)
         return reproduce.run(
-            settings.with_(cache_dir=tmp_path_factory.mktemp("small-run")), models=models,
+            settings.with_(cache_dir=tmp_path_factory.mktemp("small-run")), models=small_models,
             progress=False, bootstrap=BootstrapSettings(replicates=100),
         )  # fmt: skip
 

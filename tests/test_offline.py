@@ -24,9 +24,10 @@ def _hub_cache(root: Path, hub_id: str, commit: str, checkpoint: Path) -> None:
 
 
 def test_populated_hub_cache_works_with_hf_hub_offline(settings, tmp_path):
+    small = settings.with_(standin_size="small")  # what is read, and from where, does not depend on the width
     for key in PAPER_MODELS:
         spec = MODELS[key]
-        _hub_cache(tmp_path / "hf", spec.hub_id, spec.revision, standin_checkpoint(key, settings))
+        _hub_cache(tmp_path / "hf", spec.hub_id, spec.revision, standin_checkpoint(key, small))
     code = (
         "from cvsp.models import load_real\n"
         "for key in ('gpt2', 'clip'):\n"

@@ -166,16 +166,16 @@ def test_the_same_model_twice_is_refused():
         resolve_models(("gpt2", "clip"), ("gpt2:gpt2@main",))
 
 
-def test_a_tokenizer_of_another_model_is_refused_in_one_sentence(models, wordpiece_tokenizer):
+def test_a_tokenizer_of_another_model_is_refused_in_one_sentence(small_models, wordpiece_tokenizer):
     bert = small_bert(wordpiece_tokenizer)
     with pytest.raises(ModelUnavailableError) as caught:
-        _finish(bert.spec, bert.model, models["gpt2"].tokenizer, "cpu")
+        _finish(bert.spec, bert.model, small_models["gpt2"].tokenizer, "cpu")
     message = str(caught.value)
     assert "does not belong to this model" in message and one_sentence(message), message
 
 
-def test_a_checkpoint_of_another_family_is_refused_in_one_sentence(models, tmp_path):
-    models["gpt2"].model.config.save_pretrained(tmp_path)  # a GPT-2 config named as a BERT
+def test_a_checkpoint_of_another_family_is_refused_in_one_sentence(small_models, tmp_path):
+    small_models["gpt2"].model.config.save_pretrained(tmp_path)  # a GPT-2 config named as a BERT
     spec = parse_model("bert:someone/not-a-bert@main")
     with pytest.raises(ModelUnavailableError) as caught:
         read_checkpoint(spec, tmp_path)
@@ -202,16 +202,16 @@ def test_revision_variables_cover_the_registry():
 
 
 @pytest.fixture(scope="module")
-def small_data(models, settings):
+def small_data(small_models, settings):
     from cvsp import data
 
-    sentences = experiments.prepare_sentences(data.load_sts(settings).iloc[:30], models["clip"].tokenizer)
+    sentences = experiments.prepare_sentences(data.load_sts(settings).iloc[:30], small_models["clip"].tokenizer)
     words = experiments.load_word_data(settings)
     return experiments.WordData({t: f.iloc[:10] for t, f in words.pairs.items()}, words.lexicon.iloc[:10]), sentences
 
 
 @pytest.fixture(scope="module")
-def paper_embedders(models, tmp_path_factory):
+def paper_embedders(small_models, tmp_path_factory):
     """GPT-2 and CLIP at a small width with their real tokenizers (12 layers, random weights)."""
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection, GPT2Config, GPT2Model
 
@@ -222,7 +222,7 @@ def paper_embedders(models, tmp_path_factory):
                                                            num_hidden_layers=12, projection_dim=32)),
     }  # fmt: skip
     cache = EmbeddingCache(tmp_path_factory.mktemp("embeddings"))  # the paper models run once for the module
-    return {k: Embedder(LoadedModel(MODELS[k], small[k].eval(), models[k].tokenizer, torch.device("cpu"), "stand-in"),
+    return {k: Embedder(LoadedModel(MODELS[k], small[k].eval(), small_models[k].tokenizer, torch.device("cpu"), "stand-in"),
                         cache=cache, progress=False) for k in PAPER_MODELS}  # fmt: skip
 
 

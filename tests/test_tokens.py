@@ -19,8 +19,8 @@ def hidden_states(model, ids: list[int]) -> np.ndarray:
     return torch.stack(out.hidden_states)[:, 0].numpy()  # [13, T, d]
 
 
-def test_gpt2_multi_subtoken_word(models):
-    gpt2 = models["gpt2"]
+def test_gpt2_multi_subtoken_word(small_models):
+    gpt2 = small_models["gpt2"]
     tok = gpt2.tokenizer
     assert tok.convert_ids_to_tokens(tok("strawberries")["input_ids"]) == ["st", "raw", "berries"]
     got = Embedder(gpt2, progress=False)(["strawberries"], ["last_subtoken", "eos"])
@@ -33,8 +33,8 @@ def test_gpt2_multi_subtoken_word(models):
     assert not np.allclose(got["eos"].values[0], wrapped[:, 3], atol=1e-3)
 
 
-def test_clip_multi_subtoken_word(models):
-    clip = models["clip"]
+def test_clip_multi_subtoken_word(small_models):
+    clip = small_models["clip"]
     tok = clip.tokenizer
     ids = tok("anisotropy")["input_ids"]
     assert tok.convert_ids_to_tokens(ids) == [
@@ -47,8 +47,8 @@ def test_clip_multi_subtoken_word(models):
     np.testing.assert_allclose(got["mean"].values[0], states[:, 1:5].mean(axis=1), atol=1e-5)
 
 
-def test_clip_eos_extras(models):
-    clip = models["clip"]
+def test_clip_eos_extras(small_models):
+    clip = small_models["clip"]
     ids = clip.tokenizer("a dog on a beach")["input_ids"]
     got = Embedder(clip, progress=False)(["a dog on a beach"], ["eos"])["eos"]
     assert got.layers[-2:] == ("final_ln", "projection")
@@ -59,9 +59,9 @@ def test_clip_eos_extras(models):
     np.testing.assert_allclose(got.layer("projection")[0], out.text_embeds[0], atol=1e-5)
 
 
-def test_clip_padding_uses_the_real_eos(models):
+def test_clip_padding_uses_the_real_eos(small_models):
     """CLIP pads with its EOS id: the short text's EOS must come from its own span."""
-    clip = models["clip"]
+    clip = small_models["clip"]
     short, long = "a cat", "a very long caption about a cat sitting on a red mat"
     got = Embedder(clip, progress=False)([short, long], ["eos"])["eos"]
     short_ids = clip.tokenizer(short)["input_ids"]
@@ -70,18 +70,18 @@ def test_clip_padding_uses_the_real_eos(models):
     assert clip.tokenizer.pad_token_id == clip.tokenizer.eos_token_id
 
 
-def test_encode_spans(models):
-    [gpt2_bare] = encode(models["gpt2"], ["A girl."], "bare")
-    [gpt2_eos] = encode(models["gpt2"], ["A girl."], "eos_wrapped")
-    [clip] = encode(models["clip"], ["A girl."], "clip")
+def test_encode_spans(small_models):
+    [gpt2_bare] = encode(small_models["gpt2"], ["A girl."], "bare")
+    [gpt2_eos] = encode(small_models["gpt2"], ["A girl."], "eos_wrapped")
+    [clip] = encode(small_models["clip"], ["A girl."], "clip")
     assert (gpt2_bare.start, gpt2_bare.stop, len(gpt2_bare.ids)) == (0, 3, 3)
     assert (gpt2_eos.start, gpt2_eos.stop, len(gpt2_eos.ids)) == (1, 4, 5)
     assert (clip.start, clip.stop, len(clip.ids)) == (1, 4, 5)
     assert clip.ids[0] == 49406 and clip.ids[-1] == 49407
 
 
-def test_random_token_is_a_real_token(models):
-    gpt2 = models["gpt2"]
+def test_random_token_is_a_real_token(small_models):
+    gpt2 = small_models["gpt2"]
     texts = ["A man is playing a harp.", "Dogs run."]
     got = Embedder(gpt2, progress=False, seed=3)(texts, ["random_token"])["random_token"]
     for row, text in enumerate(texts):
@@ -93,7 +93,7 @@ def test_random_token_is_a_real_token(models):
         assert len(matches) == 1
 
 
-def test_clip_context_limit(models):
-    tok = models["clip"].tokenizer
+def test_clip_context_limit(small_models):
+    tok = small_models["clip"].tokenizer
     fits = fits_clip(tok, ["short", "word " * 75, "word " * 76])
     assert fits.tolist() == [True, True, False]  # 75 words + BOS + EOS = 77
