@@ -7,10 +7,11 @@ and one forward pass per text, indexed by a position written down by hand.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from cvsp.embeddings import Embedder
-from cvsp.tokens import encode, fits_clip
+from cvsp.tokens import EmbeddingError, encode, fits_clip
 
 
 def hidden_states(model, ids: list[int]) -> np.ndarray:
@@ -97,3 +98,13 @@ def test_clip_context_limit(small_models):
     tok = small_models["clip"].tokenizer
     fits = fits_clip(tok, ["short", "word " * 75, "word " * 76])
     assert fits.tolist() == [True, True, False]  # 75 words + BOS + EOS = 77
+
+
+def test_the_engine_takes_a_text_of_exactly_the_context_and_refuses_one_more(small_models):
+    """CLIP's context is 77 ids with BOS and EOS: the engine encodes a text that fills it
+    (the boundary ``fits_clip`` lets through) and refuses one token more."""
+    clip = small_models["clip"]
+    [full] = encode(clip, ["word " * 75], "clip")
+    assert len(full.ids) == 77 == clip.spec.max_tokens and (full.start, full.stop) == (1, 76)
+    with pytest.raises(EmbeddingError, match="78 tokens, more than"):
+        encode(clip, ["word " * 76], "clip")

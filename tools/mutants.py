@@ -77,8 +77,10 @@ DEFAULT_MODULES = (
 TESTS: dict[str, tuple[str, ...]] = {
     "metrics": ("test_metrics", "test_bad_metrics", "test_stats", "test_geometry", "test_faults", "test_experiments"),
     "stats": ("test_stats", "test_gaps", "test_faults", "test_experiments"),
-    "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
-    "tokens": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry"),
+    "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry",
+                   "test_beyond"),
+    "tokens": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry",
+               "test_beyond"),  # test_beyond: SigLIP's fixed-length input and GPT-2 medium's 24 blocks
     "results": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
     "bootstrap": ("test_gaps", "test_faults", "test_experiments", "test_registry"),
     "paper": ("test_paper", "test_gaps", "test_notebook", "test_faults"),
