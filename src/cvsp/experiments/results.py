@@ -62,9 +62,10 @@ def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.Da
     frames = []
     for key, embed in embedders.items():
         for variant, emb in embed(vocabulary, WORD_VARIANTS[embed.family]).items():
+            units = metrics.unit(emb.values)  # once for the four pair tasks
             for task, pairs in words.pairs.items():
-                cosines = metrics.indexed_pair_cosines(
-                    emb.values, positions_of(index, pairs["word1"]), positions_of(index, pairs["word2"])
+                cosines = metrics.unit_pair_cosines(
+                    units, positions_of(index, pairs["word1"]), positions_of(index, pairs["word2"])
                 )
                 human = pairs["score"].to_numpy()
                 rho, notes = per_layer(
