@@ -20,6 +20,7 @@ fixtures are module-scoped and nothing depends on the order the tests run in.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -211,14 +212,16 @@ def _assert_same_tensors(got: dict[str, torch.Tensor], expected: dict[str, torch
 @pytest.fixture(scope="module")
 def fresh_stand_ins(settings, tmp_path_factory):
     """``seed -> Settings`` whose cache holds checkpoints written now (gpt2 and clip at the
-    settings' seed, clip at the next seed)."""
+    settings' seed, clip at the next seed). The folder (1 GB) is removed with the module's
+    last test, not kept to the end of the session with the shared runs."""
     root = tmp_path_factory.mktemp("fresh-stand-ins")
     seed = settings.standin_seed
     chosen = {s: settings.with_(cache_dir=root, standin_seed=s) for s in (seed, seed + 1)}
     standin_checkpoint("gpt2", chosen[seed])
     standin_checkpoint("clip", chosen[seed])
     standin_checkpoint("clip", chosen[seed + 1])
-    return chosen
+    yield chosen
+    shutil.rmtree(root)
 
 
 @pytest.fixture(scope="module")
