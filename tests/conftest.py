@@ -24,7 +24,7 @@ from cvsp.settings import Settings
 # stand-ins since 2026-11-29. Measured with df, sampled every 5 s during a fresh-clone
 # `bash .ci/run` on two xdist workers, the clone, its environment (1.9 GB) and its cache
 # (0.8 GB) included: 19.3 GB with full-size stand-ins; 7.3 GB with small ones; 9.0 to
-# 9.5 GB (four runs) once chapter 8's six models joined the book and the replica (nine
+# 9.5 GB (four runs) once chapter 8's four extra models joined the book and the replica (nine
 # repositories); 8.45 GB (2026-11-29 evening) once the real-mode book's folder (1.7 GB)
 # went as its test passed and test_faults' fresh full-size stand-ins (1.0 GB) with their
 # module, instead of both staying to the session's end. The peak is now the real-mode
@@ -155,7 +155,7 @@ def small_models(settings):
     at a time, the embedding cache, token choices, the experiments' tables on a slice of
     the data, the fidelity chapter's measurements. Full-size stand-ins (:func:`models`)
     stay where the width is the point: their architecture, seeding and checkpoints, and
-    one batched pass of CLIP."""
+    CLIP's passes (batched and one text at a time; two seeds in one cache)."""
     from cvsp.models import load_models
 
     return load_models(settings.with_(standin_size="small"))

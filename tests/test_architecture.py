@@ -240,7 +240,7 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
     rng = np.random.default_rng(0)
     vocabulary = [f"w{i}" for i in range(40)]
     pairs = {task: pd.DataFrame({"word1": vocabulary[:20], "word2": vocabulary[20:], "score": rng.random(20)})
-             for task in ("rg65", "simlex999")}  # fmt: skip
+             for task in ("rg65", "simlex999")}
     lexicon = pd.DataFrame({"word": vocabulary[:30], "valence": rng.random(30)})
     words = experiments.WordData(pairs, lexicon, tuple(vocabulary[30:35]), tuple(vocabulary[35:]))
     sentences = [f"s {i} a" for i in range(30)]
@@ -253,7 +253,8 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
         """(embedder calls, cache folders) of one computation of the intervals."""
         before = sum(e.computed for e in embedders.values())
         reproduce.uncertainty(settings, embedders, words, data, BootstrapSettings(replicates=100))
-        return sum(e.computed for e in embedders.values()) - before, {p.name for p in (tmp_path / "cache" / "intervals").iterdir()}
+        folders = {p.name for p in (tmp_path / "cache" / "intervals").iterdir()}
+        return sum(e.computed for e in embedders.values()) - before, folders
 
     calls, first = run()
     assert calls > 0 and len(first) == 1

@@ -12,9 +12,10 @@ fails if the package's answer differs:
 4. stand-in labelling of everything ``cvsp reproduce`` writes, on a small input set;
 5. what a run of ``tools/mutants.py`` found untested.
 
-Everything is small (a few rows per task, a few texts; the word-level checks run the
-small stand-ins, 64 wide, since what they compare does not depend on the width);
-fixtures are module-scoped and nothing depends on the order the tests run in.
+Everything is small (a few rows per task, a few texts; the word-level, embedding-cache
+and labelling checks run the small stand-ins, 64 wide, since what they compare does not
+depend on the width; the stand-in weights are checked at full size); fixtures are
+module-scoped and nothing depends on the order the tests run in.
 """
 
 from __future__ import annotations
@@ -210,10 +211,12 @@ def _assert_same_tensors(got: dict[str, torch.Tensor], expected: dict[str, torch
 
 
 @pytest.fixture(scope="module")
-def fresh_stand_ins(settings, tmp_path_factory):
+def fresh_stand_ins(request, settings, tmp_path_factory):
     """``seed -> Settings`` whose cache holds checkpoints written now (gpt2 and clip at the
     settings' seed, clip at the next seed). The folder (1 GB) is removed with the module's
-    last test, not kept to the end of the session with the shared runs."""
+    last test, not kept to the end of the session with the shared runs (kept, as a failed
+    test's folder is, when a test failed meanwhile)."""
+    failed = request.session.testsfailed
     root = tmp_path_factory.mktemp("fresh-stand-ins")
     seed = settings.standin_seed
     chosen = {s: settings.with_(cache_dir=root, standin_seed=s) for s in (seed, seed + 1)}
@@ -221,7 +224,8 @@ def fresh_stand_ins(settings, tmp_path_factory):
     standin_checkpoint("clip", chosen[seed])
     standin_checkpoint("clip", chosen[seed + 1])
     yield chosen
-    shutil.rmtree(root)
+    if request.session.testsfailed == failed:
+        shutil.rmtree(root)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def test_package_digest_follows_every_module(tmp_path):
     copy = tmp_path / "cvsp"
     shutil.copytree(Path(stamp.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
     before = storage.package_digest(copy)
-    assert before == storage.package_digest(Path(stamp.__file__).parent)
+    assert before == storage.package_digest(Path(stamp.__file__).parent) == storage.package_digest()  # the default: the installed package
     metrics = copy / "metrics.py"
     metrics.write_text(metrics.read_text() + "\n# a change\n")
     assert storage.package_digest(copy) != before

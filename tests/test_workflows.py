@@ -101,6 +101,8 @@ def test_require_real_turns_the_real_tests_skip_into_a_failure(tmp_path):
     done = subprocess.run([sys.executable, "-c", BOTH_WAYS, *options], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    skipped, first_exit, required, second_exit, _ = re.split(r"^=== exit (.*)$", done.stdout, flags=re.M)
+    parts = re.split(r"^=== exit (.*)$", done.stdout, flags=re.M)
+    assert len(parts) == 5, (done.stdout + done.stderr)[-3000:]  # each run printed its exit line
+    skipped, first_exit, required, second_exit, _ = parts
     assert first_exit.strip() == "0" and "1 skipped" in skipped, done.stdout[-2000:]
     assert second_exit == "1 --require-real" and "real weights required (--require-real)" in required, done.stdout[-2000:]
