@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -108,12 +109,27 @@ def _one_sentence(stderr: str) -> str:
     return text
 
 
-# Session-scoped, not module: under pytest-xdist a worker may run other modules' tests
-# between two of these, and a module fixture would be torn down and made again.
-@pytest.fixture(scope="session")
-def online_run(hub_repos, tmp_path_factory):
+# The three runs are module-scoped and their folders (1.6 GB together) removed with the
+# module's last test, not kept to the session's end beside what runs later (in CI, the
+# real-mode book, the whole run's disk peak). Under pytest-xdist the module's tests reach
+# one worker as one scope (tests/conftest.py), one after another, so each run is made once.
+def _removed_after(request, root: Path) -> None:
+    """Remove ``root`` when the fixture ends, unless a test failed meanwhile (then it is
+    kept, as a failed test's folder is)."""
+    failed = request.session.testsfailed
+
+    def remove() -> None:
+        if request.session.testsfailed == failed:
+            shutil.rmtree(root, ignore_errors=True)
+
+    request.addfinalizer(remove)
+
+
+@pytest.fixture(scope="module")
+def online_run(request, hub_repos, tmp_path_factory):
     """``cvsp reproduce --models real`` against the running replica (downloads everything)."""
     root = tmp_path_factory.mktemp("real")
+    _removed_after(request, root)
     hub = HubReplica(hub_repos).start()
     endpoint = hub.url
     try:
@@ -253,11 +269,12 @@ def test_hub_that_never_answers_is_one_sentence_within_seconds(tmp_path):
 # ------------------------------------------------- BERT and SimCSE (chapter "Images or contrast?")
 
 
-@pytest.fixture(scope="session")
-def contrast_run(contrast_repos, tmp_path_factory):
+@pytest.fixture(scope="module")
+def contrast_run(request, contrast_repos, tmp_path_factory):
     """``cvsp reproduce --model-set contrast`` in real mode with no revision set: SimCSE
     from its pinned conversion refs (``refs/pr/4``, ``refs/pr/3``)."""
     root = tmp_path_factory.mktemp("contrast")
+    _removed_after(request, root)
     with HubReplica(contrast_repos) as hub:
         done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "contrast")
     assert done.returncode == 0, done.stderr[-4000:]
@@ -409,11 +426,12 @@ WEIGHTS_CONFIG_TOKENIZER = frozenset({
 })  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def beyond_run(beyond_repos, tmp_path_factory):
+@pytest.fixture(scope="module")
+def beyond_run(request, beyond_repos, tmp_path_factory):
     """``cvsp reproduce --model-set beyond`` in real mode with no revision set, against the
     running replica: LAION's B/32, L/14, SigLIP base and GPT-2 medium beside the paper's two."""
     root = tmp_path_factory.mktemp("beyond")
+    _removed_after(request, root)
     with HubReplica(beyond_repos) as hub:
         done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "beyond")
         endpoint = hub.url
