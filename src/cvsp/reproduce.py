@@ -24,7 +24,7 @@ import json
 import platform
 import sys
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -153,7 +153,7 @@ def _load_replicates(path: Path) -> dict[tuple, experiments.Replicates] | None:
 
 
 def model_replicates(
-    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
+    settings: Settings, embedders, words, sentences, boot: BootstrapSettings, inputs: dict[str, object] | None = None
 ) -> dict[tuple, experiments.Replicates]:
     """:func:`cvsp.experiments.replicates` of every model, cached per model beside the embeddings.
 
@@ -161,9 +161,10 @@ def model_replicates(
     every model of a task shares; so the paper's two models are resampled once for the
     results page, chapters 7 and 8 and every model set. Each file's key is that of
     :func:`uncertainty` for the one model. The series come back in the order
-    :func:`~cvsp.experiments.replicates` gives them, model after model.
+    :func:`~cvsp.experiments.replicates` gives them, model after model. ``inputs``: the
+    :func:`_inputs_digests`, where already computed.
     """
-    inputs = _inputs_digests(words, sentences)  # once for every model's key
+    inputs = inputs or _inputs_digests(words, sentences)  # once for every model's key
     paths = {key: settings.cache_dir / "replicates" / f"{_uncertainty_key({key: e}, words, sentences, boot, inputs)}.npz"
              for key, e in embedders.items()}  # fmt: skip
     found = {key: _load_replicates(path) for key, path in paths.items()}
@@ -176,15 +177,23 @@ def model_replicates(
     return {series: r for key in embedders for series, r in found[key].items()}
 
 
+def _replicate_tables(
+    settings: Settings, prefix: str, names: tuple[str, ...], embedders, words, sentences, boot: BootstrapSettings,
+    tables: Callable[[Mapping[tuple, experiments.Replicates]], tuple[pd.DataFrame, ...]],
+) -> tuple[pd.DataFrame, ...]:  # fmt: skip
+    """``tables(reps)`` (tables named ``names``) cached under ``intervals/<prefix><key>``,
+    ``reps`` being the models' :func:`model_replicates`, read only when the tables are not
+    cached."""
+    inputs = _inputs_digests(words, sentences)  # once for the tables' key and the models'
+    folder = settings.cache_dir / "intervals" / (prefix + _uncertainty_key(embedders, words, sentences, boot, inputs))
+    return _cached_tables(folder, names,
+                          lambda: tables(model_replicates(settings, embedders, words, sentences, boot, inputs)))  # fmt: skip
+
+
 def uncertainty(settings: Settings, embedders, words, sentences, boot: BootstrapSettings) -> tuple[pd.DataFrame, ...]:
     """:func:`cvsp.experiments.uncertainty`, cached beside the embeddings (a warm run adds nothing)."""
-    folder = settings.cache_dir / "intervals" / _uncertainty_key(embedders, words, sentences, boot)
-
-    def compute() -> tuple[pd.DataFrame, ...]:  # only when the tables are not cached
-        reps = model_replicates(settings, embedders, words, sentences, boot)
-        return experiments.uncertainty(embedders, words, sentences, boot, reps=reps)
-
-    return _cached_tables(folder, ("intervals", "differences", "claims"), compute)
+    return _replicate_tables(settings, "", ("intervals", "differences", "claims"), embedders, words, sentences, boot,
+                             lambda reps: experiments.uncertainty(embedders, words, sentences, boot, reps=reps))  # fmt: skip
 
 
 def results(settings: Settings, embedders, words, sentences) -> pd.DataFrame:
@@ -198,13 +207,8 @@ def contrast_tables(
     settings: Settings, embedders, words, sentences, boot: BootstrapSettings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`cvsp.experiments.contrasts` (intervals, paired differences), cached like :func:`uncertainty`."""
-    folder = settings.cache_dir / "intervals" / ("contrasts-" + _uncertainty_key(embedders, words, sentences, boot))
-
-    def compute() -> tuple[pd.DataFrame, ...]:  # only when the tables are not cached
-        reps = model_replicates(settings, embedders, words, sentences, boot)
-        return experiments.contrasts(embedders, words, sentences, boot, reps=reps)
-
-    return _cached_tables(folder, ("intervals", "contrasts"), compute)
+    return _replicate_tables(settings, "contrasts-", ("intervals", "contrasts"), embedders, words, sentences, boot,
+                             lambda reps: experiments.contrasts(embedders, words, sentences, boot, reps=reps))  # fmt: skip
 
 
 def beyond_tables(
@@ -212,13 +216,10 @@ def beyond_tables(
 ) -> tuple[pd.DataFrame, ...]:
     """:func:`cvsp.experiments.beyond_tables` (intervals, contrasts, verdicts, depth
     differences), cached like :func:`uncertainty`."""
-    folder = settings.cache_dir / "intervals" / ("beyond-" + _uncertainty_key(embedders, words, sentences, boot))
-
-    def compute() -> tuple[pd.DataFrame, ...]:  # only when the tables are not cached
-        reps = model_replicates(settings, embedders, words, sentences, boot)
-        return experiments.beyond_tables(embedders, words, sentences, scores, boot, reps=reps)
-
-    return _cached_tables(folder, ("intervals", "contrasts", "verdicts", "depths"), compute)
+    return _replicate_tables(
+        settings, "beyond-", ("intervals", "contrasts", "verdicts", "depths"), embedders, words, sentences, boot,
+        lambda reps: experiments.beyond_tables(embedders, words, sentences, scores, boot, reps=reps),
+    )  # fmt: skip
 
 
 def beyond_the_pair(models: Mapping[str, LoadedModel]) -> bool:
