@@ -162,6 +162,19 @@ def small_models(settings):
     return load_models(settings.with_(standin_size="small"))
 
 
+def removed_when_done(request, root: Path) -> None:
+    """Remove ``root`` (a ``tmp_path_factory`` folder, which pytest keeps to the session's
+    end) when the requesting fixture ends, unless a test failed meanwhile: then it is kept,
+    as a failed test's folder is."""
+    failed = request.session.testsfailed
+
+    def remove() -> None:
+        if request.session.testsfailed == failed:
+            shutil.rmtree(root, ignore_errors=True)
+
+    request.addfinalizer(remove)
+
+
 def module_at(path: Path):
     """Import the Python file at ``path`` (a tool, a benchmark, the book's extension: none is a package)."""
     import importlib.util

@@ -21,7 +21,6 @@ module-scoped and nothing depends on the order the tests run in.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -32,6 +31,7 @@ from safetensors.torch import load_file
 from scipy import stats as sps
 from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, GPT2Config, GPT2LMHeadModel
 
+from conftest import removed_when_done
 from cvsp import data, experiments, plots, reproduce
 from cvsp.embeddings import Embedder, EmbeddingCache
 from cvsp.models import STANDIN_MARKER, load_model, standin_checkpoint
@@ -216,16 +216,14 @@ def fresh_stand_ins(request, settings, tmp_path_factory):
     settings' seed, clip at the next seed). The folder (1 GB) is removed with the module's
     last test, not kept to the end of the session with the shared runs (kept, as a failed
     test's folder is, when a test failed meanwhile)."""
-    failed = request.session.testsfailed
     root = tmp_path_factory.mktemp("fresh-stand-ins")
+    removed_when_done(request, root)
     seed = settings.standin_seed
     chosen = {s: settings.with_(cache_dir=root, standin_seed=s) for s in (seed, seed + 1)}
     standin_checkpoint("gpt2", chosen[seed])
     standin_checkpoint("clip", chosen[seed])
     standin_checkpoint("clip", chosen[seed + 1])
-    yield chosen
-    if request.session.testsfailed == failed:
-        shutil.rmtree(root)
+    return chosen
 
 
 @pytest.fixture(scope="module")

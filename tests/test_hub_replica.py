@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pytest
 
 from cvsp.registry import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
 from cvsp.settings import revision_variable
+from conftest import removed_when_done
 from hub_replica import NEVER_REQUESTED, HubReplica, SilentServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,23 +113,11 @@ def _one_sentence(stderr: str) -> str:
 # module's last test, not kept to the session's end beside what runs later (in CI, the
 # real-mode book, the whole run's disk peak). Under pytest-xdist the module's tests reach
 # one worker as one scope (tests/conftest.py), one after another, so each run is made once.
-def _removed_after(request, root: Path) -> None:
-    """Remove ``root`` when the fixture ends, unless a test failed meanwhile (then it is
-    kept, as a failed test's folder is)."""
-    failed = request.session.testsfailed
-
-    def remove() -> None:
-        if request.session.testsfailed == failed:
-            shutil.rmtree(root, ignore_errors=True)
-
-    request.addfinalizer(remove)
-
-
 @pytest.fixture(scope="module")
 def online_run(request, hub_repos, tmp_path_factory):
     """``cvsp reproduce --models real`` against the running replica (downloads everything)."""
     root = tmp_path_factory.mktemp("real")
-    _removed_after(request, root)
+    removed_when_done(request, root)
     hub = HubReplica(hub_repos).start()
     endpoint = hub.url
     try:
@@ -274,7 +262,7 @@ def contrast_run(request, contrast_repos, tmp_path_factory):
     """``cvsp reproduce --model-set contrast`` in real mode with no revision set: SimCSE
     from its pinned conversion refs (``refs/pr/4``, ``refs/pr/3``)."""
     root = tmp_path_factory.mktemp("contrast")
-    _removed_after(request, root)
+    removed_when_done(request, root)
     with HubReplica(contrast_repos) as hub:
         done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "contrast")
     assert done.returncode == 0, done.stderr[-4000:]
@@ -431,7 +419,7 @@ def beyond_run(request, beyond_repos, tmp_path_factory):
     """``cvsp reproduce --model-set beyond`` in real mode with no revision set, against the
     running replica: LAION's B/32, L/14, SigLIP base and GPT-2 medium beside the paper's two."""
     root = tmp_path_factory.mktemp("beyond")
-    _removed_after(request, root)
+    removed_when_done(request, root)
     with HubReplica(beyond_repos) as hub:
         done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "beyond")
         endpoint = hub.url
