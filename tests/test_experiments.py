@@ -279,7 +279,7 @@ def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, small_
     assert shuffled["value"].between(-1, 1 + 1e-9).all()
 
 
-def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_sentences):
+def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_words, small_sentences):
     from cvsp import stats
 
     table = experiments.postprocessed_sts_intervals(
@@ -291,6 +291,19 @@ def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_se
         row = table.query("model == @model and transform == 'none'").iloc[0]
         assert row["value"] == pytest.approx(plain.query("model == @model")["value"].max(), abs=1e-9)
     assert (table["ci_low"] <= table["ci_high"]).all()
+
+    # after postprocessed, the same table from its pair cosines: no vector is embedded or moved again
+    maps: dict = {}
+    experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "whitening"), maps=maps)
+
+    def refuse(texts, variants):
+        raise AssertionError("embedded again")
+
+    reused = experiments.postprocessed_sts_intervals(
+        {key: refuse for key in embedders}, small_sentences, stats.BootstrapSettings(replicates=200),
+        transforms=("none", "whitening"), maps=maps,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(reused, table)
 
 
 HIDDEN = [str(i) for i in range(13)]

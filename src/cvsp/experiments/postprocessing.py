@@ -142,12 +142,15 @@ def postprocessed(
     sentences (``random_token``), since RG65 has fewer words than dimensions.
     ``cross_fit``: STS and sentence self-similarity of the EOS tokens only, each half of
     the sentences (seeded) transformed by the maps fitted on the other half. ``maps``
-    shares fitted maps between calls. Columns: those of the results plus ``transform``.
+    shares fitted maps between calls on the same inputs; without ``cross_fit`` it also
+    receives the EOS pair cosines that :func:`postprocessed_sts_intervals` resamples.
+    Columns: those of the results plus ``transform``.
     """
     maps = {} if maps is None else maps
     folds = np.random.default_rng(seed).permutation(len(sentences.sentences)) % 2 if cross_fit else None
     frames = []
     for transform in transforms:
+        cosines: dict = {}
         sentence_side, word_side = {}, {}
         for key, embed in embedders.items():
             chosen = only_choices(embed, ("eos",) if cross_fit else GEOMETRY_VARIANTS[embed.family])
@@ -159,13 +162,19 @@ def postprocessed(
                 embed, transform, lambda v, e=embed: e(sentences.sentences, [CWE_VARIANT])[CWE_VARIANT],
                 name=f"{key} CWEs", shared_reference=True, maps=maps,
             )  # fmt: skip
-        tables = [sts(sentence_side, sentences), sentence_self_similarity(sentence_side, sentences)]
+        tables = [sts(sentence_side, sentences, cosines), sentence_self_similarity(sentence_side, sentences)]
         for side in sentence_side.values():
             side._moved.clear()  # float64 copies of every sentence vector: free them before the words
         if not cross_fit:
+            maps.update({_eos_cosines_key(key, transform): c for (key, v), c in cosines.items() if v == "eos"})
             tables.append(word_similarity(word_side, words))
         frames.append(pd.concat(tables, ignore_index=True).assign(transform=transform))
     return pd.concat(frames, ignore_index=True)
+
+
+def _eos_cosines_key(model: str, transform: str) -> tuple:
+    """Where :func:`postprocessed` leaves a model's EOS pair cosines in ``maps``."""
+    return (f"{model} sentences", "eos", transform, "pair cosines")
 
 
 def abtt_sweep(
@@ -193,7 +202,8 @@ def postprocessed_sts_intervals(
     """STS rho of each model's EOS token at its best layer 0-12 after each post-processing,
     with the 95 % bootstrap interval (best layer re-chosen in every resample; the resamples
     of :func:`cvsp.experiments.uncertainty` for STS): ``model, transform, layer, value, ci_low, ci_high``.
-    ``maps``: the fitted maps of :func:`postprocessed`, to reuse them."""
+    ``maps``: those of :func:`postprocessed` on the same inputs, to reuse its fitted maps and
+    the pair cosines it computed (then no vector is moved again)."""
     left, right = sentences.pair_positions()
     gold = sentences.gold
     indices = stats.resample_indices(len(gold), boot.replicates, boot.seed_for(STS_TASK))
@@ -201,13 +211,16 @@ def postprocessed_sts_intervals(
     maps = {} if maps is None else maps
     for key, embed in embedders.items():
         for transform in transforms:
-            wrapped = Postprocessed(embed, transform, lambda v, e=embed: e(sentences.sentences, [v])[v],
-                                    name=f"{key} sentences", maps=maps)  # fmt: skip
-            emb = wrapped(sentences.sentences, ["eos"])["eos"]
-            cosines = metrics.indexed_pair_cosines(emb.values, left, right).T  # [13, n]
+            computed = maps.get(_eos_cosines_key(key, transform))
+            if computed is None:
+                wrapped = Postprocessed(embed, transform, lambda v, e=embed: e(sentences.sentences, [v])[v],
+                                        name=f"{key} sentences", maps=maps)  # fmt: skip
+                emb = wrapped(sentences.sentences, ["eos"])["eos"]
+                computed = emb.layers, metrics.indexed_pair_cosines(emb.values, left, right)
+            layers, cosines = computed[0], computed[1].T  # [13, n]
             point = stats.correlation_replicates(cosines, gold, np.arange(len(gold))[None])[0]
             replicates = stats.correlation_replicates(cosines, gold, indices)
             low, high = stats.percentile_interval(stats.best_replicates(replicates)[:, None], boot.level)
             best = int(np.nanargmax(point))
-            rows.append((key, transform, emb.layers[best], float(point[best]), float(low[0]), float(high[0])))
+            rows.append((key, transform, layers[best], float(point[best]), float(low[0]), float(high[0])))
     return pd.DataFrame(rows, columns=["model", "transform", "layer", "value", "ci_low", "ci_high"])

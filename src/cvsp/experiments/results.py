@@ -92,14 +92,21 @@ def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.Da
     return tidy_table(frames)
 
 
-def sts(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFrame:
-    """Result 3: Spearman rho between sentence-pair cosines and STS-B gold scores."""
+def sts(
+    embedders: Mapping[str, Embedder], sentences: SentenceData, cosines_out: dict | None = None
+) -> pd.DataFrame:
+    """Result 3: Spearman rho between sentence-pair cosines and STS-B gold scores.
+
+    ``cosines_out``: receives each series' layer names and pair cosines ``[pairs, layers]``
+    under ``(model, variant)``, for a caller that needs them again (chapter 6's intervals)."""
     left, right = sentences.pair_positions()
     gold = sentences.gold
     frames = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences.sentences, SENTENCE_VARIANTS[embed.family]).items():
             cosines = metrics.indexed_pair_cosines(emb.values, left, right)
+            if cosines_out is not None:
+                cosines_out[(key, variant)] = (emb.layers, cosines)
             rho, notes = per_layer(lambda layer: metrics.spearman(cosines[:, layer], gold), len(emb.layers))
             frames.append(series_rows("sts", key, variant, STS_TASK, emb.layers, rho, len(gold), notes))
     return tidy_table(frames)
