@@ -239,6 +239,16 @@ def test_apply_per_layer_matches_a_loop_over_layers(name):
         np.testing.assert_allclose(out[:, layer], expected)
 
 
+@pytest.mark.parametrize("name", sorted(FITS))
+def test_apply_widens_float32_to_float64_exactly(name):
+    fit, kw = FITS[name]
+    transform = fit(scaled_sample(n=60, seed=0), **kw)
+    x = scaled_sample(n=40, seed=1).astype(np.float32)
+    got = transform.apply(np.stack([x, x], axis=1)[:, 1])  # a strided float32 view, as a layer of the embeddings is
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, transform.apply(x.astype(np.float64)))  # the same bits as widening first
+
+
 def test_apply_per_layer_rejects_mismatched_shapes():
     with pytest.raises(MetricError):
         geometry.apply_per_layer(geometry.fit_center, np.ones((5, 2, 3)), np.ones((5, 3, 3)))
