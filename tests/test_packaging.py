@@ -266,3 +266,19 @@ def test_tests_sharing_a_run_are_scheduled_on_one_worker():
     assert groups["tests/test_site.py"] == groups["tests/test_interruptions.py"] == "reference"
     assert groups["tests/test_hub_replica.py"] == "replica"
     assert "tests/test_stats.py" not in groups and "tests/test_book_real.py" not in groups
+
+
+def test_mutation_tool_leaves_lines_marked_equivalent_alone_and_lists_them(tmp_path, capsys):
+    tool = module_at(ROOT / "tools" / "mutants.py")
+    module = tmp_path / "example.py"
+    module.write_text(
+        "def f(a, b):\n"
+        "    n = min(4, a)  # mutants: equivalent: a thread count\n"
+        "    m = max(4, b)  # mutants: equivalent:\n"  # no reason: not a mark
+        "    return n < m\n"
+    )
+    lines = {mutant.line for mutant in tool.mutants_of(module)}
+    assert 2 not in lines and {3, 4} <= lines
+    assert tool.equivalent_lines(module) == {2: "a thread count"}
+    tool.print_equivalent([module])
+    assert "example.py:2" in capsys.readouterr().out

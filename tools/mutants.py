@@ -23,8 +23,11 @@ extreme    ``max`` ↔ ``min`` (names and attributes: ``np.nanmax`` ↔ ``np.nan
            ``argmax`` ↔ ``argmin``, ``maximum`` ↔ ``minimum``, ...)
 =========  ==============================================================
 
-Nothing is mutated inside type annotations or f-strings. Mutants are sampled (at most
-``--max-mutants`` per module, with a fixed seed) so that a run takes bounded time.
+Nothing is mutated inside type annotations or f-strings, nor on a line that ends with
+``# mutants: equivalent: <why>``: a line whose every change leaves every result as it is
+(a thread count, the length of a cache file's name). The reason is required and each
+such line is listed in the report, so the exclusion stays visible. Mutants are sampled
+(at most ``--max-mutants`` per module, with a fixed seed) so that a run takes bounded time.
 
 Safety: the original bytes are kept in memory and in a backup file outside the
 repository; the module is restored (same bytes and the same modification time) in a
@@ -104,6 +107,7 @@ EXTREMES = {
     "argmax": "argmin", "argmin": "argmax", "nanargmax": "nanargmin", "nanargmin": "nanargmax",
     "maximum": "minimum", "minimum": "maximum", "fmax": "fmin", "fmin": "fmax",
 }  # fmt: skip
+EQUIVALENT = re.compile(r"#\s*mutants:\s*equivalent:\s*(?P<why>\S.*)$")  # a line no mutant can change a result of
 SYMBOLS = {
     ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
     ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.Add: "+",
@@ -252,14 +256,24 @@ def _candidates(tree: ast.AST, source: bytes) -> Iterator[tuple[ast.AST, str, st
                 yield test, "negate", "condition negated", t_start, t_end, f"not ({text(test)})"
 
 
+def equivalent_lines(path: Path) -> dict[int, str]:
+    """Line number -> reason, for the lines marked ``# mutants: equivalent: <why>``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return {number: match["why"].strip() for number, line in enumerate(lines, 1) if (match := EQUIVALENT.search(line))}
+
+
 def mutants_of(path: Path) -> list[Mutant]:
-    """Every valid mutant of a module, in the order of the source."""
+    """Every valid mutant of a module, in the order of the source (none on a line marked
+    equivalent)."""
     source = path.read_bytes()
     tree = ast.parse(source, filename=str(path))
     original = ast.dump(tree)
+    marked = equivalent_lines(path)
     found: list[tuple] = []
     seen: set[bytes] = set()
     for node, operator, change, start, end, replacement in _candidates(tree, source):
+        if node.lineno in marked:
+            continue
         mutated = source[:start] + replacement.encode() + source[end:]
         try:
             if ast.dump(ast.parse(mutated)) == original or mutated in seen:
@@ -551,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{relative(module)}: {len(chosen)} of {len(every[module])} mutants")
             for mutant in chosen:
                 print(f"  {mutant.name:<16} {_describe(mutant)}")
+        print_equivalent(modules)
         return 0
 
     recover_previous_runs()
@@ -615,7 +630,17 @@ def main(argv: list[str] | None = None) -> int:
         _cleanup()
         if sandbox_root is not None:
             shutil.rmtree(sandbox_root, ignore_errors=True)
+    print_equivalent(modules)
     return report(outcomes)
+
+
+def print_equivalent(modules: list[Path]) -> None:
+    marked = [(module, line, why) for module in modules for line, why in equivalent_lines(module).items()]
+    print("\nlines marked equivalent (not mutated):")
+    for module, line, why in marked:
+        print(f"  {relative(module)}:{line:<6} {why}")
+    if not marked:
+        print("  none")
 
 
 def report(outcomes: list[Outcome]) -> int:

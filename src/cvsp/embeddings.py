@@ -211,7 +211,7 @@ class Embedder:
     cache: EmbeddingCache | None = None
     seed: int = 0
     token_budget: int = DEFAULT_TOKEN_BUDGET
-    progress: bool = True
+    progress: bool = True  # mutants: equivalent: whether a progress bar is drawn by default changes no vector
     forward_passes: int = field(default=0, init=False)  # texts run, for tests and benchmarks
     # (form, selector, seed) -> [(texts, cache key or array, drawn positions)], see _shared
     _returned: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -233,7 +233,8 @@ class Embedder:
             "seed": (self.seed if seed is None else seed) if selector in RANDOM_RULES else None,
             "texts": digest,
         }
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+        text = json.dumps(parts, sort_keys=True)  # mutants: equivalent: the order of a fixed dict's keys
+        return hashlib.sha256(text.encode()).hexdigest()[:32]  # mutants: equivalent: the length of a file name
 
     def _usable(self, array: np.ndarray | None, n: int, selector: str) -> bool:
         """Whether a cache entry is the array a forward pass would give: ``n`` rows, every
