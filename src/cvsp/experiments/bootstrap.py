@@ -153,7 +153,7 @@ def replicates(
     sentence_counts = stats.resample_counts(resamples.indices(SENTENCE_TASK, n_sentences), n_sentences)
     left, right = sentences.pair_positions()
     valence = words.lexicon["valence"].to_numpy()
-    threads = min(4, os.cpu_count() or 1)  # mutants: equivalent: results do not depend on the thread count (test_experiments)
+    threads = min(4, os.cpu_count() or 1)  # mutants: equivalent: no result depends on the thread count
     jobs = _Jobs(workers or threads)
     try:
         for key, embed in embedders.items():
