@@ -136,3 +136,18 @@ def test_another_token_choice_of_a_stitched_list_needs_no_pass(small_models, tex
     fresh = Embedder(small_models["gpt2"], progress=False)(changed, ["last_token", "random_token"])
     for variant in ("last_token", "random_token"):
         np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)
+
+
+def test_cache_keys_stay_as_they_are_across_versions():
+    """A user's embedding cache (hours of forward passes for the whole book) must survive an
+    update of the package: a request's key depends on what it asks for, never on how the
+    code spells it. These two keys were computed when the scheme was set; a deliberate
+    change of the scheme bumps ``CACHE_FORMAT`` and updates them."""
+    from types import SimpleNamespace
+
+    def key(selector: str, seed: int) -> str:
+        return Embedder(SimpleNamespace(fingerprint="gpt2@607a30d7/sha256:00ff"), seed=seed)._key("bare", selector, "ab" * 32)
+
+    assert key("eos", 3) == "4f7dc02b877f2c5baa0123b0e2e71a72"
+    assert key("random", 3) == "94a3c9ef967a6a9c661c36aff229d0f9"
+    assert key("eos", 4) == key("eos", 3) and key("random", 4) != key("random", 3)  # the seed matters only to a draw

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -292,9 +294,12 @@ def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_wo
         assert row["value"] == pytest.approx(plain.query("model == @model")["value"].max(), abs=1e-9)
     assert (table["ci_low"] <= table["ci_high"]).all()
 
-    # after postprocessed, the same table from its pair cosines: no vector is embedded or moved again
+    # after postprocessed (and a cross-fit, which must leave them alone), the same table from
+    # its pair cosines: no vector is embedded or moved again
     maps: dict = {}
     experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "whitening"), maps=maps)
+    experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "whitening"),
+                              cross_fit=True, maps=maps)  # fmt: skip
 
     def refuse(texts, variants):
         raise AssertionError("embedded again")
@@ -304,6 +309,39 @@ def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_wo
         transforms=("none", "whitening"), maps=maps,
     )  # fmt: skip
     pd.testing.assert_frame_equal(reused, table)
+    # other pairs of the same sentences are other inputs: their cosines are computed, not read
+    swapped = dataclasses.replace(small_sentences, pairs=small_sentences.pairs.rename(
+        columns={"sentence1": "sentence2", "sentence2": "sentence1"}))  # fmt: skip
+    with pytest.raises(AssertionError, match="embedded again"):
+        experiments.postprocessed_sts_intervals({key: refuse for key in embedders}, swapped,
+                                                stats.BootstrapSettings(replicates=200), ("none",), maps=maps)  # fmt: skip
+
+
+def test_replicates_use_the_cores_but_at_most_four_threads(monkeypatch):
+    from cvsp.experiments import bootstrap
+
+    for cores, threads in ((64, 4), (4, 4), (2, 2), (None, 1)):
+        monkeypatch.setattr(bootstrap.os, "cpu_count", lambda cores=cores: cores)
+        assert bootstrap.default_threads() == threads, cores
 
 
 HIDDEN = [str(i) for i in range(13)]
+
+
+def test_a_failing_series_cancels_the_series_still_waiting():
+    """An error in one series ends the replicates at once: the series not yet started are
+    cancelled, not computed in vain before the error reaches the user."""
+    import time
+
+    from cvsp.experiments.bootstrap import _Jobs
+
+    def fail():
+        raise ValueError("a series failed")
+
+    jobs = _Jobs(1)
+    jobs.submit(("fails",), fail)
+    for i in range(20):
+        jobs.submit((i,), time.sleep, 0.05)
+    with pytest.raises(ValueError, match="a series failed"):
+        jobs.results()
+    assert sum(job.cancelled() for job in jobs.jobs.values()) >= 15

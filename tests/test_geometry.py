@@ -247,6 +247,7 @@ def test_apply_widens_float32_to_float64_exactly(name):
     got = transform.apply(np.stack([x, x], axis=1)[:, 1])  # a strided float32 view, as a layer of the embeddings is
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, transform.apply(x.astype(np.float64)))  # the same bits as widening first
+    np.testing.assert_array_equal(transform.apply(x.astype(object)), got)  # not plain numbers: converted first
 
 
 def test_apply_per_layer_rejects_mismatched_shapes():

@@ -275,10 +275,11 @@ def test_mutation_tool_leaves_lines_marked_equivalent_alone_and_lists_them(tmp_p
         "def f(a, b):\n"
         "    n = min(4, a)  # mutants: equivalent: a thread count\n"
         "    m = max(4, b)  # mutants: equivalent:\n"  # no reason: not a mark
+        "    s = '# mutants: equivalent: inside a string' if a > 1 else ''\n"  # text, not a comment
         "    return n < m\n"
     )
     lines = {mutant.line for mutant in tool.mutants_of(module)}
-    assert 2 not in lines and {3, 4} <= lines
+    assert 2 not in lines and {3, 4, 5} <= lines
     assert tool.equivalent_lines(module) == {2: "a thread count"}
     tool.print_equivalent([module])
     assert "example.py:2" in capsys.readouterr().out

@@ -64,6 +64,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,7 +108,7 @@ EXTREMES = {
     "argmax": "argmin", "argmin": "argmax", "nanargmax": "nanargmin", "nanargmin": "nanargmax",
     "maximum": "minimum", "minimum": "maximum", "fmax": "fmin", "fmin": "fmax",
 }  # fmt: skip
-EQUIVALENT = re.compile(r"#\s*mutants:\s*equivalent:\s*(?P<why>\S.*)$")  # a line no mutant can change a result of
+EQUIVALENT = re.compile(r"^#\s*mutants:\s*equivalent:\s*(?P<why>\S.*)$")  # a comment: no mutant here changes a result
 SYMBOLS = {
     ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
     ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.Add: "+",
@@ -257,9 +258,12 @@ def _candidates(tree: ast.AST, source: bytes) -> Iterator[tuple[ast.AST, str, st
 
 
 def equivalent_lines(path: Path) -> dict[int, str]:
-    """Line number -> reason, for the lines marked ``# mutants: equivalent: <why>``."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return {number: match["why"].strip() for number, line in enumerate(lines, 1) if (match := EQUIVALENT.search(line))}
+    """Line number -> reason, for the lines whose comment is ``# mutants: equivalent: <why>``
+    (comments only, as the tokenizer sees them: never text inside a string). A mark
+    covers the mutants that start on its line."""
+    with path.open("rb") as stream:
+        comments = [t for t in tokenize.tokenize(stream.readline) if t.type == tokenize.COMMENT]
+    return {t.start[0]: match["why"].strip() for t in comments if (match := EQUIVALENT.search(t.string))}
 
 
 def mutants_of(path: Path) -> list[Mutant]:

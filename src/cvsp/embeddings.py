@@ -233,8 +233,7 @@ class Embedder:
             "seed": (self.seed if seed is None else seed) if selector in RANDOM_RULES else None,
             "texts": digest,
         }
-        text = json.dumps(parts, sort_keys=True)  # mutants: equivalent: the order of a fixed dict's keys
-        return hashlib.sha256(text.encode()).hexdigest()[:32]  # mutants: equivalent: the length of a file name
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
     def _usable(self, array: np.ndarray | None, n: int, selector: str) -> bool:
         """Whether a cache entry is the array a forward pass would give: ``n`` rows, every

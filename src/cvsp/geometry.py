@@ -116,11 +116,13 @@ class Transform:
     def apply(self, x: np.ndarray) -> np.ndarray:
         """The fitted map applied to the rows of ``x`` (``[..., d]``), with the fitted statistics."""
         x = np.asarray(x)
+        if x.dtype.kind not in "biuf":  # anything but plain numbers is converted as before
+            x = np.asarray(x, dtype=np.float64)
         if x.ndim < 1 or x.shape[-1] != self.dims:
             raise MetricError(f"{self.name} was fitted on {self.dims} dimensions, got shape {x.shape}.")
         y = np.subtract(x, self.mean, dtype=np.float64)  # float32 input is widened on the fly, not copied first
         if self.scale is not None:
-            y /= self.scale
+            y = y / self.scale
         if self.matrix is not None:
             y = y @ self.matrix
         return y

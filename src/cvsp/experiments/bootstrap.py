@@ -104,6 +104,12 @@ class _Resamples:
         return self.prepared[task]
 
 
+def default_threads() -> int:
+    """Threads of :func:`replicates` when none are asked for: the cores, at most 4, since
+    each thread may hold a ~100 MB array (see :class:`_Jobs`)."""
+    return min(4, os.cpu_count() or 1)
+
+
 class _Jobs:
     """Series computed on a few threads; a large job (a self-similarity holding an
     ``[n, L, d]`` array, ~100 MB per sentence variant) is submitted only once at most
@@ -153,8 +159,7 @@ def replicates(
     sentence_counts = stats.resample_counts(resamples.indices(SENTENCE_TASK, n_sentences), n_sentences)
     left, right = sentences.pair_positions()
     valence = words.lexicon["valence"].to_numpy()
-    threads = min(4, os.cpu_count() or 1)  # mutants: equivalent: no result depends on the thread count
-    jobs = _Jobs(workers or threads)
+    jobs = _Jobs(workers or default_threads())
     try:
         for key, embed in embedders.items():
             family = embed.family

@@ -8,6 +8,7 @@ self-similarity and the word tasks after each transform, :func:`abtt_sweep` and
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -166,15 +167,18 @@ def postprocessed(
         for side in sentence_side.values():
             side._moved.clear()  # float64 copies of every sentence vector: free them before the words
         if not cross_fit:
-            maps.update({_eos_cosines_key(key, transform): c for (key, v), c in cosines.items() if v == "eos"})
+            maps.update({_eos_cosines_key(key, transform, sentences): c for (key, v), c in cosines.items() if v == "eos"})
             tables.append(word_similarity(word_side, words))
         frames.append(pd.concat(tables, ignore_index=True).assign(transform=transform))
     return pd.concat(frames, ignore_index=True)
 
 
-def _eos_cosines_key(model: str, transform: str) -> tuple:
-    """Where :func:`postprocessed` leaves a model's EOS pair cosines in ``maps``."""
-    return (f"{model} sentences", "eos", transform, "pair cosines")
+def _eos_cosines_key(model: str, transform: str, sentences: SentenceData) -> tuple:
+    """Where :func:`postprocessed` leaves a model's EOS pair cosines in ``maps``: with the
+    digest of the sentences and their pairs, so that other inputs never read them."""
+    left, right = sentences.pair_positions()
+    pairs = hashlib.sha256(np.asarray(left).tobytes() + np.asarray(right).tobytes()).hexdigest()
+    return (f"{model} sentences", "eos", transform, "pair cosines", texts_digest(sentences.sentences), pairs)
 
 
 def abtt_sweep(
@@ -211,7 +215,7 @@ def postprocessed_sts_intervals(
     maps = {} if maps is None else maps
     for key, embed in embedders.items():
         for transform in transforms:
-            computed = maps.get(_eos_cosines_key(key, transform))
+            computed = maps.get(_eos_cosines_key(key, transform, sentences))
             if computed is None:
                 wrapped = Postprocessed(embed, transform, lambda v, e=embed: e(sentences.sentences, [v])[v],
                                         name=f"{key} sentences", maps=maps)  # fmt: skip
