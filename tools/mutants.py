@@ -23,10 +23,11 @@ extreme    ``max`` ↔ ``min`` (names and attributes: ``np.nanmax`` ↔ ``np.nan
            ``argmax`` ↔ ``argmin``, ``maximum`` ↔ ``minimum``, ...)
 =========  ==============================================================
 
-Nothing is mutated inside type annotations or f-strings, nor on a line that ends with
-``# mutants: equivalent: <why>``: a line whose every change leaves every result as it is
-(a thread count, the length of a cache file's name). The reason is required and each
-such line is listed in the report, so the exclusion stays visible. Mutants are sampled
+Nothing is mutated inside type annotations or f-strings, nor on a line whose comment is
+``# mutants: equivalent: <why>``: a line whose every change leaves every result, and
+every promise to users, as it is (a progress bar's default; not a cache key's spelling,
+which a user's cache depends on). The reason is required and each such line is listed in
+the report, so the exclusion stays visible. Mutants are sampled
 (at most ``--max-mutants`` per module, with a fixed seed) so that a run takes bounded time.
 
 Safety: the original bytes are kept in memory and in a backup file outside the

@@ -149,6 +149,7 @@ def postprocessed(
     """
     maps = {} if maps is None else maps
     folds = np.random.default_rng(seed).permutation(len(sentences.sentences)) % 2 if cross_fit else None
+    inputs = _sentences_digest(sentences)
     frames = []
     for transform in transforms:
         cosines: dict = {}
@@ -167,18 +168,25 @@ def postprocessed(
         for side in sentence_side.values():
             side._moved.clear()  # float64 copies of every sentence vector: free them before the words
         if not cross_fit:
-            maps.update({_eos_cosines_key(key, transform, sentences): c for (key, v), c in cosines.items() if v == "eos"})
+            maps.update({_eos_cosines_key(key, transform, inputs): c for (key, v), c in cosines.items() if v == "eos"})
             tables.append(word_similarity(word_side, words))
         frames.append(pd.concat(tables, ignore_index=True).assign(transform=transform))
     return pd.concat(frames, ignore_index=True)
 
 
-def _eos_cosines_key(model: str, transform: str, sentences: SentenceData) -> tuple:
-    """Where :func:`postprocessed` leaves a model's EOS pair cosines in ``maps``: with the
-    digest of the sentences and their pairs, so that other inputs never read them."""
+def _sentences_digest(sentences: SentenceData) -> str:
+    """Digest of the sentences and their pairs: part of the key of the pair cosines in
+    ``maps``, so that other inputs never read them."""
     left, right = sentences.pair_positions()
-    pairs = hashlib.sha256(np.asarray(left).tobytes() + np.asarray(right).tobytes()).hexdigest()
-    return (f"{model} sentences", "eos", transform, "pair cosines", texts_digest(sentences.sentences), pairs)
+    digest = hashlib.sha256(texts_digest(sentences.sentences).encode())
+    digest.update(np.asarray(left).tobytes() + np.asarray(right).tobytes())
+    return digest.hexdigest()
+
+
+def _eos_cosines_key(model: str, transform: str, inputs: str) -> tuple:
+    """Where :func:`postprocessed` leaves a model's EOS pair cosines in ``maps`` (``inputs``:
+    :func:`_sentences_digest`)."""
+    return (f"{model} sentences", "eos", transform, "pair cosines", inputs)
 
 
 def abtt_sweep(
@@ -213,9 +221,10 @@ def postprocessed_sts_intervals(
     indices = stats.resample_indices(len(gold), boot.replicates, boot.seed_for(STS_TASK))
     rows = []
     maps = {} if maps is None else maps
+    inputs = _sentences_digest(sentences)
     for key, embed in embedders.items():
         for transform in transforms:
-            computed = maps.get(_eos_cosines_key(key, transform, sentences))
+            computed = maps.get(_eos_cosines_key(key, transform, inputs))
             if computed is None:
                 wrapped = Postprocessed(embed, transform, lambda v, e=embed: e(sentences.sentences, [v])[v],
                                         name=f"{key} sentences", maps=maps)  # fmt: skip
