@@ -75,6 +75,7 @@ TARGETS = {
     "book_prose_edit_s": 60.0,  # rebuild after editing one chapter's prose
     "chapter_cached_s": 60.0,  # any page, its forward passes cached by an earlier build
 }
+SAMPLE_S = 5.0  # seconds between two samples of the cache's size during the cold build
 PROSE_EDIT = ("notebooks/03_sts.ipynb", "\n\nThis sentence was added by the benchmark.")
 CLI_COMMANDS = (("--help",), ("models",))
 # Runs a command of the cli in this interpreter and says whether it imported torch.
@@ -297,15 +298,56 @@ def uncertainty_time(cache: Path, quick: bool = False) -> dict:
     return report
 
 
-def _build(source: Path, env: dict) -> float:
+def _build(source: Path, env: dict, sample: Path | None = None) -> float | tuple[float, list]:
+    """Seconds of a strict build of ``source``; with ``sample`` (a cache folder), also the
+    cache's size sampled every :data:`SAMPLE_S` seconds while it ran: ``[(time, MiB of the
+    whole cache, MiB of its embeddings), ...]``."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "-W", "-n", "--keep-going"],
-        env=env, capture_output=True, text=True,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(f"the book build failed: {(done.stdout + done.stderr)[-3000:]}")
-    return time.perf_counter() - start
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "-W", "-n", "--keep-going"]
+    samples: list[tuple[float, float, float]] = []
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as build:
+        if sample is not None:
+            while build.poll() is None:
+                samples.append((time.time(), _tree_mib(sample), _tree_mib(sample / "embeddings")))
+                time.sleep(SAMPLE_S)
+            samples.append((time.time(), _tree_mib(sample), _tree_mib(sample / "embeddings")))
+        output = build.communicate()[0]
+    if build.returncode != 0:
+        raise RuntimeError(f"the book build failed: {output[-3000:]}")
+    seconds = time.perf_counter() - start
+    return seconds if sample is None else (seconds, samples)
+
+
+def _tree_mib(folder: Path) -> float:
+    """MiB of the files under ``folder`` now (files that vanish while it is read count 0)."""
+    total = 0
+    for path in folder.rglob("*") if folder.is_dir() else ():
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:
+            pass
+    return total / 2**20
+
+
+def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dict[str, dict[str, float]]:
+    """The cache's size when each page started and ended executing and its peak between
+    (MiB; the whole cache and its embeddings), from the build's execution table (each
+    record's end and duration) and the samples of :func:`_build`; pages run one after
+    another, in the table's order."""
+    from jupyter_cache import get_cache  # here: a tool of the book, not of the benchmark's other parts
+
+    pages = {}
+    for record in sorted(get_cache(build / ".jupyter_cache").list_cache_records(), key=lambda r: r.pk):
+        end = record.created.timestamp()
+        begin = end - float(record.data["execution_seconds"])
+        before = [s for s in samples if s[0] <= begin][-1:] or [samples[0]]
+        after = [s for s in samples if s[0] >= end][:1] or [samples[-1]]
+        inside = [s for s in samples if begin <= s[0] <= end] + before + after
+        pages[Path(record.uri).stem] = {
+            "start_mib": before[0][1], "peak_mib": max(s[1] for s in inside), "end_mib": after[0][1],
+            "embeddings_peak_mib": max(s[2] for s in inside),
+        }  # fmt: skip
+    return pages
 
 
 def execution_table(build: Path) -> dict[str, float]:
@@ -335,9 +377,15 @@ def book(root: Path) -> dict:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / name, source / name)
         env = dict(os.environ, CVSP_CACHE_DIR=str(cache), CVSP_MODELS="stand-in", MPLBACKEND="Agg")
-        report = {"cold_s": _build(source, env)}
-        report["cold_pages_s"] = execution_table(source / "_build")
+        cold_s, samples = _build(source, env, sample=cache)
+        report = {"cold_s": cold_s, "cold_pages_s": execution_table(source / "_build")}
         report["cache_mib"] = disk_mib(cache)
+        report["cache_peak_mib"] = max(s[1] for s in samples)
+        report["embeddings_peak_mib"] = max(s[2] for s in samples)
+        report["cache_pages_mib"] = cache_by_page(source / "_build", samples)
+        print(f"  cache: peak {report['cache_peak_mib']:.0f} MiB (embeddings {report['embeddings_peak_mib']:.0f}); by page (start, peak, end) "
+              + ", ".join(f"{k} {v['start_mib']:.0f}/{v['peak_mib']:.0f}/{v['end_mib']:.0f}"
+                          for k, v in report["cache_pages_mib"].items()), flush=True)  # fmt: skip
         print(f"  cold {report['cold_s']:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in report["cold_pages_s"].items()), flush=True)
         _edit_prose(source / PROSE_EDIT[0], PROSE_EDIT[1])
         report["prose_edit_s"] = _build(source, env)
@@ -412,12 +460,34 @@ def verdicts(report: dict) -> list[dict]:
     ]  # fmt: skip
 
 
+def _commit(root: Path) -> str:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
+
+
+def book_only(out: Path) -> int:
+    """The book's three builds alone, their figures put in place of those in ``out`` (the
+    other sections keep theirs; each book section names the commit it measured)."""
+    root = Path(__file__).resolve().parents[1]
+    report = json.loads(out.read_text())
+    print("The book: cold, after a prose edit, with the forward passes cached...", flush=True)
+    report["book"] = {"commit": _commit(root), "machine": machine(), **book(root)}
+    report["targets"] = verdicts(report)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote the book's figures to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
     parser.add_argument("--quick", action="store_true", help="small inputs, no end-to-end run (smoke test)")
     parser.add_argument("--no-book", dest="book", action="store_false", help="leave out the three book builds (about 30 min)")
+    parser.add_argument("--book-only", action="store_true",
+                        help="run only the three book builds and replace the book's figures in --out (about 30 min)")
     args = parser.parse_args(argv)
+    if args.book_only:
+        return book_only(args.out)
 
     settings = Settings.from_env().with_(models="stand-in", device="cpu", **_size(args.quick))
     print("Loading stand-in models and data...", flush=True)
@@ -449,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
             report["cache_quick_mib"] = disk_mib(Path(folder))
     if args.book and not args.quick:
         print("The book: cold, after a prose edit, with the forward passes cached...", flush=True)
-        report["book"] = book(Path(__file__).resolve().parents[1])
+        root = Path(__file__).resolve().parents[1]
+        report["book"] = {"commit": _commit(root), **book(root)}
     report["targets"] = verdicts(report)
 
     print("\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul")

@@ -2,12 +2,17 @@
 
     python tools/edition.py student --cache _build/.jupyter_cache \
         --notebooks _build/student/notebooks > _build/_config.student.yml
+    python tools/edition.py links > _build/_config.links.yml
 
 The student edition is the book without the solutions of the exercises
 (sphinx-exercise's ``hide_solutions``) and says so in its title. It reads the executed
 notebooks from ``--cache`` (the Jupyter cache of a full build), so it re-executes
 nothing that the full build already ran. Everything else is ``_config.yml`` unchanged:
 one source for the book's configuration.
+
+The ``links`` edition is the book with no notebook executed, for the link check
+(``.github/workflows/links.yml``): links are in the sources, so checking them needs no
+model and no forward pass.
 
 Solutions with code are *gated* (``{solution-start} <label>``, code cells,
 ``{solution-end}``), so that the build runs them. ``hide_solutions`` alone drops only
@@ -38,26 +43,34 @@ from sphinx_exercise.directive import SolutionStartDirective
 from sphinx_exercise.nodes import solution_end_node
 
 ROOT = Path(__file__).resolve().parents[1]
-EDITIONS = ("student",)
+EDITIONS = ("student", "links")
 EXTENSION = "edition"  # this file, loaded by the student configuration as a Sphinx extension
 
 
 def edition_config(name: str, cache: Path | None = None) -> dict:
-    """``_config.yml`` adapted for edition ``name``."""
+    """``_config.yml`` adapted for edition ``name``: ``student`` (no solutions) or ``links``
+    (no notebook executed: the link check reads the pages as written)."""
     if name not in EDITIONS:
         raise SystemExit(f"Unknown edition {name!r}; choose from {', '.join(EDITIONS)}.")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    config["title"] = f"{config['title']} (student edition: no solutions)"
-    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-    # Colab and Binder would open the repository's notebooks, solutions included
-    config["launch_buttons"] = {"colab_url": "", "binderhub_url": "", "jupyterhub_url": "", "thebe": False}
+    config.setdefault("sphinx", {})
+    if name == "student":
+        config["title"] = f"{config['title']} (student edition: no solutions)"
+        config["sphinx"].setdefault("config", {})["hide_solutions"] = True
+        # Colab and Binder would open the repository's notebooks, solutions included
+        config["launch_buttons"] = {"colab_url": "", "binderhub_url": "", "jupyterhub_url": "", "thebe": False}
+    else:  # links: every link is in the sources; executing the book would only take time
+        config.setdefault("execute", {})["execute_notebooks"] = "off"
+        settings = config["sphinx"].setdefault("config", {})  # unexecuted pages have no glued values
+        settings["suppress_warnings"] = [*settings.get("suppress_warnings", []), "mystnb.glue"]
     if cache is not None:
         config.setdefault("execute", {})["cache"] = str(cache.resolve())
     # paths in the configuration are relative to the book's root, wherever this file goes
     config["bibtex_bibfiles"] = [str(ROOT / p) for p in config.get("bibtex_bibfiles", [])]
     extensions = config["sphinx"].get("local_extensions") or {}
     config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in extensions.items()}
-    config["sphinx"]["local_extensions"][EXTENSION] = str(Path(__file__).resolve().parent)
+    if name == "student":
+        config["sphinx"]["local_extensions"][EXTENSION] = str(Path(__file__).resolve().parent)
     return config
 
 
