@@ -24,7 +24,12 @@ BIN := $(VENV)/bin
 
 .PHONY: book reproduce test clean-venv mutants release rehearse
 
+# Debian and Ubuntu ship venv's ensurepip in a package of its own: without it `python3 -m
+# venv` fails half-way with a traceback. Said first, in one sentence, before anything is made.
 $(BIN)/python:
+	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
+		echo "make: $(PYTHON) cannot create a virtual environment (its venv/ensurepip module is missing); on Debian or Ubuntu install it with: sudo apt-get install python3-venv" >&2; \
+		exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 

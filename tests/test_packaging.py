@@ -283,3 +283,23 @@ def test_mutation_tool_leaves_lines_marked_equivalent_alone_and_lists_them(tmp_p
     assert tool.equivalent_lines(module) == {2: "a thread count"}
     tool.print_equivalent([module])
     assert "example.py:2" in capsys.readouterr().out
+
+
+def test_make_without_venv_names_the_package_before_creating_anything(tmp_path):
+    """A fresh Debian or Ubuntu has python3 without ``ensurepip`` (package python3-venv):
+    ``make`` says so in one sentence, exit status 2, and creates no environment."""
+    shadow = tmp_path / "shadow" / "ensurepip"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'ensurepip'\")\n")
+    python = tmp_path / "python3"
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={shadow.parent} exec {sys.executable} \"$@\"\n")
+    python.chmod(0o755)
+    venv = tmp_path / "venv"
+    done = subprocess.run(["make", "--no-print-directory", "test", f"PYTHON={python}", f"VENV={venv}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "sudo apt-get install python3-venv" in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") <= 2  # the sentence and make's own line
+    assert not venv.exists()
+    healthy = subprocess.run([sys.executable, "-c", "import ensurepip, venv"], capture_output=True)
+    assert healthy.returncode == 0  # the check passes where venv works (this interpreter)
