@@ -345,7 +345,8 @@ def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dic
         inside = [s for s in samples if begin <= s[0] <= end] + before + after
         pages[Path(record.uri).stem] = {
             "start_mib": before[0][1], "peak_mib": max(s[1] for s in inside), "end_mib": after[0][1],
-            "embeddings_peak_mib": max(s[2] for s in inside),
+            "embeddings_start_mib": before[0][2], "embeddings_peak_mib": max(s[2] for s in inside),
+            "embeddings_end_mib": after[0][2],
         }  # fmt: skip
     return pages
 
