@@ -16,13 +16,17 @@ OUT ?= results
 SEED ?= 0
 EDITION ?=
 PYTEST_ARGS ?=
+# `cvsp preflight` runs before book, reproduce and rehearse: it says what the run will
+# download, store and take, and stops it (exit 1) when the disk is short;
+# PREFLIGHT=--force goes on anyway
+PREFLIGHT ?=
 # pytest-xdist workers of make test (0: none, one process); tests that share a reference
 # run stay on one worker (tests/conftest.py schedules them)
 TEST_WORKERS ?= 2
 
 BIN := $(VENV)/bin
 
-.PHONY: book reproduce test clean-venv mutants release rehearse
+.PHONY: book reproduce test clean-venv clean-cache mutants release rehearse
 
 # Debian and Ubuntu ship venv's ensurepip in a package of its own: without it `python3 -m
 # venv` fails half-way with a traceback. Said first, in one sentence, before anything is made.
@@ -46,6 +50,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 # Executed notebooks are cached by their code alone; the book's extension (book/_ext)
 # starts afresh when the models' resolved commits or the package change (cvsp.stamp).
 book: $(VENV)/.dev
+	CVSP_MODELS=$(MODELS) $(BIN)/cvsp preflight book $(PREFLIGHT)
 	CVSP_MODELS=$(MODELS) $(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is in _build/html/index.html"
 	@if [ "$(EDITION)" = student ]; then \
@@ -58,6 +63,7 @@ book: $(VENV)/.dev
 	elif [ -n "$(EDITION)" ]; then echo "EDITION must be student or unset, not $(EDITION)"; exit 2; fi
 
 reproduce: $(VENV)/.runtime
+	$(BIN)/cvsp preflight reproduce --models $(MODELS) $(PREFLIGHT)
 	$(BIN)/cvsp reproduce --models $(MODELS) --out $(OUT) --seed $(SEED)
 
 # pytest exits with 5 when it collected no test: that is a broken suite, not a pass.
@@ -68,6 +74,10 @@ test: $(VENV)/.dev
 
 clean-venv:
 	rm -rf $(VENV)
+
+# the cvsp cache (CVSP_CACHE_DIR): embeddings, stand-ins, intervals; says how much it held
+clean-cache: $(VENV)/.runtime
+	$(BIN)/cvsp cache --clear
 
 # Mutation testing: small changes to the code that the fast tests should notice
 # (tools/mutants.py; e.g. make mutants MUTANTS_ARGS="--modules src/cvsp/metrics.py --max-mutants 15").
@@ -83,4 +93,5 @@ release: $(VENV)/.dev
 # The Pages workflow's steps, offline, against a full-size replica of the hub: wall time,
 # downloads and peak disk -> benchmarks/rehearsal.json (benchmarks/rehearse.py; about 45 min).
 rehearse: $(VENV)/.dev
+	$(BIN)/cvsp preflight book --models real $(PREFLIGHT)
 	$(BIN)/python benchmarks/rehearse.py

@@ -461,6 +461,36 @@ def verdicts(report: dict) -> list[dict]:
     ]  # fmt: skip
 
 
+COSTS = Path(__file__).resolve().parents[1] / "src" / "cvsp" / "costs.json"
+
+
+def costs_of(report: dict) -> dict:
+    """The figures ``cvsp preflight`` estimates from (:class:`cvsp.costs.Benchmark`), taken
+    from a full benchmark report: the cold book's time and cache (peak and each page's
+    growth) and the cold ``cvsp reproduce``."""
+    book, e2e = report["book"], report["end_to_end"]
+    other = sum(v for k, v in book["cache_mib"].items() if k not in ("embeddings", "stand-ins"))
+    pages = {
+        page: {"seconds": book["cold_pages_s"][page],
+               "embeddings_mib": sizes["embeddings_end_mib"] - sizes["embeddings_start_mib"],
+               "cache_mib": sizes["end_mib"] - sizes["start_mib"]}
+        for page, sizes in book["cache_pages_mib"].items()
+    }  # fmt: skip
+    return {
+        "commit": book.get("commit", "unknown"), "cores": report["machine"]["cores"],
+        "book_s": book["cold_s"], "book_embeddings_peak_mib": book["embeddings_peak_mib"],
+        "book_cache_peak_mib": book["cache_peak_mib"], "book_other_mib": other, "pages": pages,
+        "reproduce_s": e2e["cold_s"], "reproduce_embeddings_mib": e2e["cache_mib"]["embeddings"],
+        "reproduce_other_mib": e2e["cache_mib"]["intervals"] + e2e["cache_mib"]["replicates"],
+        "reproduce_standins_mib": e2e["cache_mib"]["stand-ins"],
+    }  # fmt: skip
+
+
+def write_costs(report: dict, path: Path = COSTS) -> None:
+    path.write_text(json.dumps(costs_of(report), indent=2) + "\n")
+    print(f"Wrote {path}")
+
+
 def _commit(root: Path) -> str:
     done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
@@ -476,6 +506,7 @@ def book_only(out: Path) -> int:
     report["targets"] = verdicts(report)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote the book's figures to {out}")
+    write_costs(report)
     return 0
 
 
@@ -537,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote {args.out}")
+    if "book" in report and "end_to_end" in report:
+        write_costs(report)
     return 0
 
 

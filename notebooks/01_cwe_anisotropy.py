@@ -48,7 +48,7 @@ if importlib.util.find_spec("cvsp") is None:
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
-session = notebook.start()
+session = notebook.start("01_cwe_anisotropy")
 
 # %% [markdown]
 # ## The paper's claim

@@ -45,7 +45,7 @@ if importlib.util.find_spec("cvsp") is None:
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
-session = notebook.start()
+session = notebook.start("02_word_similarity")
 
 # %% [markdown]
 # ## The paper's claim

@@ -41,7 +41,7 @@ if importlib.util.find_spec("cvsp") is None:
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
-session = notebook.start()
+session = notebook.start("04_sentence_self_similarity")
 
 # %% [markdown]
 # ## The paper's claim

@@ -46,7 +46,7 @@ if importlib.util.find_spec("cvsp") is None:
 from cvsp import data, fidelity, notebook, plots
 from cvsp.notebook import glue
 
-session = notebook.start()
+session = notebook.start("05_reproducing_the_reproduction")
 
 # %% [markdown]
 # ## The differences

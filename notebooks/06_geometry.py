@@ -53,7 +53,7 @@ from cvsp import experiments, notebook, plots
 from cvsp.notebook import glue
 from cvsp.stats import BootstrapSettings
 
-session = notebook.start()
+session = notebook.start("06_geometry")
 glue("weights", session.weights_label())
 glue("n_sentences", len(session.sentences.sentences))
 

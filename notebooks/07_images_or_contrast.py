@@ -58,7 +58,7 @@ from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 from cvsp.stats import BootstrapSettings
 
-session = notebook.start(model_set="contrast")
+session = notebook.start("07_images_or_contrast")
 glue("weights", session.weights_label())
 LABELS = {key: plots.style(key)["label"] for key in session.models}
 
@@ -133,7 +133,7 @@ notebook.show(fig)
 # by layer although CLIP is not trained from GPT-2; SimCSE starts from BERT's weights,
 # so its layers do correspond to BERT's.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP − GPT-2 (EOS), unsupervised and supervised SimCSE − BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}, "image": {"alt": "A grid of line charts, one per measure: the contrastive model minus its base (CLIP minus GPT-2, and each SimCSE model minus BERT) in each layer from 0 to 12, each line inside a shaded band, with a grey line at zero."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Paired differences, contrastive model minus its base, with 95 % paired-bootstrap bands: CLIP \u2212 GPT-2 (EOS), unsupervised and supervised SimCSE \u2212 BERT ([CLS]). Below zero in the self-similarity panels: the step removes anisotropy; above zero in the STS and SimLex panels: the step improves the score.", "name": "fig-contrast-steps"}, "image": {"alt": "A grid of line charts, one per measure: the contrastive model minus its base (CLIP minus GPT-2, and each SimCSE model minus BERT) in each layer from 0 to 12, each line inside a shaded band, with a grey line at zero."}}
 steps = {"clip": "eos", "simcse_unsup": "cls", "simcse_sup": "cls"}
 panels = [
     ("cwe_self_similarity", "sts_sentences", {m: experiments.CWE_VARIANT for m in steps}),

@@ -59,7 +59,7 @@ from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 from cvsp.tokens import encode
 
-session = notebook.start(model_set="beyond")
+session = notebook.start("08_beyond_one_clip")
 glue("weights", session.weights_label())
 LABELS = {key: plots.style(key)["label"] for key in session.models}
 DEPTHS = experiments.depths_of(session.embedders)

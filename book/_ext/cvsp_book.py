@@ -1,7 +1,7 @@
 """Sphinx extension of the book: a warning at the top of every page of a stand-in build,
 the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), MathJax
-shipped with the site (:mod:`web_assets`), and a fresh start whenever the weights or the
-package change.
+shipped with the site (:mod:`web_assets`), a fresh start whenever the weights or the
+package change, and a last line saying how much the cvsp cache holds and where.
 
 Whether the build runs stand-in models is read from ``CVSP_MODELS`` (through
 :class:`cvsp.settings.Settings`, as the notebooks read it) and stored as the config value ``cvsp_models``. The book's stamp
@@ -21,7 +21,7 @@ from sphinx.util import logging
 
 from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 
-from cvsp import stamp
+from cvsp import costs, stamp
 from cvsp.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -106,6 +106,12 @@ def _warn(app, doctree) -> None:
     parent.insert(position, warning)
 
 
+def _cache_size(app, exception) -> None:
+    """The build's last line about the cvsp cache: how much it holds and where
+    (``cvsp cache --clear`` or ``make clean-cache`` empties it)."""
+    LOGGER.info(f"cvsp: {costs.cache_report(Settings.from_env())} `cvsp cache --clear` empties it.")
+
+
 def _static(app) -> None:
     app.config.html_static_path.append(str(STATIC))
 
@@ -120,4 +126,5 @@ def setup(app):
     app.connect("config-inited", _theme)
     app.connect("html-page-context", _page)
     app.connect("doctree-read", _warn)
+    app.connect("build-finished", _cache_size)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

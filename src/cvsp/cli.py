@@ -10,6 +10,7 @@ models' revisions are checked, so that a refused revision is said at once).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import textwrap
 import time
@@ -100,6 +101,30 @@ def build_parser() -> argparse.ArgumentParser:
         "models", help="list the model registry: keys, hub ids, families, pinned commits",
         description="The models cvsp knows by key, with the commit each loads by default.",
     )
+    preflight = commands.add_parser(
+        "preflight", help="say what a run will download, store and take, and refuse if the disk is short",
+        description=(
+            "Before a run: the weights it will download (from the registry's sizes, less what the "
+            "Hugging Face cache holds), the disk it needs at its peak and the time it takes (from the "
+            "benchmark's measured figures, scaled to this machine's cores: an estimate), and the free "
+            "disk where the caches live. Exit 1, before any request to the hub, when the disk is short."
+        ),
+        epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    preflight.add_argument(
+        "target", nargs="?", default="book", metavar="TARGET",
+        help="book (default), reproduce, or a chapter by number (1-8) or name (e.g. 08_beyond_one_clip)",
+    )  # fmt: skip
+    preflight.add_argument("--models", choices=MODEL_SOURCES, default=None,
+                           help="real or stand-in (default: $CVSP_MODELS or real)")  # fmt: skip
+    preflight.add_argument("--model-set", choices=tuple(MODEL_SETS), default="paper",
+                           help="with reproduce: the models it runs (default: paper)")  # fmt: skip
+    preflight.add_argument("--force", action="store_true", help="exit 0 even when the disk is short")
+    cache = commands.add_parser(
+        "cache", help="say how much the cvsp cache holds and where; --clear empties it",
+        description="The cvsp cache (CVSP_CACHE_DIR): its folders and their sizes.",
+    )
+    cache.add_argument("--clear", action="store_true", help="remove the cache folder and everything in it")
     return parser
 
 
@@ -113,6 +138,39 @@ def _models() -> int:
                                 initial_indent=" " * 22, subsequent_indent=" " * 22))  # fmt: skip
     print("\nfamilies: " + "; ".join(f"{f.name} ({f.description})" for f in FAMILIES.values()))
     print("model sets: " + "; ".join(f"{name} = {', '.join(keys)}" for name, keys in MODEL_SETS.items()))
+    return 0
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    from cvsp import costs  # here: huggingface_hub, which `cvsp --help` does without
+
+    try:
+        settings = Settings.from_env()
+        if args.models:
+            settings = settings.with_(models=args.models)
+        target = costs.chapter(args.target)
+        print(costs.report(target, settings, costs.Benchmark.load(), args.model_set))
+        short = costs.shortfall(costs.estimate(target, settings, costs.Benchmark.load(), args.model_set), settings)
+    except (SettingsError, costs.CostError) as error:
+        print(f"cvsp: error: {error}", file=sys.stderr)
+        return 2
+    if short and not args.force:
+        print(f"cvsp preflight: {short}", file=sys.stderr)
+        return 1
+    if short:
+        print(f"cvsp preflight: going on anyway (--force): {short}", file=sys.stderr)
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from cvsp import costs  # here: huggingface_hub, which `cvsp --help` does without
+
+    settings = Settings.from_env()
+    print(costs.cache_report(settings))
+    if args.clear and settings.cache_dir.is_dir():
+        total = sum(costs.cache_sizes(settings).values())
+        shutil.rmtree(settings.cache_dir)
+        print(f"Removed {settings.cache_dir} ({costs.size_text(total)}).")
     return 0
 
 
@@ -174,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return _models() if args.command == "models" else _reproduce(args)
+        commands = {"models": lambda: _models(), "preflight": lambda: _preflight(args), "cache": lambda: _cache(args)}
+        return commands.get(args.command, lambda: _reproduce(args))()
     except KeyboardInterrupt:
         print("cvsp: interrupted; nothing was written to the output folder.", file=sys.stderr)
         return 130

@@ -17,10 +17,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from cvsp import data, experiments, paper
+from cvsp import costs, data, experiments, paper
 from cvsp.embeddings import Embedder
 from cvsp.models import LoadedModel, load_models
-from cvsp.registry import MODEL_SETS, PAPER_MODELS
+from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS
 from cvsp.reproduce import (
     STAND_IN_WARNING, Run, beyond_tables, beyond_the_pair, contrast_tables, make_embedders, run, uncertainty,
 )  # fmt: skip
@@ -154,16 +154,31 @@ def models_table(record: dict[str, dict[str, Any]], digits: int | None = None) -
 
 
 def start(
-    settings: Settings | None = None, seed: int = 0, progress: bool = False, model_set: str = "paper"
+    chapter: str | None = None, settings: Settings | None = None, seed: int = 0, progress: bool = False,
+    model_set: str | None = None,
 ) -> Session:
-    """Load the models of ``model_set`` (:data:`cvsp.registry.MODEL_SETS`; the paper's two by
-    default) as ``CVSP_MODELS`` says and return a :class:`Session`."""
+    """Load the models of a chapter (:data:`cvsp.registry.CHAPTERS` names its model set;
+    ``model_set`` or, by default, the paper's two otherwise) as ``CVSP_MODELS`` says and
+    return a :class:`Session`. A chapter first prints what it will download, store and take
+    (:mod:`cvsp.costs`, the preflight's line), before any model is requested."""
     settings = settings or Settings.from_env()
-    models = load_models(settings, MODEL_SETS[model_set])
+    chosen = model_set or (CHAPTERS[chapter] if chapter else "paper")
+    if chapter:
+        print(_preflight_line(chapter, settings))
+    models = load_models(settings, MODEL_SETS[chosen])
     session = Session(settings, models, make_embedders(models, settings, seed=seed, progress=progress), seed)
     if session.stand_in:
         print(f"WARNING: {STAND_IN_WARNING}")
     return session
+
+
+def _preflight_line(chapter: str, settings: Settings) -> str:
+    """What a chapter run alone will cost (``cvsp preflight <chapter>``), or why that cannot be said."""
+    try:
+        cost = costs.estimate(chapter, settings, costs.Benchmark.load())
+    except costs.CostError as error:
+        return f"cvsp preflight: no estimate ({error})"
+    return f"cvsp preflight: {costs.line(cost, settings)}"
 
 
 def interval(low: float, high: float, digits: int = 3) -> str:

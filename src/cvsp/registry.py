@@ -16,7 +16,7 @@ Used by nearly every module: :mod:`cvsp.settings`, :mod:`cvsp.hub`, :mod:`cvsp.m
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 WEIGHTS_FILE = "model.safetensors"  # the only weights format cvsp reads
 COMMIT_RE = re.compile(r"[0-9a-f]{40}")
@@ -102,6 +102,7 @@ class ModelSpec:
     commit_prefix: str | None = None
     published_sha256: str | None = None
     architecture: tuple[tuple[str, object], ...] = ()
+    download_mb: float | None = None  # size of the pinned model.safetensors (MB, 10^6 bytes)
 
     @property
     def pinned_commit(self) -> str | None:
@@ -169,11 +170,27 @@ MODELS: dict[str, ModelSpec] = {
     "gpt2_medium": ModelSpec("gpt2_medium", "openai-community/gpt2-medium", "gpt2", "GPT-2 medium", 1024,
                              GPT2_MEDIUM_COMMIT, architecture=(("n_embd", 1024), ("n_layer", 24), ("n_head", 16))),
 }  # fmt: skip
+# The size of each pinned model.safetensors (MB), as the hub lists it: what a first real
+# run downloads for the model (its config and tokenizer add well under 1 % more).
+DOWNLOAD_MB = {"gpt2": 548.1, "clip": 605.2, "bert": 440.5, "simcse_unsup": 438.0, "simcse_sup": 438.0,
+               "clip_laion": 605.2, "clip_large": 1710.5, "siglip": 812.7, "gpt2_medium": 1520.0}  # fmt: skip
+MODELS = {key: replace(spec, download_mb=DOWNLOAD_MB.get(key)) for key, spec in MODELS.items()}
 PAPER_MODELS: tuple[str, ...] = ("gpt2", "clip")
 MODEL_SETS: dict[str, tuple[str, ...]] = {
     "paper": PAPER_MODELS,  # the paper's two models, the default
     "contrast": (*PAPER_MODELS, "bert", "simcse_unsup", "simcse_sup"),  # chapter "Images or contrast?"
     "beyond": (*PAPER_MODELS, "clip_laion", "clip_large", "siglip", "gpt2_medium"),  # chapter "Beyond one CLIP"
+}
+# the model set each chapter of the book loads (its notebook's notebook.start(chapter))
+CHAPTERS: dict[str, str] = {
+    "01_cwe_anisotropy": "paper",
+    "02_word_similarity": "paper",
+    "03_sts": "paper",
+    "04_sentence_self_similarity": "paper",
+    "05_reproducing_the_reproduction": "paper",
+    "06_geometry": "paper",
+    "07_images_or_contrast": "contrast",
+    "08_beyond_one_clip": "beyond",
 }
 # every model a chapter of the book loads
 BOOK_MODELS: tuple[str, ...] = tuple(dict.fromkeys(MODEL_SETS["contrast"] + MODEL_SETS["beyond"]))
