@@ -126,3 +126,50 @@ def test_show_gives_the_svg_its_natural_width(monkeypatch):
     (data, options), = shown
     assert data["image/svg+xml"].lstrip().startswith("<?xml") and data["image/png"]
     assert options["metadata"] == {"image/svg+xml": {"width": 1008}} and options["raw"] is True
+
+
+def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path, capsys):
+    session = notebook.start("07_images_or_contrast", settings=settings.with_(standin_size="small",
+                                                                               cache_dir=tmp_path))  # fmt: skip
+    printed = capsys.readouterr().out
+    assert printed.startswith("cvsp preflight: chapter 07_images_or_contrast: no download (stand-ins)")
+    assert list(session.models) == ["gpt2", "clip", "bert", "simcse_unsup", "simcse_sup"]
+    assert session.models.loaded == ()  # the preflight line came before any model
+    assert session.embedders["bert"].model.spec.key == "bert"
+    assert session.models.loaded == ("bert",)
+    session.sentences  # noqa: B018 (CLIP's tokenizer cuts the sentences)
+    assert session.models.loaded == ("bert", "clip")
+    from cvsp.reproduce import beyond_the_pair
+
+    assert not beyond_the_pair(session.models) and session.models.loaded == ("bert", "clip")  # specs only
+
+
+CHAPTER_ALONE = """
+import sys
+from cvsp import notebook
+session = notebook.start("01_cwe_anisotropy")
+session.models["gpt2"]
+print("loaded:", ",".join(session.models.loaded))
+"""
+
+
+def test_a_chapter_downloads_only_the_weights_its_cells_use(hub_repos, tmp_path):
+    """Real weights from a hub replica: a chapter session whose cells have used GPT-2 alone
+    has requested GPT-2's weights and not CLIP's."""
+    import os
+    import subprocess
+    import sys
+
+    from hub_replica import HubReplica
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and not k.endswith("_REVISION")}
+    with HubReplica(hub_repos) as hub:
+        env.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), CVSP_CACHE_DIR=str(tmp_path / "cvsp"),
+                   CVSP_MODELS="real", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", CHAPTER_ALONE], env=env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        weights = [r.path for r in hub.requests("model.safetensors") if r.method == "GET"]
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "loaded: gpt2" in done.stdout and "cvsp preflight: chapter 01_cwe_anisotropy: download 1.2 GB" in done.stdout
+    assert any("/gpt2/" in path for path in weights), weights
+    assert not any("clip" in path for path in weights), weights

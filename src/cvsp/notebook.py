@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,10 +20,10 @@ import pandas as pd
 
 from cvsp import costs, data, experiments, paper
 from cvsp.embeddings import Embedder
-from cvsp.models import LoadedModel, load_models
+from cvsp.models import LazyModels, LoadedModel
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS
 from cvsp.reproduce import (
-    STAND_IN_WARNING, Run, beyond_tables, beyond_the_pair, contrast_tables, make_embedders, run, uncertainty,
+    STAND_IN_WARNING, Run, beyond_tables, beyond_the_pair, contrast_tables, embedding_cache, run, uncertainty,
 )  # fmt: skip
 from cvsp.reproduce import results as cached_results
 from cvsp.settings import Settings
@@ -31,13 +32,36 @@ from cvsp.stats import BootstrapSettings
 INTERVAL_KEY = ["result", "model", "variant", "task", "layer"]
 
 
+class LazyEmbedders(Mapping[str, Embedder]):
+    """One cached :class:`~cvsp.embeddings.Embedder` per model of ``models``, made (and its
+    model loaded) when first used."""
+
+    def __init__(self, models: Mapping[str, LoadedModel], settings: Settings, seed: int = 0,
+                 progress: bool = False) -> None:  # fmt: skip
+        self._models, self._cache = models, embedding_cache(settings)
+        self._seed, self._progress = seed, progress
+        self._made: dict[str, Embedder] = {}
+
+    def __getitem__(self, key: str) -> Embedder:
+        if key not in self._made:
+            self._made[key] = Embedder(self._models[key], cache=self._cache, seed=self._seed, progress=self._progress)
+        return self._made[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
 @dataclass
 class Session:
-    """What a chapter needs: settings, loaded models and their cached embedders."""
+    """What a chapter needs: settings, its models and their cached embedders (with
+    :func:`start`, each model is loaded when a cell first uses it)."""
 
     settings: Settings
-    models: dict[str, LoadedModel]
-    embedders: dict[str, Embedder]
+    models: Mapping[str, LoadedModel]
+    embedders: Mapping[str, Embedder]
     seed: int = 0
 
     @property
@@ -160,13 +184,14 @@ def start(
     """Load the models of a chapter (:data:`cvsp.registry.CHAPTERS` names its model set;
     ``model_set`` or, by default, the paper's two otherwise) as ``CVSP_MODELS`` says and
     return a :class:`Session`. A chapter first prints what it will download, store and take
-    (:mod:`cvsp.costs`, the preflight's line), before any model is requested."""
+    (:mod:`cvsp.costs`, the preflight's line). Revisions are checked at once; each model
+    is loaded (for real weights, downloaded) when a cell first uses it."""
     settings = settings or Settings.from_env()
     chosen = model_set or (CHAPTERS[chapter] if chapter else "paper")
     if chapter:
         print(_preflight_line(chapter, settings))
-    models = load_models(settings, MODEL_SETS[chosen])
-    session = Session(settings, models, make_embedders(models, settings, seed=seed, progress=progress), seed)
+    models = LazyModels(settings, MODEL_SETS[chosen])
+    session = Session(settings, models, LazyEmbedders(models, settings, seed, progress), seed)
     if session.stand_in:
         print(f"WARNING: {STAND_IN_WARNING}")
     return session
