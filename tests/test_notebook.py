@@ -155,7 +155,7 @@ print("loaded:", ",".join(session.models.loaded))
 
 def test_a_chapter_downloads_only_the_weights_its_cells_use(hub_repos, tmp_path):
     """Real weights from a hub replica: a chapter session whose cells have used GPT-2 alone
-    has requested GPT-2's weights and not CLIP's."""
+    has requested GPT-2's files and none of CLIP's (whose revision it checked first)."""
     import os
     import subprocess
     import sys
@@ -168,8 +168,10 @@ def test_a_chapter_downloads_only_the_weights_its_cells_use(hub_repos, tmp_path)
                    CVSP_MODELS="real", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
         done = subprocess.run([sys.executable, "-c", CHAPTER_ALONE], env=env, capture_output=True, text=True,
                               timeout=300)  # fmt: skip
-        weights = [r.path for r in hub.requests("model.safetensors") if r.method == "GET"]
+        files = [r.path for r in hub.requests("/resolve/")]
+        checked = [r.path for r in hub.requests("/api/models/")]
     assert done.returncode == 0, done.stderr[-2000:]
     assert "loaded: gpt2" in done.stdout and "cvsp preflight: chapter 01_cwe_anisotropy: download 1.2 GB" in done.stdout
-    assert any("/gpt2/" in path for path in weights), weights
-    assert not any("clip" in path for path in weights), weights
+    assert "/gpt2/resolve/" in " ".join(files) and any(p.endswith("/model.safetensors") for p in files), files
+    assert not any("clip" in path for path in files), files  # not a file of CLIP's, weights or config
+    assert any("clip" in path for path in checked)  # though its revision was checked up front

@@ -303,3 +303,15 @@ def test_make_without_venv_names_the_package_before_creating_anything(tmp_path):
     assert not venv.exists()
     healthy = subprocess.run([sys.executable, "-c", "import ensurepip, venv"], capture_output=True)
     assert healthy.returncode == 0  # the check passes where venv works (this interpreter)
+
+
+def test_the_wheel_carries_the_benchmarks_costs(tmp_path):
+    """``cvsp preflight`` and each chapter's first line read ``cvsp/costs.json``: an install
+    from the repository (Colab's) must have it."""
+    import zipfile
+
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--wheel-dir", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    wheel = next(tmp_path.glob("cvsp-*.whl"))
+    assert "cvsp/costs.json" in zipfile.ZipFile(wheel).namelist()

@@ -114,8 +114,13 @@ def in_hub_cache(key: str, settings: Settings) -> bool:
     return isinstance(found, str) and os.path.isfile(found)
 
 
-def estimate(target: str, settings: Settings, bench: Benchmark, model_set: str = "paper", cores: int | None = None) -> Cost:
-    """What ``target`` will download, store and take (see the module's docstring)."""
+def estimate(
+    target: str, settings: Settings, bench: Benchmark, model_set: str = "paper", cores: int | None = None,
+    look: bool = True,
+) -> Cost:  # fmt: skip
+    """What ``target`` will download, store and take (see the module's docstring), on
+    ``cores`` (default: this machine's). ``look``: leave out the weights already in the
+    Hugging Face cache (False: as on a machine that has none, for the docs)."""
     models = models_of(target, model_set)
     scale = bench.cores / max(1, cores or os.cpu_count() or 1)
     if target == "book":
@@ -132,7 +137,7 @@ def estimate(target: str, settings: Settings, bench: Benchmark, model_set: str =
     if settings.is_stand_in:
         cached, download, weights = (), 0.0, standins * MIB
     else:
-        cached = tuple(key for key in models if in_hub_cache(key, settings))
+        cached = tuple(key for key in models if look and in_hub_cache(key, settings))
         download = sum((MODELS[key].download_mb or 0.0) * 1e6 for key in models if key not in cached)
         weights = download
     return Cost(target, models, download, cached, weights, (embeddings + other) * MIB, seconds * scale)
@@ -223,6 +228,18 @@ def cache_report(settings: Settings) -> str:
     sizes = cache_sizes(settings)
     parts = ": " + ", ".join(f"{name} {size_text(size)}" for name, size in sizes.items()) if sizes else ""
     return f"The cvsp cache at {settings.cache_dir} holds {size_text(sum(sizes.values()))}{parts}."
+
+
+def table(bench: Benchmark, models: str = "real") -> list[dict[str, object]]:
+    """Each target's figures on the benchmark's machine and an empty cache, for the docs:
+    ``target``, ``download_gb``, ``disk_gb``, ``minutes``."""
+    settings = Settings(models=models)  # type: ignore[arg-type]
+    rows = []
+    for target in ("book", "reproduce", *CHAPTERS):
+        cost = estimate(target, settings, bench, cores=bench.cores, look=False)
+        rows.append({"target": target, "download_gb": cost.download / GB, "disk_gb": cost.disk / GB,
+                     "minutes": cost.seconds / 60})  # fmt: skip
+    return rows
 
 
 def cache_sizes(settings: Settings) -> dict[str, int]:

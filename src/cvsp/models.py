@@ -384,48 +384,6 @@ def load_model(key: str | ModelSpec, settings: Settings, device: str | None = No
     return load_hub(spec, revision_for(spec, settings), chosen)
 
 
-class LazyModels(Mapping[str, LoadedModel]):
-    """The models of a run, each loaded when first used (real weights are downloaded then).
-
-    Every key, and for real models every revision, is checked when the mapping is made, as
-    :func:`load_models` does, so that a refusal comes first; a chapter that uses only some
-    of its models downloads and loads only those. ``spec(key)`` answers without loading.
-    """
-
-    def __init__(
-        self, settings: Settings, keys: tuple[str | ModelSpec, ...] = PAPER_MODELS, device: str | None = None,
-        resolved: Mapping[str, tuple[str, tuple[str, bool]]] | None = None,
-    ) -> None:  # fmt: skip
-        self._specs = {spec.key: spec for spec in (spec_for(key) for key in keys)}
-        self._settings, self._device = settings, device or settings.device
-        self._resolved = None if settings.is_stand_in else (resolved or resolve_all(list(self._specs.values()), settings))
-        self._loaded: dict[str, LoadedModel] = {}
-
-    def __getitem__(self, key: str) -> LoadedModel:
-        if key not in self._loaded:
-            spec = self._specs[key]
-            if self._resolved is None:
-                self._loaded[key] = load_stand_in(spec, self._settings, self._device)
-            else:
-                revision, found = self._resolved[key]  # the revision, and (its commit, online)
-                self._loaded[key] = load_hub(spec, revision, self._device, found)
-        return self._loaded[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._specs)
-
-    def __len__(self) -> int:
-        return len(self._specs)
-
-    def spec(self, key: str) -> ModelSpec:
-        return self._specs[key]
-
-    @property
-    def loaded(self) -> tuple[str, ...]:
-        """The keys of the models loaded so far, in the order they were."""
-        return tuple(self._loaded)
-
-
 def load_models(
     settings: Settings, keys: tuple[str | ModelSpec, ...] = PAPER_MODELS, device: str | None = None,
     resolved: Mapping[str, tuple[str, tuple[str, bool]]] | None = None,
@@ -434,5 +392,9 @@ def load_models(
     for real models every revision, is checked (and a revision without safetensors
     refused) before any weights are downloaded. ``resolved``: what :func:`cvsp.hub.resolve_all`
     returned for these models, where a caller has checked them already."""
-    lazy = LazyModels(settings, keys, device, resolved)
-    return {key: lazy[key] for key in lazy}
+    specs = [spec_for(key) for key in keys]
+    if settings.is_stand_in:
+        return {s.key: load_model(s, settings, device) for s in specs}
+    chosen = device or settings.device
+    resolved = resolved or resolve_all(specs, settings)
+    return {s.key: load_hub(s, resolved[s.key][0], chosen, resolved[s.key][1]) for s in specs}

@@ -20,8 +20,9 @@ import pandas as pd
 
 from cvsp import costs, data, experiments, paper
 from cvsp.embeddings import Embedder
-from cvsp.models import LazyModels, LoadedModel
-from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS
+from cvsp.hub import resolve_all
+from cvsp.models import LoadedModel, load_models
+from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
 from cvsp.reproduce import (
     STAND_IN_WARNING, Run, beyond_tables, beyond_the_pair, contrast_tables, embedding_cache, run, uncertainty,
 )  # fmt: skip
@@ -30,6 +31,39 @@ from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 
 INTERVAL_KEY = ["result", "model", "variant", "task", "layer"]
+
+
+class LazyModels(Mapping[str, LoadedModel]):
+    """The models of a chapter, each loaded when a cell first uses it (real weights are
+    downloaded then). Every key, and for real models every revision, is checked when the
+    mapping is made, as :func:`~cvsp.models.load_models` does, so that a refusal comes
+    first. ``spec(key)`` answers without loading."""
+
+    def __init__(self, settings: Settings, keys: tuple[str, ...]) -> None:
+        self._specs = {spec.key: spec for spec in map(spec_for, keys)}
+        self._settings = settings
+        self._resolved = None if settings.is_stand_in else resolve_all(list(self._specs.values()), settings)
+        self._loaded: dict[str, LoadedModel] = {}
+
+    def __getitem__(self, key: str) -> LoadedModel:
+        if key not in self._loaded:
+            resolved = None if self._resolved is None else {key: self._resolved[key]}
+            self._loaded[key] = load_models(self._settings, (self._specs[key],), resolved=resolved)[key]
+        return self._loaded[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def spec(self, key: str) -> ModelSpec:
+        return self._specs[key]
+
+    @property
+    def loaded(self) -> tuple[str, ...]:
+        """The keys of the models loaded so far, in the order they were."""
+        return tuple(self._loaded)
 
 
 class LazyEmbedders(Mapping[str, Embedder]):

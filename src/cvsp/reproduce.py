@@ -36,7 +36,7 @@ import pandas as pd
 
 from cvsp import data, experiments, paper, plots
 from cvsp.embeddings import Embedder, EmbeddingCache, texts_digest
-from cvsp.models import LazyModels, LoadedModel, load_models
+from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
@@ -225,8 +225,10 @@ def beyond_tables(
 def beyond_the_pair(models: Mapping[str, LoadedModel]) -> bool:
     """Whether a run has a model outside the paper's pair whose claims can be restated
     for it (a contrastive text tower or a GPT-2; not the BERT family). Read from the specs:
-    no model of a :class:`~cvsp.models.LazyModels` is loaded for it."""
-    specs = {key: models.spec(key) if isinstance(models, LazyModels) else models[key].spec for key in models}
+    a mapping that can name them without loading (``spec(key)``: :class:`cvsp.notebook.LazyModels`)
+    loads no model for it."""
+    spec = getattr(models, "spec", None)
+    specs = {key: spec(key) if spec else models[key].spec for key in models}
     return any(key not in PAPER_MODELS and spec.family in experiments.beyond.ROLES for key, spec in specs.items())
 
 
