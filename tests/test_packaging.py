@@ -308,10 +308,16 @@ def test_make_without_venv_names_the_package_before_creating_anything(tmp_path):
 def test_the_wheel_carries_the_benchmarks_costs(tmp_path):
     """``cvsp preflight`` and each chapter's first line read ``cvsp/costs.json``: an install
     from the repository (Colab's) must have it."""
+    import shutil
     import zipfile
 
+    source = tmp_path / "source"  # a copy: setuptools builds in the tree it is given
+    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--wheel-dir", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)  # fmt: skip
+                           "--wheel-dir", str(tmp_path / "wheel"), str(source)], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    wheel = next(tmp_path.glob("cvsp-*.whl"))
+    wheel = next((tmp_path / "wheel").glob("cvsp-*.whl"))
     assert "cvsp/costs.json" in zipfile.ZipFile(wheel).namelist()
