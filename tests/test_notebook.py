@@ -132,7 +132,7 @@ def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path
     session = notebook.start("07_images_or_contrast", settings=settings.with_(standin_size="small",
                                                                                cache_dir=tmp_path))  # fmt: skip
     printed = capsys.readouterr().out
-    assert printed.startswith("cvsp preflight: chapter 07_images_or_contrast: no download (stand-ins)")
+    assert printed.startswith("cvsp preflight: chapter 7: no download (stand-ins)")
     assert list(session.models) == ["gpt2", "clip", "bert", "simcse_unsup", "simcse_sup"]
     assert session.models.loaded == ()  # the preflight line came before any model
     assert session.embedders["bert"].model.spec.key == "bert"
@@ -171,7 +171,7 @@ def test_a_chapter_downloads_only_the_weights_its_cells_use(hub_repos, tmp_path)
         files = [r.path for r in hub.requests("/resolve/")]
         checked = [r.path for r in hub.requests("/api/models/")]
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "loaded: gpt2" in done.stdout and "cvsp preflight: chapter 01_cwe_anisotropy: download 1.2 GB" in done.stdout
+    assert "loaded: gpt2" in done.stdout and "cvsp preflight: chapter 1: download 1.2 GB" in done.stdout
     assert "/gpt2/resolve/" in " ".join(files) and any(p.endswith("/model.safetensors") for p in files), files
     assert not any("clip" in path for path in files), files  # not a file of CLIP's, weights or config
     assert any("clip" in path for path in checked)  # though its revision was checked up front

@@ -177,7 +177,7 @@ def describe(target: str) -> str:
         return "the whole book"
     if target == "reproduce":
         return "cvsp reproduce"
-    return f"chapter {target}"
+    return f"chapter {int(target[:2])}"  # the chapter's number, as the book numbers it
 
 
 def _minutes(seconds: float) -> str:
@@ -204,7 +204,8 @@ def report(target: str, settings: Settings, bench: Benchmark, model_set: str = "
         + ("" if settings.is_stand_in else f" ({len(cost.models) - len(cost.cached)} of {len(cost.models)} models; "
            f"{len(cost.cached)} already in the Hugging Face cache)"),
         f"  disk      up to {cost.disk / GB:.1f} GB at the peak ({cost.cache / GB:.1f} GB of embeddings and tables "
-        f"in {settings.cache_dir}, {cost.weights / GB:.1f} GB of weights)",
+        f"in {settings.cache_dir}, {cost.weights / GB:.1f} GB of "
+        + ("stand-in checkpoints)" if settings.is_stand_in else "weights in the Hugging Face cache)"),
         f"  time      about {_minutes(cost.seconds)} on this machine's {os.cpu_count()} cores (an estimate from "
         f"the benchmark's {bench.cores} cores, {bench.commit[:7]}; downloads not included)",
         f"  free      {free_bytes(settings.cache_dir)[1] / GB:.1f} GB at {free_bytes(settings.cache_dir)[0]}",
