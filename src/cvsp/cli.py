@@ -148,9 +148,10 @@ def _preflight(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
         if args.models:
             settings = settings.with_(models=args.models)
-        target = costs.chapter(args.target)
-        print(costs.report(target, settings, costs.Benchmark.load(), args.model_set))
-        short = costs.shortfall(costs.estimate(target, settings, costs.Benchmark.load(), args.model_set), settings)
+        bench = costs.Benchmark.load()
+        cost = costs.estimate(costs.chapter(args.target), settings, bench, args.model_set)
+        print(costs.report(cost, settings, bench, args.model_set))
+        short = costs.shortfall(cost, settings)
     except (SettingsError, costs.CostError) as error:
         print(f"cvsp: error: {error}", file=sys.stderr)
         return 2
@@ -232,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        commands = {"models": lambda: _models(), "preflight": lambda: _preflight(args), "cache": lambda: _cache(args)}
-        return commands.get(args.command, lambda: _reproduce(args))()
+        command = {"models": lambda _: _models(), "preflight": _preflight, "cache": _cache}.get(args.command, _reproduce)
+        return command(args)
     except KeyboardInterrupt:
         print("cvsp: interrupted; nothing was written to the output folder.", file=sys.stderr)
         return 130

@@ -194,12 +194,12 @@ def line(cost: Cost, settings: Settings) -> str:
     )
 
 
-def report(target: str, settings: Settings, bench: Benchmark, model_set: str = "paper") -> str:
-    """The preflight's report: the target's figures and, for the book, each chapter's alone."""
-    cost = estimate(target, settings, bench, model_set)
+def report(cost: Cost, settings: Settings, bench: Benchmark, model_set: str = "paper") -> str:
+    """The preflight's report of ``cost`` (:func:`estimate`) and, for the book, each chapter's alone."""
     mode = "stand-in models (random weights)" if settings.is_stand_in else "the real models"
+    where, free = free_bytes(settings.cache_dir)
     lines = [
-        f"cvsp preflight: {describe(target)} with {mode}",
+        f"cvsp preflight: {describe(cost.target)} with {mode}",
         f"  download  {cost.download / GB:.1f} GB of weights"
         + ("" if settings.is_stand_in else f" ({len(cost.models) - len(cost.cached)} of {len(cost.models)} models; "
            f"{len(cost.cached)} already in the Hugging Face cache)"),
@@ -208,9 +208,9 @@ def report(target: str, settings: Settings, bench: Benchmark, model_set: str = "
         + ("stand-in checkpoints)" if settings.is_stand_in else "weights in the Hugging Face cache)"),
         f"  time      about {_minutes(cost.seconds)} on this machine's {os.cpu_count()} cores (an estimate from "
         f"the benchmark's {bench.cores} cores, {bench.commit[:7]}; downloads not included)",
-        f"  free      {free_bytes(settings.cache_dir)[1] / GB:.1f} GB at {free_bytes(settings.cache_dir)[0]}",
+        f"  free      {free / GB:.1f} GB at {where}",
     ]
-    if target == "book":
+    if cost.target == "book":
         lines.append("  each chapter run alone (the paper's passes, then its own):")
         for name in CHAPTERS:
             alone = estimate(name, settings, bench, model_set)
