@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cvsp import data, experiments, metrics
+from cvsp import costs, data, experiments, metrics
 from cvsp.embeddings import Embedder
 from cvsp.tokens import encode
 from cvsp.models import LoadedModel, load_models
@@ -246,8 +246,7 @@ def geometry_memory(sizes: list[int], dim: int = 768) -> list[dict]:
 
 def disk_mib(cache: Path) -> dict[str, float]:
     """MiB on disk under each folder of a cvsp cache (stand-ins, embeddings, intervals)."""
-    return {folder.name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
-            for folder in sorted(cache.iterdir()) if folder.is_dir()}  # fmt: skip
+    return {name: size / 2**20 for name, size in costs.cache_sizes(Settings(cache_dir=cache)).items()}
 
 
 def end_to_end() -> dict:
