@@ -8,7 +8,8 @@ transfer) and measures, in one run on the same inputs:
 
 1. extraction throughput, batched engine vs a naive loop of one text per forward pass
    (as the authors' research code does), on the STS sentences and the word list;
-2. the model FLOP rate the engine achieves (2 x non-embedding parameters x tokens / s)
+2. the model FLOP rate the engine achieves (2 x the parameters a token is multiplied by,
+   embedding tables aside, x tokens / s)
    as a fraction of a large fp32 matmul measured in the same run;
 3. self-similarity: cvsp.metrics vs the brute-force pairwise matrix at n = 1,000,
    10,000 and 50,000 vectors of 768 dims (time and peak memory);
@@ -25,11 +26,15 @@ transfer) and measures, in one run on the same inputs:
    in a fresh interpreter as a user starts it (median of 5), and whether either imported
    torch;
 8. the book (skipped with --quick or --no-book): a strict stand-in build of a copy of the
-   repository from an empty cache, then a rebuild after a prose edit of one chapter, then
-   a build whose notebooks all execute again from the warm cache (the build folder
-   removed; the forward passes, the cached tables and the stand-ins kept). Each page's
-   execution time is read from the build's execution table (jupyter-cache), with the
-   cache's size on disk.
+   repository from an empty cache; a rebuild after a prose edit of one chapter; every
+   page rendered from the executed notebooks alone (the HTML removed, as on Pages when the
+   executed-notebook cache hits); then a build whose notebooks all execute again from the
+   warm cache (the build folder removed; the forward passes, the cached tables and the
+   stand-ins kept). Each page's execution time is read from the build's execution table
+   (jupyter-cache), with the cache's size on disk. The cold build is traced (CVSP_TRACE):
+   each page's compute floor is its forward passes' FLOPs at the engine's best rate of
+   item 2 (scaled by the matmul rate measured beside the build) plus the seconds of its
+   bootstrap replicates, and its time is reported as a ratio to that floor.
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
@@ -55,7 +60,7 @@ import numpy as np
 import torch
 
 from cvsp import costs, data, experiments, metrics
-from cvsp.embeddings import Embedder
+from cvsp.embeddings import Embedder, weights_per_token
 from cvsp.tokens import encode
 from cvsp.models import LoadedModel, load_models
 from cvsp.settings import Settings
@@ -116,18 +121,6 @@ def matmul_gflops(size: int = 4096, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def non_embedding_parameters(model: LoadedModel) -> int:
-    """Parameters used as matmul weights per token (embedding tables excluded)."""
-    net = model.model
-    if model.spec.family == "gpt2":
-        skip = {id(net.wte.weight), id(net.wpe.weight)}
-    else:
-        embeddings = net.text_model.embeddings
-        skip = {id(embeddings.token_embedding.weight), id(embeddings.position_embedding.weight),
-                id(net.text_projection.weight)}  # fmt: skip
-    return sum(p.numel() for p in net.parameters() if id(p) not in skip)
-
-
 def naive_loop(model: LoadedModel, texts: list[str], form: str) -> float:
     """The reference approach: tokenize and run one text at a time, keep the last position."""
     start = time.perf_counter()
@@ -155,7 +148,7 @@ def extraction(models: dict[str, LoadedModel], inputs: dict[str, list[str]], mat
             naive_loop(model, texts[:8], FORMS[key])
             fast = batched(model, texts)
             slow = naive_loop(model, texts, FORMS[key])
-            flops = 2 * non_embedding_parameters(model) * tokens
+            flops = 2 * weights_per_token(model) * tokens
             rows.append(
                 {
                     "model": key, "inputs": name, "texts": len(texts), "tokens": tokens,
@@ -328,21 +321,25 @@ def _tree_mib(folder: Path) -> float:
     return total / 2**20
 
 
-def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dict[str, dict[str, float]]:
-    """The cache's size when each page started and ended executing and its peak between
-    (MiB; the whole cache and its embeddings), from the build's execution table (each
-    record's end and duration) and the samples of :func:`_build`; pages run one after
-    another, in the table's order."""
+def _windows(build: Path) -> list[tuple[str, float, float]]:
+    """``(page, begin, end)`` of each page's execution (epoch seconds), from the build's
+    execution table (each record's end and duration); pages run one after another."""
     from jupyter_cache import get_cache  # here: a tool of the book, not of the benchmark's other parts
 
+    records = sorted(get_cache(build / ".jupyter_cache").list_cache_records(), key=lambda r: r.pk)
+    ends = [(Path(r.uri).stem, r.created.timestamp(), float(r.data["execution_seconds"])) for r in records]
+    return [(page, end - seconds, end) for page, end, seconds in ends]
+
+
+def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dict[str, dict[str, float]]:
+    """The cache's size when each page started and ended executing and its peak between
+    (MiB; the whole cache and its embeddings), from the samples of :func:`_build`."""
     pages = {}
-    for record in sorted(get_cache(build / ".jupyter_cache").list_cache_records(), key=lambda r: r.pk):
-        end = record.created.timestamp()
-        begin = end - float(record.data["execution_seconds"])
+    for page, begin, end in _windows(build):
         before = [s for s in samples if s[0] <= begin][-1:] or [samples[0]]
         after = [s for s in samples if s[0] >= end][:1] or [samples[-1]]
         inside = [s for s in samples if begin <= s[0] <= end] + before + after
-        pages[Path(record.uri).stem] = {
+        pages[page] = {
             "start_mib": before[0][1], "peak_mib": max(s[1] for s in inside), "end_mib": after[0][1],
             "embeddings_start_mib": before[0][2], "embeddings_peak_mib": max(s[2] for s in inside),
             "embeddings_end_mib": after[0][2],
@@ -350,12 +347,27 @@ def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dic
     return pages
 
 
+def floors_by_page(build: Path, trace: Path, gflops: float) -> dict[str, dict[str, float]]:
+    """Each page's compute floor beside its time, from the cold build's trace (CVSP_TRACE):
+    its forward passes' FLOPs at ``gflops`` (the engine's best rate on this machine) plus
+    the seconds its bootstrap replicates took. A trace line counts for the page whose
+    execution window holds it. ``page -> {forward_s, bootstrap_s, floor_s, page_s, ratio}``
+    (ratio: the page's time over its floor; None for a page with no such work)."""
+    lines = [json.loads(line) for line in trace.read_text().splitlines()] if trace.is_file() else []
+    pages = {}
+    for page, begin, end in _windows(build):
+        mine = [line for line in lines if begin <= line["time"] <= end]
+        forward = sum(line["flops"] for line in mine if line["work"] == "forward") / (gflops * 1e9)
+        boot = sum(line["seconds"] for line in mine if line["work"] == "bootstrap")
+        floor = forward + boot
+        pages[page] = {"forward_s": forward, "bootstrap_s": boot, "floor_s": floor, "page_s": end - begin,
+                       "ratio": (end - begin) / floor if floor > 0 else None}  # fmt: skip
+    return pages
+
+
 def execution_table(build: Path) -> dict[str, float]:
     """Seconds each page took to execute, from the build's execution cache: ``page -> s``."""
-    from jupyter_cache import get_cache  # here: a tool of the book, not of the benchmark's other parts
-
-    records = get_cache(build / ".jupyter_cache").list_cache_records()
-    return {Path(r.uri).stem: float(r.data["execution_seconds"]) for r in sorted(records, key=lambda r: r.pk)}
+    return {page: end - begin for page, begin, end in _windows(build)}
 
 
 def _edit_prose(notebook: Path, sentence: str) -> None:
@@ -366,9 +378,11 @@ def _edit_prose(notebook: Path, sentence: str) -> None:
     notebook.write_text(json.dumps(content, indent=1) + "\n")
 
 
-def book(root: Path) -> dict:
+def book(root: Path, engine_fraction: float) -> dict:
     """Three strict stand-in builds of a copy of the repository at ``root``: cold, after a
-    prose edit, and with only the forward passes cached (see the module's docstring)."""
+    prose edit, and with only the forward passes cached (see the module's docstring).
+    ``engine_fraction``: the best fraction of the matmul rate the engine reached (the
+    extraction figures), which scales each page's compute floor."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True).stdout
     files = [name for name in listed.split("\0") if name and (root / name).is_file()]
     with tempfile.TemporaryDirectory() as folder:
@@ -377,8 +391,15 @@ def book(root: Path) -> dict:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / name, source / name)
         env = dict(os.environ, CVSP_CACHE_DIR=str(cache), CVSP_MODELS="stand-in", MPLBACKEND="Agg")
-        cold_s, samples = _build(source, env, sample=cache)
+        trace = Path(folder) / "trace.jsonl"
+        cold_s, samples = _build(source, dict(env, CVSP_TRACE=str(trace)), sample=cache)
         report = {"cold_s": cold_s, "cold_pages_s": execution_table(source / "_build")}
+        report["matmul_gflops"] = matmul_gflops()  # this machine's rate beside the build
+        report["engine_fraction"] = engine_fraction
+        report["floor_pages"] = floors_by_page(source / "_build", trace, engine_fraction * report["matmul_gflops"])
+        report["floor_s"] = sum(p["floor_s"] for p in report["floor_pages"].values())
+        print(f"  compute floor {report['floor_s']:.0f} s of {cold_s:.0f} s: " + ", ".join(
+            f"{k} x{v['ratio']:.1f}" for k, v in report["floor_pages"].items() if v["ratio"]), flush=True)  # fmt: skip
         report["cache_mib"] = disk_mib(cache)
         report["cache_peak_mib"] = max(s[1] for s in samples)
         report["embeddings_peak_mib"] = max(s[2] for s in samples)
@@ -393,12 +414,24 @@ def book(root: Path) -> dict:
         if PROSE_EDIT[1].strip() not in page.read_text():
             raise RuntimeError(f"the rebuild after the prose edit did not update {page}")
         print(f"  after a prose edit of {PROSE_EDIT[0]}: {report['prose_edit_s']:.0f} s", flush=True)
+        executed = _windows(source / "_build")
+        shutil.rmtree(source / "_build" / "html")  # as on Pages when the executed notebooks' cache hits
+        report["pages_from_executed_cache_s"] = _build(source, env)
+        if _windows(source / "_build") != executed:
+            raise RuntimeError("a page executed again although its executed notebook was cached")
+        print(f"  every page rendered from the executed notebooks: {report['pages_from_executed_cache_s']:.0f} s", flush=True)
         shutil.rmtree(source / "_build")  # the pages and their execution cache; the embeddings stay
         report["cached_passes_s"] = _build(source, env)
         report["cached_passes_pages_s"] = execution_table(source / "_build")
         print(f"  forward passes cached {report['cached_passes_s']:.0f} s: "
               + ", ".join(f"{k} {v:.0f} s" for k, v in report["cached_passes_pages_s"].items()), flush=True)  # fmt: skip
     return report
+
+
+def engine_fraction(report: dict) -> float:
+    """The best fraction of the machine's matmul rate the engine reached in ``report``'s
+    extraction figures."""
+    return max(row["fraction_of_matmul"] for row in report["extraction"])
 
 
 def command_line(repeats: int = 5) -> list[dict]:
@@ -501,7 +534,7 @@ def book_only(out: Path) -> int:
     root = Path(__file__).resolve().parents[1]
     report = json.loads(out.read_text())
     print("The book: cold, after a prose edit, with the forward passes cached...", flush=True)
-    report["book"] = {"commit": _commit(root), "machine": machine(), **book(root)}
+    report["book"] = {"commit": _commit(root), "machine": machine(), **book(root, engine_fraction(report))}
     report["targets"] = verdicts(report)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote the book's figures to {out}")
@@ -551,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.book and not args.quick:
         print("The book: cold, after a prose edit, with the forward passes cached...", flush=True)
         root = Path(__file__).resolve().parents[1]
-        report["book"] = {"commit": _commit(root), **book(root)}
+        report["book"] = {"commit": _commit(root), **book(root, engine_fraction(report))}
     report["targets"] = verdicts(report)
 
     print("\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul")

@@ -147,8 +147,8 @@ largest.assign(model=largest["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})).ro
 # The authors' CWE corpus is not in the released repository, so the book cannot use it.
 # How far could another corpus move the number? We recompute the default CWE
 # self-similarity on seeded random subsets of our corpus (250 to 2,000 sentences, five
-# subsets each) and with five seeds of the token draw (one forward pass per model for
-# all five).
+# subsets each) and with five seeds of the token draw (at most one forward pass per model
+# for all five; none when chapter 1 has cached their values).
 
 # %% tags=["remove-cell"]
 spread_sizes = measured.corpus.groupby(["model", "size", "layer"])["value"].agg(lambda v: v.max() - v.min())

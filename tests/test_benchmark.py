@@ -43,6 +43,26 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     assert disk["stand-ins"] > 20 and 0 < disk["embeddings"] < disk["stand-ins"]
 
 
+def test_each_pages_floor_is_its_traced_work(tmp_path, monkeypatch):
+    """A trace line counts for the page whose execution window holds it: forward passes at
+    the given FLOP rate, bootstrap runs at their seconds; a page without either has no ratio."""
+    bench = module_at(ROOT / "benchmarks" / "run.py")
+    windows = [("results", 100.0, 160.0), ("running", 160.0, 161.0), ("08_beyond_one_clip", 161.0, 400.0)]
+    monkeypatch.setattr(bench, "_windows", lambda build: windows)
+    lines = [
+        {"work": "forward", "time": 110.0, "flops": 4e9, "seconds": 9.0},
+        {"work": "bootstrap", "time": 150.0, "seconds": 6.0},
+        {"work": "forward", "time": 300.0, "flops": 8e9, "seconds": 50.0},
+        {"work": "forward", "time": 401.0, "flops": 1e12, "seconds": 1.0},  # after every page: no page's
+    ]
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    floors = bench.floors_by_page(tmp_path, trace, gflops=2.0)
+    assert floors["results"] == {"forward_s": 2.0, "bootstrap_s": 6.0, "floor_s": 8.0, "page_s": 60.0, "ratio": 7.5}
+    assert floors["running"]["floor_s"] == 0 and floors["running"]["ratio"] is None
+    assert floors["08_beyond_one_clip"]["forward_s"] == 4.0 and floors["08_beyond_one_clip"]["ratio"] == 239 / 4
+
+
 def _rehearsal():
     return module_at(ROOT / "benchmarks" / "rehearse.py")
 

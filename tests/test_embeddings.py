@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cvsp import data
-from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.cache import EmbeddingCache
+from cvsp.embeddings import Embedder
 from cvsp.tokens import batches, encode, random_positions
 
 VARIANTS = {"gpt2": ["last_token", "eos", "mean", "random_token"], "clip": ["last_token", "eos", "mean", "random_token"]}
@@ -56,15 +57,21 @@ def test_random_positions_are_seeded_and_inside_the_text(small_models):
     assert len(draws) > 1
 
 
-def test_cache_serves_every_variant_of_a_pass(small_models, texts, tmp_path):
+def test_the_cache_stores_the_choices_asked_for(small_models, texts, tmp_path):
     cache = EmbeddingCache(tmp_path)
     first = Embedder(small_models["clip"], cache=cache, progress=False)
     a = first(texts, ["eos"])
     assert first.forward_passes == len(texts)
+    assert len(list(tmp_path.glob("*.npy"))) == 1  # not the pass's other token choices
     second = Embedder(small_models["clip"], cache=cache, progress=False)
-    b = second(texts, ["eos", "mean", "random_token", "last_token"])
-    assert second.forward_passes == 0  # all read from the pass that made "eos"
+    b = second(texts, ["eos", "mean"])
+    assert second.forward_passes == len(texts)  # "mean" was not kept: one pass for it
+    assert len(list(tmp_path.glob("*.npy"))) == 2
     np.testing.assert_array_equal(a["eos"].values, b["eos"].values)
+    third = Embedder(small_models["clip"], cache=cache, progress=False)
+    c = third(texts, ["mean", "eos"])
+    assert third.forward_passes == 0
+    np.testing.assert_array_equal(b["mean"].values, c["mean"].values)
 
 
 def test_cache_key_depends_on_seed_only_for_random_token(small_models, texts, tmp_path):
@@ -109,9 +116,13 @@ def test_a_list_sharing_most_texts_runs_only_the_new_ones(small_models, texts, k
     lacking = sum(pair not in known for pair in zip(changed, random_positions(encode(small_models[key], changed, form), 0)))
     assert 3 <= lacking <= 5  # the changed and new texts, and the swapped ones whose draw moved
     assert embedder.forward_passes == len(texts) + lacking  # the rest came from the first list
-    cached = Embedder(small_models[key], cache=EmbeddingCache(tmp_path), progress=False)(changed, variants)
-    for variant in variants:  # and the new list is cached whole, under its own key
-        np.testing.assert_array_equal(cached[variant].values, got[variant].values)
+    assert len(list(tmp_path.glob("*.npy"))) == len(variants)  # the new list is not stored
+    again = Embedder(small_models[key], cache=EmbeddingCache(tmp_path), progress=False)
+    again(texts, variants)
+    assembled = again(changed, variants)  # in a new session: the first list from the cache
+    assert again.forward_passes == lacking
+    for variant in variants:
+        np.testing.assert_array_equal(assembled[variant].values, got[variant].values)
 
 
 def test_a_list_sharing_few_texts_runs_whole(small_models, texts, tmp_path):
@@ -125,9 +136,9 @@ def test_a_list_sharing_few_texts_runs_whole(small_models, texts, tmp_path):
 
 def test_another_token_choice_of_a_stitched_list_needs_no_pass(small_models, texts, tmp_path):
     """After a list ran only its new texts, another token choice of it is read from the
-    first list's full pass and from the new texts' pass, which read every choice."""
+    first list (which holds it) and from the new texts' pass, which read every choice."""
     embedder = Embedder(small_models["gpt2"], cache=EmbeddingCache(tmp_path), progress=False)
-    embedder(texts, ["mean"])
+    embedder(texts, ["mean", "last_token", "random_token"])
     changed = texts[:-1] + ["a sentence no list held"]
     embedder(changed, ["mean"])
     assert embedder.forward_passes == len(texts) + 1

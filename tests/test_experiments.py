@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from cvsp import data, experiments, metrics
-from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp import data, experiments, metrics, reproduce, stats
+from cvsp.cache import EmbeddingCache
+from cvsp.embeddings import Embedder, weights_per_token
+from cvsp.settings import Settings
+from cvsp.tokens import encode
 
 
 @pytest.fixture(scope="module")
@@ -345,3 +349,28 @@ def test_a_failing_series_cancels_the_series_still_waiting():
     with pytest.raises(ValueError, match="a series failed"):
         jobs.results()
     assert sum(job.cancelled() for job in jobs.jobs.values()) >= 15
+
+
+def test_the_trace_records_each_forward_pass_and_bootstrap(settings, small_models, small_words, small_sentences, tmp_path):
+    """CVSP_TRACE: one line per forward pass (its texts, tokens and FLOPs) and one per
+    bootstrap run; the benchmark's compute floor of each page is read from it."""
+    trace = tmp_path / "trace.jsonl"
+    here = Settings.from_env({"CVSP_TRACE": str(trace), "CVSP_CACHE_DIR": str(tmp_path / "cache")})
+    assert here.trace == trace and Settings.from_env({}).trace is None
+    embedders = reproduce.make_embedders(small_models, here, progress=False)
+    texts = small_sentences.sentences[:7]
+    embedders["gpt2"](texts, ["mean", "eos"])  # two input forms: two passes
+    reproduce.model_replicates(here, embedders, small_words, small_sentences, stats.BootstrapSettings(replicates=100))
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    first, second = lines[:2]
+    model = small_models["gpt2"]
+    bare = sum(len(e.ids) for e in encode(model, texts, "bare"))
+    assert {first["work"], second["work"]} == {"forward"} and first["texts"] == second["texts"] == 7
+    assert sorted([first["tokens"], second["tokens"]]) == [bare, bare + 2 * 7]  # eos_wrapped adds two a text
+    assert first["flops"] == 2 * weights_per_token(model) * first["tokens"]
+    assert weights_per_token(model) < sum(p.numel() for p in model.model.parameters())  # tables left out
+    boot = [line for line in lines if line["work"] == "bootstrap"]
+    assert len(boot) == 1 and boot[0]["models"] == ["clip", "gpt2"] and boot[0]["replicates"] == 100
+    assert boot[0]["series"] > 0 and boot[0]["seconds"] > 0
+    passes = [line for line in lines if line["work"] == "forward"]
+    assert sum(line["texts"] for line in passes) == sum(e.forward_passes for e in embedders.values())

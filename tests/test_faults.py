@@ -33,7 +33,8 @@ from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, GPT2Config, GPT2
 
 from conftest import removed_when_done
 from cvsp import data, experiments, plots, reproduce
-from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.cache import EmbeddingCache
+from cvsp.embeddings import Embedder
 from cvsp.models import STANDIN_MARKER, load_model, standin_checkpoint
 from cvsp.registry import WEIGHTS_FILE
 from cvsp.stats import BootstrapSettings
@@ -355,16 +356,18 @@ def test_changed_texts_token_choice_or_seed_get_their_own_entries(small_models, 
     assert added_again == added
     np.testing.assert_allclose(reordered, base[::-1], atol=TOLERANCE, rtol=0)
     eos, _ = embed(TEXTS, "eos", passes=len(TEXTS))  # another input form: another pass
-    mean, _ = embed(TEXTS, "mean", passes=0)  # the same form: read from the first pass
+    mean, added_mean = embed(TEXTS, "mean", passes=len(TEXTS))  # not asked for before: not stored
+    assert added_mean > 0 and embed(TEXTS, "mean", passes=0)[1] == 0
     assert not np.allclose(eos, base) and not np.allclose(mean, base)
-    zero, _ = embed(TEXTS, "random_token", seed=0, passes=0)
+    zero, _ = embed(TEXTS, "random_token", seed=0, passes=len(TEXTS))
     one, added_seed = embed(TEXTS, "random_token", seed=1, passes=len(TEXTS))
     assert added_seed > 0 and not np.allclose(zero, one)
-    # seeds drawn together in one pass are stored under each seed's own key
-    draws = Embedder(gpt2, cache=cache, progress=False).random_draws(TEXTS, "random_token", (2, 3))
-    three, _ = embed(TEXTS, "random_token", seed=3, passes=0)
-    np.testing.assert_array_equal(three, draws[3].values)
-    assert not np.allclose(draws[2].values, draws[3].values)
+    # choices asked for together in one pass are stored under each one's own key
+    both = Embedder(gpt2, cache=cache, seed=2, progress=False)
+    together = both(TEXTS, ["mean_no_first", "random_token"])
+    assert both.forward_passes == len(TEXTS)
+    np.testing.assert_array_equal(embed(TEXTS, "mean_no_first", passes=0)[0], together["mean_no_first"].values)
+    np.testing.assert_array_equal(embed(TEXTS, "random_token", seed=2, passes=0)[0], together["random_token"].values)
 
 
 # ------------------------------------------------------------ 4. stand-in labels

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from cvsp import data, experiments, fidelity, paper, plots
-from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.cache import EmbeddingCache
+from cvsp.embeddings import Embedder
 
 
 def _scores(rows) -> pd.DataFrame:

@@ -125,6 +125,7 @@ def test_settings_table_is_the_one_the_code_reads():
         "CVSP_STANDIN_SIZE": ("small", lambda s: s.standin_size == "small"),
         "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
         "CVSP_BOOTSTRAP": ("500", lambda s: s.bootstrap == 500),
+        "CVSP_TRACE": ("/tr.jsonl", lambda s: s.trace == P("/tr.jsonl")),
     }
     assert [v.name for v in variables()] == list(effects)
     for name, (value, took_effect) in effects.items():

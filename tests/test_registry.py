@@ -12,7 +12,8 @@ import torch
 from transformers import BertConfig, BertModel
 
 from cvsp import experiments, wordpiece
-from cvsp.embeddings import Embedder, EmbeddingCache
+from cvsp.cache import EmbeddingCache
+from cvsp.embeddings import Embedder
 from cvsp.tokens import encode, layers_for
 from cvsp.models import LoadedModel, _finish, _standin_seed, load_models, read_checkpoint
 from cvsp.registry import FAMILIES, MODELS, MODEL_SETS, ModelSpec, ModelUnavailableError, PAPER_MODELS, parse_model, resolve_models  # fmt: skip

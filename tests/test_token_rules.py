@@ -6,6 +6,8 @@ checked to land only there, on every allowed position, with uniform frequencies.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -89,7 +91,7 @@ def test_sentences_are_used_as_the_file_gives_them(settings, small_models):
 
 
 def test_several_seeds_in_one_pass_equal_one_embedder_per_seed(small_models, tmp_path):
-    from cvsp.embeddings import EmbeddingCache
+    from cvsp.cache import EmbeddingCache
 
     texts = ["A man is playing a harp.", "Dogs run in the park.", "The cat sat."]
     cache = EmbeddingCache(tmp_path)
@@ -101,4 +103,13 @@ def test_several_seeds_in_one_pass_equal_one_embedder_per_seed(small_models, tmp
         np.testing.assert_allclose(drawn[seed].values, alone.values, atol=1e-5)
         cached = Embedder(small_models["gpt2"], cache=cache, seed=seed, progress=False)
         cached(texts, ["random_token"])
-        assert cached.forward_passes == 0  # stored under the key a seeded Embedder reads
+        # the embedder's own seed is stored under the key it reads; the others only for the page
+        assert cached.forward_passes == (0 if seed == 0 else len(texts))
+    again = many.random_draws(texts, "random_token", seeds=[2, 1])
+    assert many.forward_passes == len(texts)  # from the scratch folder
+    np.testing.assert_array_equal(again[2].values, drawn[2].values)
+    scratch = many.scratch().root
+    assert scratch.parent == tmp_path and len(list(scratch.glob("*.npy"))) == 2
+    del many, again
+    gc.collect()
+    assert not scratch.exists()  # gone with its embedder

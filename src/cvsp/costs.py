@@ -248,5 +248,13 @@ def cache_sizes(settings: Settings) -> dict[str, int]:
     root = settings.cache_dir
     if not root.is_dir():
         return {}
-    return {folder.name: sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-            for folder in sorted(root.iterdir()) if folder.is_dir()}  # fmt: skip
+    return {folder.name: sum(map(_bytes, folder.rglob("*"))) for folder in sorted(root.iterdir()) if folder.is_dir()}
+
+
+def _bytes(path: Path) -> int:
+    """A file's size; 0 for a folder or a file removed while the cache is read (a page's
+    scratch folder goes when its kernel ends)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0

@@ -6,20 +6,22 @@ are the hidden states, the embedding output and one per block (13 for the paper'
 models, as many as the model's config has blocks plus one for others); a CLIP-like
 ``eos`` (CLIP, SigLIP) adds ``final_ln`` (final layer norm) and ``projection`` (the
 projected text embedding: CLIP's projection, SigLIP's head); an encoder whose spec reads
-its pooler (supervised SimCSE) adds ``pooler`` to ``cls``. Every variant that shares an input text is read from the
-same forward pass and cached on disk (a list made mostly of texts embedded before runs
-only its new texts: see :class:`Embedder`).
+its pooler (supervised SimCSE) adds ``pooler`` to ``cls``.
 
-:class:`Embedder` embeds texts with one model and caches every variant of a pass in
-an :class:`EmbeddingCache` (one ``.npy`` file per key, written atomically). Used by
-every chapter through :mod:`cvsp.experiments`.
+:class:`Embedder` embeds texts with one model and stores what it was asked for in a
+:class:`~cvsp.cache.EmbeddingCache` (one ``.npy`` file per key): the token choices
+a call names, for a list of texts run whole. A list made mostly of texts embedded before
+runs only its new texts and is assembled again on each call, not stored; draws of the
+random token for seeds other than the embedder's live in its scratch folder, for the page.
+Used by every chapter through :mod:`cvsp.experiments`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import warnings
+import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +30,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from cvsp.cache import EmbeddingCache, scratch_folder, texts_digest
 from cvsp.models import LoadedModel
-from cvsp.storage import atomic_file
+from cvsp.storage import append_record
 from cvsp.tokens import (
     EXTRA_AFTER_EOS, RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, allowed_positions, batches, check_texts, encode,
     layers_for, random_positions,
@@ -150,61 +153,28 @@ def extract(
     return outputs
 
 
-# ---------------------------------------------------------------------------- the cache
-
-
-def texts_digest(texts: Sequence[str]) -> str:
-    """sha256 of an ordered list of texts."""
-    digest = hashlib.sha256()
-    for text in texts:
-        encoded = text.encode("utf-8")
-        digest.update(len(encoded).to_bytes(8, "little"))
-        digest.update(encoded)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class EmbeddingCache:
-    """Arrays on disk under ``root``, one ``.npy`` file per key, written atomically."""
-
-    root: Path
-
-    def path(self, key: str) -> Path:
-        return self.root / f"{key}.npy"
-
-    def get(self, key: str) -> np.ndarray | None:
-        path = self.path(key)
-        if not path.is_file():
-            return None
-        try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
-            warnings.warn(
-                f"Embedding cache entry {path} is unreadable ({error}); recomputing it.",
-                stacklevel=2,
-            )
-            path.unlink(missing_ok=True)
-            return None
-
-    def put(self, key: str, array: np.ndarray) -> None:
-        with atomic_file(self.path(key)) as stream:
-            np.save(stream, array, allow_pickle=False)
+def weights_per_token(model: LoadedModel) -> int:
+    """Parameters every token is multiplied by: all but the embedding tables (a forward
+    pass costs about twice this many FLOPs per token, attention aside)."""
+    tables = {id(m.weight) for m in model.model.modules() if isinstance(m, torch.nn.Embedding)}
+    return sum(p.numel() for p in model.model.parameters() if id(p) not in tables)
 
 
 @dataclass
 class Embedder:
-    """Embeds texts with one model, caching every variant that a forward pass yields.
+    """Embeds texts with one model, caching the token choices each call asks for.
 
     ``seed`` fixes the ``random_token`` draw; ``cache`` may be None to keep nothing.
 
     With a cache, a list of texts not cached as a whole takes the vectors of the texts it
-    shares with a list this embedder has already returned or cached (same input form and
-    token choice; for a random draw, the same drawn position) and runs only the others:
+    shares with a list this embedder has already returned from the cache (same input form
+    and token choice; for a random draw, the same drawn position) and runs only the others:
     chapter 5's released reader and stripped sentences are mostly the corpus's sentences
-    again. Such a list is cached for the token choices asked for. A list that shares less
-    than half its texts runs whole, every token choice of its form in one pass.
-    Vectors of a shared text come from the batch it was first run in, so they can differ
-    from a pass of the new list in the last bits of float32 (padding changes the kernels).
+    again. Such a list is not stored (the lists it shares are); the vectors of the texts
+    it ran are kept in memory for the next call. A list that shares less than half its
+    texts runs whole, for the token choices asked for, and is stored. Vectors of a shared
+    text come from the batch it was first run in, so they can differ from a pass of the
+    new list in the last bits of float32 (padding changes the kernels).
     """
 
     model: LoadedModel
@@ -212,9 +182,11 @@ class Embedder:
     seed: int = 0
     token_budget: int = DEFAULT_TOKEN_BUDGET
     progress: bool = True  # mutants: equivalent: whether a progress bar is drawn by default changes no vector
+    trace: Path | None = None  # a JSON-lines file each forward pass adds a line to (CVSP_TRACE)
     forward_passes: int = field(default=0, init=False)  # texts run, for tests and benchmarks
     # (form, selector, seed) -> [(texts, cache key or array, drawn positions)], see _shared
     _returned: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _scratch: tempfile.TemporaryDirectory | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def family(self) -> str:
@@ -223,6 +195,12 @@ class Embedder:
     def layers(self, variant: str) -> tuple[str, ...]:
         """The layer labels of a token choice for this model (its own number of blocks)."""
         return layers_for(self.family, variant, self.model.spec.pooler, self.model.blocks)
+
+    def key(self, texts: Sequence[str], variant: str, seed: int | None = None) -> str:
+        """The cache key of ``variant``'s vectors of ``texts`` (a random draw's with ``seed``,
+        by default the embedder's): the key of what is computed from them, too."""
+        form, selector = VARIANTS[self.family][variant]
+        return self._key(form, selector, texts_digest(texts), seed)
 
     def _key(self, form: str, selector: str, digest: str, seed: int | None = None) -> str:
         parts = {
@@ -263,26 +241,38 @@ class Embedder:
             wanted = {table[v][1] for v in variants if table[v][0] == form}
             cached = {s: self.cache.get(keys[s]) if self.cache else None for s in wanted}
             missing = sorted(s for s in wanted if not self._usable(cached[s], len(texts), s))
+            assembled = None
             if missing:
                 encoded = encode(self.model, texts, form)
-                fresh = self._from_returned(form, missing, selectors, texts, encoded)
-                if fresh is None:  # nothing shared with an earlier list: every selector of the form
-                    fresh = extract(
-                        self.model, encoded, selectors, seed=self.seed,
-                        token_budget=self.token_budget, progress=self.progress,
-                        description=f"{self.model.spec.label} {form}",
-                    )  # fmt: skip
-                    self.forward_passes += len(texts)
-                if self.cache is not None:
-                    for s, array in fresh.items():
-                        self.cache.put(keys[s], array)
-                cached.update(fresh)
+                assembled = self._from_returned(form, missing, selectors, texts, encoded)
+                if assembled is None:  # nothing shared with an earlier list: one pass, stored
+                    fresh = self._pass(encoded, missing, f"{self.model.spec.label} {form}")
+                    if self.cache is not None:
+                        for s, array in fresh.items():
+                            self.cache.put(keys[s], array)
+                cached.update(fresh if assembled is None else assembled)
             for s in wanted:
                 found[(form, s)] = cached[s]
-            if self.cache is not None:  # what the cache now holds for this list, for later lists
-                for s in {*wanted, *(fresh if missing else ())}:
+            if self.cache is not None:  # the lists the cache holds, for later lists to share
+                for s in wanted if assembled is None else set(wanted) - set(assembled):
                     self._remember((form, s, self.seed if s in RANDOM_RULES else None), texts, keys[s])
         return {v: LayerEmbeddings(found[table[v]], self.layers(v)) for v in variants}
+
+    def _pass(self, encoded: Sequence[Encoded], selectors: Sequence[str], description: str,
+              positions: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:  # fmt: skip
+        """:func:`extract` with this embedder's settings, counted, and traced when asked."""
+        start = time.perf_counter()
+        vectors = extract(self.model, encoded, selectors, seed=self.seed, token_budget=self.token_budget,
+                          progress=self.progress, description=description, positions=positions)  # fmt: skip
+        self.forward_passes += len(encoded)
+        if self.trace is not None:
+            tokens = sum(len(e.ids) for e in encoded)
+            append_record(self.trace, {
+                "work": "forward", "model": self.model.spec.key, "texts": len(encoded), "tokens": tokens,
+                "flops": 2 * weights_per_token(self.model) * tokens, "seconds": time.perf_counter() - start,
+                "time": time.time(),
+            })  # fmt: skip
+        return vectors
 
     def _remember(self, where: tuple, texts: Sequence[str], source: str | np.ndarray,
                   positions: np.ndarray | None = None) -> None:  # fmt: skip
@@ -340,17 +330,13 @@ class Embedder:
             return None
         todo = np.flatnonzero(lacking)
         if len(todo):
-            extra = extract(
-                self.model, [encoded[i] for i in todo], selectors, seed=self.seed,
-                token_budget=self.token_budget, progress=self.progress,
-                description=f"{self.model.spec.label} {form} ({len(todo)} new texts)",
-                positions={s: p[todo] for s, p in drawn.items()},
-            )  # fmt: skip
-            self.forward_passes += len(todo)
+            extra = self._pass([encoded[i] for i in todo], selectors,
+                               f"{self.model.spec.label} {form} ({len(todo)} new texts)",
+                               positions={s: p[todo] for s, p in drawn.items()})  # fmt: skip
             for s in wanted:
                 found[s][todo] = extra[s]
             ran = [texts[i] for i in todo]
-            for s in sorted(set(selectors) - set(wanted)):  # small: the texts just run
+            for s in selectors:  # small: the texts just run
                 self._remember(where(s), ran, extra[s], drawn[s][todo] if s in drawn else None)
         return found
 
@@ -359,29 +345,38 @@ class Embedder:
     ) -> dict[int, LayerEmbeddings]:
         """``seed -> LayerEmbeddings`` of a random-token variant for several seeds.
 
-        Each missing seed is drawn in the same forward pass as up to ``chunk - 1`` others,
-        and cached under the key an :class:`Embedder` with that seed would use.
+        Each missing seed is drawn in the same forward pass as up to ``chunk - 1`` others.
+        The draw of the embedder's own seed is the variant's cache entry; the other seeds'
+        draws are kept only in this embedder's scratch folder (:meth:`scratch`), so the
+        page that drew them reads them again without storing them for good.
         """
         form, selector = VARIANTS[self.family][variant]
         if selector not in RANDOM_RULES:
             raise EmbeddingError(f"{variant!r} is not a random-token variant.")
         check_texts(texts)
         digest = texts_digest(texts)
+        stores = {seed: self.cache if seed == self.seed else self.scratch() for seed in seeds}
         keys = {seed: self._key(form, selector, digest, seed) for seed in seeds}
-        found = {seed: self.cache.get(keys[seed]) if self.cache else None for seed in seeds}
+        found = {seed: stores[seed].get(keys[seed]) if stores[seed] else None for seed in seeds}
         missing = [seed for seed in seeds if not self._usable(found[seed], len(texts), selector)]
         for start in range(0, len(missing), chunk):
             group = missing[start : start + chunk]
             encoded = encode(self.model, texts, form)
-            fresh = extract(
-                self.model, encoded, [f"{selector}#{seed}" for seed in group],
-                token_budget=self.token_budget, progress=self.progress,
-                description=f"{self.model.spec.label} {form} seeds {group}",
-            )  # fmt: skip
-            self.forward_passes += len(texts)
+            fresh = self._pass(encoded, [f"{selector}#{seed}" for seed in group],
+                               f"{self.model.spec.label} {form} seeds {group}")
             for seed in group:
                 found[seed] = fresh[f"{selector}#{seed}"]
-                if self.cache is not None:
-                    self.cache.put(keys[seed], found[seed])
+                if stores[seed] is not None:
+                    stores[seed].put(keys[seed], found[seed])
         layers = self.layers(variant)
         return {seed: LayerEmbeddings(found[seed], layers) for seed in seeds}
+
+    def scratch(self) -> EmbeddingCache | None:
+        """A folder inside the cache for arrays that need not outlive this embedder (made
+        on first use, removed with the embedder or when the process ends); None without
+        a cache."""
+        if self.cache is None:
+            return None
+        if self._scratch is None:
+            self._scratch = scratch_folder(self.cache.root)
+        return EmbeddingCache(Path(self._scratch.name))

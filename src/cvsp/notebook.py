@@ -72,13 +72,14 @@ class LazyEmbedders(Mapping[str, Embedder]):
 
     def __init__(self, models: Mapping[str, LoadedModel], settings: Settings, seed: int = 0,
                  progress: bool = False) -> None:  # fmt: skip
-        self._models, self._cache = models, embedding_cache(settings)
+        self._models, self._cache, self._trace = models, embedding_cache(settings), settings.trace
         self._seed, self._progress = seed, progress
         self._made: dict[str, Embedder] = {}
 
     def __getitem__(self, key: str) -> Embedder:
         if key not in self._made:
-            self._made[key] = Embedder(self._models[key], cache=self._cache, seed=self._seed, progress=self._progress)
+            self._made[key] = Embedder(self._models[key], cache=self._cache, seed=self._seed,
+                                       progress=self._progress, trace=self._trace)  # fmt: skip
         return self._made[key]
 
     def __iter__(self) -> Iterator[str]:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import platform
 import sys
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -35,12 +36,13 @@ import numpy as np
 import pandas as pd
 
 from cvsp import data, experiments, paper, plots
-from cvsp.embeddings import Embedder, EmbeddingCache, texts_digest
+from cvsp.cache import EmbeddingCache, texts_digest
+from cvsp.embeddings import Embedder
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
-from cvsp.storage import atomic_file, atomic_folder, package_digest
+from cvsp.storage import append_record, atomic_file, atomic_folder, package_digest
 
 STAND_IN_WARNING = (
     "STAND-IN MODELS: the real architectures (GPT-2, CLIP and any other model of the run) "
@@ -72,7 +74,8 @@ def make_embedders(
 ) -> dict[str, Embedder]:
     """One cached :class:`Embedder` per model, sharing the settings' cache folder."""
     cache = embedding_cache(settings)
-    return {key: Embedder(m, cache=cache, seed=seed, progress=progress) for key, m in models.items()}
+    return {key: Embedder(m, cache=cache, seed=seed, progress=progress, trace=settings.trace)
+            for key, m in models.items()}  # fmt: skip
 
 
 def package_versions() -> dict[str, str]:
@@ -170,7 +173,12 @@ def model_replicates(
     found = {key: _load_replicates(path) for key, path in paths.items()}
     missing = {key: e for key, e in embedders.items() if found[key] is None}
     if missing:
+        start = time.perf_counter()
         computed = experiments.replicates(missing, words, sentences, boot)
+        if settings.trace is not None:
+            append_record(settings.trace, {"work": "bootstrap", "models": sorted(missing), "series": len(computed),
+                                           "replicates": boot.replicates, "seconds": time.perf_counter() - start,
+                                           "time": time.time()})  # fmt: skip
         for key in missing:
             found[key] = {series: r for series, r in computed.items() if series[1] == key}
             _save_replicates(paths[key], found[key])

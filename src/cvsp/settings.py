@@ -58,6 +58,7 @@ def variables() -> tuple[Variable, ...]:
         Variable("CVSP_STANDIN_SIZE", "`full` (the real widths) or `small` (64 wide, same layers, vocabularies and positions: a quick check of the pipeline and the pages; the test suite uses it)", "`full`"),
         Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
         Variable("CVSP_BOOTSTRAP", "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides", "`2000`"),
+        Variable("CVSP_TRACE", "file to which every forward pass and bootstrap appends one JSON line (what ran, how long); the benchmark reads it to compare each page with its compute floor", "unset: no trace"),
     )  # fmt: skip
 
 
@@ -101,6 +102,7 @@ class Settings:
     standin_size: StandinSize = "full"
     device: str = "auto"
     bootstrap: int = 2000  # replicates of every bootstrap interval
+    trace: Path | None = None  # a JSON-lines file of the work done (CVSP_TRACE)
 
     def __post_init__(self) -> None:
         if not isinstance(self.bootstrap, int) or self.bootstrap < MIN_BOOTSTRAP:
@@ -165,4 +167,5 @@ class Settings:
             standin_size=env.get("CVSP_STANDIN_SIZE", "full").strip().lower(),  # type: ignore[arg-type]
             device=env.get("CVSP_DEVICE", "auto").strip().lower(),
             bootstrap=bootstrap,
+            trace=_optional_dir(env.get("CVSP_TRACE")),
         )

@@ -11,6 +11,9 @@ must not throw away hours of forward passes. Its keys name what an array depends
 and :data:`cvsp.embeddings.CACHE_FORMAT` is raised when the way vectors are read
 changes.)
 
+The trace (``CVSP_TRACE``) is a JSON-lines file each forward pass and bootstrap adds a
+line to (:func:`append_record`).
+
 Used by :mod:`cvsp.embeddings`, :mod:`cvsp.models`, :mod:`cvsp.reproduce`,
 :mod:`cvsp.stamp` and ``tools/mutants.py``. Standard library only.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -35,6 +39,18 @@ def package_digest(root: Path | None = None) -> str:
     for path in sorted(root.rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def append_record(path: Path, record: dict) -> None:
+    """Add ``record`` to a JSON-lines file as one line, in one write (appends of a few
+    hundred bytes from several processes do not interleave)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(record, sort_keys=True) + "\n").encode()
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(handle, line)
+    finally:
+        os.close(handle)
 
 
 @contextlib.contextmanager

@@ -24,8 +24,8 @@ from cvsp.experiments.beyond import (
     restated_claims, verdicts, with_depth,
 )
 from cvsp.experiments.choices import (
-    CWE_FAMILY_VARIANTS, CWE_VARIANT, CWE_VARIANTS, GEOMETRY_VARIANTS, SENTENCE_TOKEN, SENTENCE_VARIANTS,
-    WORD_VARIANTS,
+    CWE_FAMILY_VARIANTS, CWE_VARIANT, CWE_VARIANTS, GEOMETRY_VARIANTS, SENTENCE_CHOICES, SENTENCE_TOKEN,
+    SENTENCE_VARIANTS, WORD_VARIANTS,
 )
 from cvsp.experiments.comparisons import CONTRAST_COLUMNS, CONTRASTS, SAME_CHOICES, anchor_scores, contrasts
 from cvsp.experiments.diagnostics import alignment_uniformity, lexical_overlap, rogue_dimensions, shuffled_similarity
@@ -46,7 +46,7 @@ __all__ = [
     "ABTT_D", "CLIP_CONTEXT", "COLUMNS", "DEPTH_COLUMNS", "VERDICT_COLUMNS", "ModelDepth", "beyond_tables",
     "depth_differences", "depths_of", "matched_layers", "restated_claims", "verdicts", "with_depth", "COMPARED", "CONTRASTS", "CONTRAST_COLUMNS", "CWE_CORPUS_REPEATS",
     "CWE_CORPUS_SIZES", "CWE_FAMILY_VARIANTS", "CWE_VARIANT", "CWE_VARIANTS", "GEOMETRY_VARIANTS", "POSTPROCESSING",
-    "RESULTS", "SAME_CHOICES", "SENTENCE_TASK", "SENTENCE_TOKEN", "SENTENCE_VARIANTS", "STS_TASK", "VALNORM_TASK",
+    "RESULTS", "SAME_CHOICES", "SENTENCE_CHOICES", "SENTENCE_TASK", "SENTENCE_TOKEN", "SENTENCE_VARIANTS", "STS_TASK", "VALNORM_TASK",
     "WORD_VARIANTS", "Postprocessed", "Replicates", "SentenceData", "WordData", "abtt_sweep", "alignment_uniformity",
     "anchor_scores", "claim_intervals", "contrasts", "cwe_corpus_size", "cwe_over_seeds", "cwe_self_similarity",
     "interval_table", "lexical_overlap", "load_word_data", "paired_differences", "per_layer", "positions_of",

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp import metrics, paper, stats
-from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_VARIANTS, WORD_VARIANTS
+from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_CHOICES, SENTENCE_VARIANTS, WORD_VARIANTS
 from cvsp.experiments.inputs import SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, positions_of, vectors_of
 from cvsp.registry import hidden_count
 
@@ -175,13 +175,14 @@ def replicates(
                 jobs.submit(("word_similarity", key, variant, VALNORM_TASK), valnorm_series,
                             valnorm_effects(emb, index, words), valence,
                             resamples.gold(VALNORM_TASK, valence, "pearson"), emb.layers)  # fmt: skip
-            for variant, emb in embed(sentences.sentences, SENTENCE_VARIANTS[family]).items():
+            embedded = embed(sentences.sentences, SENTENCE_CHOICES[family])
+            for variant, emb in ((v, embedded[v]) for v in SENTENCE_VARIANTS[family]):
                 cosines = metrics.unit_pair_cosines(metrics.unit(emb.values), left, right).T
                 jobs.submit(("sts", key, variant, STS_TASK), correlation_series,
                             cosines, sentences.gold, resamples.gold(STS_TASK, sentences.gold), emb.layers)  # fmt: skip
                 jobs.submit_large(("sentence_self_similarity", key, variant, SENTENCE_TASK),
                                   self_similarity_series, emb.values, sentence_counts, emb.layers)  # fmt: skip
-            for variant, emb in embed(sentences.sentences, CWE_FAMILY_VARIANTS[family]).items():
+            for variant, emb in ((v, embedded[v]) for v in CWE_FAMILY_VARIANTS[family]):
                 jobs.submit_large(("cwe_self_similarity", key, variant, SENTENCE_TASK),
                                   self_similarity_series, emb.values, sentence_counts, emb.layers)  # fmt: skip
     except BaseException:

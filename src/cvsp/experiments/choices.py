@@ -27,6 +27,11 @@ CWE_FAMILY_VARIANTS: dict[str, tuple[str, ...]] = {
     "bert": (CWE_VARIANT,),  # the released code's rule exists for CLIP only; the default suffices here
     "siglip": (CWE_VARIANT,),
 }
+# every choice the results read of the sentences: asked together, one forward pass per input form
+SENTENCE_CHOICES: dict[str, tuple[str, ...]] = {
+    family: tuple(dict.fromkeys([*SENTENCE_VARIANTS[family], *CWE_FAMILY_VARIANTS[family]]))
+    for family in SENTENCE_VARIANTS
+}
 GEOMETRY_VARIANTS: dict[str, tuple[str, ...]] = {
     "gpt2": ("last_token", "eos", "mean"), "clip": ("eos", "mean"), "bert": ("cls", "mean"), "siglip": ("eos", "mean"),
 }  # fmt: skip

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from cvsp import geometry, metrics, stats
-from cvsp.embeddings import Embedder, LayerEmbeddings, texts_digest
+from cvsp.cache import texts_digest
+from cvsp.embeddings import Embedder, LayerEmbeddings
 from cvsp.experiments.choices import CWE_VARIANT, GEOMETRY_VARIANTS
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
 from cvsp.experiments.results import sentence_self_similarity, sts, word_similarity

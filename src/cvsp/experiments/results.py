@@ -18,7 +18,7 @@ import pandas as pd
 
 from cvsp import metrics
 from cvsp.embeddings import Embedder
-from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_VARIANTS, WORD_VARIANTS
+from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_CHOICES, SENTENCE_VARIANTS, WORD_VARIANTS
 from cvsp.experiments.inputs import SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, positions_of, vectors_of
 from cvsp.experiments.tables import per_layer, series_rows, tidy_table
 
@@ -116,6 +116,8 @@ def run_all(
     embedders: Mapping[str, Embedder], words: WordData, sentences: SentenceData
 ) -> pd.DataFrame:
     """All four results in one table, in a fixed row order."""
+    for embed in embedders.values():  # every choice read of the sentences, in one pass per input form
+        embed(sentences.sentences, SENTENCE_CHOICES[embed.family])
     return tidy_table(
         [
             cwe_self_similarity(embedders, sentences),

@@ -7,6 +7,8 @@ other seeds of the token draw, :func:`seed_spread` summarises the seeds. Used by
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,6 +18,7 @@ from cvsp import metrics
 from cvsp.embeddings import Embedder
 from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import SentenceData
+from cvsp.storage import package_digest
 
 
 CWE_CORPUS_SIZES: tuple[int, ...] = (250, 500, 1000, 2000)  # subsets of the corpus (chapter 5)
@@ -50,15 +53,28 @@ def cwe_over_seeds(
 ) -> pd.DataFrame:  # fmt: skip
     """CWE self-similarity for several seeds of the token draw: ``model, seed, layer, value``.
 
-    Up to ``chunk`` seeds of a model share one forward pass (see
-    :meth:`cvsp.embeddings.Embedder.random_draws`), and each draw is cached.
+    Each seed's values are cached (keyed by its draw and the code), not the draws: up to
+    ``chunk`` missing seeds of a model share one forward pass (see
+    :meth:`cvsp.embeddings.Embedder.random_draws`, which keeps them for the page only).
     """
     rows = []
     for key, embed in embedders.items():
-        for seed, emb in embed.random_draws(sentences.sentences, variant, seeds, chunk=chunk).items():
-            for layer, value in zip(emb.layers, metrics.self_similarity(emb.values)):
-                rows.append((key, seed, layer, float(value)))
+        layers = embed.layers(variant)
+        keys = {seed: _values_key(embed.key(sentences.sentences, variant, seed)) for seed in seeds}
+        curves = {seed: embed.cache.get(k) if embed.cache else None for seed, k in keys.items()}
+        missing = [seed for seed, curve in curves.items() if curve is None or curve.shape != (len(layers),)]
+        for seed, emb in embed.random_draws(sentences.sentences, variant, missing, chunk=chunk).items():
+            curves[seed] = metrics.self_similarity(emb.values)
+            if embed.cache is not None:
+                embed.cache.put(keys[seed], curves[seed])
+        rows += [(key, seed, layer, float(v)) for seed in seeds for layer, v in zip(layers, curves[seed])]
     return pd.DataFrame(rows, columns=["model", "seed", "layer", "value"])
+
+
+def _values_key(draw_key: str) -> str:
+    """Cache key of the self-similarity curve of the draw cached under ``draw_key``."""
+    parts = {"of": draw_key, "measure": "self_similarity", "code": package_digest()}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def seed_spread(by_seed: pd.DataFrame) -> pd.DataFrame:
