@@ -54,7 +54,7 @@ class Benchmark:
     book_embeddings_peak_mib: float
     book_cache_peak_mib: float
     book_other_mib: float  # intervals, replicates and web assets at the end of the build
-    pages: dict[str, dict[str, float]]  # page -> seconds, embeddings_mib, cache_mib (its growth)
+    pages: dict[str, dict[str, float]]  # page -> seconds, embeddings_mib, cache_mib (the most it added at once)
     reproduce_s: float
     reproduce_embeddings_mib: float
     reproduce_other_mib: float  # intervals and replicates
