@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from cvsp.cache import EmbeddingCache
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = sorted(
@@ -46,6 +49,24 @@ def test_every_model_load_is_safetensors_without_remote_code():
         assert "use_safetensors=True" in arguments and "trust_remote_code=False" in arguments
 
 
-def test_cache_reads_refuse_pickles():
-    source = (ROOT / "src" / "cvsp" / "embeddings.py").read_text()
-    assert "np.load(path, allow_pickle=False)" in source
+_SPRUNG: list[bool] = []
+
+
+def _spring() -> None:
+    _SPRUNG.append(True)
+
+
+class _Trap:
+    """Unpickled, it calls :func:`_spring`."""
+
+    def __reduce__(self):
+        return (_spring, ())
+
+
+def test_cache_reads_refuse_pickles(tmp_path):
+    """A cache entry holding a pickle is never unpickled: it is dropped, to be computed again."""
+    cache = EmbeddingCache(tmp_path)
+    np.save(cache.path("trap"), np.array([_Trap()], dtype=object), allow_pickle=True)
+    with pytest.warns(UserWarning, match="unreadable"):
+        assert cache.get("trap") is None
+    assert not _SPRUNG and not cache.path("trap").exists()
