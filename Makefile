@@ -26,7 +26,7 @@ TEST_WORKERS ?= 2
 
 BIN := $(VENV)/bin
 
-.PHONY: book reproduce test clean-venv clean-cache mutants release rehearse
+.PHONY: book reproduce lint test clean-venv clean-cache mutants release rehearse
 
 # Debian and Ubuntu ship venv's ensurepip in a package of its own: without it `python3 -m
 # venv` fails half-way with a traceback. Said first, in one sentence, before anything is made.
@@ -66,8 +66,13 @@ reproduce: $(VENV)/.runtime
 	$(BIN)/cvsp preflight reproduce --models $(MODELS) $(PREFLIGHT)
 	$(BIN)/cvsp reproduce --models $(MODELS) --out $(OUT) --seed $(SEED)
 
+# ruff's rules and format are in pyproject.toml ([tool.ruff]); `ruff format .` applies the format
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
 # pytest exits with 5 when it collected no test: that is a broken suite, not a pass.
-test: $(VENV)/.dev
+test: lint
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; \
 	exit $$code

@@ -39,10 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the hub replica lives with the tests
 
+from hub_replica import HubReplica  # noqa: E402
+from hub_repos import bert_repos, beyond_extra_repos, clip_repo, gpt2_repo  # noqa: E402
+
 from cvsp.registry import BOOK_MODELS, MODELS  # noqa: E402
 from cvsp.settings import Settings, revision_variable  # noqa: E402
-from hub_replica import HubReplica  # noqa: E402
-from hub_repos import beyond_extra_repos, bert_repos, clip_repo, gpt2_repo  # noqa: E402
 
 # GitHub's standard Linux runner for public repositories (4 cores, 16 GB of memory).
 RUNNER = {"job_minutes": 90, "free_disk_gb": 14, "cache_gb": 10}
@@ -87,14 +88,21 @@ class PeakDisk:
 def replica_repos(settings: Settings) -> list:
     """The nine repositories of ``BOOK_MODELS`` at full size (random weights of the real sizes)."""
     if settings.tokenizers_dir is None:
-        raise SystemExit("Set CVSP_TOKENIZERS_DIR to the real GPT-2 and CLIP tokenizers (as for the tests).")
+        raise SystemExit(
+            "Set CVSP_TOKENIZERS_DIR to the real GPT-2 and CLIP tokenizers (as for the tests)."
+        )
     tokenizers = settings.tokenizers_dir
-    repos = [gpt2_repo(tokenizers, full_size=True), clip_repo(tokenizers, full_size=True),
-             *bert_repos(settings, full_size=True),
-             *beyond_extra_repos(settings, tokenizers, full_size=True)]  # fmt: skip
+    repos = [
+        gpt2_repo(tokenizers, full_size=True),
+        clip_repo(tokenizers, full_size=True),
+        *bert_repos(settings, full_size=True),
+        *beyond_extra_repos(settings, tokenizers, full_size=True),
+    ]
     missing = {MODELS[key].hub_id for key in BOOK_MODELS} - {repo.repo_id for repo in repos}
     if missing:  # a model added to the book and not to the rehearsal
-        raise SystemExit(f"The rehearsal's replica lacks {', '.join(sorted(missing))}: add it to replica_repos.")
+        raise SystemExit(
+            f"The rehearsal's replica lacks {', '.join(sorted(missing))}: add it to replica_repos."
+        )
     return repos
 
 
@@ -103,9 +111,14 @@ def runner_env(endpoint: str, work: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     for key in MODELS:
         env.pop(revision_variable(key), None)
-    env.update(CVSP_MODELS="real", CVSP_CACHE_DIR=str(work / ".cache" / "cvsp"),
-               HF_HOME=str(work / ".cache" / "huggingface"), HF_ENDPOINT=endpoint,
-               MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
+    env.update(
+        CVSP_MODELS="real",
+        CVSP_CACHE_DIR=str(work / ".cache" / "cvsp"),
+        HF_HOME=str(work / ".cache" / "huggingface"),
+        HF_ENDPOINT=endpoint,
+        MPLBACKEND="Agg",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
     return env
 
 
@@ -114,7 +127,9 @@ def step(name: str, command: list[str], env: dict[str, str], log: Path) -> dict:
     print(f"rehearsal: {name} ...", flush=True)
     started = time.perf_counter()
     with log.open("w") as handle:
-        code = subprocess.run(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(
+            command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+        ).returncode
     seconds = time.perf_counter() - started
     print(f"rehearsal: {name}: exit {code} in {seconds / 60:.1f} min (log {log})", flush=True)
     return {"step": name, "exit": code, "minutes": round(seconds / 60, 2), "log": str(log)}
@@ -124,25 +139,74 @@ def rehearse(work: Path) -> dict:
     settings = Settings.from_env()
     started = time.perf_counter()
     repos = replica_repos(settings)
-    served = sum(len(content) for repo in repos for files in repo.commits.values() for content in files.values())
+    served = sum(
+        len(content)
+        for repo in repos
+        for files in repo.commits.values()
+        for content in files.values()
+    )
     print(f"rehearsal: replica ready in {time.perf_counter() - started:.0f} s", flush=True)
     bin_ = Path(sys.executable).parent
     steps = []
     with HubReplica(repos) as hub, PeakDisk(work) as disk:
         env = runner_env(hub.url, work)
-        tests_cache = work / "runner-temp" / "cvsp-tests"  # as the workflow: the tests' caches apart
+        tests_cache = (
+            work / "runner-temp" / "cvsp-tests"
+        )  # as the workflow: the tests' caches apart
         tests_cache.parent.mkdir(parents=True, exist_ok=True)
-        steps.append(step("test", [sys.executable, "-m", "pytest", "-m", "not slow", "--require-real", "-q",
-                                   "-p", "no:cacheprovider", "--basetemp", str(work / "runner-temp" / "pytest"),
-                                   "--deselect", NEEDS_REAL_FILES],
-                          dict(env, CVSP_CACHE_DIR=str(tests_cache)), work / "test.log"))  # fmt: skip
+        steps.append(
+            step(
+                "test",
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-m",
+                    "not slow",
+                    "--require-real",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "--basetemp",
+                    str(work / "runner-temp" / "pytest"),
+                    "--deselect",
+                    NEEDS_REAL_FILES,
+                ],
+                dict(env, CVSP_CACHE_DIR=str(tests_cache)),
+                work / "test.log",
+            )
+        )
         after_tests = hub.bytes_sent()
         peak_tests = disk.peak
         shutil.rmtree(work / "runner-temp", ignore_errors=True)
-        book_env = {k: v for k, v in env.items() if k != "CVSP_TOKENIZERS_DIR"}  # a user's setting only
-        steps.append(step("book", [str(bin_ / "jupyter-book"), "build", str(ROOT), "--path-output", str(work / "book"),
-                                   "-W", "-n", "--keep-going"], book_env, work / "book.log"))  # fmt: skip
-        steps.append(step("summary", [sys.executable, str(ROOT / "tools" / "claims_summary.py")], env, work / "summary.md"))
+        book_env = {
+            k: v for k, v in env.items() if k != "CVSP_TOKENIZERS_DIR"
+        }  # a user's setting only
+        steps.append(
+            step(
+                "book",
+                [
+                    str(bin_ / "jupyter-book"),
+                    "build",
+                    str(ROOT),
+                    "--path-output",
+                    str(work / "book"),
+                    "-W",
+                    "-n",
+                    "--keep-going",
+                ],
+                book_env,
+                work / "book.log",
+            )
+        )
+        steps.append(
+            step(
+                "summary",
+                [sys.executable, str(ROOT / "tools" / "claims_summary.py")],
+                env,
+                work / "summary.md",
+            )
+        )
         downloaded = hub.bytes_sent()
     cache = work / ".cache"
     return {
@@ -152,9 +216,17 @@ def rehearse(work: Path) -> dict:
         "steps": steps,
         "total_minutes": round(sum(s["minutes"] for s in steps), 1),
         "replica_gb": round(served / 1e9, 2),
-        "downloaded_gb": {"test_step": round(after_tests / 1e9, 2), "total": round(downloaded / 1e9, 2)},
-        "peak_disk_gb": {"test_step": round(peak_tests / 1e9, 2), "total": round(disk.peak / 1e9, 2)},
-        "saved_cache_gb": round((folder_bytes(cache / "huggingface") + folder_bytes(cache / "cvsp" / "data")) / 1e9, 2),
+        "downloaded_gb": {
+            "test_step": round(after_tests / 1e9, 2),
+            "total": round(downloaded / 1e9, 2),
+        },
+        "peak_disk_gb": {
+            "test_step": round(peak_tests / 1e9, 2),
+            "total": round(disk.peak / 1e9, 2),
+        },
+        "saved_cache_gb": round(
+            (folder_bytes(cache / "huggingface") + folder_bytes(cache / "cvsp" / "data")) / 1e9, 2
+        ),
         "embeddings_gb": round(folder_bytes(cache / "cvsp" / "embeddings") / 1e9, 2),
         "installed_packages_gb": round(folder_bytes(Path(sys.prefix)) / 1e9, 2),
         "deselected": [NEEDS_REAL_FILES],
@@ -164,13 +236,23 @@ def rehearse(work: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "rehearsal.json")
-    parser.add_argument("--work", type=Path, help="workspace (default: a new temporary folder, removed after)")
+    parser.add_argument(
+        "--work", type=Path, help="workspace (default: a new temporary folder, removed after)"
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="cvsp-rehearsal-"))
     work.mkdir(parents=True, exist_ok=True)
     report = rehearse(work)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("total_minutes", "downloaded_gb", "peak_disk_gb", "saved_cache_gb")}, indent=2))
+    print(
+        json.dumps(
+            {
+                k: report[k]
+                for k in ("total_minutes", "downloaded_gb", "peak_disk_gb", "saved_cache_gb")
+            },
+            indent=2,
+        )
+    )
     failed = [s["step"] for s in report["steps"] if s["exit"] != 0]
     if failed:  # the workspace stays, with the logs
         print(f"rehearsal: failed steps: {', '.join(failed)}; logs in {work}")

@@ -61,9 +61,9 @@ import torch
 
 from cvsp import costs, data, experiments, metrics
 from cvsp.embeddings import Embedder, weights_per_token
-from cvsp.tokens import encode
 from cvsp.models import LoadedModel, load_models
 from cvsp.settings import Settings
+from cvsp.tokens import encode
 
 TARGETS = {
     "batched_speedup_sts": 3.0,  # x the naive loop, both models
@@ -79,7 +79,8 @@ TARGETS = {
     "book_cold_s": 480.0,  # the whole book, strict, from an empty cache
     "book_prose_edit_s": 60.0,  # rebuild after editing one chapter's prose
     "chapter_cached_s": 60.0,  # any page, its forward passes cached by an earlier build
-    "book_embeddings_peak_mib": 8e9 / 2**20,  # 8 GB of embeddings at the cold book's peak: a laptop holds it
+    "book_embeddings_peak_mib": 8e9
+    / 2**20,  # 8 GB of embeddings at the cold book's peak: a laptop holds it
 }
 SAMPLE_S = 5.0  # seconds between two samples of the cache's size during the cold build
 PROSE_EDIT = ("notebooks/03_sts.ipynb", "\n\nThis sentence was added by the benchmark.")
@@ -97,8 +98,11 @@ def machine() -> dict:
     cpu = platform.processor()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
-                 if line.startswith("model name")]  # fmt: skip
+        names = [
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.read_text().splitlines()
+            if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     return {
         "cpu": cpu,
@@ -140,7 +144,9 @@ def batched(model: LoadedModel, texts: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def extraction(models: dict[str, LoadedModel], inputs: dict[str, list[str]], matmul: float) -> list[dict]:
+def extraction(
+    models: dict[str, LoadedModel], inputs: dict[str, list[str]], matmul: float
+) -> list[dict]:
     rows = []
     for name, texts in inputs.items():
         for key, model in models.items():
@@ -152,17 +158,25 @@ def extraction(models: dict[str, LoadedModel], inputs: dict[str, list[str]], mat
             flops = 2 * weights_per_token(model) * tokens
             rows.append(
                 {
-                    "model": key, "inputs": name, "texts": len(texts), "tokens": tokens,
-                    "naive_s": slow, "batched_s": fast,
-                    "naive_tokens_per_s": tokens / slow, "batched_tokens_per_s": tokens / fast,
-                    "naive_texts_per_s": len(texts) / slow, "batched_texts_per_s": len(texts) / fast,
+                    "model": key,
+                    "inputs": name,
+                    "texts": len(texts),
+                    "tokens": tokens,
+                    "naive_s": slow,
+                    "batched_s": fast,
+                    "naive_tokens_per_s": tokens / slow,
+                    "batched_tokens_per_s": tokens / fast,
+                    "naive_texts_per_s": len(texts) / slow,
+                    "batched_texts_per_s": len(texts) / fast,
                     "speedup": slow / fast,
                     "batched_gflops": flops / fast / 1e9,
                     "fraction_of_matmul": flops / fast / 1e9 / matmul,
-                }  # fmt: skip
+                }
             )
-            print(f"  {key:5s} {name:14s} naive {slow:7.1f} s  batched {fast:6.1f} s  x{slow / fast:.1f}",
-                  flush=True)  # fmt: skip
+            print(
+                f"  {key:5s} {name:14s} naive {slow:7.1f} s  batched {fast:6.1f} s  x{slow / fast:.1f}",
+                flush=True,
+            )
     return rows
 
 
@@ -203,15 +217,28 @@ def self_similarity(sizes: list[int], dim: int = 768) -> list[dict]:
             row["speedup"] = row["brute_s"] / fast_s
             row["memory_ratio"] = row["brute_peak_mib"] / fast_mib
         rows.append(row)
-        brute = f"brute {row['brute_s']:.2f} s, {row['brute_peak_mib']:.0f} MiB" if "brute_s" in row else row["brute_skipped"]
+        brute = (
+            f"brute {row['brute_s']:.2f} s, {row['brute_peak_mib']:.0f} MiB"
+            if "brute_s" in row
+            else row["brute_skipped"]
+        )
         print(f"  n={n:6d}: cvsp {fast_s:.3f} s, {fast_mib:.0f} MiB; {brute}", flush=True)
     return rows
 
 
 def _reproduce(cache: Path, out: Path) -> tuple[float, float]:
     env = dict(os.environ, CVSP_CACHE_DIR=str(cache), CVSP_MODELS="stand-in", MPLBACKEND="Agg")
-    command = [sys.executable, "-m", "cvsp", "reproduce", "--models", "stand-in",
-               "--out", str(out), "--no-progress"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "cvsp",
+        "reproduce",
+        "--models",
+        "stand-in",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -230,17 +257,30 @@ def geometry_memory(sizes: list[int], dim: int = 768) -> list[dict]:
         x = np.random.default_rng(n).normal(size=(n, dim)).astype(np.float32) + 0.2
         uniform_s, uniform_mib = _measure(geometry.uniformity, x)
         rogue_s, rogue_mib = _measure(geometry.rogue_contributions, x)
-        rows.append({"n": n, "dim": dim, "uniformity_s": uniform_s, "uniformity_peak_mib": uniform_mib,
-                     "rogue_s": rogue_s, "rogue_peak_mib": rogue_mib,
-                     "matrix_mib": n * n * 8 / 2**20})  # fmt: skip
-        print(f"  n={n:6d}: uniformity {uniform_s:.1f} s, {uniform_mib:.0f} MiB; rogue dimensions "
-              f"{rogue_s:.2f} s, {rogue_mib:.0f} MiB (an n x n matrix: {n * n * 8 / 2**20:.0f} MiB)", flush=True)  # fmt: skip
+        rows.append(
+            {
+                "n": n,
+                "dim": dim,
+                "uniformity_s": uniform_s,
+                "uniformity_peak_mib": uniform_mib,
+                "rogue_s": rogue_s,
+                "rogue_peak_mib": rogue_mib,
+                "matrix_mib": n * n * 8 / 2**20,
+            }
+        )
+        print(
+            f"  n={n:6d}: uniformity {uniform_s:.1f} s, {uniform_mib:.0f} MiB; rogue dimensions "
+            f"{rogue_s:.2f} s, {rogue_mib:.0f} MiB (an n x n matrix: {n * n * 8 / 2**20:.0f} MiB)",
+            flush=True,
+        )
     return rows
 
 
 def disk_mib(cache: Path) -> dict[str, float]:
     """MiB on disk under each folder of a cvsp cache (stand-ins, embeddings, intervals)."""
-    return {name: size / 2**20 for name, size in costs.cache_sizes(Settings(cache_dir=cache)).items()}
+    return {
+        name: size / 2**20 for name, size in costs.cache_sizes(Settings(cache_dir=cache)).items()
+    }
 
 
 def end_to_end() -> dict:
@@ -248,15 +288,24 @@ def end_to_end() -> dict:
         root = Path(folder)
         cold_s, cold_rss = _reproduce(root / "cache", root / "cold")
         disk = disk_mib(root / "cache")
-        print(f"  cold {cold_s:.0f} s, peak RSS {cold_rss:.0f} MiB, cache on disk "
-              + ", ".join(f"{k} {v:.0f} MiB" for k, v in disk.items()), flush=True)  # fmt: skip
+        print(
+            f"  cold {cold_s:.0f} s, peak RSS {cold_rss:.0f} MiB, cache on disk "
+            + ", ".join(f"{k} {v:.0f} MiB" for k, v in disk.items()),
+            flush=True,
+        )
         warm_s, warm_rss = _reproduce(root / "cache", root / "warm")
         print(f"  warm {warm_s:.1f} s, peak RSS {warm_rss:.0f} MiB", flush=True)
         print("Bootstrap intervals of the full reproduction...", flush=True)
         intervals = uncertainty_time(root / "cache")
-    return {"cold_s": cold_s, "warm_s": warm_s, "cold_peak_rss_mib": cold_rss,
-            "warm_peak_rss_mib": warm_rss, "peak_rss_mib": max(cold_rss, warm_rss),
-            "cache_mib": disk, "uncertainty": intervals}  # fmt: skip
+    return {
+        "cold_s": cold_s,
+        "warm_s": warm_s,
+        "cold_peak_rss_mib": cold_rss,
+        "warm_peak_rss_mib": warm_rss,
+        "peak_rss_mib": max(cold_rss, warm_rss),
+        "cache_mib": disk,
+        "uncertainty": intervals,
+    }
 
 
 def _size(quick: bool) -> dict[str, str]:
@@ -271,17 +320,23 @@ def uncertainty_time(cache: Path, quick: bool = False) -> dict:
     from cvsp.reproduce import make_embedders
     from cvsp.stats import BootstrapSettings
 
-    settings = Settings.from_env().with_(models="stand-in", device="cpu", cache_dir=cache, **_size(quick))
+    settings = Settings.from_env().with_(
+        models="stand-in", device="cpu", cache_dir=cache, **_size(quick)
+    )
     models = load_models(settings)
     embedders = make_embedders(models, settings, progress=False)
     words = experiments.load_word_data(settings)
     sts = data.load_sts(settings)
     if quick:
-        words = experiments.WordData({t: f.iloc[:30] for t, f in words.pairs.items()}, words.lexicon.iloc[:30])
+        words = experiments.WordData(
+            {t: f.iloc[:30] for t, f in words.pairs.items()}, words.lexicon.iloc[:30]
+        )
         sts = sts.iloc[:30]
     sentences = experiments.prepare_sentences(sts, models["clip"].tokenizer)
     boot = BootstrapSettings(replicates=100 if quick else BootstrapSettings().replicates)
-    experiments.run_all(embedders, words, sentences)  # every embedding in the cache first: not timed
+    experiments.run_all(
+        embedders, words, sentences
+    )  # every embedding in the cache first: not timed
     report = {"replicates": boot.replicates, "items": "30 per task" if quick else "all"}
     for name, workers in (("one_thread_s", 1), ("default_s", None)):
         start = time.perf_counter()
@@ -296,9 +351,18 @@ def _build(source: Path, env: dict, sample: Path | None = None) -> float | tuple
     cache's size sampled every :data:`SAMPLE_S` seconds while it ran: ``[(time, MiB of the
     whole cache, MiB of its embeddings), ...]``."""
     start = time.perf_counter()
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source), "-W", "-n", "--keep-going"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(source),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
     samples: list[tuple[float, float, float]] = []
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as build:
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as build:
         if sample is not None:
             while build.poll() is None:
                 samples.append((time.time(), _tree_mib(sample), _tree_mib(sample / "embeddings")))
@@ -325,14 +389,21 @@ def _tree_mib(folder: Path) -> float:
 def _windows(build: Path) -> list[tuple[str, float, float]]:
     """``(page, begin, end)`` of each page's execution (epoch seconds), from the build's
     execution table (each record's end and duration); pages run one after another."""
-    from jupyter_cache import get_cache  # here: a tool of the book, not of the benchmark's other parts
+    from jupyter_cache import (
+        get_cache,  # here: a tool of the book, not of the benchmark's other parts
+    )
 
     records = sorted(get_cache(build / ".jupyter_cache").list_cache_records(), key=lambda r: r.pk)
-    ends = [(Path(r.uri).stem, r.created.timestamp(), float(r.data["execution_seconds"])) for r in records]
+    ends = [
+        (Path(r.uri).stem, r.created.timestamp(), float(r.data["execution_seconds"]))
+        for r in records
+    ]
     return [(page, end - seconds, end) for page, end, seconds in ends]
 
 
-def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dict[str, dict[str, float]]:
+def cache_by_page(
+    build: Path, samples: list[tuple[float, float, float]]
+) -> dict[str, dict[str, float]]:
     """The cache's size when each page started and ended executing and its peak between
     (MiB; the whole cache and its embeddings), from the samples of :func:`_build`."""
     pages = {}
@@ -341,10 +412,13 @@ def cache_by_page(build: Path, samples: list[tuple[float, float, float]]) -> dic
         after = [s for s in samples if s[0] >= end][:1] or [samples[-1]]
         inside = [s for s in samples if begin <= s[0] <= end] + before + after
         pages[page] = {
-            "start_mib": before[0][1], "peak_mib": max(s[1] for s in inside), "end_mib": after[0][1],
-            "embeddings_start_mib": before[0][2], "embeddings_peak_mib": max(s[2] for s in inside),
+            "start_mib": before[0][1],
+            "peak_mib": max(s[1] for s in inside),
+            "end_mib": after[0][1],
+            "embeddings_start_mib": before[0][2],
+            "embeddings_peak_mib": max(s[2] for s in inside),
             "embeddings_end_mib": after[0][2],
-        }  # fmt: skip
+        }
     return pages
 
 
@@ -361,8 +435,13 @@ def floors_by_page(build: Path, trace: Path, gflops: float) -> dict[str, dict[st
         forward = sum(line["flops"] for line in mine if line["work"] == "forward") / (gflops * 1e9)
         boot = sum(line["seconds"] for line in mine if line["work"] == "bootstrap")
         floor = forward + boot
-        pages[page] = {"forward_s": forward, "bootstrap_s": boot, "floor_s": floor, "page_s": end - begin,
-                       "ratio": (end - begin) / floor if floor > 0 else None}  # fmt: skip
+        pages[page] = {
+            "forward_s": forward,
+            "bootstrap_s": boot,
+            "floor_s": floor,
+            "page_s": end - begin,
+            "ratio": (end - begin) / floor if floor > 0 else None,
+        }
     return pages
 
 
@@ -384,7 +463,9 @@ def book(root: Path, engine_fraction: float) -> dict:
     prose edit, and with only the forward passes cached (see the module's docstring).
     ``engine_fraction``: the best fraction of the matmul rate the engine reached (the
     extraction figures), which scales each page's compute floor."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
     files = [name for name in listed.split("\0") if name and (root / name).is_file()]
     with tempfile.TemporaryDirectory() as folder:
         source, cache = Path(folder) / "book", Path(folder) / "cache"
@@ -397,35 +478,61 @@ def book(root: Path, engine_fraction: float) -> dict:
         report = {"cold_s": cold_s, "cold_pages_s": execution_table(source / "_build")}
         report["matmul_gflops"] = matmul_gflops()  # this machine's rate beside the build
         report["engine_fraction"] = engine_fraction
-        report["floor_pages"] = floors_by_page(source / "_build", trace, engine_fraction * report["matmul_gflops"])
+        report["floor_pages"] = floors_by_page(
+            source / "_build", trace, engine_fraction * report["matmul_gflops"]
+        )
         report["floor_s"] = sum(p["floor_s"] for p in report["floor_pages"].values())
-        print(f"  compute floor {report['floor_s']:.0f} s of {cold_s:.0f} s: " + ", ".join(
-            f"{k} x{v['ratio']:.1f}" for k, v in report["floor_pages"].items() if v["ratio"]), flush=True)  # fmt: skip
+        print(
+            f"  compute floor {report['floor_s']:.0f} s of {cold_s:.0f} s: "
+            + ", ".join(
+                f"{k} x{v['ratio']:.1f}" for k, v in report["floor_pages"].items() if v["ratio"]
+            ),
+            flush=True,
+        )
         report["cache_mib"] = disk_mib(cache)
         report["cache_peak_mib"] = max(s[1] for s in samples)
         report["embeddings_peak_mib"] = max(s[2] for s in samples)
         report["cache_pages_mib"] = cache_by_page(source / "_build", samples)
-        print(f"  cache: peak {report['cache_peak_mib']:.0f} MiB (embeddings {report['embeddings_peak_mib']:.0f}); by page (start, peak, end) "
-              + ", ".join(f"{k} {v['start_mib']:.0f}/{v['peak_mib']:.0f}/{v['end_mib']:.0f}"
-                          for k, v in report["cache_pages_mib"].items()), flush=True)  # fmt: skip
-        print(f"  cold {report['cold_s']:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in report["cold_pages_s"].items()), flush=True)
+        print(
+            f"  cache: peak {report['cache_peak_mib']:.0f} MiB (embeddings {report['embeddings_peak_mib']:.0f}); by page (start, peak, end) "
+            + ", ".join(
+                f"{k} {v['start_mib']:.0f}/{v['peak_mib']:.0f}/{v['end_mib']:.0f}"
+                for k, v in report["cache_pages_mib"].items()
+            ),
+            flush=True,
+        )
+        print(
+            f"  cold {report['cold_s']:.0f} s: "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in report["cold_pages_s"].items()),
+            flush=True,
+        )
         _edit_prose(source / PROSE_EDIT[0], PROSE_EDIT[1])
         report["prose_edit_s"] = _build(source, env)
         page = (source / "_build" / "html" / PROSE_EDIT[0]).with_suffix(".html")
         if PROSE_EDIT[1].strip() not in page.read_text():
             raise RuntimeError(f"the rebuild after the prose edit did not update {page}")
-        print(f"  after a prose edit of {PROSE_EDIT[0]}: {report['prose_edit_s']:.0f} s", flush=True)
+        print(
+            f"  after a prose edit of {PROSE_EDIT[0]}: {report['prose_edit_s']:.0f} s", flush=True
+        )
         executed = _windows(source / "_build")
-        shutil.rmtree(source / "_build" / "html")  # as on Pages when the executed notebooks' cache hits
+        shutil.rmtree(
+            source / "_build" / "html"
+        )  # as on Pages when the executed notebooks' cache hits
         report["pages_from_executed_cache_s"] = _build(source, env)
         if _windows(source / "_build") != executed:
             raise RuntimeError("a page executed again although its executed notebook was cached")
-        print(f"  every page rendered from the executed notebooks: {report['pages_from_executed_cache_s']:.0f} s", flush=True)
+        print(
+            f"  every page rendered from the executed notebooks: {report['pages_from_executed_cache_s']:.0f} s",
+            flush=True,
+        )
         shutil.rmtree(source / "_build")  # the pages and their execution cache; the embeddings stay
         report["cached_passes_s"] = _build(source, env)
         report["cached_passes_pages_s"] = execution_table(source / "_build")
-        print(f"  forward passes cached {report['cached_passes_s']:.0f} s: "
-              + ", ".join(f"{k} {v:.0f} s" for k, v in report["cached_passes_pages_s"].items()), flush=True)  # fmt: skip
+        print(
+            f"  forward passes cached {report['cached_passes_s']:.0f} s: "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in report["cached_passes_pages_s"].items()),
+            flush=True,
+        )
     return report
 
 
@@ -443,58 +550,137 @@ def command_line(repeats: int = 5) -> list[dict]:
         times, imported = [], set()
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", CLI_PROBE, *command], capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-c", CLI_PROBE, *command], capture_output=True, text=True
+            )
             times.append(time.perf_counter() - start)
             if done.returncode not in (0, 2):
                 raise RuntimeError(f"cvsp {' '.join(command)} failed: {done.stderr[-2000:]}")
             imported.add(done.stderr.strip().splitlines()[-1] == "True")
-        rows.append({"command": "cvsp " + " ".join(command), "median_s": float(np.median(times[1:])),
-                     "torch_imported": any(imported)})  # fmt: skip
-        print(f"  cvsp {' '.join(command)}: {rows[-1]['median_s']:.2f} s, torch imported: {any(imported)}", flush=True)
+        rows.append(
+            {
+                "command": "cvsp " + " ".join(command),
+                "median_s": float(np.median(times[1:])),
+                "torch_imported": any(imported),
+            }
+        )
+        print(
+            f"  cvsp {' '.join(command)}: {rows[-1]['median_s']:.2f} s, torch imported: {any(imported)}",
+            flush=True,
+        )
     return rows
 
 
 def verdicts(report: dict) -> list[dict]:
     sts = [r for r in report["extraction"] if r["inputs"] == "sts_sentences"]
-    checks = [(f"batched >= {TARGETS['batched_speedup_sts']:.0f}x naive, {r['model']}, STS sentences",
-               r["speedup"], ">=", TARGETS["batched_speedup_sts"]) for r in sts]  # fmt: skip
-    checks += [(f"GPT-2 FLOP rate >= {TARGETS['gpt2_fraction_of_matmul']:.0%} of matmul, STS",
-                r["fraction_of_matmul"], ">=", TARGETS["gpt2_fraction_of_matmul"])
-               for r in sts if r["model"] == "gpt2"]  # fmt: skip
+    checks = [
+        (
+            f"batched >= {TARGETS['batched_speedup_sts']:.0f}x naive, {r['model']}, STS sentences",
+            r["speedup"],
+            ">=",
+            TARGETS["batched_speedup_sts"],
+        )
+        for r in sts
+    ]
+    checks += [
+        (
+            f"GPT-2 FLOP rate >= {TARGETS['gpt2_fraction_of_matmul']:.0%} of matmul, STS",
+            r["fraction_of_matmul"],
+            ">=",
+            TARGETS["gpt2_fraction_of_matmul"],
+        )
+        for r in sts
+        if r["model"] == "gpt2"
+    ]
     for row in report["self_similarity"]:
         if row["n"] == 50_000:
-            checks.append(("self-similarity 50,000 x 768 time (s)", row["fast_s"], "<", TARGETS["self_similarity_50k_s"]))
-            checks.append(("self-similarity 50,000 x 768 extra memory (MiB)", row["fast_peak_mib"], "<", TARGETS["self_similarity_50k_mib"]))
+            checks.append(
+                (
+                    "self-similarity 50,000 x 768 time (s)",
+                    row["fast_s"],
+                    "<",
+                    TARGETS["self_similarity_50k_s"],
+                )
+            )
+            checks.append(
+                (
+                    "self-similarity 50,000 x 768 extra memory (MiB)",
+                    row["fast_peak_mib"],
+                    "<",
+                    TARGETS["self_similarity_50k_mib"],
+                )
+            )
     for row in report.get("geometry", []):
         if row["n"] == 50_000:
-            checks.append(("uniformity 50,000 x 768 extra memory (MiB)", row["uniformity_peak_mib"], "<",
-                           TARGETS["uniformity_50k_mib"]))  # fmt: skip
+            checks.append(
+                (
+                    "uniformity 50,000 x 768 extra memory (MiB)",
+                    row["uniformity_peak_mib"],
+                    "<",
+                    TARGETS["uniformity_50k_mib"],
+                )
+            )
     for row in report.get("command_line", []):
         checks.append((f"{row['command']} (s)", row["median_s"], "<", TARGETS["cli_s"]))
     e2e = report.get("end_to_end")
     if e2e:
         checks.append(("cold cvsp reproduce (s)", e2e["cold_s"], "<=", TARGETS["cold_s"]))
         checks.append(("warm cvsp reproduce (s)", e2e["warm_s"], "<=", TARGETS["warm_s"]))
-        checks.append(("peak resident memory (MiB)", e2e["peak_rss_mib"], "<=", TARGETS["peak_rss_mib"]))
+        checks.append(
+            ("peak resident memory (MiB)", e2e["peak_rss_mib"], "<=", TARGETS["peak_rss_mib"])
+        )
         if "uncertainty" in e2e:
-            checks.append(("bootstrap intervals of a reproduction (s)", e2e["uncertainty"]["default_s"], "<=",
-                           TARGETS["uncertainty_s"]))  # fmt: skip
+            checks.append(
+                (
+                    "bootstrap intervals of a reproduction (s)",
+                    e2e["uncertainty"]["default_s"],
+                    "<=",
+                    TARGETS["uncertainty_s"],
+                )
+            )
     pages = report.get("book")
     if pages:
-        checks.append(("book, strict, from an empty cache (s)", pages["cold_s"], "<=", TARGETS["book_cold_s"]))
-        checks.append(("book rebuilt after a prose edit (s)", pages["prose_edit_s"], "<=", TARGETS["book_prose_edit_s"]))
+        checks.append(
+            ("book, strict, from an empty cache (s)", pages["cold_s"], "<=", TARGETS["book_cold_s"])
+        )
+        checks.append(
+            (
+                "book rebuilt after a prose edit (s)",
+                pages["prose_edit_s"],
+                "<=",
+                TARGETS["book_prose_edit_s"],
+            )
+        )
         if "embeddings_peak_mib" in pages:
-            checks.append(("embeddings at the cold book's peak (MiB)", pages["embeddings_peak_mib"], "<=",
-                           TARGETS["book_embeddings_peak_mib"]))  # fmt: skip
+            checks.append(
+                (
+                    "embeddings at the cold book's peak (MiB)",
+                    pages["embeddings_peak_mib"],
+                    "<=",
+                    TARGETS["book_embeddings_peak_mib"],
+                )
+            )
         slowest = max(pages["cached_passes_pages_s"].items(), key=lambda item: item[1])
-        checks.append((f"slowest page with its forward passes cached: {slowest[0]} (s)", slowest[1], "<=",
-                       TARGETS["chapter_cached_s"]))  # fmt: skip
+        checks.append(
+            (
+                f"slowest page with its forward passes cached: {slowest[0]} (s)",
+                slowest[1],
+                "<=",
+                TARGETS["chapter_cached_s"],
+            )
+        )
     compare = {">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
     return [
-        {"target": name, "measured": value, "relation": relation, "limit": limit,
-         "ratio_to_limit": value / limit, "met": bool(compare[relation](value, limit))}
+        {
+            "target": name,
+            "measured": value,
+            "relation": relation,
+            "limit": limit,
+            "ratio_to_limit": value / limit,
+            "met": bool(compare[relation](value, limit)),
+        }
         for name, value, relation, limit in checks
-    ]  # fmt: skip
+    ]
 
 
 COSTS = Path(__file__).resolve().parents[1] / "src" / "cvsp" / "costs.json"
@@ -508,19 +694,26 @@ def costs_of(report: dict) -> dict:
     book, e2e = report["book"], report["end_to_end"]
     other = sum(v for k, v in book["cache_mib"].items() if k not in ("embeddings", "stand-ins"))
     pages = {
-        page: {"seconds": book["cold_pages_s"][page],
-               "embeddings_mib": sizes["embeddings_peak_mib"] - sizes["embeddings_start_mib"],
-               "cache_mib": sizes["peak_mib"] - sizes["start_mib"]}
+        page: {
+            "seconds": book["cold_pages_s"][page],
+            "embeddings_mib": sizes["embeddings_peak_mib"] - sizes["embeddings_start_mib"],
+            "cache_mib": sizes["peak_mib"] - sizes["start_mib"],
+        }
         for page, sizes in book["cache_pages_mib"].items()
-    }  # fmt: skip
+    }
     return {
-        "commit": book.get("commit", "unknown"), "cores": report["machine"]["cores"],
-        "book_s": book["cold_s"], "book_embeddings_peak_mib": book["embeddings_peak_mib"],
-        "book_cache_peak_mib": book["cache_peak_mib"], "book_other_mib": other, "pages": pages,
-        "reproduce_s": e2e["cold_s"], "reproduce_embeddings_mib": e2e["cache_mib"]["embeddings"],
+        "commit": book.get("commit", "unknown"),
+        "cores": report["machine"]["cores"],
+        "book_s": book["cold_s"],
+        "book_embeddings_peak_mib": book["embeddings_peak_mib"],
+        "book_cache_peak_mib": book["cache_peak_mib"],
+        "book_other_mib": other,
+        "pages": pages,
+        "reproduce_s": e2e["cold_s"],
+        "reproduce_embeddings_mib": e2e["cache_mib"]["embeddings"],
         "reproduce_other_mib": e2e["cache_mib"]["intervals"] + e2e["cache_mib"]["replicates"],
         "reproduce_standins_mib": e2e["cache_mib"]["stand-ins"],
-    }  # fmt: skip
+    }
 
 
 def write_costs(report: dict, path: Path = COSTS) -> None:
@@ -539,7 +732,11 @@ def book_only(out: Path) -> int:
     root = Path(__file__).resolve().parents[1]
     report = json.loads(out.read_text())
     print("The book: cold, after a prose edit, with the forward passes cached...", flush=True)
-    report["book"] = {"commit": _commit(root), "machine": machine(), **book(root, engine_fraction(report))}
+    report["book"] = {
+        "commit": _commit(root),
+        "machine": machine(),
+        **book(root, engine_fraction(report)),
+    }
     report["targets"] = verdicts(report)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote the book's figures to {out}")
@@ -550,10 +747,20 @@ def book_only(out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results.json"))
-    parser.add_argument("--quick", action="store_true", help="small inputs, no end-to-end run (smoke test)")
-    parser.add_argument("--no-book", dest="book", action="store_false", help="leave out the three book builds (about 30 min)")
-    parser.add_argument("--book-only", action="store_true",
-                        help="run only the three book builds and replace the book's figures in --out (about 30 min)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small inputs, no end-to-end run (smoke test)"
+    )
+    parser.add_argument(
+        "--no-book",
+        dest="book",
+        action="store_false",
+        help="leave out the three book builds (about 30 min)",
+    )
+    parser.add_argument(
+        "--book-only",
+        action="store_true",
+        help="run only the three book builds and replace the book's figures in --out (about 30 min)",
+    )
     args = parser.parse_args(argv)
     if args.book_only:
         return book_only(args.out)
@@ -561,7 +768,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings.from_env().with_(models="stand-in", device="cpu", **_size(args.quick))
     print("Loading stand-in models and data...", flush=True)
     models = load_models(settings)
-    sentences = experiments.prepare_sentences(data.load_sts(settings), models["clip"].tokenizer).sentences
+    sentences = experiments.prepare_sentences(
+        data.load_sts(settings), models["clip"].tokenizer
+    ).sentences
     words = experiments.load_word_data(settings).vocabulary()
     if args.quick:
         sentences, words = sentences[:40], words[:40]
@@ -571,7 +780,9 @@ def main(argv: list[str] | None = None) -> int:
     report["matmul_gflops"] = matmul_gflops(1024 if args.quick else 4096)
     print(f"  {report['matmul_gflops']:.0f} GFLOP/s fp32", flush=True)
     print("Extraction, batched engine vs one text at a time...", flush=True)
-    report["extraction"] = extraction(models, {"sts_sentences": sentences, "words": words}, report["matmul_gflops"])
+    report["extraction"] = extraction(
+        models, {"sts_sentences": sentences, "words": words}, report["matmul_gflops"]
+    )
     print("Self-similarity, cvsp.metrics vs the pairwise matrix...", flush=True)
     report["self_similarity"] = self_similarity([1_000] if args.quick else [1_000, 10_000, 50_000])
     print("Geometry measures (chapter 6), O(n·d) memory...", flush=True)
@@ -592,16 +803,22 @@ def main(argv: list[str] | None = None) -> int:
         report["book"] = {"commit": _commit(root), **book(root, engine_fraction(report))}
     report["targets"] = verdicts(report)
 
-    print("\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul")
+    print(
+        "\nExtraction                     tokens   naive tok/s  batched tok/s  speedup  GFLOP/s  of matmul"
+    )
     for r in report["extraction"]:
-        print(f"  {r['model']:5s} {r['inputs']:14s} {r['tokens']:9d} {r['naive_tokens_per_s']:12.0f} "
-              f"{r['batched_tokens_per_s']:14.0f} {r['speedup']:8.1f} {r['batched_gflops']:8.1f} "
-              f"{r['fraction_of_matmul']:9.0%}")  # fmt: skip
+        print(
+            f"  {r['model']:5s} {r['inputs']:14s} {r['tokens']:9d} {r['naive_tokens_per_s']:12.0f} "
+            f"{r['batched_tokens_per_s']:14.0f} {r['speedup']:8.1f} {r['batched_gflops']:8.1f} "
+            f"{r['fraction_of_matmul']:9.0%}"
+        )
     print("\nTargets")
     for t in report["targets"]:
         status = "met" if t["met"] else "MISSED"
-        print(f"  {status:6s} {t['target']}: {t['measured']:.3g} (limit {t['relation']} {t['limit']:g}, "
-              f"ratio {t['ratio_to_limit']:.2f})")  # fmt: skip
+        print(
+            f"  {status:6s} {t['target']}: {t['measured']:.3g} (limit {t['relation']} {t['limit']:g}, "
+            f"ratio {t['ratio_to_limit']:.2f})"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nWrote {args.out}")

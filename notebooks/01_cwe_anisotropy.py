@@ -39,8 +39,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
@@ -151,7 +157,11 @@ notebook.comparison_table(scores, "cwe_self_similarity", session.claims())
 # excludes zero says the two models differ beyond what the choice of sentences explains.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP's CWE self-similarity minus GPT-2's in each layer (default draw), with its 95 % paired bootstrap band (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's embeddings are spread more widely.", "name": "fig-cwe-difference"}, "image": {"alt": "Line chart: CLIP's mean token cosine minus GPT-2's (vertical axis) in each layer from 0 to 12, one line inside a shaded band, with a grey horizontal line at zero."}}
-notebook.show(plots.differences_figure(session.differences("cwe_self_similarity"), "cwe_self_similarity", session.stand_in))
+notebook.show(
+    plots.differences_figure(
+        session.differences("cwe_self_similarity"), "cwe_self_similarity", session.stand_in
+    )
+)
 
 # %% tags=["hide-input"]
 notebook.differences_table(session.differences("cwe_self_similarity"), layers=("0", "6", "12"))
@@ -177,15 +187,24 @@ glue("seed_sd_gpt2_top", by_model.loc[("gpt2", "12"), "sd"])
 glue("seed_range_max", spread["range"].max())
 ratio = float((spread["range"] / spread["bootstrap width"]).max())
 glue("seed_ratio_max", ratio)
-glue("seed_verdict", "so in this build the choice of sentences moves the value more than the "
-     "choice of token within them" if ratio < 1 else "so in this build the draw moves some layer "
-     "as much as the choice of sentences does, and the seed deserves its own interval")
+glue(
+    "seed_verdict",
+    "so in this build the choice of sentences moves the value more than the "
+    "choice of token within them"
+    if ratio < 1
+    else "so in this build the draw moves some layer "
+    "as much as the choice of sentences does, and the seed deserves its own interval",
+)
 glue("seed_mean_gpt2_top", by_model.loc[("gpt2", "12"), "mean"])
 
 # %% tags=["hide-input"]
 table = spread.assign(model=spread["model"].map({"gpt2": "GPT-2", "clip": "CLIP"}))
-table = table.pivot(index="layer", columns="model", values=["mean", "sd", "range", "bootstrap width"])
-table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False).round(4)
+table = table.pivot(
+    index="layer", columns="model", values=["mean", "sd", "range", "bootstrap width"]
+)
+table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_index(
+    axis=1, level=0, sort_remaining=False
+).round(4)
 
 # %% [markdown]
 # Over 20 seeds GPT-2's top layer averages {glue:text}`seed_mean_gpt2_top:.3f` with a

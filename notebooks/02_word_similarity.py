@@ -36,8 +36,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 

@@ -35,8 +35,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
@@ -101,7 +107,9 @@ claims = {c.model: c for c in paper.reported("sts") if c.statistic == "max"}
 glue("ours_clip_best_ci", session.claim_interval(claims["clip"]))
 glue("ours_gpt2_best_ci", session.claim_interval(claims["gpt2"]))
 differences = session.differences("sts")
-paired = differences.query("layer == 'best' and clip_variant == 'eos' and gpt2_variant == 'last_token'").iloc[0]
+paired = differences.query(
+    "layer == 'best' and clip_variant == 'eos' and gpt2_variant == 'last_token'"
+).iloc[0]
 glue("best_difference", paired["difference"])
 glue("best_difference_ci", notebook.interval(paired["ci_low"], paired["ci_high"]))
 

@@ -32,8 +32,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
@@ -125,7 +131,13 @@ notebook.comparison_table(scores, "sentence_self_similarity", session.claims())
 # in every layer ({numref}`fig-sentence-difference`).
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 sentence self-similarity in each layer, for the EOS token and for mean pooling, with 95 % paired bootstrap bands (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's sentence vectors are spread more widely.", "name": "fig-sentence-difference"}, "image": {"alt": "Line chart: CLIP's sentence self-similarity minus GPT-2's (vertical axis) in each layer from 0 to 12, two lines, one for the EOS token and one for mean pooling, each inside a shaded band, with a grey line at zero."}}
-notebook.show(plots.differences_figure(session.differences("sentence_self_similarity"), "sentence_self_similarity", session.stand_in))
+notebook.show(
+    plots.differences_figure(
+        session.differences("sentence_self_similarity"),
+        "sentence_self_similarity",
+        session.stand_in,
+    )
+)
 
 # %% tags=["hide-input"]
 notebook.differences_table(session.differences("sentence_self_similarity"), layers=("0", "6", "12"))
@@ -170,8 +182,10 @@ gold = sentences.pairs["score"].to_numpy()
 rows = {}
 for name, v in (("as embedded", vectors), ("centered", centered)):
     cosines = metrics.pair_cosines(v[left], v[right])
-    rows[name] = {"self-similarity": metrics.self_similarity(v),
-                  "STS Spearman rho": metrics.spearman(cosines, gold)}
+    rows[name] = {
+        "self-similarity": metrics.self_similarity(v),
+        "STS Spearman rho": metrics.spearman(cosines, gold),
+    }
 pd.DataFrame(rows).T.round(4)
 
 # %% [markdown]

@@ -37,8 +37,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
@@ -139,7 +145,9 @@ notebook.show(plots.fidelity_figure(measured.effects, session.stand_in))
 # occurs:
 
 # %% tags=["hide-input"]
-largest.assign(model=largest["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})).round(4).set_index(["change", "model"])
+largest.assign(model=largest["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})).round(4).set_index(
+    ["change", "model"]
+)
 
 # %% [markdown]
 # ## Corpus size and the seed of the draw
@@ -151,7 +159,9 @@ largest.assign(model=largest["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})).ro
 # for all five; none when chapter 1 has cached their values).
 
 # %% tags=["remove-cell"]
-spread_sizes = measured.corpus.groupby(["model", "size", "layer"])["value"].agg(lambda v: v.max() - v.min())
+spread_sizes = measured.corpus.groupby(["model", "size", "layer"])["value"].agg(
+    lambda v: v.max() - v.min()
+)
 spread_seeds = measured.seeds.groupby(["model", "layer"])["value"].agg(lambda v: v.max() - v.min())
 glue("spread_250", float(spread_sizes.xs(250, level="size").max()))
 glue("spread_2000", float(spread_sizes.xs(2000, level="size").max()))
@@ -268,8 +278,10 @@ from cvsp.tokens import fits_clip
 
 released_table = measured.released_pairs
 tokenizer = session.models["clip"].tokenizer
-kept = released_table[fits_clip(tokenizer, list(released_table["sentence1"]))
-                      & fits_clip(tokenizer, list(released_table["sentence2"]))]
+kept = released_table[
+    fits_clip(tokenizer, list(released_table["sentence1"]))
+    & fits_clip(tokenizer, list(released_table["sentence2"]))
+]
 left = session.embedders["clip"](list(kept["sentence1"]), ["eos"])["eos"]
 right = session.embedders["clip"](list(kept["sentence2"]), ["eos"])["eos"]
 # [pairs, layers], float32 as the released code has them
@@ -278,11 +290,14 @@ text = np.asarray(cosines, dtype=str)
 moved = []
 for as_text, as_number in zip(text.T, cosines.T):  # one layer at a time
     moved.append(int((rankdata(as_text) != rankdata(as_number)).sum()))
-pd.DataFrame({
-    "negative": (cosines < 0).sum(axis=0),
-    "with an exponent": (np.char.find(text, "e") >= 0).sum(axis=0),
-    "string rank differs": moved,
-}, index=pd.Index(left.layers, name="layer"))
+pd.DataFrame(
+    {
+        "negative": (cosines < 0).sum(axis=0),
+        "with an exponent": (np.char.find(text, "e") >= 0).sum(axis=0),
+        "string rank differs": moved,
+    },
+    index=pd.Index(left.layers, name="layer"),
+)
 
 # %% [markdown]
 # Negative cosines (`"-0.2"` sorts after `"-0.1"`) and tiny ones printed with an

@@ -41,8 +41,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
@@ -89,10 +95,21 @@ glue("rogue_gpt2_dims", ", ".join(map(str, top.loc[("gpt2", "random_token", "12"
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of the CWE self-similarity carried by the single largest dimension (top1) and the three largest (top3), per layer. A share near 1 means a few coordinates make the embeddings look alike.", "name": "fig-rogue"}, "image": {"alt": "Line charts, one per model: the share of the token self-similarity carried by the largest one and three dimensions (vertical axis, 0 to 1) in each layer from 0 to 12, two lines per chart."}}
 shares = rogue[rogue["variant"] == "random_token"].melt(
-    id_vars=["model", "layer"], value_vars=["top1_share", "top3_share"], var_name="dimensions", value_name="share"
+    id_vars=["model", "layer"],
+    value_vars=["top1_share", "top3_share"],
+    var_name="dimensions",
+    value_name="share",
 )
-notebook.show(plots.layer_lines(shares, "share", "dimensions", "Rogue dimensions of the CWE self-similarity",
-                                "share of the self-similarity", session.stand_in))
+notebook.show(
+    plots.layer_lines(
+        shares,
+        "share",
+        "dimensions",
+        "Rogue dimensions of the CWE self-similarity",
+        "share of the self-similarity",
+        session.stand_in,
+    )
+)
 
 # %% [markdown]
 # In the top layer the three largest dimensions of GPT-2 (numbers
@@ -127,19 +144,32 @@ table.query("layer in ['0', '6', '12']").set_index(["model", "variant", "layer"]
 maps = {}  # each fitted map is kept here and reused by the calls below
 post = experiments.postprocessed(session.embedders, session.words, session.sentences, maps=maps)
 intervals = experiments.postprocessed_sts_intervals(
-    session.embedders, session.sentences, BootstrapSettings(replicates=session.settings.bootstrap), maps=maps
+    session.embedders,
+    session.sentences,
+    BootstrapSettings(replicates=session.settings.bootstrap),
+    maps=maps,
 )
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}, "image": {"alt": "Two line charts side by side, GPT-2 and CLIP: Spearman correlation with the STS scores (vertical axis) of the EOS token in each layer from 0 to 12, one line for each post-processing (none, centring, z-scoring, removing the top components, whitening)."}}
 eos = post.query("result == 'sts' and variant == 'eos'")
-notebook.show(plots.layer_lines(eos, "value", "transform", "STS after post-processing (EOS token)",
-                                "Spearman ρ", session.stand_in))
+notebook.show(
+    plots.layer_lines(
+        eos,
+        "value",
+        "transform",
+        "STS after post-processing (EOS token)",
+        "Spearman ρ",
+        session.stand_in,
+    )
+)
 
 # %% tags=["remove-cell"]
 best = intervals.set_index(["model", "transform"])
 glue("post_gpt2_none", best.loc[("gpt2", "none"), "value"])
 glue("post_gpt2_white", best.loc[("gpt2", "whitening"), "value"])
-glue("post_gpt2_white_ci", notebook.interval(*best.loc[("gpt2", "whitening"), ["ci_low", "ci_high"]]))
+glue(
+    "post_gpt2_white_ci", notebook.interval(*best.loc[("gpt2", "whitening"), ["ci_low", "ci_high"]])
+)
 glue("post_clip_none", best.loc[("clip", "none"), "value"])
 glue("post_clip_none_ci", notebook.interval(*best.loc[("clip", "none"), ["ci_low", "ci_high"]]))
 gpt2_best = best.loc["gpt2", "value"]
@@ -157,7 +187,9 @@ glue("post_gpt2_best", gpt2_best.max())
 
 # %% tags=["hide-input"]
 shown = intervals.assign(model=intervals["model"].map({"gpt2": "GPT-2", "clip": "CLIP"}))
-shown["95 % interval"] = [notebook.interval(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
+shown["95 % interval"] = [
+    notebook.interval(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"])
+]
 shown.set_index(["model", "transform"])[["layer", "value", "95 % interval"]].round(3)
 
 # %% [markdown]
@@ -168,14 +200,18 @@ shown.set_index(["model", "transform"])[["layer", "value", "95 % interval"]].rou
 
 # %% tags=["hide-input"]
 selfsim = post.query("result == 'sentence_self_similarity' and layer in ['0', '6', '12']")
-selfsim.pivot_table(index=["model", "variant", "layer"], columns="transform", values="value", sort=False).round(3)
+selfsim.pivot_table(
+    index=["model", "variant", "layer"], columns="transform", values="value", sort=False
+).round(3)
 
 # %% [markdown]
 # The word tasks after each map, best layer of each model and token choice:
 
 # %% tags=["hide-input"]
 words = post.query("result == 'word_similarity'")
-words.groupby(["task", "transform", "model"])["value"].max().unstack(["model"]).unstack("transform").round(3)
+words.groupby(["task", "transform", "model"])["value"].max().unstack(["model"]).unstack(
+    "transform"
+).round(3)
 
 # %% [markdown]
 # **A check: cross-fitting.** A map fitted on the very sentences it transforms could
@@ -183,11 +219,15 @@ words.groupby(["task", "transform", "model"])["value"].max().unstack(["model"]).
 # back) gives, for the EOS tokens:
 
 # %%
-cross = experiments.postprocessed(session.embedders, session.words, session.sentences, cross_fit=True, maps=maps)
+cross = experiments.postprocessed(
+    session.embedders, session.words, session.sentences, cross_fit=True, maps=maps
+)
 
 # %% tags=["hide-input"]
 both = post.query("result == 'sts'").merge(
-    cross.query("result == 'sts'"), on=["model", "variant", "layer", "transform"], suffixes=("", "_cross")
+    cross.query("result == 'sts'"),
+    on=["model", "variant", "layer", "transform"],
+    suffixes=("", "_cross"),
 )
 glue("cross_max", float((both["value"] - both["value_cross"]).abs().max()))
 both.groupby(["model", "variant", "transform"])[["value", "value_cross"]].max().round(3)
@@ -209,14 +249,24 @@ sweep = experiments.abtt_sweep(session.embedders, session.sentences)
 fig, ax = plt.subplots(figsize=(6.2, 3.6))
 for model, rows in sweep.groupby("model", sort=False):
     style = plots.STYLE[model]
-    ax.plot(rows["D"], rows["value"], color=style["color"], marker=style["marker"], markersize=4, label=style["label"])
+    ax.plot(
+        rows["D"],
+        rows["value"],
+        color=style["color"],
+        marker=style["marker"],
+        markersize=4,
+        label=style["label"],
+    )
     ax.axvline(experiments.ABTT_D[model], color=style["color"], linestyle=":", linewidth=1)
 ax.set_xlabel("D, principal components removed")
 ax.set_ylabel("Spearman ρ")
 ax.grid(alpha=0.3)
 ax.legend(frameon=False)
-ax.set_title("All-but-the-top, layer 12" + (f"\n{plots.STAND_IN_NOTE}" if session.stand_in else ""),
-             color="#b03a2e" if session.stand_in else "black", fontsize=10)
+ax.set_title(
+    "All-but-the-top, layer 12" + (f"\n{plots.STAND_IN_NOTE}" if session.stand_in else ""),
+    color="#b03a2e" if session.stand_in else "black",
+    fontsize=10,
+)
 fig.tight_layout()
 notebook.show(fig)
 
@@ -239,7 +289,10 @@ notebook.show(fig)
 # %%
 plane = experiments.alignment_uniformity(session.embedders, session.sentences)
 plane_at_least = experiments.alignment_uniformity(
-    session.embedders, session.sentences, strict=False, uniform=False  # alignment only
+    session.embedders,
+    session.sentences,
+    strict=False,
+    uniform=False,  # alignment only
 )
 
 # %% tags=["remove-cell"]
@@ -272,7 +325,9 @@ notebook.show(plots.alignment_uniformity_figure(plane, session.stand_in))
 
 # %%
 overlap_rho, overlap = experiments.lexical_overlap(session.embedders, session.sentences)
-shuffles = experiments.shuffled_similarity(session.embedders, session.sentences, session.models["clip"].tokenizer)
+shuffles = experiments.shuffled_similarity(
+    session.embedders, session.sentences, session.models["clip"].tokenizer
+)
 
 # %% tags=["remove-cell"]
 glue("overlap_rho", overlap_rho)
@@ -285,10 +340,23 @@ glue("shuffle_clip_top", shuffled_eos[("clip", "12")])
 glue("shuffle_gpt2_top", shuffled_eos[("gpt2", "12")])
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Left of each pair of panels: Spearman's rho with STS gold (solid) and the partial rho controlling for word overlap (dashed), per layer, EOS token. The grey line is the overlap's own rho with gold.", "name": "fig-overlap"}, "image": {"alt": "Pairs of line charts, one pair per model: Spearman correlation with the STS scores (solid) and the partial correlation controlling for word overlap (dashed) of the EOS token in each layer from 0 to 12, with a grey horizontal line for the overlap's own correlation."}}
-long = overlap.query("variant == 'eos'").melt(id_vars=["model", "layer"], value_vars=["rho", "partial"],
-                                              var_name="measure", value_name="value")
-notebook.show(plots.layer_lines(long, "value", "measure", "STS and word overlap (EOS token)", "Spearman ρ",
-                                session.stand_in, reference=overlap_rho))
+long = overlap.query("variant == 'eos'").melt(
+    id_vars=["model", "layer"],
+    value_vars=["rho", "partial"],
+    var_name="measure",
+    value_name="value",
+)
+notebook.show(
+    plots.layer_lines(
+        long,
+        "value",
+        "measure",
+        "STS and word overlap (EOS token)",
+        "Spearman ρ",
+        session.stand_in,
+        reference=overlap_rho,
+    )
+)
 
 # %% [markdown]
 # Word overlap alone reaches $\rho$ = {glue:text}`overlap_rho:.3f` with gold. At layer 12
@@ -299,8 +367,17 @@ notebook.show(plots.layer_lines(long, "value", "measure", "STS and word overlap 
 # {glue:text}`shuffle_gpt2_top:.3f` in GPT-2's.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean cosine between a sentence and its word-shuffled copies, per layer and token choice (1 would be a bag of words). Over the same sentences, the self-similarity of unrelated sentences is the baseline to compare with (chapter 4).", "name": "fig-shuffle"}, "image": {"alt": "Line charts, one per model: the mean cosine between a sentence and its word-shuffled copies (vertical axis, up to 1) in each layer from 0 to 12, one line per token choice."}}
-notebook.show(plots.layer_lines(shuffles, "value", "variant", "Sentence vs. its word-shuffled copy", "mean cosine",
-                                session.stand_in, reference=1.0))
+notebook.show(
+    plots.layer_lines(
+        shuffles,
+        "value",
+        "variant",
+        "Sentence vs. its word-shuffled copy",
+        "mean cosine",
+        session.stand_in,
+        reference=1.0,
+    )
+)
 
 # %% [markdown]
 # ## What it says about the paper's result
@@ -336,7 +413,6 @@ notebook.show(plots.layer_lines(shuffles, "value", "variant", "Sentence vs. its 
 
 # %%
 import numpy as np
-import pandas as pd
 
 from cvsp import metrics
 

@@ -46,15 +46,20 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
 # %% tags=["remove-cell"]
-import pandas as pd
 
-from cvsp import experiments, notebook, paper, plots
+from cvsp import experiments, notebook, plots
 from cvsp.notebook import glue
 from cvsp.stats import BootstrapSettings
 
@@ -91,7 +96,9 @@ session.models_table()
 # (`cvsp.tokens.VARIANTS`).
 
 # %%
-scores = session.with_intervals(experiments.run_all(session.embedders, session.words, session.sentences))
+scores = session.with_intervals(
+    experiments.run_all(session.embedders, session.words, session.sentences)
+)
 intervals, contrasts = session.contrasts
 
 # %% [markdown]
@@ -104,22 +111,33 @@ intervals, contrasts = session.contrasts
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Left: CWE self-similarity (one random own token per sentence). Right: STS-B Spearman's rho of the sentence token (EOS for GPT-2 and CLIP, [CLS] for the BERT family; for supervised SimCSE also its pooler after layer 12). Bands: 95 % bootstrap intervals.", "name": "fig-contrast-lines"}, "image": {"alt": "Line charts side by side: the token self-similarity (left) and the STS Spearman correlation of the sentence token (right) in each layer from 0 to 12 for GPT-2, CLIP, BERT and the two SimCSE models, each line with a shaded band."}}
 import matplotlib.pyplot as plt  # noqa: E402
 
-sentence_token = {key: experiments.SENTENCE_TOKEN[m.spec.family] for key, m in session.models.items()}
+sentence_token = {
+    key: experiments.SENTENCE_TOKEN[m.spec.family] for key, m in session.models.items()
+}
 fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
 for ax, (result, task) in zip(axes, (("cwe_self_similarity", "sts_sentences"), ("sts", "stsb"))):
     wanted = scores[(scores["result"] == result) & (scores["task"] == task)]
     if result == "cwe_self_similarity":
         wanted = wanted[wanted["variant"] == experiments.CWE_VARIANT]
     else:
-        wanted = wanted[[v == sentence_token[m] for m, v in zip(wanted["model"], wanted["variant"])]]
+        wanted = wanted[
+            [v == sentence_token[m] for m, v in zip(wanted["model"], wanted["variant"])]
+        ]
     plots.draw_layers(ax, wanted.assign(layer=wanted["layer"].astype(str)), result, task)
     ax.set_title(plots.TITLES[result], fontsize=10)
     ax.set_ylabel(plots.Y_LABELS[result])
-models = [plt.Line2D([], [], color=plots.style(m)["color"], marker=plots.style(m)["marker"], label=LABELS[m])
-          for m in session.models]
+models = [
+    plt.Line2D(
+        [], [], color=plots.style(m)["color"], marker=plots.style(m)["marker"], label=LABELS[m]
+    )
+    for m in session.models
+]
 fig.legend(handles=models, loc="lower center", ncol=5, fontsize=8, frameon=False)
-fig.suptitle("Five models, two measures" + (f"\n{plots.STAND_IN_NOTE}" if session.stand_in else ""),
-             color="#b03a2e" if session.stand_in else "black", fontsize=11)
+fig.suptitle(
+    "Five models, two measures" + (f"\n{plots.STAND_IN_NOTE}" if session.stand_in else ""),
+    color="#b03a2e" if session.stand_in else "black",
+    fontsize=11,
+)
 fig.tight_layout(rect=(0, 0.12, 1, 1))
 notebook.show(fig)
 
@@ -177,17 +195,40 @@ for model, token in steps.items():
 # `contrasts.csv` of `cvsp reproduce --model-set contrast` also holds Williams' t.
 
 # %% tags=["hide-input"]
-TOKENS = {"eos": "sentence token", "cls": "sentence token", "mean": "mean", "last_subtoken": "last subtoken",
-          experiments.CWE_VARIANT: "random token"}
-MEASURES = {"cwe_self_similarity": "CWE self-similarity", "sentence_self_similarity": "sentence self-similarity",
-            "sts": "STS", "word_similarity": "word tasks"}
+TOKENS = {
+    "eos": "sentence token",
+    "cls": "sentence token",
+    "mean": "mean",
+    "last_subtoken": "last subtoken",
+    experiments.CWE_VARIANT: "random token",
+}
+MEASURES = {
+    "cwe_self_similarity": "CWE self-similarity",
+    "sentence_self_similarity": "sentence self-similarity",
+    "sts": "STS",
+    "word_similarity": "word tasks",
+}
 shown = same_token[same_token["layer"].isin(["12", "best"])].copy()
 shown["step"] = [f"{LABELS[m]} − {LABELS[b]}" for m, b in zip(shown["model"], shown["base"])]
-shown["cell"] = [f"{d:+.3f} {notebook.interval(lo, hi)}" for d, lo, hi in zip(shown["difference"], shown["ci_low"], shown["ci_high"])]
-shown = shown.assign(measure=shown["result"].map(MEASURES), task=shown["task"].map(plots.TASK_NAMES).fillna(shown["task"]),
-                     token=shown["variant"].map(TOKENS))
-shown = shown.sort_values("measure", key=lambda m: m.map(list(MEASURES.values()).index), kind="stable")
-shown.pivot_table(index=["measure", "task", "token", "layer"], columns="step", values="cell", aggfunc="first", sort=False)
+shown["cell"] = [
+    f"{d:+.3f} {notebook.interval(lo, hi)}"
+    for d, lo, hi in zip(shown["difference"], shown["ci_low"], shown["ci_high"])
+]
+shown = shown.assign(
+    measure=shown["result"].map(MEASURES),
+    task=shown["task"].map(plots.TASK_NAMES).fillna(shown["task"]),
+    token=shown["variant"].map(TOKENS),
+)
+shown = shown.sort_values(
+    "measure", key=lambda m: m.map(list(MEASURES.values()).index), kind="stable"
+)
+shown.pivot_table(
+    index=["measure", "task", "token", "layer"],
+    columns="step",
+    values="cell",
+    aggfunc="first",
+    sort=False,
+)
 
 # %% [markdown]
 # ## Published numbers beside ours
@@ -199,14 +240,21 @@ shown.pivot_table(index=["measure", "task", "token", "layer"], columns="step", v
 # varied between implementations, so we give both readings.
 
 # %%
-anchors = experiments.anchor_scores(session.embedders, session.sentences,
-                                    BootstrapSettings(replicates=session.settings.bootstrap))
+anchors = experiments.anchor_scores(
+    session.embedders, session.sentences, BootstrapSettings(replicates=session.settings.bootstrap)
+)
 
 # %% tags=["hide-input"]
 anchor_table = anchors.assign(model=anchors["model"].map(LABELS))
-anchor_table["95 % interval"] = [notebook.interval(lo, hi) for lo, hi in zip(anchor_table["ci_low"], anchor_table["ci_high"])]
-anchor_table["inside"] = (anchor_table["ci_low"] <= anchor_table["published"]) & (anchor_table["published"] <= anchor_table["ci_high"])
-anchor_table.set_index(["model", "readout"])[["published", "ours", "95 % interval", "inside", "n"]].round(3)
+anchor_table["95 % interval"] = [
+    notebook.interval(lo, hi) for lo, hi in zip(anchor_table["ci_low"], anchor_table["ci_high"])
+]
+anchor_table["inside"] = (anchor_table["ci_low"] <= anchor_table["published"]) & (
+    anchor_table["published"] <= anchor_table["ci_high"]
+)
+anchor_table.set_index(["model", "readout"])[
+    ["published", "ours", "95 % interval", "inside", "n"]
+].round(3)
 
 # %% [markdown]
 # Our STS-B test set is the paper's: the pairs whose sentences fit CLIP's 77 tokens

@@ -46,8 +46,14 @@ import sys
 
 if importlib.util.find_spec("cvsp") is None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
+        ],
         check=True,
     )
 
@@ -93,7 +99,9 @@ session.models_table()
 # each model's config: GPT-2 medium has 25 hidden states (0 to 24), the others 13.
 
 # %% tags=["remove-cell"]
-cut = sum(e.cut > 0 for e in encode(session.models["siglip"], session.sentences.sentences, "siglip"))
+cut = sum(
+    e.cut > 0 for e in encode(session.models["siglip"], session.sentences.sentences, "siglip")
+)
 glue("siglip_cut", cut)
 glue("n_sentences", len(session.sentences.sentences))
 
@@ -119,7 +127,9 @@ intervals, contrasts, verdicts, depths = session.beyond
 
 # %%
 tidy = experiments.with_depth(scores, DEPTHS)
-medium_sts = tidy[(tidy["model"] == "gpt2_medium") & (tidy["result"] == "sts") & (tidy["variant"] == "eos")]
+medium_sts = tidy[
+    (tidy["model"] == "gpt2_medium") & (tidy["result"] == "sts") & (tidy["variant"] == "eos")
+]
 medium_sts[["model", "variant", "layer", "depth", "value", "ci_low", "ci_high"]].tail(4).round(3)
 
 # %% mystnb={"figure": {"caption": "The paper's four measures for six models on relative depth (layer / number of blocks): CWE self-similarity (one random token of the sentence), RG65 Spearman's rho of the last subtoken, STS-B Spearman's rho of the sentence token and sentence self-similarity of the sentence token (EOS; for SigLIP the last of its 64 positions). Diamonds after depth 1: the final layer norm and the projection (SigLIP's head). Bands: 95 % bootstrap intervals.", "name": "fig-beyond-depth"}, "image": {"alt": "Four line charts in a two by two grid, one per measure, with relative depth from 0 to 1 on the horizontal axis; six coloured lines with shaded bands, one per model, GPT-2 medium with twice as many points as the others, and diamond markers to the right of depth 1 for the points after the top layer."}} tags=["hide-input"]
@@ -127,20 +137,35 @@ PANELS = [
     ("cwe_self_similarity", "sts_sentences", lambda family: experiments.CWE_VARIANT),
     ("word_similarity", "rg65", lambda family: "last_subtoken"),
     ("sts", "stsb", lambda family: experiments.SENTENCE_TOKEN[family]),
-    ("sentence_self_similarity", "sts_sentences", lambda family: experiments.SENTENCE_TOKEN[family]),
+    (
+        "sentence_self_similarity",
+        "sts_sentences",
+        lambda family: experiments.SENTENCE_TOKEN[family],
+    ),
 ]
 fig, axes = plt.subplots(2, 2, figsize=(11.5, 8.4))
 for ax, (result, task, token) in zip(axes.flat, PANELS):
     rows = scores[(scores["result"] == result) & (scores["task"] == task)]
-    rows = rows[[variant == token(FAMILY[model]) for model, variant in zip(rows["model"], rows["variant"])]]
+    rows = rows[
+        [variant == token(FAMILY[model]) for model, variant in zip(rows["model"], rows["variant"])]
+    ]
     plots.draw_layers(ax, rows.assign(layer=rows["layer"].astype(str)), result, task, relative=True)
-    ax.set_title(f"{plots.TITLES[result].replace(' by layer', '')} ({plots.TASK_NAMES[task]})", fontsize=10)
+    ax.set_title(
+        f"{plots.TITLES[result].replace(' by layer', '')} ({plots.TASK_NAMES[task]})", fontsize=10
+    )
     ax.set_ylabel(plots.Y_LABELS[result])
-handles = [plt.Line2D([], [], color=plots.style(m)["color"], marker=plots.style(m)["marker"], label=LABELS[m])
-           for m in session.models]
+handles = [
+    plt.Line2D(
+        [], [], color=plots.style(m)["color"], marker=plots.style(m)["marker"], label=LABELS[m]
+    )
+    for m in session.models
+]
 fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)
-fig.suptitle("Six models, four measures" + (f"\n{plots.STAND_IN_NOTE}" if session.stand_in else ""),
-             color="#b03a2e" if session.stand_in else "black", fontsize=11)
+fig.suptitle(
+    "Six models, four measures" + (f"\n{plots.STAND_IN_NOTE}" if session.stand_in else ""),
+    color="#b03a2e" if session.stand_in else "black",
+    fontsize=11,
+)
 fig.tight_layout(rect=(0, 0.05, 1, 1))
 notebook.show(fig)
 
@@ -165,9 +190,13 @@ def verdict_table(role: str) -> pd.DataFrame:
     """Models of one role × its claims: our number, its interval and the verdict."""
     rows = verdicts[verdicts["role"] == role].copy()
     rows["model"] = rows["model"].map(LABELS)
-    rows["cell"] = [f"{ours:.3f} {notebook.interval(lo, hi)} {MARK[v]}"
-                    for ours, lo, hi, v in zip(rows["ours"], rows["ci_low"], rows["ci_high"], rows["verdict"])]
-    return rows.pivot_table(index="model", columns="claim", values="cell", aggfunc="first", sort=False)
+    rows["cell"] = [
+        f"{ours:.3f} {notebook.interval(lo, hi)} {MARK[v]}"
+        for ours, lo, hi, v in zip(rows["ours"], rows["ci_low"], rows["ci_high"], rows["verdict"])
+    ]
+    return rows.pivot_table(
+        index="model", columns="claim", values="cell", aggfunc="first", sort=False
+    )
 
 
 verdict_table("clip")
@@ -177,10 +206,20 @@ verdict_table("gpt2")
 
 # %% tags=["remove-cell"]
 held = verdicts.assign(ok=verdicts["verdict"] == "holds").groupby("model")["ok"].sum()
-glue("clip_like_holding", ", ".join(f"{LABELS[m]} {int(held[m])} of {int((verdicts['model'] == m).sum())}"
-                                    for m in ("clip", "clip_laion", "clip_large", "siglip")))
-glue("gpt2s_holding", ", ".join(f"{LABELS[m]} {int(held[m])} of {int((verdicts['model'] == m).sum())}"
-                                for m in ("gpt2", "gpt2_medium")))
+glue(
+    "clip_like_holding",
+    ", ".join(
+        f"{LABELS[m]} {int(held[m])} of {int((verdicts['model'] == m).sum())}"
+        for m in ("clip", "clip_laion", "clip_large", "siglip")
+    ),
+)
+glue(
+    "gpt2s_holding",
+    ", ".join(
+        f"{LABELS[m]} {int(held[m])} of {int((verdicts['model'] == m).sum())}"
+        for m in ("gpt2", "gpt2_medium")
+    ),
+)
 
 # %% [markdown]
 # Claims whose whole interval meets them, per model: {glue:text}`clip_like_holding`
@@ -196,29 +235,50 @@ glue("gpt2s_holding", ", ".join(f"{LABELS[m]} {int(held[m])} of {int((verdicts['
 
 # %% tags=["hide-input"]
 TOKENS = {"eos": "sentence token", "random_token": "random token", "last_subtoken": "last subtoken"}
-MEASURES = {("cwe_self_similarity", "sts_sentences"): "CWE self-similarity", ("word_similarity", "rg65"): "RG65",
-            ("sts", "stsb"): "STS-B", ("sentence_self_similarity", "sts_sentences"): "sentence self-similarity"}
-measure = pd.Series([MEASURES.get((r, t)) for r, t in zip(depths["result"], depths["task"])], index=depths.index)
+MEASURES = {
+    ("cwe_self_similarity", "sts_sentences"): "CWE self-similarity",
+    ("word_similarity", "rg65"): "RG65",
+    ("sts", "stsb"): "STS-B",
+    ("sentence_self_similarity", "sts_sentences"): "sentence self-similarity",
+}
+measure = pd.Series(
+    [MEASURES.get((r, t)) for r, t in zip(depths["result"], depths["task"])], index=depths.index
+)
 top_or_best = (depths["layer"] == "best") | (depths["depth"] == 1.0)
 same_token = depths["variant"].isin(TOKENS) & (depths["variant"] == depths["base_variant"])
 shown = depths[measure.notna() & same_token & top_or_best].assign(measure=measure)
 shown["step"] = [f"{LABELS[m]} − {LABELS[b]}" for m, b in zip(shown["model"], shown["base"])]
 shown["at"] = shown["layer"].where(shown["layer"] == "best", "top")
-shown["cell"] = [f"{d:+.3f} {notebook.interval(lo, hi)}" for d, lo, hi in zip(shown["difference"], shown["ci_low"], shown["ci_high"])]
+shown["cell"] = [
+    f"{d:+.3f} {notebook.interval(lo, hi)}"
+    for d, lo, hi in zip(shown["difference"], shown["ci_low"], shown["ci_high"])
+]
 steps = shown[shown["base"].isin(["clip", "gpt2"])]
-steps.pivot_table(index=["measure", "at"], columns="step", values="cell", aggfunc="first", sort=False)
+steps.pivot_table(
+    index=["measure", "at"], columns="step", values="cell", aggfunc="first", sort=False
+)
+
 
 # %% tags=["remove-cell"]
 def step_cell(model: str, base: str, result: str, task: str, variant: str, layer: str) -> str:
-    row = depths[(depths["model"] == model) & (depths["base"] == base) & (depths["result"] == result)
-                 & (depths["task"] == task) & (depths["variant"] == variant) & (depths["layer"] == layer)].iloc[0]
+    row = depths[
+        (depths["model"] == model)
+        & (depths["base"] == base)
+        & (depths["result"] == result)
+        & (depths["task"] == task)
+        & (depths["variant"] == variant)
+        & (depths["layer"] == layer)
+    ].iloc[0]
     return f"{row['difference']:+.3f} {notebook.interval(row['ci_low'], row['ci_high'])}"
 
 
 for key in ("clip_laion", "clip_large", "siglip"):
     glue(f"sts_vs_medium_{key}", step_cell(key, "gpt2_medium", "sts", "stsb", "eos", "best"))
 glue("sts_vs_medium_clip", step_cell("clip", "gpt2_medium", "sts", "stsb", "eos", "best"))
-glue("cwe_medium_top", step_cell("gpt2_medium", "gpt2", "cwe_self_similarity", "sts_sentences", "random_token", "24"))
+glue(
+    "cwe_medium_top",
+    step_cell("gpt2_medium", "gpt2", "cwe_self_similarity", "sts_sentences", "random_token", "24"),
+)
 
 # %% [markdown]
 # Against GPT-2 medium (best layer of each, EOS against EOS), the STS-B score of CLIP
@@ -240,15 +300,27 @@ glue("cwe_medium_top", step_cell("gpt2_medium", "gpt2", "cwe_self_similarity", "
 # table to tell.
 
 # %% tags=["hide-input"]
-best_sts = scores[(scores["result"] == "sts") & (scores["variant"] == "eos") & scores["layer"].astype(str).str.isdigit()]
+best_sts = scores[
+    (scores["result"] == "sts")
+    & (scores["variant"] == "eos")
+    & scores["layer"].astype(str).str.isdigit()
+]
 best_sts = best_sts.loc[best_sts.groupby("model")["value"].idxmax()].set_index("model")
-anchors = pd.DataFrame([
-    {"model": LABELS[key], "OpenCLIP name": name, "ImageNet zero-shot": accuracy,
-     "our best STS-B ρ (EOS)": round(best_sts.loc[key, "value"], 3),
-     "95 % interval": notebook.interval(best_sts.loc[key, "ci_low"], best_sts.loc[key, "ci_high"]),
-     "at layer": best_sts.loc[key, "layer"]}
-    for key, (name, accuracy) in paper.ZERO_SHOT_IMAGENET.items()
-]).set_index("model")
+anchors = pd.DataFrame(
+    [
+        {
+            "model": LABELS[key],
+            "OpenCLIP name": name,
+            "ImageNet zero-shot": accuracy,
+            "our best STS-B ρ (EOS)": round(best_sts.loc[key, "value"], 3),
+            "95 % interval": notebook.interval(
+                best_sts.loc[key, "ci_low"], best_sts.loc[key, "ci_high"]
+            ),
+            "at layer": best_sts.loc[key, "layer"],
+        }
+        for key, (name, accuracy) in paper.ZERO_SHOT_IMAGENET.items()
+    ]
+).set_index("model")
 anchors
 
 # %% [markdown]
@@ -299,8 +371,12 @@ glue("zero_shot_source", paper.OPEN_CLIP_RESULTS)
 # The tidy table keeps each model's absolute layer and the depth beside it:
 
 # %%
-cwe = tidy[(tidy["result"] == "cwe_self_similarity") & (tidy["variant"] == experiments.CWE_VARIANT)
-           & tidy["model"].isin(["gpt2", "gpt2_medium"]) & tidy["layer"].isin(["12", "24"])]
+cwe = tidy[
+    (tidy["result"] == "cwe_self_similarity")
+    & (tidy["variant"] == experiments.CWE_VARIANT)
+    & tidy["model"].isin(["gpt2", "gpt2_medium"])
+    & tidy["layer"].isin(["12", "24"])
+]
 cwe[["model", "layer", "depth", "value", "ci_low", "ci_high"]].round(3)
 
 # %% [markdown]

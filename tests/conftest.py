@@ -18,7 +18,6 @@ import pytest
 
 from cvsp.settings import Settings
 
-
 # Free disk the slow tests need at their peak, in pytest's temporary folder: the end-to-end
 # runs, the stand-in book and the real-mode book against the hub replica, all with small
 # stand-ins since 2026-11-29. Measured with df, sampled every 5 s during a fresh-clone
@@ -42,25 +41,34 @@ def missing_disk(folder: Path, need_gb: float, usage=None) -> str | None:
     free = (usage or shutil.disk_usage)(folder).free / 1e9
     if free >= need_gb:
         return None
-    return (f"The slow tests need about {need_gb:g} GB free in {folder}, which has {free:.1f} GB: "
-            "free some space, set TMPDIR (or --basetemp) to a larger disk, or run the fast "
-            "tests only (-m 'not slow').")  # fmt: skip
+    return (
+        f"The slow tests need about {need_gb:g} GB free in {folder}, which has {free:.1f} GB: "
+        "free some space, set TMPDIR (or --basetemp) to a larger disk, or run the fast "
+        "tests only (-m 'not slow')."
+    )
 
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--require-real", action="store_true",
+        "--require-real",
+        action="store_true",
         help="fail, instead of skipping, the tests marked real when the real weights cannot be had "
-             "(the Pages workflow, where the hub must be reachable)",
-    )  # fmt: skip
+        "(the Pages workflow, where the hub must be reachable)",
+    )
 
 
 # Fixtures that hold one shared run (minutes of work). Under pytest-xdist (make test)
 # every test file that uses one runs on the same worker as the run, so that it is made
 # once; every other test is placed on its own. (xdist's own `--dist loadgroup` cannot
 # be used: with pytest 9 it no longer keeps a group on one worker.)
-SHARED_RUNS = {"reference_run": "reference", "small_reference_run": "reference", "built_book": "reference",
-               "online_run": "replica", "contrast_run": "replica", "beyond_run": "replica"}  # fmt: skip
+SHARED_RUNS = {
+    "reference_run": "reference",
+    "small_reference_run": "reference",
+    "built_book": "reference",
+    "online_run": "replica",
+    "contrast_run": "replica",
+    "beyond_run": "replica",
+}
 
 
 def shared_run_groups(tests: Path = Path(__file__).parent) -> dict[str, str]:
@@ -68,7 +76,9 @@ def shared_run_groups(tests: Path = Path(__file__).parent) -> dict[str, str]:
     groups = {}
     for path in sorted(tests.glob("test_*.py")):
         text = path.read_text()
-        named = sorted({group for name, group in SHARED_RUNS.items() if re.search(rf"\b{name}\b", text)})
+        named = sorted(
+            {group for name, group in SHARED_RUNS.items() if re.search(rf"\b{name}\b", text)}
+        )
         if named:
             groups[f"{tests.name}/{path.name}"] = "+".join(named)
     return groups
@@ -106,7 +116,9 @@ def _may_select_slow(config) -> bool:
     from _pytest.mark.expression import Expression
 
     expression = config.option.markexpr
-    return not expression or Expression.compile(expression).evaluate(lambda name, **_: name == "slow")
+    return not expression or Expression.compile(expression).evaluate(
+        lambda name, **_: name == "slow"
+    )
 
 
 def pytest_configure(config):
@@ -130,7 +142,9 @@ def pytest_collection_finish(session):
     """The disk check, on the tests that will actually run: after every deselection
     (``-m``, ``-k``, ``--deselect``), which ``pytest_collection_modifyitems`` may precede.
     Under pytest-xdist the controller checked (:func:`pytest_configure`)."""
-    if hasattr(session.config, "workerinput") or not any(item.get_closest_marker("slow") for item in session.items):
+    if hasattr(session.config, "workerinput") or not any(
+        item.get_closest_marker("slow") for item in session.items
+    ):
         return
     problem = _disk_problem(session.config)
     if problem:
@@ -144,7 +158,9 @@ def settings() -> Settings:
 
 @pytest.fixture(scope="session")
 def models(settings):
-    from cvsp.models import load_models  # torch: imported by the tests that need it, not by every pytest run
+    from cvsp.models import (
+        load_models,  # torch: imported by the tests that need it, not by every pytest run
+    )
 
     return load_models(settings)
 
@@ -202,10 +218,22 @@ def toc_files() -> list[str]:
 def build_book(env: dict, output: Path, *config: str, timeout: int = 3000) -> None:
     """``jupyter-book build`` of the repository, strict as ``make book`` runs it, into ``output``."""
     done = subprocess.run(
-        [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), *config,
-         "--path-output", str(output), "-W", "-n", "--keep-going"],
-        env=env, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).with_name("jupyter-book")),
+            "build",
+            str(ROOT),
+            *config,
+            "--path-output",
+            str(output),
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
 
 
@@ -247,8 +275,13 @@ def reproduce_env(cache) -> dict[str, str]:
 
 def run_reproduce(out, cache, *extra: str, check: bool = True, small: bool = False):
     """`python -m cvsp reproduce --models stand-in` in a subprocess with its own cache."""
-    done = subprocess.run(reproduce_command(out, *extra, small=small), env=reproduce_env(cache),
-                          capture_output=True, text=True, timeout=3000)  # fmt: skip
+    done = subprocess.run(
+        reproduce_command(out, *extra, small=small),
+        env=reproduce_env(cache),
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done

@@ -39,8 +39,16 @@ from urllib.parse import unquote, urlsplit
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 # Paths cvsp must never ask for: pickled or other frameworks' weights, and the hub's
 # discussion, pull-request, conversion and commit routes (transformers' conversion fallback).
-NEVER_REQUESTED = ("pytorch_model.bin", "flax_model", "tf_model", "discussions", "/pulls", "convert",
-                   "/commit/", "/preupload/")  # fmt: skip
+NEVER_REQUESTED = (
+    "pytorch_model.bin",
+    "flax_model",
+    "tf_model",
+    "discussions",
+    "/pulls",
+    "convert",
+    "/commit/",
+    "/preupload/",
+)
 
 
 def git_blob_sha1(content: bytes) -> str:
@@ -157,9 +165,13 @@ class HubReplica:
 
     # ------------------------------------------------------------------ answers
 
-    def _send(self, handler, status: int, headers: dict[str, str], payload: bytes, body: bool) -> None:
+    def _send(
+        self, handler, status: int, headers: dict[str, str], payload: bytes, body: bool
+    ) -> None:
         with self._lock:
-            self.log.append(Request(handler.command, handler.path, status, len(payload) if body else 0))
+            self.log.append(
+                Request(handler.command, handler.path, status, len(payload) if body else 0)
+            )
         handler.send_response(status)
         headers = {"Content-Length": str(len(payload)), **headers}
         for name, value in headers.items():
@@ -168,14 +180,22 @@ class HubReplica:
         if body and payload:
             handler.wfile.write(payload)
 
-    def _error(self, handler, status: int, code: str, message: str, body: bool, commit: str | None = None) -> None:
-        headers = {"X-Error-Code": code, "X-Error-Message": message, "Content-Type": "application/json"}
+    def _error(
+        self, handler, status: int, code: str, message: str, body: bool, commit: str | None = None
+    ) -> None:
+        headers = {
+            "X-Error-Code": code,
+            "X-Error-Message": message,
+            "Content-Type": "application/json",
+        }
         if commit:
             headers["X-Repo-Commit"] = commit
         self._send(handler, status, headers, json.dumps({"error": message}).encode(), body)
 
     def _json(self, handler, payload: object, body: bool) -> None:
-        self._send(handler, 200, {"Content-Type": "application/json"}, json.dumps(payload).encode(), body)
+        self._send(
+            handler, 200, {"Content-Type": "application/json"}, json.dumps(payload).encode(), body
+        )
 
     def _answer(self, handler, body: bool) -> None:
         path = unquote(urlsplit(handler.path).path)
@@ -195,14 +215,14 @@ class HubReplica:
         """Split ``org/name/rest`` or ``name/rest`` at the longest known repository id."""
         for repo_id in sorted(self.repos, key=len, reverse=True):
             if text == repo_id or text.startswith(repo_id + "/"):
-                return self.repos[repo_id], text[len(repo_id):].lstrip("/")
+                return self.repos[repo_id], text[len(repo_id) :].lstrip("/")
         return None, text
 
     def _split_revision(self, repo: Repo, rest: str) -> tuple[str, str]:
         """``refs/pr/66/config.json`` -> (``refs/pr/66``, ``config.json``)."""
         for ref in sorted(repo.refs, key=len, reverse=True):
             if rest == ref or rest.startswith(ref + "/"):
-                return ref, rest[len(ref):].lstrip("/")
+                return ref, rest[len(ref) :].lstrip("/")
         revision, _, remainder = rest.partition("/")
         return revision, remainder
 
@@ -225,15 +245,19 @@ class HubReplica:
         headers = {"X-Repo-Commit": commit, "Accept-Ranges": "bytes"}
         if filename in repo.lfs:
             digest = hashlib.sha256(content).hexdigest()
-            headers.update({
-                "Location": f"{self.storage_url}/lfs/{digest}",
-                "X-Linked-Etag": f'"{digest}"',
-                "X-Linked-Size": str(len(content)),
-                "ETag": f'"{git_blob_sha1(content)}"',
-            })  # fmt: skip
+            headers.update(
+                {
+                    "Location": f"{self.storage_url}/lfs/{digest}",
+                    "X-Linked-Etag": f'"{digest}"',
+                    "X-Linked-Size": str(len(content)),
+                    "ETag": f'"{git_blob_sha1(content)}"',
+                }
+            )
             self._send(handler, 302, headers, b"", body)
             return
-        headers.update({"ETag": f'"{git_blob_sha1(content)}"', "Content-Type": "application/octet-stream"})
+        headers.update(
+            {"ETag": f'"{git_blob_sha1(content)}"', "Content-Type": "application/octet-stream"}
+        )
         self._send(handler, 200, headers, content, body)
 
     def _lfs(self, handler, digest: str, body: bool) -> None:
@@ -242,7 +266,11 @@ class HubReplica:
             self._send(handler, 404, {}, b"no such object", body)
             return
         status, start = 200, 0
-        headers = {"ETag": f'"{digest}"', "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
+        headers = {
+            "ETag": f'"{digest}"',
+            "Content-Type": "application/octet-stream",
+            "Accept-Ranges": "bytes",
+        }
         match = re.fullmatch(r"bytes=(\d+)-", handler.headers.get("Range", ""))
         if match:
             status, start = 206, int(match.group(1))
@@ -261,8 +289,16 @@ class HubReplica:
                 self._error(handler, 404, "RevisionNotFound", f"Invalid rev id: {revision}", body)
                 return
             siblings = [{"rfilename": name} for name in sorted(repo.commits[commit])]
-            info = {"_id": repo.repo_id, "id": repo.repo_id, "modelId": repo.repo_id, "sha": commit,
-                    "private": False, "disabled": False, "gated": False, "siblings": siblings}  # fmt: skip
+            info = {
+                "_id": repo.repo_id,
+                "id": repo.repo_id,
+                "modelId": repo.repo_id,
+                "sha": commit,
+                "private": False,
+                "disabled": False,
+                "gated": False,
+                "siblings": siblings,
+            }
             self._json(handler, info, body)
         elif remainder.startswith("tree/"):
             revision, folder = self._split_revision(repo, remainder.removeprefix("tree/"))
@@ -280,17 +316,30 @@ class HubReplica:
         for name, content in sorted(repo.commits[commit].items()):
             if not name.startswith(prefix):
                 continue
-            inner = name[len(prefix):]
+            inner = name[len(prefix) :]
             if "/" in inner:
                 folders.add(prefix + inner.split("/")[0])
                 continue
-            entry = {"type": "file", "oid": git_blob_sha1(content), "size": len(content), "path": name}
+            entry = {
+                "type": "file",
+                "oid": git_blob_sha1(content),
+                "size": len(content),
+                "path": name,
+            }
             if name in repo.lfs:
-                entry["lfs"] = {"oid": hashlib.sha256(content).hexdigest(), "size": len(content), "pointerSize": 134}
+                entry["lfs"] = {
+                    "oid": hashlib.sha256(content).hexdigest(),
+                    "size": len(content),
+                    "pointerSize": 134,
+                }
             entries.append(entry)
-        entries += [{"type": "directory", "oid": "0" * 40, "size": 0, "path": f} for f in sorted(folders)]
+        entries += [
+            {"type": "directory", "oid": "0" * 40, "size": 0, "path": f} for f in sorted(folders)
+        ]
         if folder and not entries:
-            self._error(handler, 404, "EntryNotFound", f"{folder} does not exist", body, commit=commit)
+            self._error(
+                handler, 404, "EntryNotFound", f"{folder} does not exist", body, commit=commit
+            )
             return
         self._json(handler, entries, body)
 

@@ -15,7 +15,7 @@ Layouts follow the hub's public listings (see the pinned commits in :mod:`cvsp.r
   has them).
 
 Weights are seeded random tensors of the real architectures at the small stand-ins'
-size (:func:`cvsp.models.standin_config`: 64 wide, the real numbers of layers, the real
+size (:func:`cvsp.standins.standin_config`: 64 wide, the real numbers of layers, the real
 vocabularies and positions, a tiny vision tower), or with ``full_size=True`` at the real
 sizes, vision towers included (the rehearsal of the Pages build,
 ``benchmarks/rehearse.py``), so that its download and disk figures are the real ones.
@@ -33,11 +33,18 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, CLIPConfig, CLIPModel, GPT2LMHeadModel, SiglipConfig, SiglipModel
-
-from cvsp.models import standin_config
-from cvsp.registry import MODELS
 from hub_replica import Repo
+from transformers import (
+    AutoTokenizer,
+    CLIPConfig,
+    CLIPModel,
+    GPT2LMHeadModel,
+    SiglipConfig,
+    SiglipModel,
+)
+
+from cvsp.registry import MODELS
+from cvsp.standins import standin_config
 
 CLIP_MAIN = "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268"
 CLIP_PR = "refs/pr/66"
@@ -71,7 +78,10 @@ def _saved(model: torch.nn.Module) -> dict[str, bytes]:
 
 def _tokenizer_files(folder: Path, extra: tuple[str, ...] = ()) -> dict[str, bytes]:
     """The real tokenizer files, plus the ``tokenizer.json`` the hub also holds."""
-    files = {name: (folder / name).read_bytes() for name in ("vocab.json", "merges.txt", "tokenizer_config.json")}
+    files = {
+        name: (folder / name).read_bytes()
+        for name in ("vocab.json", "merges.txt", "tokenizer_config.json")
+    }
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     with tempfile.TemporaryDirectory() as out:
         tokenizer.save_pretrained(out)
@@ -88,7 +98,9 @@ def gpt2_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> R
         ".gitattributes": GITATTRIBUTES,
         "README.md": b"# GPT-2 (replica with small random weights)\n",
         "config.json": weights["config.json"],
-        "generation_config.json": json.dumps({"bos_token_id": 50256, "eos_token_id": 50256}).encode(),
+        "generation_config.json": json.dumps(
+            {"bos_token_id": 50256, "eos_token_id": 50256}
+        ).encode(),
         "model.safetensors": weights["model.safetensors"],
         "rust_model.ot": NEVER,
         "64.tflite": NEVER,
@@ -97,7 +109,11 @@ def gpt2_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> R
         **_tokenizer_files(tokenizers_dir / "gpt2"),
     }
     commit = MODELS["gpt2"].revision
-    lfs = frozenset(n for n in files if n.endswith((".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".tflite", ".onnx")))
+    lfs = frozenset(
+        n
+        for n in files
+        if n.endswith((".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".tflite", ".onnx"))
+    )
     return Repo("gpt2", commits={commit: files}, refs={"main": commit}, lfs=lfs)
 
 
@@ -111,7 +127,9 @@ def clip_repo(tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> R
         ".gitattributes": GITATTRIBUTES,
         "README.md": b"# CLIP ViT-B/32 (replica with small random weights)\n",
         "config.json": weights["config.json"],
-        "preprocessor_config.json": json.dumps({"crop_size": 224, "image_processor_type": "CLIPImageProcessor"}).encode(),
+        "preprocessor_config.json": json.dumps(
+            {"crop_size": 224, "image_processor_type": "CLIPImageProcessor"}
+        ).encode(),
         **{name: NEVER for name in UNUSED_EXPORTS},
         **_tokenizer_files(tokenizers_dir / "clip", extra=("special_tokens_map.json",)),
     }
@@ -142,19 +160,23 @@ def replica_commit(prefix: str, label: str) -> str:
     """A 40-hex commit id beginning with the public short hash ``prefix``, the rest the replica's own."""
     import hashlib
 
-    return prefix + hashlib.sha1(f"cvsp hub replica: {label}".encode()).hexdigest()[len(prefix):]
+    return prefix + hashlib.sha1(f"cvsp hub replica: {label}".encode()).hexdigest()[len(prefix) :]
 
 
 def simcse_layout(key: str) -> tuple[dict[str, str], str]:
     """``(refs, main)``: the refs of a SimCSE repository in the replica and its main commit."""
     if key == "simcse_sup":
-        refs = {"main": SIMCSE_SUP_MAIN,
-                "refs/pr/3": replica_commit("d9aa2ff", "sup refs/pr/3"),
-                "refs/pr/5": replica_commit("90bd602", "sup refs/pr/5")}  # fmt: skip
+        refs = {
+            "main": SIMCSE_SUP_MAIN,
+            "refs/pr/3": replica_commit("d9aa2ff", "sup refs/pr/3"),
+            "refs/pr/5": replica_commit("90bd602", "sup refs/pr/5"),
+        }
     else:
-        refs = {"main": replica_commit("218baf6", "unsup main"),
-                "refs/pr/4": replica_commit("8d6e532", "unsup refs/pr/4"),
-                "refs/pr/5": replica_commit("99b4eb6", "unsup refs/pr/5")}  # fmt: skip
+        refs = {
+            "main": replica_commit("218baf6", "unsup main"),
+            "refs/pr/4": replica_commit("8d6e532", "unsup refs/pr/4"),
+            "refs/pr/5": replica_commit("99b4eb6", "unsup refs/pr/5"),
+        }
     return refs, refs["main"]
 
 
@@ -173,10 +195,18 @@ def bert_repos(settings, seed: int = 0, full_size: bool = False) -> list[Repo]:
     with tempfile.TemporaryDirectory() as folder:
         tokenizer.save_pretrained(folder)
         fast = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
-    specials = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]"}
+    specials = {
+        "unk_token": "[UNK]",
+        "sep_token": "[SEP]",
+        "pad_token": "[PAD]",
+        "cls_token": "[CLS]",
+        "mask_token": "[MASK]",
+    }
     legacy = {  # a tokenizer saved in 2021: vocab.txt, no tokenizer.json
         "vocab.txt": _vocab_txt(tokenizer),
-        "tokenizer_config.json": json.dumps({"do_lower_case": True, "model_max_length": 512}).encode(),
+        "tokenizer_config.json": json.dumps(
+            {"do_lower_case": True, "model_max_length": 512}
+        ).encode(),
         "special_tokens_map.json": json.dumps(specials).encode(),
     }
     repos = []
@@ -184,19 +214,42 @@ def bert_repos(settings, seed: int = 0, full_size: bool = False) -> list[Repo]:
         spec = MODELS[key]
         torch.manual_seed(seed + offset)
         weights = _saved(BertModel(standin_config("bert", "full" if full_size else "small")))
-        readme = f"# {spec.hub_id} (replica: random weights, stand-in WordPiece tokenizer)\n".encode()
+        readme = (
+            f"# {spec.hub_id} (replica: random weights, stand-in WordPiece tokenizer)\n".encode()
+        )
         if key == "bert":
-            files = {".gitattributes": GITATTRIBUTES, "README.md": readme, "LICENSE": b"Apache-2.0\n",
-                     "config.json": weights["config.json"], "model.safetensors": weights["model.safetensors"],
-                     "rust_model.ot": NEVER, "coreml/fill-mask/float32_model.mlpackage/Manifest.json": NEVER,
-                     **{name: NEVER for name in UNUSED_EXPORTS}, **legacy,
-                     "tokenizer.json": fast["tokenizer.json"]}  # fmt: skip
-            lfs = frozenset(n for n in files if n.endswith((".safetensors", ".bin", ".h5", ".msgpack", ".ot")))
-            repos.append(Repo(spec.hub_id, commits={spec.revision: files}, refs={"main": spec.revision}, lfs=lfs))
+            files = {
+                ".gitattributes": GITATTRIBUTES,
+                "README.md": readme,
+                "LICENSE": b"Apache-2.0\n",
+                "config.json": weights["config.json"],
+                "model.safetensors": weights["model.safetensors"],
+                "rust_model.ot": NEVER,
+                "coreml/fill-mask/float32_model.mlpackage/Manifest.json": NEVER,
+                **{name: NEVER for name in UNUSED_EXPORTS},
+                **legacy,
+                "tokenizer.json": fast["tokenizer.json"],
+            }
+            lfs = frozenset(
+                n for n in files if n.endswith((".safetensors", ".bin", ".h5", ".msgpack", ".ot"))
+            )
+            repos.append(
+                Repo(
+                    spec.hub_id,
+                    commits={spec.revision: files},
+                    refs={"main": spec.revision},
+                    lfs=lfs,
+                )
+            )
             continue
         refs, main = simcse_layout(key)
-        base = {".gitattributes": GITATTRIBUTES, "config.json": weights["config.json"],
-                "pytorch_model.bin": NEVER, "flax_model.msgpack": NEVER, **legacy}  # fmt: skip
+        base = {
+            ".gitattributes": GITATTRIBUTES,
+            "config.json": weights["config.json"],
+            "pytorch_model.bin": NEVER,
+            "flax_model.msgpack": NEVER,
+            **legacy,
+        }
         converted = {**base, "model.safetensors": weights["model.safetensors"]}
         commits = {commit: converted for ref, commit in refs.items() if ref.startswith("refs/pr/")}
         commits[main] = {**base, "README.md": readme}
@@ -217,10 +270,18 @@ BEYOND_EXTRA_KEYS = ("clip_laion", "clip_large", "siglip", "gpt2_medium")
 LFS_SUFFIXES = (".safetensors", ".bin", ".h5", ".msgpack", ".ot", ".tflite", ".onnx", ".model")
 # the real vision towers, for full-size files (the text towers are standin_config's "full")
 FULL_VISION = {
-    "clip_laion": {"hidden_act": "gelu"},  # CLIPVisionConfig's defaults are B/32's tower; LAION's uses GELU
-    "clip_large": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
-                   "num_attention_heads": 16, "patch_size": 14, "image_size": 224},
-}  # fmt: skip
+    "clip_laion": {
+        "hidden_act": "gelu"
+    },  # CLIPVisionConfig's defaults are B/32's tower; LAION's uses GELU
+    "clip_large": {
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "patch_size": 14,
+        "image_size": 224,
+    },
+}
 
 
 def _lfs(files: dict[str, bytes]) -> frozenset[str]:
@@ -235,7 +296,9 @@ def _weights(key: str, seed: int, full_size: bool) -> dict[str, bytes]:
     if full_size and family == "clip":
         text = config.text_config
         vision = {**FULL_VISION[key], "projection_dim": text.projection_dim}
-        config = CLIPConfig(text_config=text.to_dict(), vision_config=vision, projection_dim=text.projection_dim)
+        config = CLIPConfig(
+            text_config=text.to_dict(), vision_config=vision, projection_dim=text.projection_dim
+        )
     elif full_size and family == "siglip":  # SiglipConfig's defaults: base, patch 16, 224 pixels
         config = SiglipConfig(text_config=config.text_config.to_dict())
     classes = {"clip": CLIPModel, "siglip": SiglipModel, "gpt2": GPT2LMHeadModel}
@@ -251,43 +314,80 @@ def siglip_tokenizer_files(settings) -> dict[str, bytes]:
     tokenizer = unigram.train(wordpiece.evaluation_texts(settings))  # no SigLIP vocabulary offline
     with tempfile.TemporaryDirectory() as folder:
         tokenizer.save_pretrained(folder)
-        files = {p.name: p.read_bytes() for p in Path(folder).iterdir()
-                 if p.name in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json")}  # fmt: skip
+        files = {
+            p.name: p.read_bytes()
+            for p in Path(folder).iterdir()
+            if p.name in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json")
+        }
     files.setdefault("special_tokens_map.json", json.dumps(tokenizer.special_tokens_map).encode())
     return files
 
 
-def beyond_extra_repos(settings, tokenizers_dir: Path, seed: int = 0, full_size: bool = False) -> list[Repo]:
+def beyond_extra_repos(
+    settings, tokenizers_dir: Path, seed: int = 0, full_size: bool = False
+) -> list[Repo]:
     """The four repositories of ``MODEL_SETS["beyond"]`` beyond the paper's pair, each at
     its pinned commit (``main``)."""
     from cvsp import unigram
 
     size = "random weights of the real size" if full_size else "small random weights"
     clip_tokenizer = _tokenizer_files(tokenizers_dir / "clip", extra=("special_tokens_map.json",))
-    clip_preprocessor = json.dumps({"crop_size": 224, "image_processor_type": "CLIPImageProcessor"}).encode()
+    clip_preprocessor = json.dumps(
+        {"crop_size": 224, "image_processor_type": "CLIPImageProcessor"}
+    ).encode()
     repos = []
     for offset, key in enumerate(BEYOND_EXTRA_KEYS, start=10):
         spec = MODELS[key]
         weights = _weights(key, seed + offset, full_size)
-        files = {".gitattributes": GITATTRIBUTES, "README.md": f"# {spec.hub_id} (replica with {size})\n".encode(),
-                 "config.json": weights["config.json"], "model.safetensors": weights["model.safetensors"]}  # fmt: skip
+        files = {
+            ".gitattributes": GITATTRIBUTES,
+            "README.md": f"# {spec.hub_id} (replica with {size})\n".encode(),
+            "config.json": weights["config.json"],
+            "model.safetensors": weights["model.safetensors"],
+        }
         if key == "clip_laion":
-            files |= {"open_clip_config.json": NEVER, "open_clip_model.safetensors": NEVER,
-                      "open_clip_pytorch_model.bin": NEVER, "pytorch_model.bin": NEVER,
-                      "preprocessor_config.json": clip_preprocessor, **clip_tokenizer}  # fmt: skip
+            files |= {
+                "open_clip_config.json": NEVER,
+                "open_clip_model.safetensors": NEVER,
+                "open_clip_pytorch_model.bin": NEVER,
+                "pytorch_model.bin": NEVER,
+                "preprocessor_config.json": clip_preprocessor,
+                **clip_tokenizer,
+            }
         elif key == "clip_large":
-            files |= {**{name: NEVER for name in UNUSED_EXPORTS}, "preprocessor_config.json": clip_preprocessor,
-                      **clip_tokenizer}  # fmt: skip
+            files |= {
+                **{name: NEVER for name in UNUSED_EXPORTS},
+                "preprocessor_config.json": clip_preprocessor,
+                **clip_tokenizer,
+            }
         elif key == "siglip":
             readme = f"# {spec.hub_id} (replica with {size}; its tokenizer is a STAND-IN: {unigram.LABEL})\n"
-            preprocessor = {"image_processor_type": "SiglipImageProcessor", "size": {"height": 224, "width": 224}}
-            files |= {".gitattributes": GITATTRIBUTES + b"*.model filter=lfs diff=lfs merge=lfs -text\n",
-                      "README.md": readme.encode(), "preprocessor_config.json": json.dumps(preprocessor).encode(),
-                      **siglip_tokenizer_files(settings)}  # fmt: skip
+            preprocessor = {
+                "image_processor_type": "SiglipImageProcessor",
+                "size": {"height": 224, "width": 224},
+            }
+            files |= {
+                ".gitattributes": GITATTRIBUTES + b"*.model filter=lfs diff=lfs merge=lfs -text\n",
+                "README.md": readme.encode(),
+                "preprocessor_config.json": json.dumps(preprocessor).encode(),
+                **siglip_tokenizer_files(settings),
+            }
         else:  # gpt2_medium: gpt2's layout
             generation = {"bos_token_id": 50256, "eos_token_id": 50256}
-            files |= {"generation_config.json": json.dumps(generation).encode(), "rust_model.ot": NEVER,
-                      "64-8bits.tflite": NEVER, "onnx/decoder_model.onnx": NEVER,
-                      **{name: NEVER for name in UNUSED_EXPORTS}, **_tokenizer_files(tokenizers_dir / "gpt2")}  # fmt: skip
-        repos.append(Repo(spec.hub_id, commits={spec.revision: files}, refs={"main": spec.revision}, lfs=_lfs(files)))
+            files |= {
+                "generation_config.json": json.dumps(generation).encode(),
+                "rust_model.ot": NEVER,
+                "64-8bits.tflite": NEVER,
+                "onnx/decoder_model.onnx": NEVER,
+                **{name: NEVER for name in UNUSED_EXPORTS},
+                **_tokenizer_files(tokenizers_dir / "gpt2"),
+            }
+        repos.append(
+            Repo(
+                spec.hub_id,
+                commits={spec.revision: files},
+                refs={"main": spec.revision},
+                lfs=_lfs(files),
+            )
+        )
     return repos

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-
 from conftest import ROOT
+
 from cvsp import experiments, reproduce, storage
 from cvsp.embeddings import LayerEmbeddings
 from cvsp.settings import Settings
@@ -26,8 +26,22 @@ from cvsp.tokens import layers_for
 
 PACKAGE = ROOT / "src" / "cvsp"
 # Modules a user reaches without running a model: none may import torch or transformers.
-LIGHT = ("cvsp.cli", "cvsp.settings", "cvsp.paper", "cvsp.registry", "cvsp.stamp", "cvsp.hub", "cvsp.plots",
-         "cvsp.storage", "cvsp.cache", "cvsp.tokens", "cvsp.data", "cvsp.metrics", "cvsp.stats", "cvsp.geometry")  # fmt: skip
+LIGHT = (
+    "cvsp.cli",
+    "cvsp.settings",
+    "cvsp.paper",
+    "cvsp.registry",
+    "cvsp.stamp",
+    "cvsp.hub",
+    "cvsp.plots",
+    "cvsp.storage",
+    "cvsp.cache",
+    "cvsp.tokens",
+    "cvsp.data",
+    "cvsp.metrics",
+    "cvsp.stats",
+    "cvsp.geometry",
+)
 MAX_LINES = 400
 LONGER = {"plots.py": "every figure in one module, so that the style has one home"}
 
@@ -47,9 +61,12 @@ def _imports(path: Path, name: str) -> set[str]:
     are left out."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text())
-    skipped = {id(node) for block in ast.walk(tree)
-               if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-               for node in ast.walk(block)}  # fmt: skip
+    skipped = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
     found = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -59,7 +76,10 @@ def _imports(path: Path, name: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
             if base.startswith("cvsp"):
                 found.add(base)
                 found |= {f"{base}.{alias.name}" for alias in node.names}  # "from cvsp import data"
@@ -88,7 +108,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         stack.pop()
@@ -121,7 +141,10 @@ def floors() -> dict[str, int]:
 def test_imports_go_to_the_same_floor_or_below():
     floor_of = floors()
     modules = [m for m in _modules() if m not in ("cvsp", "cvsp.__main__")]
-    home = {m: floor_of.get(m, floor_of.get(m.rpartition(".")[0] if m.count(".") > 1 else m)) for m in modules}
+    home = {
+        m: floor_of.get(m, floor_of.get(m.rpartition(".")[0] if m.count(".") > 1 else m))
+        for m in modules
+    }
     assert None not in home.values(), [m for m, f in home.items() if f is None]
     graph = import_graph()
     upward = [f"{m} -> {t}" for m in modules for t in graph[m] if t in home and home[t] > home[m]]
@@ -131,7 +154,9 @@ def test_imports_go_to_the_same_floor_or_below():
 
 def test_no_module_of_the_package_imports_another_in_a_circle():
     graph = import_graph()
-    assert graph["cvsp.settings"] == {"cvsp.registry"}  # the old circle ran settings -> models -> settings
+    assert graph["cvsp.settings"] == {
+        "cvsp.registry"
+    }  # the old circle ran settings -> models -> settings
     assert "cvsp.experiments.bootstrap" in graph["cvsp.experiments"]
     assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph))}"
 
@@ -151,13 +176,21 @@ def test_the_light_modules_import_no_model_library():
 
 def test_cvsp_help_and_models_answer_without_torch():
     for command in (["--help"], ["models"]):
-        code = ("import sys\nfrom cvsp.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-                "print('torch' in sys.modules)\n")  # fmt: skip
-        done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, timeout=120)
+        code = (
+            "import sys\nfrom cvsp.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code, *command], capture_output=True, text=True, timeout=120
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         lines = done.stdout.strip().splitlines()
         assert lines[-1] == "False", f"cvsp {command[0]} imported torch"
-        assert ("CVSP_MODELS" in done.stdout) if command == ["--help"] else ("simcse_sup" in done.stdout)
+        assert (
+            ("CVSP_MODELS" in done.stdout)
+            if command == ["--help"]
+            else ("simcse_sup" in done.stdout)
+        )
 
 
 def _reason(line: str) -> bool:
@@ -168,7 +201,7 @@ def _reason(line: str) -> bool:
 
 def test_imports_inside_functions_say_why():
     unexplained = []
-    for name, path in _modules().items():
+    for path in _modules().values():
         lines = path.read_text().splitlines()
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -180,16 +213,24 @@ def test_imports_inside_functions_say_why():
                     while lines[first - 1].strip().startswith(("from ", "import ")):
                         first -= 1
                     if not _reason(here) and not lines[first - 1].strip().startswith("#"):
-                        unexplained.append(f"{path.relative_to(ROOT)}:{inner.lineno}: {here.strip()}")
-    assert not unexplained, "imports inside functions without a reason beside them:\n" + "\n".join(unexplained)
+                        unexplained.append(
+                            f"{path.relative_to(ROOT)}:{inner.lineno}: {here.strip()}"
+                        )
+    assert not unexplained, "imports inside functions without a reason beside them:\n" + "\n".join(
+        unexplained
+    )
 
 
 def test_modules_stay_small():
-    long = {path.relative_to(PACKAGE).as_posix(): len(path.read_text().splitlines())
-            for path in PACKAGE.rglob("*.py")}  # fmt: skip
+    long = {
+        path.relative_to(PACKAGE).as_posix(): len(path.read_text().splitlines())
+        for path in PACKAGE.rglob("*.py")
+    }
     over = {name: n for name, n in long.items() if n > MAX_LINES and name not in LONGER}
     assert not over, f"modules over {MAX_LINES} lines: {over}"
-    assert all(long[name] <= MAX_LINES * 1.15 for name in LONGER), {name: long[name] for name in LONGER}
+    assert all(long[name] <= MAX_LINES * 1.15 for name in LONGER), {
+        name: long[name] for name in LONGER
+    }
 
 
 def test_every_module_says_what_it_holds_and_the_plan_names_it():
@@ -203,10 +244,13 @@ def test_every_module_says_what_it_holds_and_the_plan_names_it():
         assert docstring and len(docstring) > 80, f"{name} has no docstring saying what it holds"
         short = name.removeprefix("cvsp.")
         assert f"`{short}`" in plan, f"ARCHITECTURE.md does not name {short}"
-        assert re.search(rf"\b{short.rpartition('.')[2]}\b", layout), f"the README's layout does not name {short}"
+        assert re.search(rf"\b{short.rpartition('.')[2]}\b", layout), (
+            f"the README's layout does not name {short}"
+        )
 
 
 # ------------------------------------------------------------- cache keys follow the code
+
 
 class _Words:
     """An embedder of made-up vectors (8 wide, a fixed function of the text), counting its calls."""
@@ -221,7 +265,11 @@ class _Words:
         out = {}
         for variant in variants:
             layers = layers_for(self.family, variant)
-            seeds = [[zlib.crc32(f"{self.family}{variant}{t}".encode()), i] for t in texts for i in range(len(layers))]
+            seeds = [
+                [zlib.crc32(f"{self.family}{variant}{t}".encode()), i]
+                for t in texts
+                for i in range(len(layers))
+            ]
             values = np.array([np.random.default_rng(s).normal(size=8) for s in seeds], np.float32)
             out[variant] = LayerEmbeddings(values.reshape(len(texts), len(layers), 8), layers)
         return out
@@ -239,12 +287,18 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
     monkeypatch.setattr(reproduce, "package_digest", lambda: storage.package_digest(copy))
     rng = np.random.default_rng(0)
     vocabulary = [f"w{i}" for i in range(40)]
-    pairs = {task: pd.DataFrame({"word1": vocabulary[:20], "word2": vocabulary[20:], "score": rng.random(20)})
-             for task in ("rg65", "simlex999")}
+    pairs = {
+        task: pd.DataFrame(
+            {"word1": vocabulary[:20], "word2": vocabulary[20:], "score": rng.random(20)}
+        )
+        for task in ("rg65", "simlex999")
+    }
     lexicon = pd.DataFrame({"word": vocabulary[:30], "valence": rng.random(30)})
     words = experiments.WordData(pairs, lexicon, tuple(vocabulary[30:35]), tuple(vocabulary[35:]))
     sentences = [f"s {i} a" for i in range(30)]
-    sts = pd.DataFrame({"score": rng.random(15), "sentence1": sentences[:15], "sentence2": sentences[15:]})
+    sts = pd.DataFrame(
+        {"score": rng.random(15), "sentence1": sentences[:15], "sentence2": sentences[15:]}
+    )
     data = experiments.SentenceData(sts, sentences, 0, 0)
     embedders = {"gpt2": _Words("gpt2"), "clip": _Words("clip")}
     settings = Settings(models="stand-in", cache_dir=tmp_path / "cache")
@@ -259,8 +313,14 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
     calls, first = run()
     assert calls > 0 and len(first) == 1
     calls, again = run()
-    assert calls == 0 and again == first, "an unchanged package must read its intervals from the cache"
+    assert calls == 0 and again == first, (
+        "an unchanged package must read its intervals from the cache"
+    )
     metrics = copy / "metrics.py"
-    metrics.write_text(metrics.read_text() + "\n\nCHANGED = True  # any edit, here a harmless one\n")
+    metrics.write_text(
+        metrics.read_text() + "\n\nCHANGED = True  # any edit, here a harmless one\n"
+    )
     calls, after = run()
-    assert calls > 0 and len(after) == 2 and first < after, "a change to metrics must compute the intervals anew"
+    assert calls > 0 and len(after) == 2 and first < after, (
+        "a change to metrics must compute the intervals anew"
+    )

@@ -77,8 +77,11 @@ def test_malformed_rows_name_file_and_line(parser, text, message):
 
 
 def test_wrong_row_count_is_an_error(monkeypatch, local_copy):
-    monkeypatch.setitem(data.FILES, "rg65", data.FILES["rg65"].__class__(
-        "rg65.csv", data.FILES["rg65"].sha256, 66, "test"))
+    monkeypatch.setitem(
+        data.FILES,
+        "rg65",
+        data.FILES["rg65"].__class__("rg65.csv", data.FILES["rg65"].sha256, 66, "test"),
+    )
     with pytest.raises(data.DataError, match="parsed 65 rows, expected 66"):
         data.load_word_pairs("rg65", _settings(local_copy))
 

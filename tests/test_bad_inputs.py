@@ -47,7 +47,9 @@ def test_over_clip_limit_is_dropped_and_counted_by_the_experiments(small_models)
 
 @pytest.mark.parametrize("key", ["gpt2", "clip"])
 def test_duplicates_get_identical_vectors(small_models, key):
-    emb = Embedder(small_models[key], progress=False)(["A dog runs.", "A cat sits.", "A dog runs."], ["eos"])["eos"]
+    emb = Embedder(small_models[key], progress=False)(
+        ["A dog runs.", "A cat sits.", "A dog runs."], ["eos"]
+    )["eos"]
     np.testing.assert_array_equal(emb.values[0], emb.values[2])
 
 

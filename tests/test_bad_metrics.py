@@ -59,4 +59,6 @@ def test_valnorm_refuses_equal_attribute_cosines():
 
 
 def test_self_similarity_of_two_vectors_is_their_cosine():
-    assert metrics.self_similarity(np.array([[1.0, 0.0], [1.0, 1.0]])) == pytest.approx(np.sqrt(0.5))
+    assert metrics.self_similarity(np.array([[1.0, 0.0], [1.0, 1.0]])) == pytest.approx(
+        np.sqrt(0.5)
+    )

@@ -10,14 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from cvsp.models import load_model, read_checkpoint, standin_checkpoint
+from cvsp.models import load_model, read_checkpoint
 from cvsp.registry import MODELS, ModelUnavailableError
+from cvsp.standins import standin_checkpoint
 
 
-def _load_in_subprocess(code: str, tmp_path: Path, **env_changes: str) -> subprocess.CompletedProcess:
+def _load_in_subprocess(
+    code: str, tmp_path: Path, **env_changes: str
+) -> subprocess.CompletedProcess:
     env = dict(os.environ, HF_HOME=str(tmp_path / "hf"), **env_changes)
     env.pop("HF_HUB_OFFLINE", None) if "HF_HUB_OFFLINE" not in env_changes else None
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def test_unknown_key(settings):
@@ -42,7 +47,10 @@ def test_bin_only_checkpoint_is_refused(settings, tmp_path):
     folder.mkdir()
     shutil.copy(source / "config.json", folder / "config.json")
     (folder / "pytorch_model.bin").write_bytes(b"not to be unpickled")
-    with pytest.raises(ModelUnavailableError, match=r"no safetensors weights \(pytorch_model.bin\).*never unpickles"):
+    with pytest.raises(
+        ModelUnavailableError,
+        match=r"no safetensors weights \(pytorch_model.bin\).*never unpickles",
+    ):
         read_checkpoint(MODELS["gpt2"], folder)
 
 

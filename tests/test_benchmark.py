@@ -18,8 +18,10 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     out = tmp_path / "bench.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["matmul_gflops"] > 0
@@ -35,12 +37,18 @@ def test_benchmark_quick_mode_reports_every_figure(tmp_path):
     geometry = report["geometry"][0]
     assert geometry["n"] == 1000 and geometry["uniformity_s"] > 0 and geometry["rogue_peak_mib"] > 0
     intervals = report["uncertainty_quick"]
-    assert intervals["replicates"] == 100 and intervals["one_thread_s"] > 0 and intervals["default_s"] > 0
+    assert (
+        intervals["replicates"] == 100
+        and intervals["one_thread_s"] > 0
+        and intervals["default_s"] > 0
+    )
     cli = {row["command"]: row for row in report["command_line"]}
     assert set(cli) == {"cvsp --help", "cvsp models"}
     assert all(row["median_s"] > 0 and row["torch_imported"] is False for row in cli.values())
     assert {"cvsp --help (s)", "cvsp models (s)"} <= {t["target"] for t in report["targets"]}
-    disk = report["cache_quick_mib"]  # the quick run's cache: two small stand-ins (12 MiB each), their embeddings
+    disk = report[
+        "cache_quick_mib"
+    ]  # the quick run's cache: two small stand-ins (12 MiB each), their embeddings
     assert disk["stand-ins"] > 20 and 0 < disk["embeddings"] < disk["stand-ins"]
 
 
@@ -48,20 +56,38 @@ def test_each_pages_floor_is_its_traced_work(tmp_path, monkeypatch):
     """A trace line counts for the page whose execution window holds it: forward passes at
     the given FLOP rate, bootstrap runs at their seconds; a page without either has no ratio."""
     bench = module_at(ROOT / "benchmarks" / "run.py")
-    windows = [("results", 100.0, 160.0), ("running", 160.0, 161.0), ("08_beyond_one_clip", 161.0, 400.0)]
+    windows = [
+        ("results", 100.0, 160.0),
+        ("running", 160.0, 161.0),
+        ("08_beyond_one_clip", 161.0, 400.0),
+    ]
     monkeypatch.setattr(bench, "_windows", lambda build: windows)
     lines = [
         {"work": "forward", "time": 110.0, "flops": 4e9, "seconds": 9.0},
         {"work": "bootstrap", "time": 150.0, "seconds": 6.0},
         {"work": "forward", "time": 300.0, "flops": 8e9, "seconds": 50.0},
-        {"work": "forward", "time": 401.0, "flops": 1e12, "seconds": 1.0},  # after every page: no page's
+        {
+            "work": "forward",
+            "time": 401.0,
+            "flops": 1e12,
+            "seconds": 1.0,
+        },  # after every page: no page's
     ]
     trace = tmp_path / "trace.jsonl"
     trace.write_text("".join(json.dumps(line) + "\n" for line in lines))
     floors = bench.floors_by_page(tmp_path, trace, gflops=2.0)
-    assert floors["results"] == {"forward_s": 2.0, "bootstrap_s": 6.0, "floor_s": 8.0, "page_s": 60.0, "ratio": 7.5}
+    assert floors["results"] == {
+        "forward_s": 2.0,
+        "bootstrap_s": 6.0,
+        "floor_s": 8.0,
+        "page_s": 60.0,
+        "ratio": 7.5,
+    }
     assert floors["running"]["floor_s"] == 0 and floors["running"]["ratio"] is None
-    assert floors["08_beyond_one_clip"]["forward_s"] == 4.0 and floors["08_beyond_one_clip"]["ratio"] == 239 / 4
+    assert (
+        floors["08_beyond_one_clip"]["forward_s"] == 4.0
+        and floors["08_beyond_one_clip"]["ratio"] == 239 / 4
+    )
 
 
 def _rehearsal():
@@ -99,10 +125,19 @@ def test_readme_states_the_rehearsals_figures():
     readme = (ROOT / "README.md").read_text()
     minutes = {s["step"]: s["minutes"] for s in report["steps"]}
     assert all(s["exit"] == 0 for s in report["steps"])
-    assert f"{minutes['test']:.1f} / {minutes['book']:.1f} / {report['total_minutes']:.1f} min" in readme
+    assert (
+        f"{minutes['test']:.1f} / {minutes['book']:.1f} / {report['total_minutes']:.1f} min"
+        in readme
+    )
     assert f"{report['downloaded_gb']['total']:.2f} GB" in readme
-    assert f"{report['peak_disk_gb']['total']:.1f} GB (tests alone: {report['peak_disk_gb']['test_step']:.1f} GB)" in readme
-    assert f"{report['embeddings_gb']:.1f} GB" in readme and f"{report['installed_packages_gb']:.1f} GB" in readme
+    assert (
+        f"{report['peak_disk_gb']['total']:.1f} GB (tests alone: {report['peak_disk_gb']['test_step']:.1f} GB)"
+        in readme
+    )
+    assert (
+        f"{report['embeddings_gb']:.1f} GB" in readme
+        and f"{report['installed_packages_gb']:.1f} GB" in readme
+    )
     assert f"| {report['saved_cache_gb']:.2f} GB |" in readme
 
 
@@ -113,20 +148,31 @@ def test_readme_states_the_benchmarks_figures():
     e2e = report["end_to_end"]
     assert f"{e2e['cold_s']:.0f} s / {e2e['warm_s']:.1f} s" in readme
     book = report["book"]
-    assert f"| {book['cold_s'] / 60:.1f} min; its compute floor {book['floor_s'] / 60:.1f} min |" in readme
+    assert (
+        f"| {book['cold_s'] / 60:.1f} min; its compute floor {book['floor_s'] / 60:.1f} min |"
+        in readme
+    )
     assert f"| {book['cold_s'] / book['floor_s']:.2f}x the floor |" in readme
     assert f"| {book['prose_edit_s']:.0f} s |" in readme
     assert f"| {book['pages_from_executed_cache_s']:.0f} s, no page executed |" in readme
     assert f"| {book['cached_passes_s'] / 60:.1f} min; slowest page" in readme
     peak = book["embeddings_peak_mib"]
-    assert f"| {book['cache_peak_mib'] / 1024:.1f} GiB, {peak / 1024:.1f} GiB ({peak * 2**20 / 1e9:.1f} GB) of it embeddings |" in readme
+    assert (
+        f"| {book['cache_peak_mib'] / 1024:.1f} GiB, {peak / 1024:.1f} GiB ({peak * 2**20 / 1e9:.1f} GB) of it embeddings |"
+        in readme
+    )
     assert f"{book['cache_mib']['embeddings'] / 1024:.1f} GiB of embeddings" in readme
-    assert f"{book['cache_mib']['stand-ins'] / 1024:.1f} GiB of stand-in checkpoints in it" in readme
+    assert (
+        f"{book['cache_mib']['stand-ins'] / 1024:.1f} GiB of stand-in checkpoints in it" in readme
+    )
     table = re.search(r"<!-- book pages table.*?-->\n(.*?)\n<!--", readme, re.DOTALL).group(1)
     for page, cold in book["cold_pages_s"].items():  # the table tools/sync_docs.py renders
         cached, ratio = book["cached_passes_pages_s"][page], book["floor_pages"][page]["ratio"]
-        assert re.search(rf"^\| {page} \| {cold:.0f} \| .* \| {f'{ratio:.1f}x' if ratio else 'no passes'} \| .* \| {cached:.0f} \|$",
-                         table, re.MULTILINE), page  # fmt: skip
+        assert re.search(
+            rf"^\| {page} \| {cold:.0f} \| .* \| {f'{ratio:.1f}x' if ratio else 'no passes'} \| .* \| {cached:.0f} \|$",
+            table,
+            re.MULTILINE,
+        ), page
     for target in report["targets"]:
         if not target["met"]:  # every missed target is named in the README
             assert target["target"].split(" (")[0] in readme, target["target"]

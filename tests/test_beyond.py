@@ -38,34 +38,80 @@ from cvsp.data import sha256_of
 from cvsp.embeddings import Embedder
 from cvsp.experiments import beyond
 from cvsp.experiments.bootstrap import COMPARED, Replicates, paired_differences
-from cvsp.models import _TINY_VISION, SMALL_WIDTH, STANDIN_MARKER, load_models, standin_checkpoint, standin_config
+from cvsp.models import load_models
 from cvsp.registry import HIDDEN_LAYERS, MODEL_SETS, MODELS, hidden_count, hidden_layers
+from cvsp.standins import (
+    _TINY_VISION,
+    SMALL_WIDTH,
+    STANDIN_MARKER,
+    standin_checkpoint,
+    standin_config,
+)
 from cvsp.stats import BootstrapSettings
 from cvsp.tokens import EmbeddingError, encode, layers_for
 
 NEW = ("clip_laion", "clip_large", "siglip", "gpt2_medium")
-CLASSES = {"clip_laion": CLIPTextModelWithProjection, "clip_large": CLIPTextModelWithProjection,
-           "siglip": SiglipTextModel, "gpt2_medium": GPT2Model}  # fmt: skip
+CLASSES = {
+    "clip_laion": CLIPTextModelWithProjection,
+    "clip_large": CLIPTextModelWithProjection,
+    "siglip": SiglipTextModel,
+    "gpt2_medium": GPT2Model,
+}
 BLOCKS = {"clip_laion": 12, "clip_large": 12, "siglip": 12, "gpt2_medium": 24}
 # What the hub's checkpoint holds (the whole model), and where its token embedding sits in it.
-CHECKPOINT = {"clip": ("CLIPModel", "text_model.embeddings.token_embedding.weight"),
-              "siglip": ("SiglipModel", "text_model.embeddings.token_embedding.weight"),
-              "gpt2": ("GPT2LMHeadModel", "transformer.wte.weight")}  # fmt: skip
+CHECKPOINT = {
+    "clip": ("CLIPModel", "text_model.embeddings.token_embedding.weight"),
+    "siglip": ("SiglipModel", "text_model.embeddings.token_embedding.weight"),
+    "gpt2": ("GPT2LMHeadModel", "transformer.wte.weight"),
+}
 
 # The public configs (text towers) of the real checkpoints.
 REAL = {
-    "clip_laion": dict(hidden_size=512, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=8,
-                       projection_dim=512, max_position_embeddings=77, vocab_size=49408, hidden_act="gelu"),
-    "clip_large": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                       projection_dim=768, max_position_embeddings=77, vocab_size=49408, hidden_act="quick_gelu"),
-    "siglip": dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                   projection_size=768, max_position_embeddings=64, vocab_size=32000, hidden_act="gelu_pytorch_tanh"),
-    "gpt2_medium": dict(n_embd=1024, n_layer=24, n_head=16, n_inner=None, n_positions=1024, vocab_size=50257,
-                        activation_function="gelu_new"),
-}  # fmt: skip
-KEEP = {"clip": ("num_hidden_layers", "max_position_embeddings", "vocab_size", "hidden_act"),
-        "siglip": ("num_hidden_layers", "max_position_embeddings", "vocab_size", "hidden_act"),
-        "gpt2": ("n_layer", "n_positions", "vocab_size", "activation_function")}  # fmt: skip
+    "clip_laion": dict(
+        hidden_size=512,
+        intermediate_size=2048,
+        num_hidden_layers=12,
+        num_attention_heads=8,
+        projection_dim=512,
+        max_position_embeddings=77,
+        vocab_size=49408,
+        hidden_act="gelu",
+    ),
+    "clip_large": dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        projection_dim=768,
+        max_position_embeddings=77,
+        vocab_size=49408,
+        hidden_act="quick_gelu",
+    ),
+    "siglip": dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        projection_size=768,
+        max_position_embeddings=64,
+        vocab_size=32000,
+        hidden_act="gelu_pytorch_tanh",
+    ),
+    "gpt2_medium": dict(
+        n_embd=1024,
+        n_layer=24,
+        n_head=16,
+        n_inner=None,
+        n_positions=1024,
+        vocab_size=50257,
+        activation_function="gelu_new",
+    ),
+}
+KEEP = {
+    "clip": ("num_hidden_layers", "max_position_embeddings", "vocab_size", "hidden_act"),
+    "siglip": ("num_hidden_layers", "max_position_embeddings", "vocab_size", "hidden_act"),
+    "gpt2": ("n_layer", "n_positions", "vocab_size", "activation_function"),
+}
 
 # The slice of the data the 24-block pipeline runs on (the files are still read whole).
 STS_PAIRS, WORD_PAIRS, LEXICON_WORDS = 60, 30, 30
@@ -106,12 +152,18 @@ def siglip(beyond_models):
 
 def test_the_beyond_set_is_the_paper_pair_and_the_four_new_models():
     assert MODEL_SETS["beyond"] == ("gpt2", "clip", *NEW)
-    assert {k: MODELS[k].family for k in NEW} == {"clip_laion": "clip", "clip_large": "clip", "siglip": "siglip",
-                                                  "gpt2_medium": "gpt2"}  # fmt: skip
+    assert {k: MODELS[k].family for k in NEW} == {
+        "clip_laion": "clip",
+        "clip_large": "clip",
+        "siglip": "siglip",
+        "gpt2_medium": "gpt2",
+    }
 
 
 @pytest.mark.parametrize("key", NEW)
-def test_each_new_model_loads_as_a_stand_in_through_from_pretrained(beyond_models, small_settings, key):
+def test_each_new_model_loads_as_a_stand_in_through_from_pretrained(
+    beyond_models, small_settings, key
+):
     loaded = beyond_models[key]
     spec = MODELS[key]
     assert type(loaded.model) is CLASSES[key]
@@ -123,12 +175,19 @@ def test_each_new_model_loads_as_a_stand_in_through_from_pretrained(beyond_model
     architecture, embedding = CHECKPOINT[spec.family]
     assert saved["architectures"] == [architecture]
     weights = load_file(folder / "model.safetensors")
-    torch.testing.assert_close(loaded.model.get_input_embeddings().weight.detach(), weights[embedding])
+    torch.testing.assert_close(
+        loaded.model.get_input_embeddings().weight.detach(), weights[embedding]
+    )
     marker = json.loads((folder / STANDIN_MARKER).read_text())
-    assert marker["weights_sha256"] == sha256_of(folder / "model.safetensors") == loaded.weights_sha256
+    assert (
+        marker["weights_sha256"] == sha256_of(folder / "model.safetensors") == loaded.weights_sha256
+    )
     # what it says it is
     assert loaded.is_stand_in and loaded.standin_size == "small"
-    assert loaded.fingerprint == f"stand-in:{key}:small:seed{small_settings.standin_seed}:{loaded.weights_sha256}"
+    assert (
+        loaded.fingerprint
+        == f"stand-in:{key}:small:seed{small_settings.standin_seed}:{loaded.weights_sha256}"
+    )
     record = loaded.provenance()
     assert (record["key"], record["hub_id"], record["family"]) == (key, spec.hub_id, spec.family)
     assert record["source"] == "stand-in" and record["standin_size"] == "small"
@@ -142,7 +201,10 @@ def test_each_new_model_loads_as_a_stand_in_through_from_pretrained(beyond_model
         assert loaded.tokenizer.get_vocab() == beyond_models[spec.family].tokenizer.get_vocab()
     # one hidden state per block and the embedding output
     got = Embedder(loaded, progress=False)(["a dog runs on the beach"], ["mean"])["mean"]
-    assert got.layers == hidden_layers(BLOCKS[key]) and got.values.shape[1:] == (BLOCKS[key] + 1, SMALL_WIDTH)
+    assert got.layers == hidden_layers(BLOCKS[key]) and got.values.shape[1:] == (
+        BLOCKS[key] + 1,
+        SMALL_WIDTH,
+    )
 
 
 @pytest.mark.parametrize("key", NEW)
@@ -154,7 +216,9 @@ def test_full_size_stand_in_configs_are_the_real_architectures(key):
     if MODELS[key].family == "clip":  # the two-tower checkpoint's projection matches its text tower
         assert config.projection_dim == text.projection_dim == REAL[key]["projection_dim"]
     if MODELS[key].family != "gpt2":
-        assert config.vision_config.num_hidden_layers == _TINY_VISION["num_hidden_layers"]  # never run
+        assert (
+            config.vision_config.num_hidden_layers == _TINY_VISION["num_hidden_layers"]
+        )  # never run
 
 
 @pytest.mark.parametrize("key", NEW)
@@ -178,11 +242,15 @@ def test_the_paper_models_stand_ins_are_unchanged():
         ("gpt2", "small"): GPT2Config(n_embd=SMALL_WIDTH, n_head=4),
         ("bert", "full"): BertConfig(),
         ("bert", "small"): BertConfig(**narrow),
-        ("clip", "full"): CLIPConfig(text_config=CLIPTextConfig().to_dict(), vision_config=_TINY_VISION),
-        ("clip", "small"): CLIPConfig(text_config=CLIPTextConfig(**narrow, projection_dim=SMALL_WIDTH).to_dict(),
-                                      vision_config={**_TINY_VISION, "projection_dim": SMALL_WIDTH},
-                                      projection_dim=SMALL_WIDTH),
-    }  # fmt: skip
+        ("clip", "full"): CLIPConfig(
+            text_config=CLIPTextConfig().to_dict(), vision_config=_TINY_VISION
+        ),
+        ("clip", "small"): CLIPConfig(
+            text_config=CLIPTextConfig(**narrow, projection_dim=SMALL_WIDTH).to_dict(),
+            vision_config={**_TINY_VISION, "projection_dim": SMALL_WIDTH},
+            projection_dim=SMALL_WIDTH,
+        ),
+    }
     for (key, size), config in before.items():
         assert standin_config(key, size).to_dict() == config.to_dict(), (key, size)
 
@@ -204,23 +272,42 @@ def test_siglip_input_is_the_text_then_eos_then_padding_to_64(siglip):
     (e,) = encode(siglip, [text], "siglip")
     n = len(content)
     assert len(e.ids) == 64 == MODELS["siglip"].max_tokens and 1 < n < 63
-    assert tok.convert_ids_to_tokens([tok.eos_token_id, tok.pad_token_id]) == ["</s>", "</s>"] and tok.pad_token_id == 1
-    assert list(e.ids[:n]) == content and e.ids[n] == tok.eos_token_id and set(e.ids[n + 1 :]) == {tok.pad_token_id}
+    assert (
+        tok.convert_ids_to_tokens([tok.eos_token_id, tok.pad_token_id]) == ["</s>", "</s>"]
+        and tok.pad_token_id == 1
+    )
+    assert (
+        list(e.ids[:n]) == content
+        and e.ids[n] == tok.eos_token_id
+        and set(e.ids[n + 1 :]) == {tok.pad_token_id}
+    )
     assert (e.start, e.stop, e.cut) == (0, n, 0)
     # what SigLIP's processor feeds the model (padding="max_length")
-    assert list(e.ids) == tok(text, padding="max_length", max_length=64, truncation=True)["input_ids"]
+    assert (
+        list(e.ids) == tok(text, padding="max_length", max_length=64, truncation=True)["input_ids"]
+    )
 
 
 def test_siglip_token_choices_read_their_positions(siglip):
     text = "A man is playing a flute."
     (e,) = encode(siglip, [text], "siglip")
     n = e.stop
-    got = Embedder(siglip, progress=False, seed=2)([text], ["eos", "last_subtoken", "mean", "random_token"])
+    got = Embedder(siglip, progress=False, seed=2)(
+        [text], ["eos", "last_subtoken", "mean", "random_token"]
+    )
     states, out = siglip_states(siglip, e.ids)
-    assert got["eos"].layers == (*hidden_layers(12), "final_ln", "projection") == layers_for("siglip", "eos")
+    assert (
+        got["eos"].layers
+        == (*hidden_layers(12), "final_ln", "projection")
+        == layers_for("siglip", "eos")
+    )
     np.testing.assert_allclose(got["eos"].values[0, :13], states[:, 63], atol=1e-5)
-    assert not np.allclose(got["eos"].values[0, 1:13], states[1:, n], atol=1e-3)  # not the </s> after the text
-    np.testing.assert_allclose(got["eos"].layer("final_ln")[0], out.last_hidden_state[0, 63], atol=1e-5)
+    assert not np.allclose(
+        got["eos"].values[0, 1:13], states[1:, n], atol=1e-3
+    )  # not the </s> after the text
+    np.testing.assert_allclose(
+        got["eos"].layer("final_ln")[0], out.last_hidden_state[0, 63], atol=1e-5
+    )
     # the projection is SigLIP's own pooled output: its head at the last position
     np.testing.assert_allclose(got["eos"].layer("projection")[0], out.pooler_output[0], atol=1e-5)
     np.testing.assert_allclose(got["last_subtoken"].values[0], states[:, n - 1], atol=1e-5)
@@ -238,8 +325,14 @@ def test_a_siglip_text_over_63_pieces_is_cut_and_still_ends_with_eos(siglip):
     assert len(content) > 63  # the case under test
     (e,) = encode(siglip, [text], "siglip")
     assert len(e.ids) == 64 and e.cut == len(content) - 63
-    assert list(e.ids[:63]) == content[:63] and e.ids[63] == tok.eos_token_id and (e.start, e.stop) == (0, 63)
-    assert list(e.ids) == tok(text, padding="max_length", max_length=64, truncation=True)["input_ids"]
+    assert (
+        list(e.ids[:63]) == content[:63]
+        and e.ids[63] == tok.eos_token_id
+        and (e.start, e.stop) == (0, 63)
+    )
+    assert (
+        list(e.ids) == tok(text, padding="max_length", max_length=64, truncation=True)["input_ids"]
+    )
     got = Embedder(siglip, progress=False)([text], ["last_subtoken", "eos"])
     states, _ = siglip_states(siglip, e.ids)
     np.testing.assert_allclose(got["last_subtoken"].values[0], states[:, 62], atol=1e-5)
@@ -267,7 +360,11 @@ def test_siglip_canonicalizes_case_and_punctuation(siglip):
 def texts_of_many_lengths(settings):
     sentences = data.unique_sentences(data.load_sts(settings))
     rng = np.random.default_rng(1)
-    return [sentences[i] for i in rng.choice(len(sentences), 16, replace=False)] + ["strawberries", "a", "Dogs run."]
+    return [sentences[i] for i in rng.choice(len(sentences), 16, replace=False)] + [
+        "strawberries",
+        "a",
+        "Dogs run.",
+    ]
 
 
 @pytest.mark.parametrize("key", NEW)
@@ -280,12 +377,21 @@ def test_batched_equals_one_at_a_time(beyond_models, texts_of_many_lengths, key)
     batched = Embedder(model, progress=False, token_budget=4096)(texts, variants)
     single = Embedder(model, progress=False, token_budget=1)(texts, variants)
     lengths = {len(e.ids) for e in encode(model, texts, "siglip" if key == "siglip" else "bare")}
-    assert len(lengths) > 1 or key == "siglip"  # the texts really differ in length (SigLIP pads them all to 64)
+    assert (
+        len(lengths) > 1 or key == "siglip"
+    )  # the texts really differ in length (SigLIP pads them all to 64)
     for variant in variants:
         assert batched[variant].values.shape == single[variant].values.shape
-        assert batched[variant].values.shape[1] == len(layers_for(MODELS[key].family, variant, blocks=BLOCKS[key]))
-        np.testing.assert_allclose(batched[variant].values, single[variant].values, atol=1e-5, rtol=0,
-                                   err_msg=f"{key} {variant}")  # fmt: skip
+        assert batched[variant].values.shape[1] == len(
+            layers_for(MODELS[key].family, variant, blocks=BLOCKS[key])
+        )
+        np.testing.assert_allclose(
+            batched[variant].values,
+            single[variant].values,
+            atol=1e-5,
+            rtol=0,
+            err_msg=f"{key} {variant}",
+        )
 
 
 # --------------------------------------------------------- 4. the stand-in SentencePiece
@@ -315,20 +421,32 @@ def test_unigram_has_siglips_size_and_special_ids(unigram_tokenizer):
 
 def test_unigram_is_deterministic_and_learnt_from_its_texts(unigram_tokenizer, evaluation_texts):
     again = unigram.train(evaluation_texts)
-    assert again.sp_model.serialized_model_proto() == unigram_tokenizer.sp_model.serialized_model_proto()
+    assert (
+        again.sp_model.serialized_model_proto()
+        == unigram_tokenizer.sp_model.serialized_model_proto()
+    )
     other = unigram.train(evaluation_texts[::3])
-    assert other.sp_model.serialized_model_proto() != unigram_tokenizer.sp_model.serialized_model_proto()
+    assert (
+        other.sp_model.serialized_model_proto()
+        != unigram_tokenizer.sp_model.serialized_model_proto()
+    )
 
 
 def test_unigram_never_produces_an_unused_id(unigram_tokenizer, evaluation_texts):
     tok = unigram_tokenizer
-    unused = {i for i, p in enumerate(tok.convert_ids_to_tokens(list(range(len(tok))))) if p.startswith("<unused")}
+    unused = {
+        i
+        for i, p in enumerate(tok.convert_ids_to_tokens(list(range(len(tok)))))
+        if p.startswith("<unused")
+    }
     used = set(chain.from_iterable(tok(evaluation_texts, add_special_tokens=False)["input_ids"]))
     assert len(unused) > 20000 and len(used) > 1000
     assert not used & unused
 
 
-def test_unigram_round_trips_through_save_pretrained(unigram_tokenizer, evaluation_texts, siglip, tmp_path):
+def test_unigram_round_trips_through_save_pretrained(
+    unigram_tokenizer, evaluation_texts, siglip, tmp_path
+):
     unigram_tokenizer.save_pretrained(tmp_path)
     back = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
     assert type(back).__name__ == "SiglipTokenizer" and len(back) == 32000
@@ -337,7 +455,9 @@ def test_unigram_round_trips_through_save_pretrained(unigram_tokenizer, evaluati
     expected = unigram_tokenizer(sample, add_special_tokens=False)["input_ids"]
     assert back(sample, add_special_tokens=False)["input_ids"] == expected
     assert back("A Man!")["input_ids"] == back("a man")["input_ids"]
-    assert siglip.tokenizer(sample, add_special_tokens=False)["input_ids"] == expected  # the stand-in's own copy
+    assert (
+        siglip.tokenizer(sample, add_special_tokens=False)["input_ids"] == expected
+    )  # the stand-in's own copy
 
 
 # ------------------------------------------------------- 5. a 24-block model through it all
@@ -349,7 +469,9 @@ def depth_run(settings, beyond_models, tmp_path_factory):
     the replicates and the tables of the chapter, from embeddings cached in the run's cache."""
     small = settings.with_(standin_size="small", cache_dir=tmp_path_factory.mktemp("beyond-cache"))
     models = {key: beyond_models[key] for key in ("gpt2", "clip", "gpt2_medium")}
-    sentences = experiments.prepare_sentences(data.load_sts(settings).head(STS_PAIRS), models["clip"].tokenizer)
+    sentences = experiments.prepare_sentences(
+        data.load_sts(settings).head(STS_PAIRS), models["clip"].tokenizer
+    )
     full = experiments.load_word_data(settings)
     pairs = {task: frame.head(WORD_PAIRS) for task, frame in full.pairs.items()}
     words = experiments.WordData(pairs, full.lexicon.head(LEXICON_WORDS))
@@ -357,14 +479,31 @@ def depth_run(settings, beyond_models, tmp_path_factory):
     boot = BootstrapSettings(replicates=100)
     scores = experiments.run_all(embedders, words, sentences)
     reps = experiments.replicates(embedders, words, sentences, boot)
-    intervals, contrasts, verdicts, depths = experiments.beyond_tables(embedders, words, sentences, scores, boot)
-    return SimpleNamespace(settings=small, models=models, words=words, sentences=sentences, boot=boot, scores=scores,
-                           reps=reps, intervals=intervals, contrasts=contrasts, verdicts=verdicts, depths=depths)  # fmt: skip
+    intervals, contrasts, verdicts, depths = experiments.beyond_tables(
+        embedders, words, sentences, scores, boot
+    )
+    return SimpleNamespace(
+        settings=small,
+        models=models,
+        words=words,
+        sentences=sentences,
+        boot=boot,
+        scores=scores,
+        reps=reps,
+        intervals=intervals,
+        contrasts=contrasts,
+        verdicts=verdicts,
+        depths=depths,
+    )
 
 
 def series(table: pd.DataFrame, result: str, model: str, variant: str, task: str) -> pd.DataFrame:
-    return table[(table["result"] == result) & (table["model"] == model) & (table["variant"] == variant)
-                 & (table["task"] == task)]  # fmt: skip
+    return table[
+        (table["result"] == result)
+        & (table["model"] == model)
+        & (table["variant"] == variant)
+        & (table["task"] == task)
+    ]
 
 
 def test_every_result_of_gpt2_medium_has_layers_0_to_24(depth_run):
@@ -376,8 +515,9 @@ def test_every_result_of_gpt2_medium_has_layers_0_to_24(depth_run):
         assert group["layer"].tolist() == expected, key
     for key, group in scores[scores["model"] == "gpt2"].groupby(["result", "variant", "task"]):
         assert group["layer"].tolist() == expected[:13], key
-    assert len(medium.groupby(["result", "variant", "task"])) == len(scores[scores["model"] == "gpt2"].groupby(
-        ["result", "variant", "task"]))  # the same series as GPT-2  # fmt: skip
+    assert len(medium.groupby(["result", "variant", "task"])) == len(
+        scores[scores["model"] == "gpt2"].groupby(["result", "variant", "task"])
+    )  # the same series as GPT-2
     assert medium["value"].notna().mean() > 0.9
 
 
@@ -401,24 +541,46 @@ def test_verdicts_restate_the_top_layer_as_24_for_gpt2_medium(depth_run):
     assert list(verdicts.columns) == beyond.VERDICT_COLUMNS
     assert verdicts.groupby("model").size().to_dict() == {"gpt2": 3, "clip": 4, "gpt2_medium": 3}
     assert set(verdicts["verdict"]) <= {"holds", "fails", "undecided"}
-    top = verdicts[(verdicts["model"] == "gpt2_medium") & (verdicts["claim"] == "CWE self-similarity > .95 at the top")]
+    top = verdicts[
+        (verdicts["model"] == "gpt2_medium")
+        & (verdicts["claim"] == "CWE self-similarity > .95 at the top")
+    ]
     assert top["layers"].tolist() == ["24"] and top["role"].tolist() == ["gpt2"]
     at_24 = series(scores, "cwe_self_similarity", "gpt2_medium", "random_token", "sts_sentences")
-    assert top["ours"].iloc[0] == pytest.approx(float(at_24.loc[at_24["layer"] == "24", "value"].iloc[0]))
-    interval = series(depth_run.intervals, "cwe_self_similarity", "gpt2_medium", "random_token", "sts_sentences")
+    assert top["ours"].iloc[0] == pytest.approx(
+        float(at_24.loc[at_24["layer"] == "24", "value"].iloc[0])
+    )
+    interval = series(
+        depth_run.intervals, "cwe_self_similarity", "gpt2_medium", "random_token", "sts_sentences"
+    )
     interval = interval[interval["layer"] == "24"]
     assert (top["ci_low"].iloc[0], top["ci_high"].iloc[0]) == pytest.approx(
-        (interval["ci_low"].iloc[0], interval["ci_high"].iloc[0]))  # fmt: skip
-    every = verdicts[(verdicts["model"] == "gpt2_medium") & (verdicts["claim"] == "STS-B ρ ≤ .45 in every layer")]
+        (interval["ci_low"].iloc[0], interval["ci_high"].iloc[0])
+    )
+    every = verdicts[
+        (verdicts["model"] == "gpt2_medium") & (verdicts["claim"] == "STS-B ρ ≤ .45 in every layer")
+    ]
     assert every["layers"].tolist() == ["0-24"]
-    sts = scores[(scores["result"] == "sts") & (scores["model"] == "gpt2_medium")
-                 & scores["variant"].isin(["last_token", "eos"])]  # fmt: skip
+    sts = scores[
+        (scores["result"] == "sts")
+        & (scores["model"] == "gpt2_medium")
+        & scores["variant"].isin(["last_token", "eos"])
+    ]
     assert every["ours"].iloc[0] == pytest.approx(sts["value"].max())
     paper_pair = verdicts[verdicts["model"] == "gpt2"]
-    assert paper_pair.loc[paper_pair["claim"] == "CWE self-similarity > .95 at the top", "layers"].tolist() == ["12"]
-    for row in verdicts.itertuples():  # a verdict of "holds" has both ends of its interval on the claim's side
-        claim = next(c for c in beyond.restated_claims(row.model, MODELS[row.model].family, BLOCKS.get(row.model, 12))
-                     if beyond.short_name(c) == row.claim)  # fmt: skip
+    assert paper_pair.loc[
+        paper_pair["claim"] == "CWE self-similarity > .95 at the top", "layers"
+    ].tolist() == ["12"]
+    for row in (
+        verdicts.itertuples()
+    ):  # a verdict of "holds" has both ends of its interval on the claim's side
+        claim = next(
+            c
+            for c in beyond.restated_claims(
+                row.model, MODELS[row.model].family, BLOCKS.get(row.model, 12)
+            )
+            if beyond.short_name(c) == row.claim
+        )
         assert row.holds == claim.holds(row.ours)
         if row.verdict == "holds":
             assert claim.holds(row.ci_low) and claim.holds(row.ci_high)
@@ -427,8 +589,13 @@ def test_verdicts_restate_the_top_layer_as_24_for_gpt2_medium(depth_run):
 def test_depth_differences_pair_layer_2k_of_medium_with_layer_k_of_gpt2(depth_run):
     depths, scores = depth_run.depths, depth_run.scores
     assert list(depths.columns) == beyond.DEPTH_COLUMNS
-    assert set(zip(depths["model"], depths["base"])) == {("gpt2_medium", "gpt2"), ("clip", "gpt2_medium")}
-    rows = series(depths[depths["model"] == "gpt2_medium"], "sts", "gpt2_medium", "last_token", "stsb")
+    assert set(zip(depths["model"], depths["base"])) == {
+        ("gpt2_medium", "gpt2"),
+        ("clip", "gpt2_medium"),
+    }
+    rows = series(
+        depths[depths["model"] == "gpt2_medium"], "sts", "gpt2_medium", "last_token", "stsb"
+    )
     hidden = rows[rows["layer"] != "best"]
     assert hidden["layer"].tolist() == [str(2 * k) for k in range(13)]
     assert hidden["base_layer"].tolist() == [str(k) for k in range(13)]
@@ -444,7 +611,9 @@ def test_depth_differences_pair_layer_2k_of_medium_with_layer_k_of_gpt2(depth_ru
     clip = series(depths[depths["base"] == "gpt2_medium"], "sts", "clip", "eos", "stsb")
     clip = clip[(clip["base_variant"] == "last_token") & (clip["layer"] != "best")]
     assert list(zip(clip["layer"], clip["base_layer"])) == [(str(k), str(2 * k)) for k in range(13)]
-    assert ("sts", ("eos", "last_token")) in [(r, pair) for r, pairs in COMPARED.items() for pair in pairs]
+    assert ("sts", ("eos", "last_token")) in [
+        (r, pair) for r, pairs in COMPARED.items() for pair in pairs
+    ]
 
 
 def _line_xs(fig: plt.Figure, label: str) -> list[np.ndarray]:
@@ -453,7 +622,9 @@ def _line_xs(fig: plt.Figure, label: str) -> list[np.ndarray]:
 
 
 def test_figures_put_gpt2_medium_on_a_relative_depth_axis(depth_run):
-    scores = depth_run.scores.merge(depth_run.intervals, on=["result", "model", "variant", "task", "layer"], how="left")
+    scores = depth_run.scores.merge(
+        depth_run.intervals, on=["result", "model", "variant", "task", "layer"], how="left"
+    )
     paper_pair = scores[scores["model"].isin(["gpt2", "clip"])]
     for result in experiments.RESULTS:
         fig = plots.figure(scores, result, stand_in=True)
@@ -484,13 +655,17 @@ def test_figures_put_gpt2_medium_on_a_relative_depth_axis(depth_run):
 
 
 def test_clips_points_after_the_top_follow_depth_one(depth_run):
-    rows = depth_run.scores[(depth_run.scores["result"] == "sts") & (depth_run.scores["task"] == "stsb")].copy()
+    rows = depth_run.scores[
+        (depth_run.scores["result"] == "sts") & (depth_run.scores["task"] == "stsb")
+    ].copy()
     rows["layer"] = rows["layer"].astype(str)
     fig, ax = plt.subplots()
     try:
         plots.draw_layers(ax, rows, "sts", "stsb")
         clip = plots.style("clip")["color"]
-        extras = [line for line in ax.get_lines() if line.get_color() == clip and line.get_marker() == "D"]
+        extras = [
+            line for line in ax.get_lines() if line.get_color() == clip and line.get_marker() == "D"
+        ]
         xs = sorted(chain.from_iterable(line.get_xdata() for line in extras))
         np.testing.assert_allclose(xs, [1 + 1 / 12, 1 + 2 / 12])  # final layer norm, projection
         assert ax.get_xlim()[1] > 1 + 2 / 12
@@ -502,16 +677,24 @@ def test_reproduce_writes_the_verdicts_and_depth_differences(depth_run, tmp_path
     """``reproduce.run`` on the same models and data: the chapter's tables as the fixture
     computed them, written as verdicts.csv and depth_differences.csv."""
     load_sts = data.load_sts
-    monkeypatch.setattr(data, "load_sts", lambda settings, **options: load_sts(settings, **options).head(STS_PAIRS))
+    monkeypatch.setattr(
+        data, "load_sts", lambda settings, **options: load_sts(settings, **options).head(STS_PAIRS)
+    )
     monkeypatch.setattr(experiments, "load_word_data", lambda _settings: depth_run.words)
     assert reproduce.beyond_the_pair(depth_run.models)
-    run = reproduce.run(depth_run.settings, models=depth_run.models, bootstrap=depth_run.boot, progress=False)
+    run = reproduce.run(
+        depth_run.settings, models=depth_run.models, bootstrap=depth_run.boot, progress=False
+    )
     pd.testing.assert_frame_equal(run.verdicts, depth_run.verdicts, check_dtype=False)
     pd.testing.assert_frame_equal(run.depths, depth_run.depths, check_dtype=False)
     reproduce.write(run, tmp_path / "out")
     verdicts = pd.read_csv(tmp_path / "out" / "verdicts.csv", dtype={"layers": str})
-    depths = pd.read_csv(tmp_path / "out" / "depth_differences.csv", dtype={"layer": str, "base_layer": str})
-    assert (verdicts["weights"] == "stand-in (random)").all() and len(verdicts) == len(depth_run.verdicts)
+    depths = pd.read_csv(
+        tmp_path / "out" / "depth_differences.csv", dtype={"layer": str, "base_layer": str}
+    )
+    assert (verdicts["weights"] == "stand-in (random)").all() and len(verdicts) == len(
+        depth_run.verdicts
+    )
     assert "24" in set(verdicts.loc[verdicts["model"] == "gpt2_medium", "layers"])
     assert {"24", "best"} <= set(depths["layer"]) and "24" in set(depths["base_layer"])
     assert all((tmp_path / "out" / "figures" / f"{r}.png").is_file() for r in experiments.RESULTS)
@@ -520,7 +703,9 @@ def test_reproduce_writes_the_verdicts_and_depth_differences(depth_run, tmp_path
 def test_only_a_model_with_a_role_takes_the_run_beyond_the_pair(beyond_models):
     paper_pair = {key: beyond_models[key] for key in ("gpt2", "clip")}
     assert not reproduce.beyond_the_pair(paper_pair)
-    assert not reproduce.beyond_the_pair({**paper_pair, "bert": SimpleNamespace(spec=MODELS["bert"])})
+    assert not reproduce.beyond_the_pair(
+        {**paper_pair, "bert": SimpleNamespace(spec=MODELS["bert"])}
+    )
     assert reproduce.beyond_the_pair({**paper_pair, "siglip": beyond_models["siglip"]})
 
 
@@ -530,22 +715,43 @@ def test_only_a_model_with_a_role_takes_the_run_beyond_the_pair(beyond_models):
 def test_matched_layers_pair_equal_relative_depths():
     assert beyond.matched_layers(24, 12) == [(2 * k, k) for k in range(13)]
     assert beyond.matched_layers(12, 12) == [(k, k) for k in range(13)]
-    assert beyond.matched_layers(24, 18) == [(0, 0), (4, 3), (8, 6), (12, 9), (16, 12), (20, 15), (24, 18)]
+    assert beyond.matched_layers(24, 18) == [
+        (0, 0),
+        (4, 3),
+        (8, 6),
+        (12, 9),
+        (16, 12),
+        (20, 15),
+        (24, 18),
+    ]
     assert beyond.matched_layers(12, 24) == [(k, 2 * k) for k in range(13)]
 
 
-CLIP_CLAIMS = {"CWE self-similarity < .25 in every layer", "RG65 ρ ≈ .88 (best layer)",
-               "STS-B ρ ≈ .73 (best EOS layer)", "sentence self-similarity ≈ .25 at the top"}  # fmt: skip
-GPT2_CLAIMS = {"CWE self-similarity > .95 at the top", "STS-B ρ ≤ .45 in every layer",
-               "EOS sentence self-similarity ≥ .97 in every layer"}  # fmt: skip
+CLIP_CLAIMS = {
+    "CWE self-similarity < .25 in every layer",
+    "RG65 ρ ≈ .88 (best layer)",
+    "STS-B ρ ≈ .73 (best EOS layer)",
+    "sentence self-similarity ≈ .25 at the top",
+}
+GPT2_CLAIMS = {
+    "CWE self-similarity > .95 at the top",
+    "STS-B ρ ≤ .45 in every layer",
+    "EOS sentence self-similarity ≥ .97 in every layer",
+}
 
 
 def _abstract(model: str) -> dict[str, paper.Reported]:
-    return {beyond.short_name(c): c for c in paper.REPORTED if c.source == "Abstract" and c.model == model}
+    return {
+        beyond.short_name(c): c
+        for c in paper.REPORTED
+        if c.source == "Abstract" and c.model == model
+    }
 
 
-@pytest.mark.parametrize("key, family, blocks", [("siglip", "siglip", 12), ("clip_large", "clip", 12),
-                                                 ("clip_wide", "clip", 24)])  # fmt: skip
+@pytest.mark.parametrize(
+    "key, family, blocks",
+    [("siglip", "siglip", 12), ("clip_large", "clip", 12), ("clip_wide", "clip", 24)],
+)
 def test_clips_claims_restated_for_a_contrastive_tower(key, family, blocks):
     claims = {beyond.short_name(c): c for c in beyond.restated_claims(key, family, blocks)}
     assert set(claims) == CLIP_CLAIMS
@@ -553,8 +759,21 @@ def test_clips_claims_restated_for_a_contrastive_tower(key, family, blocks):
     for name, original in _abstract("clip").items():
         claim = claims[name]
         assert claim.model == key
-        assert (claim.result, claim.task, claim.variants, claim.statistic, claim.relation, claim.value) == (
-            original.result, original.task, original.variants, original.statistic, original.relation, original.value)  # fmt: skip
+        assert (
+            claim.result,
+            claim.task,
+            claim.variants,
+            claim.statistic,
+            claim.relation,
+            claim.value,
+        ) == (
+            original.result,
+            original.task,
+            original.variants,
+            original.statistic,
+            original.relation,
+            original.value,
+        )
         assert claim.layers == ((str(blocks),) if name.endswith("at the top") else every), name
 
 
@@ -563,10 +782,14 @@ def test_gpt2s_claims_restated_for_gpt2_medium():
     assert set(claims) == GPT2_CLAIMS
     assert claims["CWE self-similarity > .95 at the top"].layers == ("24",)
     assert claims["STS-B ρ ≤ .45 in every layer"].layers == tuple(str(i) for i in range(25))
-    assert claims["EOS sentence self-similarity ≥ .97 in every layer"].layers == tuple(str(i) for i in range(25))
+    assert claims["EOS sentence self-similarity ≥ .97 in every layer"].layers == tuple(
+        str(i) for i in range(25)
+    )
     assert all(c.model == "gpt2_medium" for c in claims.values())
     same = {beyond.short_name(c): c.layers for c in beyond.restated_claims("gpt2", "gpt2", 12)}
-    assert same == {name: c.layers for name, c in _abstract("gpt2").items()}  # the paper's own claims, unchanged
+    assert same == {
+        name: c.layers for name, c in _abstract("gpt2").items()
+    }  # the paper's own claims, unchanged
     assert beyond.restated_claims("bert", "bert", 12) == []  # no role: nothing restated
 
 
@@ -589,25 +812,52 @@ def flat(a: float, b: float, layers=("0", "1", "2")) -> dict[str, np.ndarray]:
 
 
 TOL = paper.APPROX_TOLERANCE
-CWE, WORDS, STS, SENTENCES = "cwe_self_similarity", "word_similarity", "sts", "sentence_self_similarity"
+CWE, WORDS, STS, SENTENCES = (
+    "cwe_self_similarity",
+    "word_similarity",
+    "sts",
+    "sentence_self_similarity",
+)
 SYNTHETIC = {
     # g, a GPT-2 of 2 blocks: its top is layer "2"
-    (CWE, "g", "random_token", "sts_sentences"): {"0": two(.1, .2), "1": two(.1, .2), "2": two(.96, .99)},  # > .95: holds
-    (STS, "g", "last_token", "stsb"): flat(.6, .7),  # max ≤ .45: no end meets it, fails
-    (STS, "g", "eos", "stsb"): flat(.1, .2),
-    (SENTENCES, "g", "eos", "sts_sentences"): {"0": two(.99, 1), "1": two(.95, .99), "2": two(.99, 1)},  # min ≥ .97: undecided
+    (CWE, "g", "random_token", "sts_sentences"): {
+        "0": two(0.1, 0.2),
+        "1": two(0.1, 0.2),
+        "2": two(0.96, 0.99),
+    },  # > .95: holds
+    (STS, "g", "last_token", "stsb"): flat(0.6, 0.7),  # max ≤ .45: no end meets it, fails
+    (STS, "g", "eos", "stsb"): flat(0.1, 0.2),
+    (SENTENCES, "g", "eos", "sts_sentences"): {
+        "0": two(0.99, 1),
+        "1": two(0.95, 0.99),
+        "2": two(0.99, 1),
+    },  # min ≥ .97: undecided
     # c, a CLIP of 2 blocks; no CWE series: undefined
-    (WORDS, "c", "last_subtoken", "rg65"): {"0": two(.80, .88), "1": two(.88, .80), "2": two(.1, .1)},  # best re-chosen: (.88, .88)
-    (WORDS, "c", "eos", "rg65"): flat(.1, .1),
-    (STS, "c", "eos", "stsb"): flat(.5, .6),  # ≈ .73: wholly below the tolerance, fails
-    (SENTENCES, "c", "eos", "sts_sentences"): {"0": two(.25, .25), "1": two(.25, .25), "2": two(.2, .35)},  # both sides: undecided
+    (WORDS, "c", "last_subtoken", "rg65"): {
+        "0": two(0.80, 0.88),
+        "1": two(0.88, 0.80),
+        "2": two(0.1, 0.1),
+    },  # best re-chosen: (.88, .88)
+    (WORDS, "c", "eos", "rg65"): flat(0.1, 0.1),
+    (STS, "c", "eos", "stsb"): flat(0.5, 0.6),  # ≈ .73: wholly below the tolerance, fails
+    (SENTENCES, "c", "eos", "sts_sentences"): {
+        "0": two(0.25, 0.25),
+        "1": two(0.25, 0.25),
+        "2": two(0.2, 0.35),
+    },  # both sides: undecided
     # s, a SigLIP of 2 blocks
-    (CWE, "s", "random_token", "sts_sentences"): flat(.1, .2),  # < .25: holds
-    (WORDS, "s", "last_subtoken", "rg65"): flat(.88 - TOL + .002, .88 + TOL - .002),  # inside the tolerance: holds
-    (WORDS, "s", "eos", "rg65"): flat(.1, .1),
-    (STS, "s", "eos", "stsb"): flat(.80, .90),  # ≈ .73: wholly above the tolerance, fails
-    (SENTENCES, "s", "eos", "sts_sentences"): {"0": two(.25, .25), "1": two(.25, .25), "2": two(.25 - TOL - .002, .25)},  # undecided
-}  # fmt: skip
+    (CWE, "s", "random_token", "sts_sentences"): flat(0.1, 0.2),  # < .25: holds
+    (WORDS, "s", "last_subtoken", "rg65"): flat(
+        0.88 - TOL + 0.002, 0.88 + TOL - 0.002
+    ),  # inside the tolerance: holds
+    (WORDS, "s", "eos", "rg65"): flat(0.1, 0.1),
+    (STS, "s", "eos", "stsb"): flat(0.80, 0.90),  # ≈ .73: wholly above the tolerance, fails
+    (SENTENCES, "s", "eos", "sts_sentences"): {
+        "0": two(0.25, 0.25),
+        "1": two(0.25, 0.25),
+        "2": two(0.25 - TOL - 0.002, 0.25),
+    },  # undecided
+}
 EXPECTED_VERDICTS = {
     ("g", "CWE self-similarity > .95 at the top"): "holds",
     ("g", "STS-B ρ ≤ .45 in every layer"): "fails",
@@ -624,14 +874,21 @@ EXPECTED_VERDICTS = {
 
 
 def _synthetic_scores(reps: dict[tuple, Replicates]) -> pd.DataFrame:
-    rows = [(result, model, variant, task, layer, value)
-            for (result, model, variant, task), r in reps.items() for layer, value in zip(r.layers, r.point)]  # fmt: skip
+    rows = [
+        (result, model, variant, task, layer, value)
+        for (result, model, variant, task), r in reps.items()
+        for layer, value in zip(r.layers, r.point)
+    ]
     return pd.DataFrame(rows, columns=["result", "model", "variant", "task", "layer", "value"])
 
 
 def test_verdicts_read_the_interval_in_every_branch():
     reps = {key: synthetic(columns) for key, columns in SYNTHETIC.items()}
-    models = {"g": beyond.ModelDepth("gpt2", 2), "c": beyond.ModelDepth("clip", 2), "s": beyond.ModelDepth("siglip", 2)}
+    models = {
+        "g": beyond.ModelDepth("gpt2", 2),
+        "c": beyond.ModelDepth("clip", 2),
+        "s": beyond.ModelDepth("siglip", 2),
+    }
     table = beyond.verdicts(_synthetic_scores(reps), reps, BootstrapSettings(replicates=B), models)
     assert list(table.columns) == beyond.VERDICT_COLUMNS
     assert dict(zip(zip(table["model"], table["claim"]), table["verdict"])) == EXPECTED_VERDICTS
@@ -641,13 +898,13 @@ def test_verdicts_read_the_interval_in_every_branch():
     assert row.loc[("g", "STS-B ρ ≤ .45 in every layer"), "layers"] == "0-2"
     # the best layer is re-chosen inside each replicate: layer 0 alone would give (.80, .88)
     rg65 = row.loc[("c", "RG65 ρ ≈ .88 (best layer)")]
-    assert (rg65["ci_low"], rg65["ci_high"]) == pytest.approx((.88, .88))
+    assert (rg65["ci_low"], rg65["ci_high"]) == pytest.approx((0.88, 0.88))
     # the worst layer likewise, for a "never falls below"
     eos = row.loc[("g", "EOS sentence self-similarity ≥ .97 in every layer")]
-    assert (eos["ci_low"], eos["ci_high"]) == pytest.approx((.95, .99))
+    assert (eos["ci_low"], eos["ci_high"]) == pytest.approx((0.95, 0.99))
     # our number: the top layer's value, or the best (worst) over layers and token choices
-    assert row.loc[("g", "CWE self-similarity > .95 at the top"), "ours"] == pytest.approx(.99)
-    assert row.loc[("g", "STS-B ρ ≤ .45 in every layer"), "ours"] == pytest.approx(.7)
+    assert row.loc[("g", "CWE self-similarity > .95 at the top"), "ours"] == pytest.approx(0.99)
+    assert row.loc[("g", "STS-B ρ ≤ .45 in every layer"), "ours"] == pytest.approx(0.7)
     undefined = row.loc[("c", "CWE self-similarity < .25 in every layer")]
     assert np.isnan(undefined["ours"]) and np.isnan(undefined["ci_low"]) and not undefined["holds"]
     assert not row.loc[("g", "STS-B ρ ≤ .45 in every layer"), "holds"]  # .7 is above .455
@@ -655,48 +912,85 @@ def test_verdicts_read_the_interval_in_every_branch():
 
 
 def test_the_approx_tolerance_decides_holds_against_undecided():
-    claim = next(c for c in beyond.restated_claims("s", "siglip", 12) if beyond.short_name(c).startswith("RG65"))
+    claim = next(
+        c
+        for c in beyond.restated_claims("s", "siglip", 12)
+        if beyond.short_name(c).startswith("RG65")
+    )
     side = beyond._interval_side
-    assert side(claim, .88 - TOL + .001, .88 + TOL - .001) == "holds"
-    assert side(claim, .88 - TOL - .001, .88) == "undecided"
-    assert side(claim, .88 + TOL + .001, .95) == "fails"
-    assert side(claim, .70, .88 - TOL - .001) == "fails"
-    assert side(claim, .5, .99) == "undecided"  # wider than the tolerance on both sides
-    assert side(claim, .80, .88 - TOL + .001) == "undecided"  # below .88, but its top end within the tolerance
-    assert side(claim, .88 + TOL - .001, .95) == "undecided"  # above, its bottom end within
-    assert side(claim, float("nan"), .9) == "undefined"
+    assert side(claim, 0.88 - TOL + 0.001, 0.88 + TOL - 0.001) == "holds"
+    assert side(claim, 0.88 - TOL - 0.001, 0.88) == "undecided"
+    assert side(claim, 0.88 + TOL + 0.001, 0.95) == "fails"
+    assert side(claim, 0.70, 0.88 - TOL - 0.001) == "fails"
+    assert side(claim, 0.5, 0.99) == "undecided"  # wider than the tolerance on both sides
+    assert (
+        side(claim, 0.80, 0.88 - TOL + 0.001) == "undecided"
+    )  # below .88, but its top end within the tolerance
+    assert side(claim, 0.88 + TOL - 0.001, 0.95) == "undecided"  # above, its bottom end within
+    assert side(claim, float("nan"), 0.9) == "undefined"
 
 
 def test_with_depth_adds_relative_depth_and_nan_after_the_top():
-    table = pd.DataFrame({"model": ["m", "m", "m", "c", "c", "c", "c"],
-                          "layer": ["0", "12", "24", "6", "12", "final_ln", "projection"],
-                          "value": np.arange(7.0)})  # fmt: skip
-    out = beyond.with_depth(table, {"m": beyond.ModelDepth("gpt2", 24), "c": beyond.ModelDepth("clip", 12)})
+    table = pd.DataFrame(
+        {
+            "model": ["m", "m", "m", "c", "c", "c", "c"],
+            "layer": ["0", "12", "24", "6", "12", "final_ln", "projection"],
+            "value": np.arange(7.0),
+        }
+    )
+    out = beyond.with_depth(
+        table, {"m": beyond.ModelDepth("gpt2", 24), "c": beyond.ModelDepth("clip", 12)}
+    )
     np.testing.assert_allclose(out["depth"], [0, 0.5, 1, 0.5, 1, np.nan, np.nan])
     pd.testing.assert_frame_equal(out.drop(columns="depth"), table)  # the absolute layer stays
 
 
 def test_comparisons_pair_each_model_with_its_role_and_every_gpt2():
-    models = {key: beyond.ModelDepth(MODELS[key].family, BLOCKS.get(key, 12)) for key in MODEL_SETS["beyond"]}
+    models = {
+        key: beyond.ModelDepth(MODELS[key].family, BLOCKS.get(key, 12))
+        for key in MODEL_SETS["beyond"]
+    }
     pairs = {(model, base): compared for model, base, compared in beyond.comparisons(models)}
-    same = {("clip_laion", "clip"), ("clip_large", "clip"), ("siglip", "clip"), ("gpt2_medium", "gpt2")}
-    paper_choices = {(m, b) for m in ("clip", "clip_laion", "clip_large", "siglip") for b in ("gpt2", "gpt2_medium")}
+    same = {
+        ("clip_laion", "clip"),
+        ("clip_large", "clip"),
+        ("siglip", "clip"),
+        ("gpt2_medium", "gpt2"),
+    }
+    paper_choices = {
+        (m, b)
+        for m in ("clip", "clip_laion", "clip_large", "siglip")
+        for b in ("gpt2", "gpt2_medium")
+    }
     assert set(pairs) == same | (paper_choices - {("clip", "gpt2")})
     assert all(pairs[pair] is COMPARED for pair in paper_choices - {("clip", "gpt2")})
     assert pairs[("siglip", "clip")]["sts"] == (("eos", "eos"), ("mean", "mean"))
-    assert pairs[("gpt2_medium", "gpt2")]["sts"] == tuple((v, v) for v in experiments.SENTENCE_VARIANTS["gpt2"])
+    assert pairs[("gpt2_medium", "gpt2")]["sts"] == tuple(
+        (v, v) for v in experiments.SENTENCE_VARIANTS["gpt2"]
+    )
 
 
 def test_comparisons_and_verdicts_leave_out_a_model_without_a_role():
     """A BERT-family model run beside the chapter's (``--add-model bert:…``) has no claims
     to restate and nothing to be compared with at equal depth; it must not stop the run."""
-    models = {"gpt2": beyond.ModelDepth("gpt2", 12), "clip": beyond.ModelDepth("clip", 12),
-              "roberta-base": beyond.ModelDepth("bert", 12), "siglip": beyond.ModelDepth("siglip", 12)}  # fmt: skip
+    models = {
+        "gpt2": beyond.ModelDepth("gpt2", 12),
+        "clip": beyond.ModelDepth("clip", 12),
+        "roberta-base": beyond.ModelDepth("bert", 12),
+        "siglip": beyond.ModelDepth("siglip", 12),
+    }
     pairs = [(model, base) for model, base, _ in beyond.comparisons(models)]
     assert sorted(pairs) == [("siglip", "clip"), ("siglip", "gpt2")]
-    table = beyond.verdicts(pd.DataFrame(columns=["result", "model", "variant", "task", "layer", "value"]), {},
-                            BootstrapSettings(replicates=100), models)  # fmt: skip
-    assert set(table["model"]) == {"gpt2", "clip", "siglip"} and (table["verdict"] == "undefined").all()
+    table = beyond.verdicts(
+        pd.DataFrame(columns=["result", "model", "variant", "task", "layer", "value"]),
+        {},
+        BootstrapSettings(replicates=100),
+        models,
+    )
+    assert (
+        set(table["model"]) == {"gpt2", "clip", "siglip"}
+        and (table["verdict"] == "undefined").all()
+    )
 
 
 # ------------------------------------------------- 7. differences between unequal depths
@@ -707,23 +1001,37 @@ def _deep_and_shallow(seed: int = 0, result: str = STS):
     base = rng.uniform(0, 1, (B, 13))
     deep = rng.uniform(0, 1, (B, 25))
     deep[:, ::2] = base + 0.1  # layer 2k of the deep model is layer k of the shallow one, plus .1
-    scores = np.zeros((1, 1)) if result in (STS, WORDS) else None  # a rank correlation keeps its scores
-    return (Replicates(deep, deep.mean(axis=0), hidden_layers(24), scores),
-            Replicates(base, base.mean(axis=0), hidden_layers(12), scores))
+    scores = (
+        np.zeros((1, 1)) if result in (STS, WORDS) else None
+    )  # a rank correlation keeps its scores
+    return (
+        Replicates(deep, deep.mean(axis=0), hidden_layers(24), scores),
+        Replicates(base, base.mean(axis=0), hidden_layers(12), scores),
+    )
 
 
 def test_paired_differences_refuse_models_of_different_depths():
     deep, shallow = _deep_and_shallow()
     reps = {(STS, "m", "eos", "stsb"): deep, (STS, "b", "eos", "stsb"): shallow}
     with pytest.raises(ValueError, match="differ in depth"):
-        paired_differences(reps, "m", "b", {STS: (("eos", "eos"),)}, BootstrapSettings(replicates=B))
+        paired_differences(
+            reps, "m", "b", {STS: (("eos", "eos"),)}, BootstrapSettings(replicates=B)
+        )
     # the same depth with points after the top (CLIP's EOS) is compared layer by layer
-    extra = Replicates(np.c_[shallow.values, shallow.values[:, :2]], np.r_[shallow.point, shallow.point[:2]],
-                       (*HIDDEN_LAYERS, "final_ln", "projection"))  # fmt: skip
+    extra = Replicates(
+        np.c_[shallow.values, shallow.values[:, :2]],
+        np.r_[shallow.point, shallow.point[:2]],
+        (*HIDDEN_LAYERS, "final_ln", "projection"),
+    )
     assert hidden_count(extra.layers) == hidden_count(shallow.layers) == 13
     plain = Replicates(shallow.values, shallow.point, HIDDEN_LAYERS)
-    rows = paired_differences({(CWE, "m", "eos", "t"): extra, (CWE, "b", "eos", "t"): plain}, "m", "b",
-                              {CWE: (("eos", "eos"),)}, BootstrapSettings(replicates=B))  # fmt: skip
+    rows = paired_differences(
+        {(CWE, "m", "eos", "t"): extra, (CWE, "b", "eos", "t"): plain},
+        "m",
+        "b",
+        {CWE: (("eos", "eos"),)},
+        BootstrapSettings(replicates=B),
+    )
     assert [row[4] for row in rows] == list(HIDDEN_LAYERS) and all(row[5] == 0 for row in rows)
 
 
@@ -731,11 +1039,17 @@ def test_depth_differences_compare_matched_layers_of_synthetic_replicates():
     deep, shallow = _deep_and_shallow()
     boot = BootstrapSettings(replicates=B)
     reps = {(STS, "m", "eos", "stsb"): deep, (STS, "b", "eos", "stsb"): shallow}
-    rows = pd.DataFrame(beyond.depth_differences(reps, "m", "b", {STS: (("eos", "eos"),)}, boot),
-                        columns=beyond.DEPTH_COLUMNS)  # fmt: skip
+    rows = pd.DataFrame(
+        beyond.depth_differences(reps, "m", "b", {STS: (("eos", "eos"),)}, boot),
+        columns=beyond.DEPTH_COLUMNS,
+    )
     hidden = rows[rows["layer"] != "best"]
-    assert list(zip(hidden["layer"], hidden["base_layer"])) == [(str(2 * k), str(k)) for k in range(13)]
-    np.testing.assert_allclose(hidden["difference"], 0.1, atol=1e-12)  # matched layers: exactly the shift
+    assert list(zip(hidden["layer"], hidden["base_layer"])) == [
+        (str(2 * k), str(k)) for k in range(13)
+    ]
+    np.testing.assert_allclose(
+        hidden["difference"], 0.1, atol=1e-12
+    )  # matched layers: exactly the shift
     np.testing.assert_allclose(hidden["ci_low"], 0.1, atol=1e-12)  # paired: no spread at all
     np.testing.assert_allclose(hidden["ci_high"], 0.1, atol=1e-12)
     best = rows[rows["layer"] == "best"]
@@ -743,5 +1057,7 @@ def test_depth_differences_compare_matched_layers_of_synthetic_replicates():
     # a self-similarity has no best layer row
     deep, shallow = _deep_and_shallow(result=CWE)
     reps = {(CWE, "m", "random_token", "t"): deep, (CWE, "b", "random_token", "t"): shallow}
-    rows = beyond.depth_differences(reps, "m", "b", {CWE: (("random_token", "random_token"),)}, boot)
+    rows = beyond.depth_differences(
+        reps, "m", "b", {CWE: (("random_token", "random_token"),)}, boot
+    )
     assert [row[6] for row in rows] == [str(2 * k) for k in range(13)]

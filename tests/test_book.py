@@ -12,18 +12,27 @@ from pathlib import Path
 import jupytext
 import pytest
 import yaml
-
 from conftest import build_book, module_at, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 RESULT_PAGES = ["01_cwe_anisotropy", "02_word_similarity", "03_sts", "04_sentence_self_similarity"]
-OTHER_CHAPTERS = ["05_reproducing_the_reproduction", "06_geometry", "07_images_or_contrast", "08_beyond_one_clip"]
+OTHER_CHAPTERS = [
+    "05_reproducing_the_reproduction",
+    "06_geometry",
+    "07_images_or_contrast",
+    "08_beyond_one_clip",
+]
 
 
 def _cells(notebook) -> list[tuple]:
     return [
-        (cell.cell_type, cell.source.strip(), cell.metadata.get("tags", []), cell.metadata.get("mystnb"))
+        (
+            cell.cell_type,
+            cell.source.strip(),
+            cell.metadata.get("tags", []),
+            cell.metadata.get("mystnb"),
+        )
         for cell in notebook.cells
     ]
 
@@ -71,14 +80,23 @@ def test_committed_without_outputs(path):
             assert cell["outputs"] == [] and cell["execution_count"] is None
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.stem in RESULT_PAGES], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in NOTEBOOKS if p.stem in RESULT_PAGES], ids=lambda p: p.stem
+)
 def test_skeleton(path):
     text = "\n".join(c.source for c in jupytext.read(path).cells if c.cell_type == "markdown")
     headings = re.findall(r"^## (.+)$", text, re.MULTILINE)
     assert headings[:9] == [
-        "Overview", "The paper's claim", "Method", "Our run", "Figure",
-        "Comparison with the paper", "What differs and why", "Exercises", "Summary",
-    ]  # fmt: skip
+        "Overview",
+        "The paper's claim",
+        "Method",
+        "Our run",
+        "Figure",
+        "Comparison with the paper",
+        "What differs and why",
+        "Exercises",
+        "Summary",
+    ]
     assert "{exercise}" in text and ("{solution}" in text or "{solution-start}" in text)
     code = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
     assert "remove-cell" in code[0].metadata.get("tags", [])  # installs the package in Colab
@@ -90,7 +108,11 @@ def test_every_chapter_opens_with_the_same_header(path):
     """Objectives, prerequisites (necessary and helpful), time to read and run, downloads."""
     cells = [c for c in jupytext.read(path).cells if c.cell_type == "markdown"]
     header = cells[0].source  # the first markdown cell, before any code
-    assert header.index("## Overview") < header.index("**Objectives.**") < header.index("**Prerequisites.**")
+    assert (
+        header.index("## Overview")
+        < header.index("**Objectives.**")
+        < header.index("**Prerequisites.**")
+    )
     prerequisites = header.split("**Prerequisites.**")[1].split("**Time.**")[0]
     assert "Necessary:" in prerequisites and "Helpful:" in prerequisites
     time = header.split("**Time.**")[1].split("**Downloads.**")[0]
@@ -131,7 +153,9 @@ def _exercise_events(path: Path) -> list[tuple[str, str, str]]:
                 label = re.search(r"^:label:\s*(\S+)", m["body"], re.MULTILINE)
                 events.append(("exercise", label[1] if label else "", m["body"]))
             else:
-                kind = {"solution": "solution", "solution-start": "start", "solution-end": "end"}[m["name"]]
+                kind = {"solution": "solution", "solution-start": "start", "solution-end": "end"}[
+                    m["name"]
+                ]
                 events.append((kind, m["arg"], m["body"]))
     return events
 
@@ -159,7 +183,9 @@ def test_gated_solutions_are_well_formed(path):
             assert inside is None, f"exercise {label} inside the solution to {inside[0]}"
             exercises.append(label)
         elif kind in ("solution", "start"):
-            assert inside is None, f"the solution to {label} starts inside the solution to {inside[0]}"
+            assert inside is None, (
+                f"the solution to {label} starts inside the solution to {inside[0]}"
+            )
             assert label in exercises, f"the solution to {label!r} names no exercise before it"
             solved.append(label)
             if kind == "start":
@@ -169,14 +195,18 @@ def test_gated_solutions_are_well_formed(path):
             assert "code" in inside[1], f"the gated solution to {inside[0]} has no code cell"
             inside = None
         elif inside is not None:
-            assert kind != "heading", f"the heading {label!r} splits the gated solution to {inside[0]}"
+            assert kind != "heading", (
+                f"the heading {label!r} splits the gated solution to {inside[0]}"
+            )
             inside[1].append(kind)
     assert inside is None, f"the solution to {inside[0]} has no solution-end"
     assert sorted(solved) == sorted(exercises), "every exercise needs exactly one solution"
 
 
 def test_there_are_gated_solutions():
-    gated = [label for path in NOTEBOOKS for kind, label, _ in _exercise_events(path) if kind == "start"]
+    gated = [
+        label for path in NOTEBOOKS for kind, label, _ in _exercise_events(path) if kind == "start"
+    ]
     assert len(gated) >= 10, gated
 
 
@@ -186,8 +216,11 @@ def test_no_static_solution_holds_code(path):
     fenced block of a ``{solution}`` directive, where it would never run."""
     for kind, label, body in _exercise_events(path):
         if kind == "solution":
-            fences = re.findall(r"^\s*(?:`{3,}|~{3,}|:{3,})\s*\{?(python|ipython3?|py|code-cell|code-block|code)\b",
-                                body, re.MULTILINE)  # fmt: skip
+            fences = re.findall(
+                r"^\s*(?:`{3,}|~{3,}|:{3,})\s*\{?(python|ipython3?|py|code-cell|code-block|code)\b",
+                body,
+                re.MULTILINE,
+            )
             assert not fences, f"the solution to {label} holds code ({fences}): gate it"
 
 
@@ -227,9 +260,21 @@ def test_student_edition_extension_removes_gated_solutions_whole(tmp_path, hide)
     )
     (source / "index.md").write_text(_EDITION_PAGE)
     done = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-b", "html", "-W", "-q", str(source), str(tmp_path / "html")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-b",
+            "html",
+            "-W",
+            "-q",
+            str(source),
+            str(tmp_path / "html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     page = (tmp_path / "html" / "index.html").read_text()
     assert "Print the answer." in page and "After the solution." in page
@@ -243,12 +288,16 @@ def test_student_configuration_loads_the_extension(tmp_path):
     EDITION=student`` builds with: solutions hidden, the ``edition`` extension loaded."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "edition.py"), "student", "--cache", str(tmp_path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     config = yaml.safe_load(done.stdout)
     assert config["sphinx"]["config"]["hide_solutions"] is True
     extensions = config["sphinx"]["local_extensions"]
-    assert extensions["edition"] == str(ROOT / "tools") and (ROOT / "tools" / "edition.py").is_file()
+    assert (
+        extensions["edition"] == str(ROOT / "tools") and (ROOT / "tools" / "edition.py").is_file()
+    )
     assert extensions["cvsp_book"] == str(ROOT / "book" / "_ext")  # the book's own, kept
     assert config["execute"]["cache"] == str(tmp_path.resolve())
     assert "student edition" in config["title"]
@@ -262,7 +311,9 @@ def test_chapters_link_glossary_terms():
     block = glossary.split("```{glossary}")[1].split("```")[0]
     terms = {line.strip() for line in block.splitlines() if line and not line.startswith(" ")}
     text = "\n".join(p.with_suffix(".py").read_text() for p in NOTEBOOKS)
-    text += "\n".join(p.read_text() for p in (ROOT / "book").glob("*.md") if p.name != "glossary.md")
+    text += "\n".join(
+        p.read_text() for p in (ROOT / "book").glob("*.md") if p.name != "glossary.md"
+    )
     linked = {m.split("<")[-1].rstrip(">").strip() for m in re.findall(r"\{term\}`([^`]+)`", text)}
     assert linked <= terms, linked - terms
     assert terms - linked <= {"contextualized word embedding"}, terms - linked  # CWE's long form
@@ -286,16 +337,23 @@ def _needles() -> dict[tuple[str, str], str]:
     longest stretch of its code lines, without quotes, backslashes or HTML's special
     characters (so that it reads the same in a page's text and in a raw file), that
     appears nowhere else in the chapters: not in another cell, not in another solution."""
+
     def flat(text: str) -> str:
         return " ".join(text.split())
 
-    everything = "\n".join(flat(cell.source) for page in NOTEBOOKS for cell in jupytext.read(page).cells)
+    everything = "\n".join(
+        flat(cell.source) for page in NOTEBOOKS for cell in jupytext.read(page).cells
+    )
     needles = {}
     for page in NOTEBOOKS:
         for label, sources in _gated_code(page).items():
             own = "\n".join(flat(source) for source in sources)
-            lines = [line for source in sources for line in source.splitlines()
-                     if line.strip() and not line.lstrip().startswith(("#", "import ", "from "))]  # fmt: skip
+            lines = [
+                line
+                for source in sources
+                for line in source.splitlines()
+                if line.strip() and not line.lstrip().startswith(("#", "import ", "from "))
+            ]
             pieces = {flat(piece) for line in lines for piece in re.split(r"[\"'\\<>&#]", line)}
             unique = [piece for piece in pieces if everything.count(piece) == own.count(piece)]
             needles[(page.stem, label)] = max(unique, key=len, default="")
@@ -320,9 +378,17 @@ def test_student_notebooks_have_every_cell_but_the_solutions(tmp_path):
     import nbformat
 
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "edition.py"), "student", "--notebooks", str(tmp_path)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "tools" / "edition.py"),
+            "student",
+            "--notebooks",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"Wrote {len(NOTEBOOKS)} notebooks" in done.stderr
     needles = _needles()
     for path in NOTEBOOKS:
@@ -356,9 +422,17 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
     full, env = built_book
     config = tmp_path / "_config.student.yml"
     edition = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "edition.py"), "student", "--cache", str(full / "_build" / ".jupyter_cache")],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(ROOT / "tools" / "edition.py"),
+            "student",
+            "--cache",
+            str(full / "_build" / ".jupyter_cache"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     config.write_text(edition.stdout)
     build_book(env, tmp_path / "student", "--config", str(config))
     student = tmp_path / "student" / "_build" / "html" / "notebooks"
@@ -370,11 +444,16 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
         assert 'class="solution' not in without and "Solution to" not in without, page
         assert 'class="exercise' in without, page  # the exercises stay
         assert "student edition" in without
-        assert "colab.research.google.com" in with_solutions, page  # launch buttons: full edition only
+        assert "colab.research.google.com" in with_solutions, (
+            page
+        )  # launch buttons: full edition only
         assert "colab.research.google.com" not in without and "mybinder.org" not in without, page
         gated = _gated_code(ROOT / "notebooks" / f"{page}.ipynb")
-        dropdowns = [div for div in BeautifulSoup(with_solutions, "html.parser").select("div.solution")
-                     if div.select("div.cell")]  # fmt: skip
+        dropdowns = [
+            div
+            for div in BeautifulSoup(with_solutions, "html.parser").select("div.solution")
+            if div.select("div.cell")
+        ]
         assert len(dropdowns) == len(gated), page
         for div, label in zip(dropdowns, gated):
             assert "dropdown" in div["class"], (page, label)
@@ -383,7 +462,15 @@ def test_student_edition_has_no_solutions(built_book, tmp_path):
             assert "Traceback" not in div.get_text(), (page, label)
     needles = {needle: label for (_, label), needle in needles.items()}
     for path in (tmp_path / "student" / "_build" / "html").rglob("*"):
-        if path.is_file() and path.suffix not in (".png", ".jpg", ".svg", ".woff", ".woff2", ".ttf", ".ico"):
+        if path.is_file() and path.suffix not in (
+            ".png",
+            ".jpg",
+            ".svg",
+            ".woff",
+            ".woff2",
+            ".ttf",
+            ".ico",
+        ):
             content = path.read_text(errors="ignore")
             text = _text(content) if path.suffix == ".html" else " ".join(content.split())
             leaked = [label for needle, label in needles.items() if needle in text]
@@ -398,7 +485,9 @@ def test_strict_build_with_stand_ins(built_book):
         path = html / f"{page}.html"
         assert path.is_file(), page
         text = path.read_text()
-        assert "cvsp-stand-in" in text and "random weights" in text, f"no stand-in warning on {page}"
+        assert "cvsp-stand-in" in text and "random weights" in text, (
+            f"no stand-in warning on {page}"
+        )
         assert "Traceback" not in text, page
     status = (html / "book" / "status.html").read_text()
     for name in ("scores.csv", "comparison.csv", "provenance.json"):
@@ -411,13 +500,17 @@ def test_strict_build_with_stand_ins(built_book):
     assert "notebooks/03_sts" in status and "Run Time" in status  # the execution table
     assert "(none: random weights)" in status
     results = (html / "book" / "results.html").read_text()
-    assert re.search(r'<img[^>]+src="\.\./_images/[^"]+\.svg"', results), "no summary figure on Results at a glance"
+    assert re.search(r'<img[^>]+src="\.\./_images/[^"]+\.svg"', results), (
+        "no summary figure on Results at a glance"
+    )
     assert "✓" in results or "✗" in results
     css = html / "_static" / "cvsp.css"
     assert css.is_file() and "overflow-x: auto" in css.read_text() and "cvsp.css" in results
     for page in RESULT_PAGES:
         text = (html / "notebooks" / f"{page}.html").read_text()
-        assert re.search(r'<img[^>]+src="\.\./_images/[^"]+\.svg"', text), f"no SVG figure on {page}"
+        assert re.search(r'<img[^>]+src="\.\./_images/[^"]+\.svg"', text), (
+            f"no SVG figure on {page}"
+        )
         assert "Comparison with the paper" in text
 
 
@@ -427,8 +520,12 @@ def test_benchmark_reads_each_pages_execution_time_and_edits_only_prose(built_bo
     the build's execution cache, and a prose edit that leaves the code (the cache's key) alone."""
     bench = module_at(ROOT / "benchmarks" / "run.py")
     table = bench.execution_table(built_book[0] / "_build")
-    executed = [page.rsplit("/", 1)[-1] for page in toc_files() if (ROOT / page).with_suffix(".ipynb").exists()
-                or "```{code-cell}" in (ROOT / page).with_suffix(".md").read_text()]  # fmt: skip
+    executed = [
+        page.rsplit("/", 1)[-1]
+        for page in toc_files()
+        if (ROOT / page).with_suffix(".ipynb").exists()
+        or "```{code-cell}" in (ROOT / page).with_suffix(".md").read_text()
+    ]
     assert sorted(table) == sorted(executed)
     assert all(seconds > 0 for seconds in table.values())
     copy = tmp_path / "chapter.ipynb"
@@ -456,7 +553,13 @@ def test_prose_holds_no_control_characters():
     for name, text in texts.items():
         found = sorted({repr(c) for c in text if ord(c) < 32 and c not in "\n"})
         assert not found, (name, found)
-        for line, after in zip(text.splitlines(), text.splitlines()[1:]):  # a "\\r" read as a line break
+        for line, after in zip(
+            text.splitlines(), text.splitlines()[1:]
+        ):  # a "\\r" read as a line break
             opened = line.rstrip().endswith("$") and line.count("$") % 2 == 1
-            assert not (opened and re.match(r"^[#\s]*(ho|Vert|ight|angle)\b", after)), (name, line, after)
+            assert not (opened and re.match(r"^[#\s]*(ho|Vert|ight|angle)\b", after)), (
+                name,
+                line,
+                after,
+            )
     assert "\\rVert" in texts["methods.md"] and "Spearman's $\\rho$)" in texts["methods.md"]

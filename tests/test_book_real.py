@@ -20,11 +20,11 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import build_book, toc_files
-from cvsp.registry import BOOK_MODELS, MODEL_SETS, MODELS
 from hub_replica import NEVER_REQUESTED, HubReplica
 from hub_repos import marked_never
+
+from cvsp.registry import BOOK_MODELS, MODEL_SETS, MODELS
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +33,13 @@ def _user_env(endpoint: str, root: Path, **changes: str) -> dict[str, str]:
     """A user's environment: real models (the default), the hub at ``endpoint``, nothing else
     of cvsp's set but the data folder (no internet here to download the data from)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CVSP_", "HF_"))}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(root / "hf"), CVSP_CACHE_DIR=str(root / "cache"),
-               MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(root / "hf"),
+        CVSP_CACHE_DIR=str(root / "cache"),
+        MPLBACKEND="Agg",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
     if os.environ.get("CVSP_DATA_DIR"):
         env["CVSP_DATA_DIR"] = os.environ["CVSP_DATA_DIR"]
     env.update(changes)
@@ -95,5 +100,9 @@ def test_whole_book_with_real_models_then_offline_from_the_caches(book_repos, tm
     build_book(_user_env(endpoint, root, HF_HUB_OFFLINE="1"), root / "offline")
     offline = _check_pages(root / "offline" / "_build" / "html", commits)
     assert offline == online
-    provenance = json.loads(_status_download(root / "offline" / "_build" / "html", "provenance.json").read_text())
-    assert {key: m["commit"] for key, m in provenance["models"].items()} == {k: commits[k] for k in ("gpt2", "clip")}
+    provenance = json.loads(
+        _status_download(root / "offline" / "_build" / "html", "provenance.json").read_text()
+    )
+    assert {key: m["commit"] for key, m in provenance["models"].items()} == {
+        k: commits[k] for k in ("gpt2", "clip")
+    }

@@ -11,7 +11,15 @@ def test_help_explains_every_option(capsys):
     with pytest.raises(SystemExit):
         main(["reproduce", "--help"])
     text = capsys.readouterr().out
-    for option in ("--models", "--out", "--device", "--seed", "--bootstrap", "stand-in", "CVSP_DATA_DIR"):
+    for option in (
+        "--models",
+        "--out",
+        "--device",
+        "--seed",
+        "--bootstrap",
+        "stand-in",
+        "CVSP_DATA_DIR",
+    ):
         assert option in text
 
 
@@ -21,17 +29,35 @@ def test_models_choice_is_checked():
 
 
 @pytest.mark.parametrize("value", ["50", "many", "-1"])
-def test_too_few_or_unreadable_bootstrap_replicates_fail_in_one_sentence(value, capsys, monkeypatch, tmp_path):
+def test_too_few_or_unreadable_bootstrap_replicates_fail_in_one_sentence(
+    value, capsys, monkeypatch, tmp_path
+):
     monkeypatch.setenv("CVSP_BOOTSTRAP", value)
     assert main(["reproduce", "--models", "stand-in", "--out", str(tmp_path / "out")]) != 0
     message = capsys.readouterr().err.strip()
-    assert "(CVSP_BOOTSTRAP or --bootstrap) must be an integer of at least 100" in message and message.count("\n") == 0
+    assert (
+        "(CVSP_BOOTSTRAP or --bootstrap) must be an integer of at least 100" in message
+        and message.count("\n") == 0
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_bootstrap_option_overrides_the_variable(capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("CVSP_BOOTSTRAP", "5000")
-    assert main(["reproduce", "--models", "stand-in", "--bootstrap", "10", "--out", str(tmp_path / "out")]) != 0
+    assert (
+        main(
+            [
+                "reproduce",
+                "--models",
+                "stand-in",
+                "--bootstrap",
+                "10",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        != 0
+    )
     assert "not 10" in capsys.readouterr().err  # the option's value is the one checked
 
 
@@ -41,17 +67,38 @@ def test_models_command_lists_the_registry(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     for spec in MODELS.values():
-        assert spec.hub_id in text and (spec.revision or f"CVSP_{spec.key.upper()}_REVISION") in text
+        assert (
+            spec.hub_id in text and (spec.revision or f"CVSP_{spec.key.upper()}_REVISION") in text
+        )
     assert "refs/pr/3 (commit d9aa2ff…)" in text and "refs/pr/4 (commit 8d6e532…)" in text
-    assert "safetensors conversion" in text and "contrast = gpt2, clip, bert, simcse_unsup, simcse_sup" in text
+    assert (
+        "safetensors conversion" in text
+        and "contrast = gpt2, clip, bert, simcse_unsup, simcse_sup" in text
+    )
 
 
 @pytest.mark.parametrize(
     "model, expected",
-    [("roberta:roberta-base@main", "Unknown model family 'roberta'"), ("bert:roberta-base", "Name the revision")],
+    [
+        ("roberta:roberta-base@main", "Unknown model family 'roberta'"),
+        ("bert:roberta-base", "Name the revision"),
+    ],
 )
 def test_a_bad_added_model_fails_in_one_sentence(model, expected, capsys, tmp_path):
-    assert main(["reproduce", "--models", "stand-in", "--add-model", model, "--out", str(tmp_path / "out")]) == 1
+    assert (
+        main(
+            [
+                "reproduce",
+                "--models",
+                "stand-in",
+                "--add-model",
+                model,
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 1
+    )
     message = capsys.readouterr().err.strip()
     assert expected in message and message.count("\n") == 0
     assert not (tmp_path / "out").exists()

@@ -12,25 +12,40 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hub_replica import HubReplica
 
 from cvsp import costs
 from cvsp.registry import BOOK_MODELS, CHAPTERS, MODEL_SETS, MODELS
 from cvsp.settings import Settings
-from hub_replica import HubReplica
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = "import sys\nfrom cvsp.cli import main\nsys.exit(main(sys.argv[1:]))"
 
 
 def _preflight(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", CLI, "preflight", *args], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", CLI, "preflight", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _env(endpoint: str, root: Path, **changes: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and not k.endswith("_REVISION")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(root / "hf"), CVSP_CACHE_DIR=str(root / "cvsp"),
-               CVSP_MODELS="real", HF_HUB_DISABLE_TELEMETRY="1", **changes)  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("HF_") and not k.endswith("_REVISION")
+    }
+    env.update(
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(root / "hf"),
+        CVSP_CACHE_DIR=str(root / "cvsp"),
+        CVSP_MODELS="real",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        **changes,
+    )
     return env
 
 
@@ -39,8 +54,11 @@ def small_disk(tmp_path):
     """A 1 GB tmpfs (the machine's root may mount it: CI runs as root)."""
     folder = tmp_path / "small"
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", str(folder)], capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1g", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, f"could not mount a 1 GB tmpfs for the test: {done.stderr.strip()}"
     yield folder
     subprocess.run(["umount", str(folder)], check=True)
@@ -52,7 +70,9 @@ def test_a_short_disk_is_refused_before_any_request_to_the_hub(small_disk, hub_r
             done = _preflight(target, env=_env(hub.url, small_disk))
             assert done.returncode == 1, done.stdout + done.stderr
             sentence = done.stderr.strip()
-            assert sentence.count("\n") == 0 and sentence.startswith("cvsp preflight: not enough disk")
+            assert sentence.count("\n") == 0 and sentence.startswith(
+                "cvsp preflight: not enough disk"
+            )
             needed, free = (float(x) for x in re.findall(r"([\d.]+) GB", sentence)[:2])
             assert needed > free and free <= 1.1 and str(small_disk) in sentence, sentence
         forced = _preflight("book", "--force", env=_env(hub.url, small_disk))
@@ -70,7 +90,9 @@ def test_a_large_disk_states_download_disk_and_time_per_chapter(tmp_path, hub_re
     total = sum(MODELS[key].download_mb for key in BOOK_MODELS) / 1000
     assert f"download  {total:.1f} GB of weights (9 of 9 models" in done.stdout
     assert re.search(r"disk +up to [\d.]+ GB at the peak", done.stdout)
-    assert re.search(rf"time +about \d+ (min|s) on this machine's {os.cpu_count()} cores", done.stdout)
+    assert re.search(
+        rf"time +about \d+ (min|s) on this machine's {os.cpu_count()} cores", done.stdout
+    )
     for chapter in CHAPTERS:
         row = next(line for line in done.stdout.splitlines() if line.strip().startswith(chapter))
         assert re.search(r"download +[\d.]+ GB, disk +[\d.]+ GB, about \d+ (min|s)$", row), row
@@ -83,14 +105,19 @@ def test_downloads_leave_out_weights_already_in_the_hub_cache(tmp_path, monkeypa
     bench = costs.Benchmark.load()
     before = costs.estimate("reproduce", settings, bench)
     assert before.cached == () and before.download == pytest.approx(
-        (MODELS["gpt2"].download_mb + MODELS["clip"].download_mb) * 1e6)
+        (MODELS["gpt2"].download_mb + MODELS["clip"].download_mb) * 1e6
+    )
     snapshot = tmp_path / "hf" / "hub" / "models--gpt2" / "snapshots" / MODELS["gpt2"].revision
     snapshot.mkdir(parents=True)
     (snapshot / "model.safetensors").write_bytes(b"weights")
     after = costs.estimate("reproduce", settings, bench)
-    assert after.cached == ("gpt2",) and after.download == pytest.approx(MODELS["clip"].download_mb * 1e6)
+    assert after.cached == ("gpt2",) and after.download == pytest.approx(
+        MODELS["clip"].download_mb * 1e6
+    )
     stand_in = costs.estimate("reproduce", settings.with_(models="stand-in"), bench)
-    assert stand_in.download == 0 and stand_in.weights == pytest.approx(bench.reproduce_standins_mib * 2**20)
+    assert stand_in.download == 0 and stand_in.weights == pytest.approx(
+        bench.reproduce_standins_mib * 2**20
+    )
 
 
 def test_estimates_follow_the_benchmark_and_scale_with_the_cores():
@@ -99,7 +126,9 @@ def test_estimates_follow_the_benchmark_and_scale_with_the_cores():
     book = costs.estimate("book", settings, bench, cores=bench.cores)
     assert book.disk == pytest.approx(bench.book_cache_peak_mib * 2**20)
     assert book.seconds == pytest.approx(bench.book_s)
-    assert costs.estimate("book", settings, bench, cores=2 * bench.cores).seconds == pytest.approx(bench.book_s / 2)
+    assert costs.estimate("book", settings, bench, cores=2 * bench.cores).seconds == pytest.approx(
+        bench.book_s / 2
+    )
     alone = costs.estimate("08_beyond_one_clip", settings, bench, cores=bench.cores)
     first, own = bench.pages[costs.FIRST_PAGE], bench.pages["08_beyond_one_clip"]
     assert alone.seconds == pytest.approx(first["seconds"] + own["seconds"])
@@ -124,8 +153,12 @@ def test_every_chapter_starts_its_own_session():
     """Each chapter's notebook calls ``notebook.start("<its name>")``, so its model set and
     its preflight line are the registry's (:data:`cvsp.registry.CHAPTERS`)."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    chapters = [c["file"].split("/")[-1] for part in toc["parts"] for c in part["chapters"]
-                if c["file"].startswith("notebooks/")]  # fmt: skip
+    chapters = [
+        c["file"].split("/")[-1]
+        for part in toc["parts"]
+        for c in part["chapters"]
+        if c["file"].startswith("notebooks/")
+    ]
     assert chapters == list(CHAPTERS)
     for name in chapters:
         text = (ROOT / "notebooks" / f"{name}.py").read_text()
@@ -142,7 +175,16 @@ def test_cache_command_reports_and_clears(tmp_path):
     env = _env("http://127.0.0.1:9", tmp_path)
     (tmp_path / "cvsp" / "embeddings").mkdir(parents=True)
     (tmp_path / "cvsp" / "embeddings" / "a.npy").write_bytes(b"x" * 3_000_000)
-    shown = subprocess.run([sys.executable, "-c", CLI, "cache"], env=env, capture_output=True, text=True)
-    assert shown.returncode == 0 and f"{tmp_path / 'cvsp'} holds 3.0 MB: embeddings 3.0 MB." in shown.stdout
-    cleared = subprocess.run([sys.executable, "-c", CLI, "cache", "--clear"], env=env, capture_output=True, text=True)
-    assert cleared.returncode == 0 and "Removed" in cleared.stdout and not (tmp_path / "cvsp").exists()
+    shown = subprocess.run(
+        [sys.executable, "-c", CLI, "cache"], env=env, capture_output=True, text=True
+    )
+    assert (
+        shown.returncode == 0
+        and f"{tmp_path / 'cvsp'} holds 3.0 MB: embeddings 3.0 MB." in shown.stdout
+    )
+    cleared = subprocess.run(
+        [sys.executable, "-c", CLI, "cache", "--clear"], env=env, capture_output=True, text=True
+    )
+    assert (
+        cleared.returncode == 0 and "Removed" in cleared.stdout and not (tmp_path / "cvsp").exists()
+    )

@@ -46,7 +46,9 @@ def test_sts(settings):
     assert list(frame.columns) == ["score", "sentence1", "sentence2"]
     assert len(frame) == 1379
     assert tuple(frame.iloc[0]) == (
-        2.5, "A girl is styling her hair.", "A girl is brushing her hair."
+        2.5,
+        "A girl is styling her hair.",
+        "A girl is brushing her hair.",
     )
     assert frame["score"].between(0, 5).all()
     assert frame["sentence1"].str.contains('"').any()  # quotes survive

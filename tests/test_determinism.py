@@ -32,4 +32,6 @@ def test_a_different_seed_changes_only_the_random_token_result(small_reference_r
 def test_same_command_twice_is_byte_identical(reference_run, tmp_path):
     root, _ = reference_run
     run_reproduce(tmp_path / "again", root / "cache")
-    assert (tmp_path / "again" / "scores.csv").read_bytes() == (root / "out" / "scores.csv").read_bytes()
+    assert (tmp_path / "again" / "scores.csv").read_bytes() == (
+        root / "out" / "scores.csv"
+    ).read_bytes()

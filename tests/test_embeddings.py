@@ -10,7 +10,10 @@ from cvsp.cache import EmbeddingCache
 from cvsp.embeddings import Embedder
 from cvsp.tokens import batches, encode, random_positions
 
-VARIANTS = {"gpt2": ["last_token", "eos", "mean", "random_token"], "clip": ["last_token", "eos", "mean", "random_token"]}
+VARIANTS = {
+    "gpt2": ["last_token", "eos", "mean", "random_token"],
+    "clip": ["last_token", "eos", "mean", "random_token"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +79,9 @@ def test_the_cache_stores_the_choices_asked_for(small_models, texts, tmp_path):
 
 def test_cache_key_depends_on_seed_only_for_random_token(small_models, texts, tmp_path):
     cache = EmbeddingCache(tmp_path)
-    base = Embedder(small_models["gpt2"], cache=cache, progress=False, seed=0)(texts, ["mean", "random_token"])
+    base = Embedder(small_models["gpt2"], cache=cache, progress=False, seed=0)(
+        texts, ["mean", "random_token"]
+    )
     other = Embedder(small_models["gpt2"], cache=cache, progress=False, seed=1)
     moved = other(texts, ["mean", "random_token"])
     np.testing.assert_array_equal(base["mean"].values, moved["mean"].values)
@@ -106,14 +111,25 @@ def test_a_list_sharing_most_texts_runs_only_the_new_ones(small_models, texts, k
     embedder(texts, variants)
     assert embedder.forward_passes == len(texts)
     # two texts swapped (their random draws land elsewhere), two changed, one added
-    changed = [texts[1], texts[0]] + texts[2:20] + [" " + texts[20] + " ", texts[21].upper()] + texts[22:] + ["one new sentence"]
+    changed = (
+        [texts[1], texts[0]]
+        + texts[2:20]
+        + [" " + texts[20] + " ", texts[21].upper()]
+        + texts[22:]
+        + ["one new sentence"]
+    )
     got = embedder(changed, variants)
     fresh = Embedder(small_models[key], progress=False)(changed, variants)
     for variant in variants:
-        np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)
+        np.testing.assert_allclose(
+            got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant
+        )
     form = "bare" if key == "gpt2" else "clip"
     known = set(zip(texts, random_positions(encode(small_models[key], texts, form), 0)))
-    lacking = sum(pair not in known for pair in zip(changed, random_positions(encode(small_models[key], changed, form), 0)))
+    lacking = sum(
+        pair not in known
+        for pair in zip(changed, random_positions(encode(small_models[key], changed, form), 0))
+    )
     assert 3 <= lacking <= 5  # the changed and new texts, and the swapped ones whose draw moved
     assert embedder.forward_passes == len(texts) + lacking  # the rest came from the first list
     assert len(list(tmp_path.glob("*.npy"))) == len(variants)  # the new list is not stored
@@ -131,7 +147,9 @@ def test_a_list_sharing_few_texts_runs_whole(small_models, texts, tmp_path):
     shares_few = texts[5:25]  # 5 of 20 known
     got = embedder(shares_few, ["eos"])["eos"].values
     assert embedder.forward_passes == 10 + 20
-    np.testing.assert_array_equal(got, Embedder(small_models["clip"], progress=False)(shares_few, ["eos"])["eos"].values)
+    np.testing.assert_array_equal(
+        got, Embedder(small_models["clip"], progress=False)(shares_few, ["eos"])["eos"].values
+    )
 
 
 def test_another_token_choice_of_a_stitched_list_needs_no_pass(small_models, texts, tmp_path):
@@ -146,7 +164,9 @@ def test_another_token_choice_of_a_stitched_list_needs_no_pass(small_models, tex
     assert embedder.forward_passes == len(texts) + 1
     fresh = Embedder(small_models["gpt2"], progress=False)(changed, ["last_token", "random_token"])
     for variant in ("last_token", "random_token"):
-        np.testing.assert_allclose(got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant)
+        np.testing.assert_allclose(
+            got[variant].values, fresh[variant].values, atol=1e-5, rtol=0, err_msg=variant
+        )
 
 
 def test_cache_keys_stay_as_they_are_across_versions():
@@ -157,8 +177,12 @@ def test_cache_keys_stay_as_they_are_across_versions():
     from types import SimpleNamespace
 
     def key(selector: str, seed: int) -> str:
-        return Embedder(SimpleNamespace(fingerprint="gpt2@607a30d7/sha256:00ff"), seed=seed)._key("bare", selector, "ab" * 32)
+        return Embedder(SimpleNamespace(fingerprint="gpt2@607a30d7/sha256:00ff"), seed=seed)._key(
+            "bare", selector, "ab" * 32
+        )
 
     assert key("eos", 3) == "4f7dc02b877f2c5baa0123b0e2e71a72"
     assert key("random", 3) == "94a3c9ef967a6a9c661c36aff229d0f9"
-    assert key("eos", 4) == key("eos", 3) and key("random", 4) != key("random", 3)  # the seed matters only to a draw
+    assert key("eos", 4) == key("eos", 3) and key("random", 4) != key(
+        "random", 3
+    )  # the seed matters only to a draw

@@ -43,7 +43,9 @@ def test_all_results_have_every_layer(embedders, small_words, small_sentences):
     table = experiments.run_all(embedders, small_words, small_sentences)
     assert list(table.columns) == experiments.COLUMNS
     assert set(table["result"]) == set(experiments.RESULTS)
-    for (result, model, variant, task), group in table.groupby(["result", "model", "variant", "task"]):
+    for (result, model, variant, task), group in table.groupby(
+        ["result", "model", "variant", "task"]
+    ):
         expected = [str(i) for i in range(13)]
         if model == "clip" and variant == "eos":
             expected += ["final_ln", "projection"]
@@ -60,9 +62,13 @@ def test_expected_variants_and_tasks(embedders, small_words, small_sentences):
     assert _layer_counts(words)[("gpt2", "last_subtoken", "valnorm")] == 13
     sts = experiments.sts(embedders, small_sentences)
     assert set(zip(sts["model"], sts["variant"])) == {
-        ("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("gpt2", "mean_no_first"),
-        ("clip", "eos"), ("clip", "mean"),
-    }  # fmt: skip
+        ("gpt2", "last_token"),
+        ("gpt2", "eos"),
+        ("gpt2", "mean"),
+        ("gpt2", "mean_no_first"),
+        ("clip", "eos"),
+        ("clip", "mean"),
+    }
     assert (sts["n"] == len(small_sentences.pairs)).all()
 
 
@@ -89,7 +95,11 @@ def test_cwe_self_similarity_uses_one_random_token(embedders, small_sentences):
 def test_77_token_limit_excludes_for_both_models(small_models):
     long = " ".join(["word"] * 80)
     sts = pd.DataFrame(
-        {"score": [1.0, 2.0, 3.0], "sentence1": ["a cat", long, "a dog"], "sentence2": ["a hat", "x", "a log"]}
+        {
+            "score": [1.0, 2.0, 3.0],
+            "sentence1": ["a cat", long, "a dog"],
+            "sentence2": ["a hat", "x", "a log"],
+        }
     )
     prepared = experiments.prepare_sentences(sts, small_models["clip"].tokenizer)
     assert prepared.excluded_pairs == 1 and prepared.excluded_sentences == 1
@@ -99,7 +109,10 @@ def test_77_token_limit_excludes_for_both_models(small_models):
 
 def test_undefined_layers_get_a_reason():
     values, notes = experiments.per_layer(
-        lambda layer: metrics.spearman(np.ones(4) if layer == 0 else np.arange(4.0), np.arange(4.0)), 2
+        lambda layer: metrics.spearman(
+            np.ones(4) if layer == 0 else np.arange(4.0), np.arange(4.0)
+        ),
+        2,
     )
     assert np.isnan(values[0]) and values[1] == pytest.approx(1.0)
     assert notes[0].startswith("undefined") and notes[1] == ""
@@ -111,7 +124,9 @@ def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
     assert set(sizes["size"]) == {3, n} and len(sizes) == 2 * 13 * (2 + 1)
     full = sizes.query("size == @n and model == 'gpt2'")["value"].to_numpy()
     default = experiments.cwe_self_similarity(embedders, small_sentences)
-    np.testing.assert_allclose(full, default.query("model == 'gpt2' and variant == 'random_token'")["value"], atol=1e-12)
+    np.testing.assert_allclose(
+        full, default.query("model == 'gpt2' and variant == 'random_token'")["value"], atol=1e-12
+    )
     seeds = experiments.cwe_over_seeds(embedders, small_sentences, seeds=(0, 1))
     zero = seeds.query("seed == 0 and model == 'gpt2'")["value"].to_numpy()
     np.testing.assert_allclose(zero, full, atol=1e-6)  # seed 0 is the default draw
@@ -121,7 +136,9 @@ def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
     one = seeds.query("model == 'gpt2' and layer == '7'")["value"].to_numpy()
     row = spread.loc[("gpt2", "7")]
     assert row["mean"] == pytest.approx(one.mean()) and row["sd"] == pytest.approx(one.std(ddof=1))
-    assert row["range"] == pytest.approx(abs(one[1] - one[0])) and row["low"] == pytest.approx(one.min())
+    assert row["range"] == pytest.approx(abs(one[1] - one[0])) and row["low"] == pytest.approx(
+        one.min()
+    )
 
 
 def test_seeds_of_one_pass_equal_seeds_drawn_alone(small_models, small_sentences, tmp_path):
@@ -141,17 +158,25 @@ def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
     from cvsp import paper, stats
 
     boot = stats.BootstrapSettings(replicates=100)
-    intervals, differences, claims = experiments.uncertainty(embedders, small_words, small_sentences, boot)
+    intervals, differences, claims = experiments.uncertainty(
+        embedders, small_words, small_sentences, boot
+    )
     scores = experiments.run_all(embedders, small_words, small_sentences)
     merged = scores.merge(intervals, on=["result", "model", "variant", "task", "layer"], how="left")
     defined = merged[merged["value"].notna()]
     assert defined["ci_low"].notna().all()
-    inside = (defined["ci_low"] <= defined["value"] + 1e-9) & (defined["value"] <= defined["ci_high"] + 1e-9)
+    inside = (defined["ci_low"] <= defined["value"] + 1e-9) & (
+        defined["value"] <= defined["ci_high"] + 1e-9
+    )
     assert inside.mean() > 0.95
     # the point difference is the difference of the two series' values
     sts = scores.query("result == 'sts' and layer == '12'").set_index(["model", "variant"])["value"]
-    row = differences.query("result == 'sts' and clip_variant == 'eos' and gpt2_variant == 'last_token' and layer == '12'")
-    assert row["difference"].item() == pytest.approx(sts[("clip", "eos")] - sts[("gpt2", "last_token")], abs=1e-9)
+    row = differences.query(
+        "result == 'sts' and clip_variant == 'eos' and gpt2_variant == 'last_token' and layer == '12'"
+    )
+    assert row["difference"].item() == pytest.approx(
+        sts[("clip", "eos")] - sts[("gpt2", "last_token")], abs=1e-9
+    )
     assert np.isfinite(row["t"].item()) and 0 <= row["p"].item() <= 1
     assert list(claims["claim"]) == [c.text for c in paper.REPORTED]
     again = experiments.uncertainty(embedders, small_words, small_sentences, boot)[0]
@@ -159,7 +184,9 @@ def test_uncertainty_on_a_small_sample(embedders, small_words, small_sentences):
     one_thread = experiments.uncertainty(embedders, small_words, small_sentences, boot, workers=1)
     pd.testing.assert_frame_equal(one_thread[0], intervals)  # threads change nothing
     pd.testing.assert_frame_equal(one_thread[1], differences)
-    other = experiments.uncertainty(embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))[0]
+    other = experiments.uncertainty(
+        embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1)
+    )[0]
     assert not np.allclose(other["ci_low"].fillna(0), intervals["ci_low"].fillna(0))
 
 
@@ -172,12 +199,15 @@ def _assert_same_replicates(ours: dict, theirs: dict) -> None:
         for name in ("values", "point", "scores", "gold"):
             a, b = getattr(fresh, name), getattr(cached, name)
             assert (a is None) == (b is None), (series, name)
-            assert a is None or (a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)), (series, name)
+            assert a is None or (a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)), (
+                series,
+                name,
+            )
 
 
 def test_replicates_cached_per_model_are_those_of_the_whole_set(
     embedders, small_words, small_sentences, settings, tmp_path, monkeypatch
-):  # fmt: skip
+):
     """Each model is resampled once, whichever set it joins; read back, its series are the
     ones the whole set gives, bit for bit and in the same order."""
     from cvsp import reproduce, stats
@@ -192,7 +222,9 @@ def test_replicates_cached_per_model_are_those_of_the_whole_set(
         return compute(chosen, *args, **options)
 
     monkeypatch.setattr(experiments, "replicates", counted)
-    reproduce.model_replicates(here, {"gpt2": embedders["gpt2"]}, small_words, small_sentences, boot)
+    reproduce.model_replicates(
+        here, {"gpt2": embedders["gpt2"]}, small_words, small_sentences, boot
+    )
     both = reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
     assert computed == [["gpt2"], ["clip"]]
     _assert_same_replicates(both, whole)  # gpt2's read back, clip's just computed
@@ -200,32 +232,50 @@ def test_replicates_cached_per_model_are_those_of_the_whole_set(
     assert len(computed) == 2  # read back: nothing resampled
     _assert_same_replicates(again, whole)
     damaged = next((tmp_path / "replicates").glob("*.npz"))
-    damaged.write_bytes(damaged.read_bytes()[:1000])  # e.g. a disk that filled up under another tool
-    _assert_same_replicates(reproduce.model_replicates(here, embedders, small_words, small_sentences, boot), whole)
+    damaged.write_bytes(
+        damaged.read_bytes()[:1000]
+    )  # e.g. a disk that filled up under another tool
+    _assert_same_replicates(
+        reproduce.model_replicates(here, embedders, small_words, small_sentences, boot), whole
+    )
     assert len(computed) == 3 and len(computed[-1]) == 1  # only the damaged model, computed again
-    reproduce.model_replicates(here, embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1))
+    reproduce.model_replicates(
+        here, embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1)
+    )
     assert computed[-1] == ["clip", "gpt2"]  # another seed is another key
 
 
 # ----------------------------------------------------------------- geometry chapter
 
 
-def test_postprocessing_none_is_the_plain_result_and_centring_is_what_it_says(embedders, small_words, small_sentences):
-    table = experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "centring"))
+def test_postprocessing_none_is_the_plain_result_and_centring_is_what_it_says(
+    embedders, small_words, small_sentences
+):
+    table = experiments.postprocessed(
+        embedders, small_words, small_sentences, transforms=("none", "centring")
+    )
     plain = experiments.sts(embedders, small_sentences)
     none = table.query("transform == 'none' and result == 'sts'").merge(
-        plain, on=["model", "variant", "layer"], suffixes=("", "_plain"))
+        plain, on=["model", "variant", "layer"], suffixes=("", "_plain")
+    )
     assert len(none) == 13 * 5  # GPT-2 last_token, eos, mean; CLIP eos, mean; layers 0-12
     np.testing.assert_allclose(none["value"], none["value_plain"], equal_nan=True)
     assert set(table["result"]) == {"sts", "sentence_self_similarity", "word_similarity"}
     # centring by hand: GPT-2's layer-7 mean vectors minus their mean, then STS
-    vectors = embedders["gpt2"](small_sentences.sentences, ["mean"])["mean"].layer(7).astype(np.float64)
+    vectors = (
+        embedders["gpt2"](small_sentences.sentences, ["mean"])["mean"].layer(7).astype(np.float64)
+    )
     centred = vectors - vectors.mean(axis=0)
     index = {s: i for i, s in enumerate(small_sentences.sentences)}
     left = [index[s] for s in small_sentences.pairs["sentence1"]]
     right = [index[s] for s in small_sentences.pairs["sentence2"]]
-    expected = metrics.spearman(metrics.indexed_pair_cosines(centred, left, right), small_sentences.pairs["score"].to_numpy())
-    got = table.query("transform == 'centring' and result == 'sts' and model == 'gpt2' and variant == 'mean' and layer == '7'")
+    expected = metrics.spearman(
+        metrics.indexed_pair_cosines(centred, left, right),
+        small_sentences.pairs["score"].to_numpy(),
+    )
+    got = table.query(
+        "transform == 'centring' and result == 'sts' and model == 'gpt2' and variant == 'mean' and layer == '7'"
+    )
     assert got["value"].item() == pytest.approx(expected, abs=1e-9)
     # word vectors are centred with the mean of the CWEs, not their own
     words = table.query("transform == 'centring' and result == 'word_similarity'")
@@ -252,73 +302,119 @@ def test_abtt_sweep_starts_at_centring(embedders, small_sentences):
     sweep = experiments.abtt_sweep(embedders, small_sentences, layer="12", dimensions=(0, 3))
     assert list(sweep["D"]) == [0, 3, 0, 3]
     # D = 0 is centring of the EOS vectors
-    table = experiments.postprocessed(embedders, experiments.WordData({}, pd.DataFrame(columns=["word", "valence"])),
-                                      small_sentences, transforms=("centring",), cross_fit=True)  # fmt: skip
+    table = experiments.postprocessed(
+        embedders,
+        experiments.WordData({}, pd.DataFrame(columns=["word", "valence"])),
+        small_sentences,
+        transforms=("centring",),
+        cross_fit=True,
+    )
     assert table["result"].isin(["sts", "sentence_self_similarity"]).all()
     assert sweep.query("D == 3")["value"].notna().all()
 
 
 def test_rogue_alignment_overlap_and_shuffles(embedders, small_sentences, small_models):
     rogue = experiments.rogue_dimensions(embedders, small_sentences)
-    cwe = experiments.cwe_self_similarity(embedders, small_sentences).query("variant == 'random_token'")
+    cwe = experiments.cwe_self_similarity(embedders, small_sentences).query(
+        "variant == 'random_token'"
+    )
     merged = rogue.query("variant == 'random_token'").merge(cwe, on=["model", "layer"])
     np.testing.assert_allclose(merged["self_similarity"], merged["value"], atol=1e-9)
-    assert ((rogue["top1_share"] <= rogue["top3_share"] + 1e-12)).all()
+    assert (rogue["top1_share"] <= rogue["top3_share"] + 1e-12).all()
 
     geometry_table = experiments.alignment_uniformity(embedders, small_sentences)
     assert (geometry_table["pairs"] == (small_sentences.pairs["score"] > 4).sum()).all()
-    assert (geometry_table["uniformity"] <= 1e-12).all() and (geometry_table["alignment"] >= 0).all()
+    assert (geometry_table["uniformity"] <= 1e-12).all() and (
+        geometry_table["alignment"] >= 0
+    ).all()
     assert len(geometry_table) == 13 * 5
-    at_least = experiments.alignment_uniformity(embedders, small_sentences, strict=False, uniform=False)
+    at_least = experiments.alignment_uniformity(
+        embedders, small_sentences, strict=False, uniform=False
+    )
     assert at_least["uniformity"].isna().all()  # alignment only
     assert (at_least["pairs"] == (small_sentences.pairs["score"] >= 4).sum()).all()
-    just_below = experiments.alignment_uniformity(embedders, small_sentences, threshold=4 - 1e-9, uniform=False)
+    just_below = experiments.alignment_uniformity(
+        embedders, small_sentences, threshold=4 - 1e-9, uniform=False
+    )
     np.testing.assert_allclose(at_least["alignment"], just_below["alignment"])  # same positives
 
     overlap_rho, table = experiments.lexical_overlap(embedders, small_sentences)
     assert -1 <= overlap_rho <= 1
-    plain = experiments.sts(embedders, small_sentences).merge(table, on=["model", "variant", "layer"])
+    plain = experiments.sts(embedders, small_sentences).merge(
+        table, on=["model", "variant", "layer"]
+    )
     np.testing.assert_allclose(plain["value"], plain["rho"], equal_nan=True)
 
-    shuffled = experiments.shuffled_similarity(embedders, small_sentences, small_models["clip"].tokenizer, sample=4, shuffles=2)
+    shuffled = experiments.shuffled_similarity(
+        embedders, small_sentences, small_models["clip"].tokenizer, sample=4, shuffles=2
+    )
     assert (shuffled["pairs"] == 8).all() and len(shuffled) == 13 * 5
     assert shuffled["value"].between(-1, 1 + 1e-9).all()
 
 
-def test_postprocessed_sts_intervals_surround_the_best_layer(embedders, small_words, small_sentences):
+def test_postprocessed_sts_intervals_surround_the_best_layer(
+    embedders, small_words, small_sentences
+):
     from cvsp import stats
 
     table = experiments.postprocessed_sts_intervals(
-        embedders, small_sentences, stats.BootstrapSettings(replicates=200), transforms=("none", "whitening")
+        embedders,
+        small_sentences,
+        stats.BootstrapSettings(replicates=200),
+        transforms=("none", "whitening"),
     )
     assert len(table) == 4 and set(table["transform"]) == {"none", "whitening"}
-    plain = experiments.sts(embedders, small_sentences).query("variant == 'eos' and layer in @HIDDEN")
-    for model in ("gpt2", "clip"):
+    plain = experiments.sts(embedders, small_sentences).query(
+        "variant == 'eos' and layer in @HIDDEN"
+    )
+    for model in ("gpt2", "clip"):  # noqa: B007 (the queries read it as @model)
         row = table.query("model == @model and transform == 'none'").iloc[0]
-        assert row["value"] == pytest.approx(plain.query("model == @model")["value"].max(), abs=1e-9)
+        assert row["value"] == pytest.approx(
+            plain.query("model == @model")["value"].max(), abs=1e-9
+        )
     assert (table["ci_low"] <= table["ci_high"]).all()
 
     # after postprocessed (and a cross-fit, which must leave them alone), the same table from
     # its pair cosines: no vector is embedded or moved again
     maps: dict = {}
-    experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "whitening"), maps=maps)
-    experiments.postprocessed(embedders, small_words, small_sentences, transforms=("none", "whitening"),
-                              cross_fit=True, maps=maps)  # fmt: skip
+    experiments.postprocessed(
+        embedders, small_words, small_sentences, transforms=("none", "whitening"), maps=maps
+    )
+    experiments.postprocessed(
+        embedders,
+        small_words,
+        small_sentences,
+        transforms=("none", "whitening"),
+        cross_fit=True,
+        maps=maps,
+    )
 
     def refuse(texts, variants):
         raise AssertionError("embedded again")
 
     reused = experiments.postprocessed_sts_intervals(
-        {key: refuse for key in embedders}, small_sentences, stats.BootstrapSettings(replicates=200),
-        transforms=("none", "whitening"), maps=maps,
-    )  # fmt: skip
+        {key: refuse for key in embedders},
+        small_sentences,
+        stats.BootstrapSettings(replicates=200),
+        transforms=("none", "whitening"),
+        maps=maps,
+    )
     pd.testing.assert_frame_equal(reused, table)
     # other pairs of the same sentences are other inputs: their cosines are computed, not read
-    swapped = dataclasses.replace(small_sentences, pairs=small_sentences.pairs.rename(
-        columns={"sentence1": "sentence2", "sentence2": "sentence1"}))  # fmt: skip
+    swapped = dataclasses.replace(
+        small_sentences,
+        pairs=small_sentences.pairs.rename(
+            columns={"sentence1": "sentence2", "sentence2": "sentence1"}
+        ),
+    )
     with pytest.raises(AssertionError, match="embedded again"):
-        experiments.postprocessed_sts_intervals({key: refuse for key in embedders}, swapped,
-                                                stats.BootstrapSettings(replicates=200), ("none",), maps=maps)  # fmt: skip
+        experiments.postprocessed_sts_intervals(
+            {key: refuse for key in embedders},
+            swapped,
+            stats.BootstrapSettings(replicates=200),
+            ("none",),
+            maps=maps,
+        )
 
 
 def test_replicates_use_the_cores_but_at_most_four_threads(monkeypatch):
@@ -351,7 +447,9 @@ def test_a_failing_series_cancels_the_series_still_waiting():
     assert sum(job.cancelled() for job in jobs.jobs.values()) >= 15
 
 
-def test_the_trace_records_each_forward_pass_and_bootstrap(settings, small_models, small_words, small_sentences, tmp_path):
+def test_the_trace_records_each_forward_pass_and_bootstrap(
+    settings, small_models, small_words, small_sentences, tmp_path
+):
     """CVSP_TRACE: one line per forward pass (its texts, tokens and FLOPs) and one per
     bootstrap run; the benchmark's compute floor of each page is read from it."""
     trace = tmp_path / "trace.jsonl"
@@ -360,17 +458,26 @@ def test_the_trace_records_each_forward_pass_and_bootstrap(settings, small_model
     embedders = reproduce.make_embedders(small_models, here, progress=False)
     texts = small_sentences.sentences[:7]
     embedders["gpt2"](texts, ["mean", "eos"])  # two input forms: two passes
-    reproduce.model_replicates(here, embedders, small_words, small_sentences, stats.BootstrapSettings(replicates=100))
+    reproduce.model_replicates(
+        here, embedders, small_words, small_sentences, stats.BootstrapSettings(replicates=100)
+    )
     lines = [json.loads(line) for line in trace.read_text().splitlines()]
     first, second = lines[:2]
     model = small_models["gpt2"]
     bare = sum(len(e.ids) for e in encode(model, texts, "bare"))
     assert {first["work"], second["work"]} == {"forward"} and first["texts"] == second["texts"] == 7
-    assert sorted([first["tokens"], second["tokens"]]) == [bare, bare + 2 * 7]  # eos_wrapped adds two a text
+    assert sorted([first["tokens"], second["tokens"]]) == [
+        bare,
+        bare + 2 * 7,
+    ]  # eos_wrapped adds two a text
     assert first["flops"] == 2 * weights_per_token(model) * first["tokens"]
-    assert weights_per_token(model) < sum(p.numel() for p in model.model.parameters())  # tables left out
+    assert weights_per_token(model) < sum(
+        p.numel() for p in model.model.parameters()
+    )  # tables left out
     boot = [line for line in lines if line["work"] == "bootstrap"]
     assert len(boot) == 1 and boot[0]["models"] == ["clip", "gpt2"] and boot[0]["replicates"] == 100
     assert boot[0]["series"] > 0 and boot[0]["seconds"] > 0
     passes = [line for line in lines if line["work"] == "forward"]
-    assert sum(line["texts"] for line in passes) == sum(e.forward_passes for e in embedders.values())
+    assert sum(line["texts"] for line in passes) == sum(
+        e.forward_passes for e in embedders.values()
+    )

@@ -27,16 +27,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import removed_when_done
 from safetensors.torch import load_file
 from scipy import stats as sps
 from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, GPT2Config, GPT2LMHeadModel
 
-from conftest import removed_when_done
 from cvsp import data, experiments, plots, reproduce
 from cvsp.cache import EmbeddingCache
 from cvsp.embeddings import Embedder
-from cvsp.models import STANDIN_MARKER, load_model, standin_checkpoint
+from cvsp.models import load_model
 from cvsp.registry import WEIGHTS_FILE
+from cvsp.standins import STANDIN_MARKER, standin_checkpoint
 from cvsp.stats import BootstrapSettings
 
 ROWS_PER_TASK = 8
@@ -72,11 +73,15 @@ def small_words(settings) -> experiments.WordData:
 
     pairs = {task: spread(frame, ROWS_PER_TASK) for task, frame in full.pairs.items()}
     # shuffled: the file is alphabetical, so a lexicon read back in sorted order would still line up
-    lexicon = spread(full.lexicon, LEXICON_ROWS).sample(frac=1, random_state=0).reset_index(drop=True)
+    lexicon = (
+        spread(full.lexicon, LEXICON_ROWS).sample(frac=1, random_state=0).reset_index(drop=True)
+    )
     return experiments.WordData(
-        pairs, lexicon,
-        pleasant=data.PLEASANT[::ATTRIBUTE_STEP], unpleasant=data.UNPLEASANT[1::ATTRIBUTE_STEP],
-    )  # fmt: skip
+        pairs,
+        lexicon,
+        pleasant=data.PLEASANT[::ATTRIBUTE_STEP],
+        unpleasant=data.UNPLEASANT[1::ATTRIBUTE_STEP],
+    )
 
 
 def _layer_position(label: str) -> int:
@@ -144,7 +149,9 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("variant", ["last_subtoken", "eos"])
 @pytest.mark.parametrize("key", ["gpt2", "clip"])
-def test_word_level_values_match_words_embedded_one_at_a_time(word_table, by_hand, small_words, key, variant):
+def test_word_level_values_match_words_embedded_one_at_a_time(
+    word_table, by_hand, small_words, key, variant
+):
     vectors = by_hand[(key, variant)]
     layers = WORD_LAYERS + (CLIP_EOS_EXTRAS if (key, variant) == ("clip", "eos") else ())
     rows = word_table.query("model == @key and variant == @variant").set_index(["task", "layer"])
@@ -152,22 +159,37 @@ def test_word_level_values_match_words_embedded_one_at_a_time(word_table, by_han
     for layer in layers:
         at = _layer_position(layer)
         for task, pairs in small_words.pairs.items():
-            cosines = [_cosine(vectors[a][at], vectors[b][at]) for a, b in zip(pairs["word1"], pairs["word2"])]
+            cosines = [
+                _cosine(vectors[a][at], vectors[b][at])
+                for a, b in zip(pairs["word1"], pairs["word2"])
+            ]
             expected = sps.spearmanr(cosines, pairs["score"].to_numpy()).statistic
             row = rows.loc[(task, layer)]
             assert np.isfinite(expected)
-            assert row["value"] == pytest.approx(expected, abs=TOLERANCE), (key, variant, task, layer)
+            assert row["value"] == pytest.approx(expected, abs=TOLERANCE), (
+                key,
+                variant,
+                task,
+                layer,
+            )
             assert row["n"] == len(pairs)
             checked += 1
         effects = []
         for word in small_words.lexicon["word"]:
             pleasant = [_cosine(vectors[word][at], vectors[p][at]) for p in small_words.pleasant]
-            unpleasant = [_cosine(vectors[word][at], vectors[u][at]) for u in small_words.unpleasant]
+            unpleasant = [
+                _cosine(vectors[word][at], vectors[u][at]) for u in small_words.unpleasant
+            ]
             spread = np.std(pleasant + unpleasant)  # population standard deviation
             effects.append((np.mean(pleasant) - np.mean(unpleasant)) / spread)
         expected = sps.pearsonr(effects, small_words.lexicon["valence"].to_numpy()).statistic
         row = rows.loc[(experiments.VALNORM_TASK, layer)]
-        assert row["value"] == pytest.approx(expected, abs=TOLERANCE), (key, variant, "valnorm", layer)
+        assert row["value"] == pytest.approx(expected, abs=TOLERANCE), (
+            key,
+            variant,
+            "valnorm",
+            layer,
+        )
         assert row["n"] == len(small_words.lexicon)
         checked += 1
     assert checked == 5 * len(layers)
@@ -176,9 +198,13 @@ def test_word_level_values_match_words_embedded_one_at_a_time(word_table, by_han
 # ------------------------------------------------------------- 2. stand-in weights
 
 TINY_VISION = dict(
-    hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-    num_attention_heads=2, image_size=32, patch_size=16,
-)  # fmt: skip
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    image_size=32,
+    patch_size=16,
+)
 
 
 def _built_here(key: str, seed: int) -> dict[str, torch.Tensor]:
@@ -203,11 +229,16 @@ def _distinct_storage(state: dict[str, torch.Tensor]) -> set[str]:
     return keys
 
 
-def _assert_same_tensors(got: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], what: str) -> None:
+def _assert_same_tensors(
+    got: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], what: str
+) -> None:
     assert got, what
     for name, tensor in got.items():
         assert name in expected, f"{what}: {name} is not in the model built here"
-        assert tensor.dtype == expected[name].dtype and tensor.shape == expected[name].shape, (what, name)
+        assert tensor.dtype == expected[name].dtype and tensor.shape == expected[name].shape, (
+            what,
+            name,
+        )
         assert torch.equal(tensor, expected[name]), f"{what}: {name} differs from the seeded model"
 
 
@@ -297,7 +328,11 @@ def test_wrong_cache_entry_is_recomputed_not_used(small_models, tmp_path, bad):
     cache = EmbeddingCache(tmp_path)
     Embedder(clip, cache=cache, progress=False)(TEXTS, ["eos"])
     # the entry the cache reads for CLIP's eos: the file holding exactly those vectors
-    path = tmp_path / next(name for name, a in _entries(tmp_path).items() if a.shape == expected.shape and np.allclose(a, expected, atol=TOLERANCE, rtol=0))
+    path = tmp_path / next(
+        name
+        for name, a in _entries(tmp_path).items()
+        if a.shape == expected.shape and np.allclose(a, expected, atol=TOLERANCE, rtol=0)
+    )
     n, layers, dim = expected.shape
     rng = np.random.default_rng(0)
     entry = {
@@ -314,7 +349,9 @@ def test_wrong_cache_entry_is_recomputed_not_used(small_models, tmp_path, bad):
     np.testing.assert_array_equal(np.load(path), got.values)  # and the entry is mended
 
 
-def test_two_weight_sets_in_one_cache_folder_keep_their_own_vectors(models, clip_next_seed, tmp_path):
+def test_two_weight_sets_in_one_cache_folder_keep_their_own_vectors(
+    models, clip_next_seed, tmp_path
+):
     cache = EmbeddingCache(tmp_path)
     variants = ["eos", "mean"]
     first = Embedder(models["clip"], cache=cache, progress=False)
@@ -325,7 +362,9 @@ def test_two_weight_sets_in_one_cache_folder_keep_their_own_vectors(models, clip
     assert other.forward_passes == len(TEXTS), "other weights were served from the cache"
     assert len(_entries(tmp_path)) == 2 * files
     for variant in variants:
-        np.testing.assert_allclose(theirs[variant].values, _fresh(clip_next_seed, TEXTS, variant), atol=TOLERANCE, rtol=0)
+        np.testing.assert_allclose(
+            theirs[variant].values, _fresh(clip_next_seed, TEXTS, variant), atol=TOLERANCE, rtol=0
+        )
         assert not np.allclose(theirs[variant].values, ours[variant].values)
     back = Embedder(models["clip"], cache=cache, progress=False)
     again = back(TEXTS, variants)
@@ -344,7 +383,9 @@ def test_changed_texts_token_choice_or_seed_get_their_own_entries(small_models, 
         values = embedder(texts, [variant])[variant].values
         if passes is not None:
             assert embedder.forward_passes == passes, (texts, variant, seed)
-        np.testing.assert_allclose(values, _fresh(gpt2, texts, variant, seed), atol=TOLERANCE, rtol=0)
+        np.testing.assert_allclose(
+            values, _fresh(gpt2, texts, variant, seed), atol=TOLERANCE, rtol=0
+        )
         return values, len(_entries(tmp_path)) - before
 
     base, added = embed(TEXTS, "last_subtoken", passes=len(TEXTS))
@@ -366,8 +407,12 @@ def test_changed_texts_token_choice_or_seed_get_their_own_entries(small_models, 
     both = Embedder(gpt2, cache=cache, seed=2, progress=False)
     together = both(TEXTS, ["mean_no_first", "random_token"])
     assert both.forward_passes == len(TEXTS)
-    np.testing.assert_array_equal(embed(TEXTS, "mean_no_first", passes=0)[0], together["mean_no_first"].values)
-    np.testing.assert_array_equal(embed(TEXTS, "random_token", seed=2, passes=0)[0], together["random_token"].values)
+    np.testing.assert_array_equal(
+        embed(TEXTS, "mean_no_first", passes=0)[0], together["mean_no_first"].values
+    )
+    np.testing.assert_array_equal(
+        embed(TEXTS, "random_token", seed=2, passes=0)[0], together["random_token"].values
+    )
 
 
 # ------------------------------------------------------------ 4. stand-in labels
@@ -382,9 +427,11 @@ def small_run(settings, small_models, small_words, tmp_path_factory) -> reproduc
         patch.setattr(experiments, "load_word_data", lambda _settings: small_words)
         patch.setattr(data, "load_sts", lambda _settings, **_options: sts)
         return reproduce.run(
-            settings.with_(cache_dir=tmp_path_factory.mktemp("small-run")), models=small_models,
-            progress=False, bootstrap=BootstrapSettings(replicates=100),
-        )  # fmt: skip
+            settings.with_(cache_dir=tmp_path_factory.mktemp("small-run")),
+            models=small_models,
+            progress=False,
+            bootstrap=BootstrapSettings(replicates=100),
+        )
 
 
 def _write(run: reproduce.Run, out) -> list[str]:
@@ -419,8 +466,11 @@ def test_stand_in_outputs_are_labelled_everywhere(small_run, tmp_path):
     assert "STAND-IN" in provenance["warning"] and "RANDOM weights" in provenance["warning"]
     assert provenance["models_source"] == "stand-in"
     assert {m["source"] for m in provenance["models"].values()} == {"stand-in"}
-    for table, rows in (("scores.csv", small_run.scores), ("comparison.csv", small_run.comparison),
-                        ("differences.csv", small_run.differences)):  # fmt: skip
+    for table, rows in (
+        ("scores.csv", small_run.scores),
+        ("comparison.csv", small_run.comparison),
+        ("differences.csv", small_run.differences),
+    ):
         written = pd.read_csv(out / table)
         assert len(written) == len(rows) > 0, table
         assert set(written["weights"]) == {"stand-in (random)"}, table
@@ -433,7 +483,9 @@ def test_stand_in_outputs_are_labelled_everywhere(small_run, tmp_path):
 
 def test_pretrained_outputs_carry_no_stand_in_label(small_run, tmp_path):
     """The other side of the label: the same tables written as a pretrained run."""
-    pretrained = replace(small_run, stand_in=False, provenance={**small_run.provenance, "warning": None})
+    pretrained = replace(
+        small_run, stand_in=False, provenance={**small_run.provenance, "warning": None}
+    )
     out = tmp_path / "out"
     titles = _write(pretrained, out)
     for table in ("scores.csv", "comparison.csv", "differences.csv"):

@@ -51,7 +51,9 @@ class WordEmbedder:
         for variant in variants:
             layers = layers_for(self.family, variant, self.pooler)
             salt = zlib.crc32(variant.encode()) % 7  # token choices give other vectors
-            values = np.array([[self.vector(t, l + salt) for l in range(len(layers))] for t in texts], np.float32)
+            values = np.array(
+                [[self.vector(t, i + salt) for i in range(len(layers))] for t in texts], np.float32
+            )
             out[variant] = LayerEmbeddings(values, layers)
         return out
 
@@ -63,8 +65,12 @@ class WordTokenizer:
         return {"input_ids": list(range(len(text.split())))}
 
 
-def _sentences(sentences: list[str], pairs: list[tuple[str, str, float]]) -> experiments.SentenceData:
-    table = pd.DataFrame(pairs, columns=["sentence1", "sentence2", "score"])[["score", "sentence1", "sentence2"]]
+def _sentences(
+    sentences: list[str], pairs: list[tuple[str, str, float]]
+) -> experiments.SentenceData:
+    table = pd.DataFrame(pairs, columns=["sentence1", "sentence2", "score"])[
+        ["score", "sentence1", "sentence2"]
+    ]
     return experiments.SentenceData(table, sentences, 0, 0)
 
 
@@ -107,7 +113,9 @@ def test_weighted_self_similarity_of_one_layer_equals_a_brute_force_weighted_mea
     units = rng.normal(size=(9, 4))
     units /= np.linalg.norm(units, axis=1, keepdims=True)
     counts = stats.resample_counts(stats.resample_indices(9, 12, seed=4), 9)
-    fast = stats.weighted_self_similarity(units, counts, dtype=np.float64)  # [n, d]: one value per replicate
+    fast = stats.weighted_self_similarity(
+        units, counts, dtype=np.float64
+    )  # [n, d]: one value per replicate
     assert fast.shape == (12,)
     cos = units @ units.T
     for b, w in enumerate(counts):
@@ -124,7 +132,9 @@ def _replicate_series(rng, layers=HIDDEN_LAYERS, replicates=80, with_scores=True
     if not with_scores:
         return experiments.Replicates(values, rng.uniform(-1, 1, size=len(layers)), tuple(layers))
     gold = rng.normal(size=n)
-    scores = gold + rng.normal(scale=rng.uniform(0.3, 3), size=(len(layers), n))  # per-item model scores
+    scores = gold + rng.normal(
+        scale=rng.uniform(0.3, 3), size=(len(layers), n)
+    )  # per-item model scores
     point = np.array([sps.spearmanr(s, gold).statistic for s in scores])
     return experiments.Replicates(values, point, tuple(layers), scores, gold)
 
@@ -135,24 +145,36 @@ def test_claim_intervals_reselect_the_best_layer_and_token_choice_in_each_replic
     reps = {}
     for claim in paper.REPORTED:
         for variant in claim.variants:
-            reps.setdefault((claim.result, claim.model, variant, claim.task), _replicate_series(rng, with_scores=False))
-    missing = next(c for c in paper.REPORTED if c.result == "sentence_self_similarity" and c.model == "clip")
+            reps.setdefault(
+                (claim.result, claim.model, variant, claim.task),
+                _replicate_series(rng, with_scores=False),
+            )
+    missing = next(
+        c for c in paper.REPORTED if c.result == "sentence_self_similarity" and c.model == "clip"
+    )
     del reps[(missing.result, missing.model, missing.variants[0], missing.task)]  # no series: NaN
-    del reps[("sts", "gpt2", "eos", "stsb")]  # one of a claim's two token choices missing: the other serves
+    del reps[
+        ("sts", "gpt2", "eos", "stsb")
+    ]  # one of a claim's two token choices missing: the other serves
     table = experiments.claim_intervals(reps, boot).set_index("claim")
     assert list(table.index) == [c.text for c in paper.REPORTED]
     checked = set()
     for claim in paper.REPORTED:
         row = table.loc[claim.text]
-        present = [reps[(claim.result, claim.model, v, claim.task)] for v in claim.variants
-                   if (claim.result, claim.model, v, claim.task) in reps]  # fmt: skip
+        present = [
+            reps[(claim.result, claim.model, v, claim.task)]
+            for v in claim.variants
+            if (claim.result, claim.model, v, claim.task) in reps
+        ]
         if not present:
             assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"])
             checked.add("missing")
             continue
         reduced = []
         for b in range(boot.replicates):  # replicate by replicate, every layer and token choice
-            candidates = [r.values[b, r.layers.index(layer)] for r in present for layer in claim.layers]
+            candidates = [
+                r.values[b, r.layers.index(layer)] for r in present for layer in claim.layers
+            ]
             if claim.statistic == "value":
                 assert len(candidates) == 1
                 reduced.append(candidates[0])
@@ -171,18 +193,46 @@ def test_paired_differences_per_layer_and_at_the_best_layer():
     reps = {
         ("sts", "clip", "eos", "stsb"): _replicate_series(rng, clip_eos_layers),
         ("sts", "gpt2", "last_token", "stsb"): _replicate_series(rng),
-        ("sentence_self_similarity", "clip", "eos", "sts_sentences"): _replicate_series(rng, clip_eos_layers, with_scores=False),
-        ("sentence_self_similarity", "gpt2", "eos", "sts_sentences"): _replicate_series(rng, with_scores=False),
+        ("sentence_self_similarity", "clip", "eos", "sts_sentences"): _replicate_series(
+            rng, clip_eos_layers, with_scores=False
+        ),
+        ("sentence_self_similarity", "gpt2", "eos", "sts_sentences"): _replicate_series(
+            rng, with_scores=False
+        ),
         ("sts", "gpt2", "eos", "stsb"): _replicate_series(rng),  # not compared with CLIP's eos
-        ("sts", "gpt2", "mean", "stsb"): _replicate_series(rng),  # compared with CLIP's mean, which is missing
-    }  # fmt: skip
-    compared = {"sts": (("eos", "last_token"), ("mean", "mean")), "sentence_self_similarity": (("eos", "eos"),)}
+        ("sts", "gpt2", "mean", "stsb"): _replicate_series(
+            rng
+        ),  # compared with CLIP's mean, which is missing
+    }
+    compared = {
+        "sts": (("eos", "last_token"), ("mean", "mean")),
+        "sentence_self_similarity": (("eos", "eos"),),
+    }
     rows = experiments.paired_differences(reps, "clip", "gpt2", compared, boot)
-    table = pd.DataFrame(rows, columns=["result", "task", "variant", "base_variant", "layer", "difference",
-                                        "ci_low", "ci_high", "t", "p"])  # fmt: skip
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "result",
+            "task",
+            "variant",
+            "base_variant",
+            "layer",
+            "difference",
+            "ci_low",
+            "ci_high",
+            "t",
+            "p",
+        ],
+    )
     assert len(table) == 13 + 1 + 13  # STS: 13 layers and the best one; self-similarity: 13 layers
-    assert set(zip(table["result"], table["base_variant"])) == {("sts", "last_token"), ("sentence_self_similarity", "eos")}
-    for result, task, base_variant in (("sts", "stsb", "last_token"), ("sentence_self_similarity", "sts_sentences", "eos")):
+    assert set(zip(table["result"], table["base_variant"])) == {
+        ("sts", "last_token"),
+        ("sentence_self_similarity", "eos"),
+    }
+    for result, task, base_variant in (
+        ("sts", "stsb", "last_token"),
+        ("sentence_self_similarity", "sts_sentences", "eos"),
+    ):
         a, b = reps[(result, "clip", "eos", task)], reps[(result, "gpt2", base_variant, task)]
         part = table[table["result"] == result].set_index("layer")
         for layer in range(13):
@@ -196,7 +246,11 @@ def test_paired_differences_per_layer_and_at_the_best_layer():
             else:  # Williams' t on the two series' point values and their rank correlation
                 r23 = sps.spearmanr(a.scores[layer], b.scores[layer]).statistic
                 t, p = stats.williams_t(a.point[layer], b.point[layer], r23, len(a.gold))
-                assert np.isfinite(t) and row["t"] == pytest.approx(t, abs=1e-9) and row["p"] == pytest.approx(p, abs=1e-9)
+                assert (
+                    np.isfinite(t)
+                    and row["t"] == pytest.approx(t, abs=1e-9)
+                    and row["p"] == pytest.approx(p, abs=1e-9)
+                )
     best = table[(table["result"] == "sts") & (table["layer"] == "best")].iloc[0]
     a, b = reps[("sts", "clip", "eos", "stsb")], reps[("sts", "gpt2", "last_token", "stsb")]
     assert best["difference"] == pytest.approx(max(a.point[:13]) - max(b.point[:13]), abs=1e-12)
@@ -206,8 +260,14 @@ def test_paired_differences_per_layer_and_at_the_best_layer():
 
 
 SHUFFLE_SENTENCES = [
-    "one", "two words", "three little words", "a man plays a flute", "single",
-    "the cat sat on the mat", "dogs bark", "birds fly south in winter",
+    "one",
+    "two words",
+    "three little words",
+    "a man plays a flute",
+    "single",
+    "the cat sat on the mat",
+    "dogs bark",
+    "birds fly south in winter",
 ]
 
 
@@ -215,14 +275,17 @@ SHUFFLE_SENTENCES = [
 def test_shuffled_similarity_uses_every_sentence_of_two_or_more_words(bag):
     sentences = _sentences(SHUFFLE_SENTENCES, [(SHUFFLE_SENTENCES[1], SHUFFLE_SENTENCES[2], 1.0)])
     embedders = {"clip": WordEmbedder("clip", bag=bag)}
-    table = experiments.shuffled_similarity(embedders, sentences, WordTokenizer(), sample=100, shuffles=3)
+    table = experiments.shuffled_similarity(
+        embedders, sentences, WordTokenizer(), sample=100, shuffles=3
+    )
     several = [s for s in SHUFFLE_SENTENCES if len(s.split()) >= 2]
     assert (table["pairs"] == 3 * len(several)).all()  # two-word sentences in, one-word ones out
     assert len(table) == 2 * 13 and set(table["variant"]) == {"eos", "mean"}
     shuffled = embedders["clip"].calls[-1]
     assert len(shuffled) == 3 * len(several)
     assert sorted(" ".join(sorted(s.split())) for s in shuffled) == sorted(
-        " ".join(sorted(s.split())) for s in several for _ in range(3))
+        " ".join(sorted(s.split())) for s in several for _ in range(3)
+    )
     if bag:  # a bag-of-words encoder gives 1 (up to float32)
         np.testing.assert_allclose(table["value"], 1.0, atol=1e-5)
     else:  # the mean cosine of each sentence with its shuffled copies, by hand
@@ -245,10 +308,15 @@ def test_anchor_scores_read_each_anchor_as_published():
     texts = [" ".join(rng.choice(list("abcdefghij"), size=rng.integers(2, 6))) for _ in range(14)]
     texts = list(dict.fromkeys(texts))
     combos = [(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts))]
-    chosen = rng.choice(len(combos), 30, replace=False)  # distinct pairs of distinct texts: no tied cosines
+    chosen = rng.choice(
+        len(combos), 30, replace=False
+    )  # distinct pairs of distinct texts: no tied cosines
     pairs = [(texts[combos[k][0]], texts[combos[k][1]], float(rng.integers(0, 6))) for k in chosen]
     sentences = _sentences(texts, pairs)
-    embedders = {"bert": WordEmbedder("bert"), "simcse_sup": WordEmbedder("bert", pooler=True, salt="sup")}
+    embedders = {
+        "bert": WordEmbedder("bert"),
+        "simcse_sup": WordEmbedder("bert", pooler=True, salt="sup"),
+    }
     boot = stats.BootstrapSettings(replicates=60)
     table = experiments.anchor_scores(embedders, sentences, boot)
     expected_anchors = [a for a in paper.ANCHORS if a.model in embedders]
@@ -260,20 +328,35 @@ def test_anchor_scores_read_each_anchor_as_published():
         layers = layers_for("bert", anchor.variant, model.pooler)
         salt = zlib.crc32(anchor.variant.encode()) % 7
 
-        def vector(text):  # the anchor's layers, averaged (float32 vectors, as the cache holds them)
-            vectors = [model.vector(text, layers.index(l) + salt).astype(np.float32) for l in anchor.layers]
+        def vector(
+            text,
+        ):  # the anchor's layers, averaged (float32 vectors, as the cache holds them)
+            vectors = [
+                model.vector(text, layers.index(name) + salt).astype(np.float32)
+                for name in anchor.layers
+            ]
             return np.mean(vectors, axis=0).astype(np.float64)
 
-        cosines = np.array([
-            float(np.dot(vector(a), vector(b)) / np.linalg.norm(vector(a)) / np.linalg.norm(vector(b)))
-            for a, b in zip(sentences.pairs["sentence1"], sentences.pairs["sentence2"])
-        ])  # fmt: skip
+        cosines = np.array(
+            [
+                float(
+                    np.dot(vector(a), vector(b))
+                    / np.linalg.norm(vector(a))
+                    / np.linalg.norm(vector(b))
+                )
+                for a, b in zip(sentences.pairs["sentence1"], sentences.pairs["sentence2"])
+            ]
+        )
         assert row["ours"] == pytest.approx(sps.spearmanr(cosines, gold).statistic, abs=1e-6)
         slow = [sps.spearmanr(cosines[i], gold[i]).statistic for i in idx]
         assert row["ci_low"] == pytest.approx(np.nanpercentile(slow, 2.5), abs=1e-6)
         assert row["ci_high"] == pytest.approx(np.nanpercentile(slow, 97.5), abs=1e-6)
         assert (row["published"], row["readout"], row["source"], row["n"]) == (
-            anchor.value, anchor.readout, anchor.source, len(gold))
+            anchor.value,
+            anchor.readout,
+            anchor.source,
+            len(gold),
+        )
 
 
 def test_corpus_size_defaults_are_the_sizes_chapter_5_measures():
@@ -303,37 +386,61 @@ class OrthogonalEmbedder:
 def test_cwe_corpus_size_draws_distinct_sentences_and_adds_the_full_corpus_once():
     corpus = [f"sentence {i}" for i in range(8)]
     sentences = _sentences(corpus, [(corpus[0], corpus[1], 1.0)])
-    table = experiments.cwe_corpus_size({"gpt2": OrthogonalEmbedder(corpus)}, sentences, sizes=(5, 8, 20), repeats=4)
+    table = experiments.cwe_corpus_size(
+        {"gpt2": OrthogonalEmbedder(corpus)}, sentences, sizes=(5, 8, 20), repeats=4
+    )
     # size 5: four repeats; 8 (the whole corpus) and 20 (more than it): only the full corpus, once
-    assert sorted(set(zip(table["size"], table["repeat"]))) == [(5, 0), (5, 1), (5, 2), (5, 3), (8, 0)]
+    assert sorted(set(zip(table["size"], table["repeat"]))) == [
+        (5, 0),
+        (5, 1),
+        (5, 2),
+        (5, 3),
+        (8, 0),
+    ]
     assert len(table) == 13 * 5
     assert (table["value"].abs() < 1e-12).all()  # distinct sentences only, never one twice
-    half = experiments.cwe_corpus_size({"gpt2": OrthogonalEmbedder(corpus)}, sentences, sizes=(2,), repeats=1)
+    half = experiments.cwe_corpus_size(
+        {"gpt2": OrthogonalEmbedder(corpus)}, sentences, sizes=(2,), repeats=1
+    )
     assert (half["value"].abs() < 1e-12).all()
-    drawn_twice = metrics.self_similarity(OrthogonalEmbedder(corpus)([corpus[0], corpus[0], corpus[1]], ["x"])["x"].values)
+    drawn_twice = metrics.self_similarity(
+        OrthogonalEmbedder(corpus)([corpus[0], corpus[0], corpus[1]], ["x"])["x"].values
+    )
     assert np.all(drawn_twice > 0.3)  # what a draw with replacement would give: 1/3
 
 
 def test_the_paper_s_numbers_cannot_be_changed_in_place():
     claim, anchor = paper.REPORTED[0], paper.ANCHORS[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        claim.value = 0.0  # a notebook cell must not move the paper's number for every later comparison
+        # a notebook cell must not move the paper's number for every later comparison
+        claim.value = 0.0
     with pytest.raises(dataclasses.FrozenInstanceError):
         anchor.value = 0.0
 
 
 def test_the_paper_is_inside_an_interval_that_ends_at_its_number():
     claims = paper.reported("sts")
-    scores = pd.DataFrame([(c.result, c.model, c.variants[0], c.task, c.layers[0], c.value) for c in claims],
-                          columns=experiments.COLUMNS[:6]).assign(n=10, note="")  # fmt: skip
+    scores = pd.DataFrame(
+        [(c.result, c.model, c.variants[0], c.task, c.layers[0], c.value) for c in claims],
+        columns=experiments.COLUMNS[:6],
+    ).assign(n=10, note="")
     assert len(claims) == 2
     first, second = claims  # closed intervals: either end counts
-    intervals = pd.DataFrame([(first.text, first.value, first.value + 0.1), (second.text, second.value - 0.1, second.value)],
-                             columns=["claim", "ci_low", "ci_high"])  # fmt: skip
+    intervals = pd.DataFrame(
+        [
+            (first.text, first.value, first.value + 0.1),
+            (second.text, second.value - 0.1, second.value),
+        ],
+        columns=["claim", "ci_low", "ci_high"],
+    )
     table = paper.compare(scores, "sts", intervals).set_index("claim")
     assert table["paper_inside"].tolist() == [True, True]
     assert list(table.columns)[-1] == "source" and {"ci_low", "ci_high"} <= set(table.columns)
-    outside = intervals.assign(ci_low=[c.value + 1e-9 for c in claims], ci_high=[c.value + 0.1 for c in claims])
+    outside = intervals.assign(
+        ci_low=[c.value + 1e-9 for c in claims], ci_high=[c.value + 0.1 for c in claims]
+    )
     assert not paper.compare(scores, "sts", outside)["paper_inside"].any()
-    below = intervals.assign(ci_low=[c.value - 0.1 for c in claims], ci_high=[c.value - 1e-9 for c in claims])
+    below = intervals.assign(
+        ci_low=[c.value - 0.1 for c in claims], ci_high=[c.value - 1e-9 for c in claims]
+    )
     assert not paper.compare(scores, "sts", below)["paper_inside"].any()

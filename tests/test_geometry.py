@@ -44,15 +44,21 @@ def test_rogue_contributions_by_hand():
 @pytest.mark.parametrize("n", [2, 3, 17])
 def test_rogue_contributions_match_brute_force(n):
     x = anisotropic(n, 6, seed=n)
-    np.testing.assert_allclose(geometry.rogue_contributions(x), brute_force_contributions(x), atol=1e-14)
+    np.testing.assert_allclose(
+        geometry.rogue_contributions(x), brute_force_contributions(x), atol=1e-14
+    )
 
 
 @pytest.mark.parametrize("n", [2, 40, 300])
 def test_rogue_contributions_sum_to_self_similarity(n):
     x = anisotropic(n, 24, seed=n).astype(np.float32)
-    assert geometry.rogue_contributions(x).sum() == pytest.approx(metrics.self_similarity(x), abs=1e-14)
+    assert geometry.rogue_contributions(x).sum() == pytest.approx(
+        metrics.self_similarity(x), abs=1e-14
+    )
     x3 = anisotropic(n, 24, seed=n, layers=3)
-    np.testing.assert_allclose(geometry.rogue_contributions(x3).sum(axis=1), metrics.self_similarity(x3), atol=1e-14)
+    np.testing.assert_allclose(
+        geometry.rogue_contributions(x3).sum(axis=1), metrics.self_similarity(x3), atol=1e-14
+    )
 
 
 def test_rogue_contributions_per_layer_and_chunked(monkeypatch):
@@ -60,7 +66,9 @@ def test_rogue_contributions_per_layer_and_chunked(monkeypatch):
     per_layer = geometry.rogue_contributions(x)
     assert per_layer.shape == (3, 8)
     for layer in range(3):
-        np.testing.assert_allclose(per_layer[layer], brute_force_contributions(x[:, layer]), atol=1e-14)
+        np.testing.assert_allclose(
+            per_layer[layer], brute_force_contributions(x[:, layer]), atol=1e-14
+        )
     monkeypatch.setattr(geometry, "ROW_CHUNK", 7)  # several chunks, the last one partial
     np.testing.assert_allclose(geometry.rogue_contributions(x), per_layer, atol=1e-14)
 
@@ -68,7 +76,9 @@ def test_rogue_contributions_per_layer_and_chunked(monkeypatch):
 def test_rogue_contributions_are_invariant_to_scaling_rows():
     x = anisotropic(30, 5)
     scales = np.random.default_rng(1).uniform(0.1, 10, size=(30, 1))
-    np.testing.assert_allclose(geometry.rogue_contributions(x * scales), geometry.rogue_contributions(x), atol=1e-14)
+    np.testing.assert_allclose(
+        geometry.rogue_contributions(x * scales), geometry.rogue_contributions(x), atol=1e-14
+    )
 
 
 def test_rogue_shares_find_a_planted_rogue_dimension():
@@ -132,7 +142,10 @@ FITS = {
 def scaled_sample(n: int = 200, d: int = 8, seed: int = 0) -> np.ndarray:
     """Correlated dimensions with very different scales and a nonzero mean."""
     rng = np.random.default_rng(seed)
-    return rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * rng.uniform(0.1, 20, size=d) + rng.normal(size=d) * 5
+    return (
+        rng.normal(size=(n, d)) @ rng.normal(size=(d, d)) * rng.uniform(0.1, 20, size=d)
+        + rng.normal(size=d) * 5
+    )
 
 
 def top_directions(x: np.ndarray, D: int) -> np.ndarray:
@@ -160,7 +173,9 @@ def test_zscore_standardises_and_uses_the_fitted_statistics():
     out = fitted.apply(x)
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
     np.testing.assert_allclose(out.std(axis=0), 1, atol=1e-12)
-    np.testing.assert_allclose(fitted.apply(new), (new - x.mean(axis=0)) / x.std(axis=0), atol=1e-12)
+    np.testing.assert_allclose(
+        fitted.apply(new), (new - x.mean(axis=0)) / x.std(axis=0), atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("D", [1, 3, 7])
@@ -244,10 +259,16 @@ def test_apply_widens_float32_to_float64_exactly(name):
     fit, kw = FITS[name]
     transform = fit(scaled_sample(n=60, seed=0), **kw)
     x = scaled_sample(n=40, seed=1).astype(np.float32)
-    got = transform.apply(np.stack([x, x], axis=1)[:, 1])  # a strided float32 view, as a layer of the embeddings is
+    got = transform.apply(
+        np.stack([x, x], axis=1)[:, 1]
+    )  # a strided float32 view, as a layer of the embeddings is
     assert got.dtype == np.float64
-    np.testing.assert_array_equal(got, transform.apply(x.astype(np.float64)))  # the same bits as widening first
-    np.testing.assert_array_equal(transform.apply(x.astype(object)), got)  # not plain numbers: converted first
+    np.testing.assert_array_equal(
+        got, transform.apply(x.astype(np.float64))
+    )  # the same bits as widening first
+    np.testing.assert_array_equal(
+        transform.apply(x.astype(object)), got
+    )  # not plain numbers: converted first
 
 
 def test_apply_per_layer_rejects_mismatched_shapes():
@@ -338,8 +359,12 @@ def test_uniformity_by_hand():
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 40, 41, 1000])
 def test_uniformity_chunked_matches_brute_force(chunk):
     x = anisotropic(41, 5, seed=chunk)
-    assert geometry.uniformity(x, chunk=chunk) == pytest.approx(brute_force_uniformity(x), abs=1e-12)
-    assert geometry.uniformity(x, t=0.7, chunk=chunk) == pytest.approx(brute_force_uniformity(x, t=0.7), abs=1e-12)
+    assert geometry.uniformity(x, chunk=chunk) == pytest.approx(
+        brute_force_uniformity(x), abs=1e-12
+    )
+    assert geometry.uniformity(x, t=0.7, chunk=chunk) == pytest.approx(
+        brute_force_uniformity(x, t=0.7), abs=1e-12
+    )
 
 
 def test_uniformity_is_stable_where_the_exponentials_underflow():
@@ -347,7 +372,9 @@ def test_uniformity_is_stable_where_the_exponentials_underflow():
     t = 1e6
     expected = brute_force_uniformity(x, t=t)
     with np.errstate(divide="ignore"):
-        naive = np.log(np.mean(np.exp(-t * pdist(x / np.linalg.norm(x, axis=1, keepdims=True), "sqeuclidean"))))
+        naive = np.log(
+            np.mean(np.exp(-t * pdist(x / np.linalg.norm(x, axis=1, keepdims=True), "sqeuclidean")))
+        )
     assert expected < -800 and naive == -np.inf  # every exp underflows to 0
     assert geometry.uniformity(x, t=t, chunk=4) == pytest.approx(expected, rel=1e-12)
 
@@ -357,7 +384,9 @@ def test_uniformity_per_layer():
     values = geometry.uniformity(x, chunk=4)
     assert values.shape == (3,)
     for layer in range(3):
-        assert values[layer] == pytest.approx(brute_force_uniformity(x[:, layer].astype(np.float64)), abs=1e-12)
+        assert values[layer] == pytest.approx(
+            brute_force_uniformity(x[:, layer].astype(np.float64)), abs=1e-12
+        )
 
 
 @pytest.mark.parametrize(
@@ -402,7 +431,9 @@ def test_partial_spearman_matches_the_residual_definition(seed):
     y = 0.5 * x - z + rng.normal(size=50)
     y[:5] = np.round(y[:5])  # some ties
     y[5] = y[0]
-    assert geometry.partial_spearman(x, y, z) == pytest.approx(residual_partial_spearman(x, y, z), abs=1e-12)
+    assert geometry.partial_spearman(x, y, z) == pytest.approx(
+        residual_partial_spearman(x, y, z), abs=1e-12
+    )
 
 
 def test_partial_spearman_invariances():

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import removed_when_done
+from hub_replica import NEVER_REQUESTED, HubReplica, SilentServer
 
 from cvsp.registry import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
 from cvsp.settings import revision_variable
-from conftest import removed_when_done
-from hub_replica import NEVER_REQUESTED, HubReplica, SilentServer
 
 ROOT = Path(__file__).resolve().parents[1]
 FORBIDDEN = NEVER_REQUESTED
@@ -42,9 +42,16 @@ BOOTSTRAP = "200"
 
 
 def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str, str]:
-    env = dict(os.environ, HF_ENDPOINT=endpoint, HF_HOME=str(hf_home), CVSP_CACHE_DIR=str(cache),
-               CVSP_MODELS="real", MPLBACKEND="Agg", HF_HUB_DISABLE_TELEMETRY="1",
-               CVSP_BOOTSTRAP=BOOTSTRAP)  # fmt: skip
+    env = dict(
+        os.environ,
+        HF_ENDPOINT=endpoint,
+        HF_HOME=str(hf_home),
+        CVSP_CACHE_DIR=str(cache),
+        CVSP_MODELS="real",
+        MPLBACKEND="Agg",
+        HF_HUB_DISABLE_TELEMETRY="1",
+        CVSP_BOOTSTRAP=BOOTSTRAP,
+    )
     revisions = [revision_variable(key) for key in MODELS]
     for name in ("HF_HUB_OFFLINE", *revisions, "DISABLE_SAFETENSORS_CONVERSION"):
         env.pop(name, None)
@@ -58,9 +65,23 @@ CLI = "import sys\nfrom cvsp.cli import main\ncode = main(sys.argv[1:])\nprint('
 
 def _reproduce(out: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", CLI, "reproduce", "--models", "real", "--out", str(out), "--no-progress", *extra],
-        env=env, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            CLI,
+            "reproduce",
+            "--models",
+            "real",
+            "--out",
+            str(out),
+            "--no-progress",
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 def _refusal(done: subprocess.CompletedProcess) -> str:
@@ -70,11 +91,15 @@ def _refusal(done: subprocess.CompletedProcess) -> str:
     return _one_sentence(done.stderr)
 
 
-def _load(env: dict[str, str], key: str = "gpt2", spec: str | None = None) -> subprocess.CompletedProcess:
+def _load(
+    env: dict[str, str], key: str = "gpt2", spec: str | None = None
+) -> subprocess.CompletedProcess:
     """Load one model in a fresh interpreter (the hub settings are read at import)."""
     call = f"load_hub({spec})" if spec else f"load_real({key!r}, device='cpu')"
     code = f"from cvsp.models import load_hub, load_real\nfrom cvsp.registry import ModelSpec\n{call}\n"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def _execute(notebook: Path, executed: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -88,8 +113,11 @@ def _execute(notebook: Path, executed: Path, env: dict[str, str]) -> subprocess.
     )
     return subprocess.run(
         [sys.executable, "-c", code, str(notebook), str(executed), str(notebook.parent)],
-        env=env, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 def _forbidden(hub: HubReplica) -> list:
@@ -162,7 +190,9 @@ def test_rerun_without_the_hub_is_byte_identical(online_run, tmp_path, offline):
     env = _env(stopped, root / "hf", tmp_path / "cache", **changes)
     done = _reproduce(tmp_path / "out", env)
     assert done.returncode == 0, done.stderr[-4000:]
-    assert (tmp_path / "out" / "scores.csv").read_bytes() == (root / "out" / "scores.csv").read_bytes()
+    assert (tmp_path / "out" / "scores.csv").read_bytes() == (
+        root / "out" / "scores.csv"
+    ).read_bytes()
     provenance = json.loads((tmp_path / "out" / "provenance.json").read_text())
     assert provenance["models"]["clip"]["commit"] == CLIP_COMMIT
 
@@ -175,15 +205,22 @@ def test_notebook_in_real_mode_uses_the_command_lines_path(online_run, hub_repos
     before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
     executed = tmp_path / "03_sts.ipynb"
     with HubReplica(hub_repos) as hub:
-        done = _execute(ROOT / "notebooks" / "03_sts.ipynb", executed, _env(hub.url, root / "hf", cache))
+        done = _execute(
+            ROOT / "notebooks" / "03_sts.ipynb", executed, _env(hub.url, root / "hf", cache)
+        )
         assert done.returncode == 0, done.stderr[-4000:]
         assert not _forbidden(hub)
-        assert not hub.requests("/lfs/"), "weights downloaded again instead of read from the hub cache"
+        assert not hub.requests("/lfs/"), (
+            "weights downloaded again instead of read from the hub cache"
+        )
     after = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
     assert after == before, "the notebook computed embeddings the command line had cached"
     text = executed.read_text()
     assert "STAND-IN" not in text
-    assert f"gpt2@{GPT2_COMMIT[:7]}" in text and f"openai/clip-vit-base-patch32@{CLIP_COMMIT[:7]}" in text
+    assert (
+        f"gpt2@{GPT2_COMMIT[:7]}" in text
+        and f"openai/clip-vit-base-patch32@{CLIP_COMMIT[:7]}" in text
+    )
 
 
 def test_clip_main_is_refused_before_any_download(hub_repos, tmp_path):
@@ -200,11 +237,15 @@ def test_clip_main_is_refused_before_any_download(hub_repos, tmp_path):
 
 
 def test_conversion_ref_by_name_loads_the_conversion_commit(hub_repos, tmp_path):
-    code = ("from cvsp.models import load_real\n"
-            "m = load_real('clip', 'refs/pr/66', device='cpu')\nprint(m.commit, m.revision)\n")  # fmt: skip
+    code = (
+        "from cvsp.models import load_real\n"
+        "m = load_real('clip', 'refs/pr/66', device='cpu')\nprint(m.commit, m.revision)\n"
+    )
     with HubReplica(hub_repos) as hub:
         env = _env(hub.url, tmp_path / "hf", tmp_path / "cache")
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == [CLIP_COMMIT, "refs/pr/66"]
     assert not _forbidden(hub)
@@ -213,8 +254,16 @@ def test_conversion_ref_by_name_loads_the_conversion_commit(hub_repos, tmp_path)
 @pytest.mark.parametrize(
     "spec, revision, expected",
     [
-        ("ModelSpec('x', 'nobody/no-such-model', 'gpt2', 'X', 1024)", None, "The hub has no model 'nobody/no-such-model'"),
-        (None, "0" * 40, f"The hub has no revision '{'0' * 40}' of gpt2; check CVSP_GPT2_REVISION (pinned default {GPT2_COMMIT})"),
+        (
+            "ModelSpec('x', 'nobody/no-such-model', 'gpt2', 'X', 1024)",
+            None,
+            "The hub has no model 'nobody/no-such-model'",
+        ),
+        (
+            None,
+            "0" * 40,
+            f"The hub has no revision '{'0' * 40}' of gpt2; check CVSP_GPT2_REVISION (pinned default {GPT2_COMMIT})",
+        ),
         (None, "no-such-branch", "The hub has no revision 'no-such-branch' of gpt2"),
     ],
     ids=["repository", "commit", "branch"],
@@ -264,7 +313,9 @@ def contrast_run(request, contrast_repos, tmp_path_factory):
     root = tmp_path_factory.mktemp("contrast")
     removed_when_done(request, root)
     with HubReplica(contrast_repos) as hub:
-        done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "contrast")
+        done = _reproduce(
+            root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "contrast"
+        )
     assert done.returncode == 0, done.stderr[-4000:]
     return root, hub
 
@@ -273,8 +324,15 @@ def _contrast_commits() -> dict[str, str]:
     """The commit each model of the contrast set must be read from, in the replica."""
     from hub_repos import simcse_layout
 
-    return {"gpt2": GPT2_COMMIT, "clip": CLIP_COMMIT, "bert": BERT_COMMIT,
-            **{key: simcse_layout(key)[0][MODELS[key].revision] for key in ("simcse_unsup", "simcse_sup")}}  # fmt: skip
+    return {
+        "gpt2": GPT2_COMMIT,
+        "clip": CLIP_COMMIT,
+        "bert": BERT_COMMIT,
+        **{
+            key: simcse_layout(key)[0][MODELS[key].revision]
+            for key in ("simcse_unsup", "simcse_sup")
+        },
+    }
 
 
 @pytest.mark.slow
@@ -286,23 +344,43 @@ def test_contrast_set_loads_every_model_at_its_commit(contrast_run, online_run, 
     for key, commit in expected.items():
         record = provenance["models"][key]
         assert record["source"] == "real" and record["commit"] == commit, key
-        assert record["pinned_revision"] == MODELS[key].revision and record["revision"] == MODELS[key].revision, key
+        assert (
+            record["pinned_revision"] == MODELS[key].revision
+            and record["revision"] == MODELS[key].revision
+        ), key
         weights = served[MODELS[key].hub_id].commits[commit]["model.safetensors"]
         assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest(), key
-        assert "tokenizer" not in record  # real models bring their own tokenizer, never the stand-in one
-    assert provenance["models"]["simcse_unsup"]["published_sha256"] == MODELS["simcse_unsup"].published_sha256
+        assert (
+            "tokenizer" not in record
+        )  # real models bring their own tokenizer, never the stand-in one
+    assert (
+        provenance["models"]["simcse_unsup"]["published_sha256"]
+        == MODELS["simcse_unsup"].published_sha256
+    )
     assert provenance["models"]["simcse_sup"]["pinned_commit_prefix"] == "d9aa2ff"
-    assert provenance["models"]["simcse_sup"]["pinned_commit"] is None  # a ref is pinned, not a commit
+    assert (
+        provenance["models"]["simcse_sup"]["pinned_commit"] is None
+    )  # a ref is pinned, not a commit
     resolves = [r.path for r in hub.requests("/resolve/")]
     by_ref = [p for p in resolves if not any(c in p for c in expected.values())]
     # files are read at the resolved commits; only config.json by the ref's name (to record the ref)
-    assert by_ref and all(p.endswith("/config.json") and ("refs%2Fpr%2F" in p or "refs/pr/" in p) for p in by_ref), by_ref
+    assert by_ref and all(
+        p.endswith("/config.json") and ("refs%2Fpr%2F" in p or "refs/pr/" in p) for p in by_ref
+    ), by_ref
     assert not _forbidden(hub), _forbidden(hub)
     contrasts = (root / "out" / "contrasts.csv").read_text().splitlines()
     assert contrasts[0].startswith("result,task,model,base,variant,base_variant,layer,difference")
-    assert {line.split(",")[2:4] == ["simcse_sup", "bert"] for line in contrasts[1:]} == {True, False}
+    assert {line.split(",")[2:4] == ["simcse_sup", "bert"] for line in contrasts[1:]} == {
+        True,
+        False,
+    }
+
     # the paper's two models: the very rows the paper-only run wrote
-    paper_rows = lambda path: [l for l in path.read_text().splitlines() if l.split(",")[1] in ("gpt2", "clip")]  # noqa: E731
+    def paper_rows(path):
+        return [
+            row for row in path.read_text().splitlines() if row.split(",")[1] in ("gpt2", "clip")
+        ]
+
     online_root = online_run[0]
     assert paper_rows(root / "out" / "scores.csv") == paper_rows(online_root / "out" / "scores.csv")
 
@@ -311,19 +389,28 @@ def test_simcse_loads_by_default_and_again_offline(contrast_repos, tmp_path):
     """No revision set: supervised SimCSE loads from its pinned ref ``refs/pr/3`` (the
     conversion commit, safetensors, nothing else fetched), and then without the hub from
     the hub cache, which remembers the commit the ref named."""
-    code = ("from cvsp.models import load_models\nfrom cvsp.settings import Settings\n"
-            "m = load_models(Settings.from_env(), ('simcse_sup',), device='cpu')['simcse_sup']\n"
-            "print(m.revision, m.commit, m.weights_sha256)\n")  # fmt: skip
+    code = (
+        "from cvsp.models import load_models\nfrom cvsp.settings import Settings\n"
+        "m = load_models(Settings.from_env(), ('simcse_sup',), device='cpu')['simcse_sup']\n"
+        "print(m.revision, m.commit, m.weights_sha256)\n"
+    )
     expected = _contrast_commits()["simcse_sup"]
     with HubReplica(contrast_repos) as hub:
         env = _env(hub.url, tmp_path / "hf", tmp_path / "cache")
-        online = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+        online = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600
+        )
         assert online.returncode == 0, online.stderr[-3000:]
         assert online.stdout.split()[:2] == ["refs/pr/3", expected]
         assert not _forbidden(hub), _forbidden(hub)
         assert hub.requests(f"/resolve/{expected}/model.safetensors")
-    offline = subprocess.run([sys.executable, "-c", code], env={**env, "HF_HUB_OFFLINE": "1"},
-                             capture_output=True, text=True, timeout=600)  # fmt: skip
+    offline = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert offline.returncode == 0, offline.stderr[-3000:]
     assert offline.stdout == online.stdout
 
@@ -335,10 +422,17 @@ def test_simcse_ref_that_moved_is_refused_before_any_download(contrast_repos, tm
     moved = []
     for repo in contrast_repos:
         if repo.repo_id == MODELS["simcse_unsup"].hub_id:  # refs/pr/4 now names refs/pr/5's commit
-            repo = dataclasses.replace(repo, refs={**repo.refs, "refs/pr/4": repo.refs["refs/pr/5"]})
+            repo = dataclasses.replace(
+                repo, refs={**repo.refs, "refs/pr/4": repo.refs["refs/pr/5"]}
+            )
         moved.append(repo)
     with HubReplica(moved) as hub:
-        done = _reproduce(tmp_path / "out", _env(hub.url, tmp_path / "hf", tmp_path / "cache"), "--model-set", "contrast")
+        done = _reproduce(
+            tmp_path / "out",
+            _env(hub.url, tmp_path / "hf", tmp_path / "cache"),
+            "--model-set",
+            "contrast",
+        )
     message = _refusal(done)
     assert "the pinned ref refs/pr/4 now names commit 99b4eb6" in message and "8d6e532" in message
     assert "CVSP_SIMCSE_UNSUP_REVISION" in message
@@ -358,7 +452,9 @@ def test_simcse_main_without_safetensors_is_refused_before_any_download(contrast
 
 
 @pytest.mark.slow
-def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contrast_run, contrast_repos, tmp_path):
+def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(
+    contrast_run, contrast_repos, tmp_path
+):
     """Chapter 7 against the replica: the same commits as the command line, no new forward pass."""
     root, _ = contrast_run
     cache = root / "cache"
@@ -369,7 +465,9 @@ def test_chapter_7_in_real_mode_reads_the_contrast_runs_models_and_cache(contras
         done = _execute(ROOT / "notebooks" / "07_images_or_contrast.ipynb", executed, env)
         assert done.returncode == 0, done.stderr[-4000:]
         assert not _forbidden(hub)
-        assert not hub.requests("/lfs/"), "weights downloaded again instead of read from the hub cache"
+        assert not hub.requests("/lfs/"), (
+            "weights downloaded again instead of read from the hub cache"
+        )
     after = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
     assert after == before, "the chapter computed embeddings the command line had cached"
     text = executed.read_text()
@@ -390,10 +488,25 @@ def test_the_workflows_real_tests_pass_against_the_replica(contrast_run, book_re
     with HubReplica(book_repos) as hub:
         env = _env(hub.url, root / "hf", root / "cache")
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "inner"),
-             str(ROOT / "tests" / "test_real.py"), "-k", "not published"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--basetemp",
+                str(tmp_path / "inner"),
+                str(ROOT / "tests" / "test_real.py"),
+                "-k",
+                "not published",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     assert done.returncode == 0, done.stdout[-4000:]
     summary = done.stdout.strip().splitlines()[-1]
     published = sum(bool(MODELS[key].published_sha256) for key in BOOK_MODELS)
@@ -408,10 +521,20 @@ def test_the_workflows_real_tests_pass_against_the_replica(contrast_run, book_re
 # these repositories do not hold: answered 404). Anything else (another weights file,
 # OpenCLIP's checkpoint, an export, the image preprocessor, generation_config.json) is not
 # cvsp's to fetch.
-WEIGHTS_CONFIG_TOKENIZER = frozenset({
-    "model.safetensors", "config.json", "tokenizer_config.json", "tokenizer.json", "vocab.json", "merges.txt",
-    "spiece.model", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
-})  # fmt: skip
+WEIGHTS_CONFIG_TOKENIZER = frozenset(
+    {
+        "model.safetensors",
+        "config.json",
+        "tokenizer_config.json",
+        "tokenizer.json",
+        "vocab.json",
+        "merges.txt",
+        "spiece.model",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "chat_template.jinja",
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -421,7 +544,9 @@ def beyond_run(request, beyond_repos, tmp_path_factory):
     root = tmp_path_factory.mktemp("beyond")
     removed_when_done(request, root)
     with HubReplica(beyond_repos) as hub:
-        done = _reproduce(root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "beyond")
+        done = _reproduce(
+            root / "out", _env(hub.url, root / "hf", root / "cache"), "--model-set", "beyond"
+        )
         endpoint = hub.url
     assert done.returncode == 0, done.stderr[-4000:]
     return root, hub, endpoint
@@ -429,8 +554,9 @@ def beyond_run(request, beyond_repos, tmp_path_factory):
 
 @pytest.mark.slow
 def test_beyond_set_loads_every_model_at_its_pinned_commit(beyond_run, beyond_repos, online_run):
-    from cvsp.registry import MODEL_SETS, PAPER_MODELS
     from hub_repos import marked_never
+
+    from cvsp.registry import MODEL_SETS, PAPER_MODELS
 
     root, hub, _ = beyond_run
     out = root / "out"
@@ -440,15 +566,23 @@ def test_beyond_set_loads_every_model_at_its_pinned_commit(beyond_run, beyond_re
     served = {repo.repo_id: repo for repo in beyond_repos}
     for key in MODEL_SETS["beyond"]:
         spec, record = MODELS[key], provenance["models"][key]
-        assert record["source"] == "real" and "tokenizer" not in record, key  # the hub's tokenizer, not cvsp's
-        assert record["commit"] == spec.revision == record["pinned_commit"] == record["revision"], key
+        assert record["source"] == "real" and "tokenizer" not in record, (
+            key
+        )  # the hub's tokenizer, not cvsp's
+        assert record["commit"] == spec.revision == record["pinned_commit"] == record["revision"], (
+            key
+        )
         weights = served[spec.hub_id].commits[spec.revision]["model.safetensors"]
         assert record["weights_sha256"] == hashlib.sha256(weights).hexdigest(), key
         assert hub.requests(f"/{spec.hub_id}/resolve/{spec.revision}/model.safetensors"), key
     # every file was read at its model's pinned commit, and only weights, config and tokenizer
-    pinned = {f"/{MODELS[key].hub_id}/resolve/{MODELS[key].revision}/" for key in MODEL_SETS["beyond"]}
+    pinned = {
+        f"/{MODELS[key].hub_id}/resolve/{MODELS[key].revision}/" for key in MODEL_SETS["beyond"]
+    }
     resolves = [r.path for r in hub.requests("/resolve/")]
-    assert resolves and all(any(p.startswith(prefix) for prefix in pinned) for p in resolves), resolves
+    assert resolves and all(any(p.startswith(prefix) for prefix in pinned) for p in resolves), (
+        resolves
+    )
     named = {p.split("/resolve/", 1)[1].split("/", 1)[1] for p in resolves}
     assert named <= WEIGHTS_CONFIG_TOKENIZER, sorted(named - WEIGHTS_CONFIG_TOKENIZER)
     assert "spiece.model" in named  # SigLIP's SentencePiece tokenizer, from its repository
@@ -458,15 +592,20 @@ def test_beyond_set_loads_every_model_at_its_pinned_commit(beyond_run, beyond_re
     for name in ("verdicts.csv", "depth_differences.csv"):
         lines = (out / name).read_text().splitlines()
         assert len(lines) > 1 and lines[1].endswith(",pretrained"), name
-    verdict_models = {line.split(",")[0] for line in (out / "verdicts.csv").read_text().splitlines()[1:]}
+    verdict_models = {
+        line.split(",")[0] for line in (out / "verdicts.csv").read_text().splitlines()[1:]
+    }
     assert verdict_models == set(MODEL_SETS["beyond"])
     scores = (out / "scores.csv").read_text().splitlines()
     assert scores[0].startswith("result,model,variant,task,layer,")
     layers = lambda model: {row.split(",")[4] for row in scores[1:] if row.split(",")[1] == model}  # noqa: E731
     assert layers("gpt2_medium") == {str(i) for i in range(25)}  # 24 blocks: hidden states 0..24
     assert layers("gpt2") == {str(i) for i in range(13)}
+
     # the paper's two models: the very rows the paper-only run wrote
-    paper_rows = lambda path: [l for l in path.read_text().splitlines() if l.split(",")[1] in PAPER_MODELS]  # noqa: E731
+    def paper_rows(path):
+        return [row for row in path.read_text().splitlines() if row.split(",")[1] in PAPER_MODELS]
+
     assert paper_rows(out / "scores.csv") == paper_rows(online_run[0] / "out" / "scores.csv")
 
 
@@ -478,11 +617,23 @@ def test_beyond_rerun_offline_from_the_caches_is_byte_identical(beyond_run, tmp_
     root, _, stopped = beyond_run
     cache = root / "cache"
     before = sorted(p.name for p in (cache / "embeddings").glob("*.npy"))
-    done = _reproduce(tmp_path / "out", _env(stopped, root / "hf", cache, HF_HUB_OFFLINE="1"), "--model-set", "beyond")
+    done = _reproduce(
+        tmp_path / "out",
+        _env(stopped, root / "hf", cache, HF_HUB_OFFLINE="1"),
+        "--model-set",
+        "beyond",
+    )
     assert done.returncode == 0, done.stderr[-4000:]
-    assert sorted(p.name for p in (cache / "embeddings").glob("*.npy")) == before, "embeddings computed again"
+    assert sorted(p.name for p in (cache / "embeddings").glob("*.npy")) == before, (
+        "embeddings computed again"
+    )
     for name in ("scores.csv", "verdicts.csv", "depth_differences.csv"):
         assert (tmp_path / "out" / name).read_bytes() == (root / "out" / name).read_bytes(), name
-    first, again = (json.loads((out / "provenance.json").read_text())["models"] for out in (root / "out", tmp_path / "out"))
+    first, again = (
+        json.loads((out / "provenance.json").read_text())["models"]
+        for out in (root / "out", tmp_path / "out")
+    )
     assert {k: m["commit"] for k, m in again.items()} == {k: m["commit"] for k, m in first.items()}
-    assert {k: m["weights_sha256"] for k, m in again.items()} == {k: m["weights_sha256"] for k, m in first.items()}
+    assert {k: m["weights_sha256"] for k, m in again.items()} == {
+        k: m["weights_sha256"] for k, m in first.items()
+    }

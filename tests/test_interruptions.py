@@ -29,6 +29,7 @@ def _cache_entries(count: int):
     def reached(cache: Path, out: Path) -> bool:
         folder = cache / "embeddings"
         return folder.is_dir() and len(list(folder.glob("*.npy"))) >= count
+
     return reached
 
 
@@ -48,7 +49,9 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(small_reference_run, 
     cache, out = tmp_path / "cache", tmp_path / "out"
     env = reproduce_env(cache)
     command = reproduce_command(out, small=True)
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     reached = KILL_POINTS[when]
     try:
         while process.poll() is None and not reached(cache, out):

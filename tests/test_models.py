@@ -13,9 +13,10 @@ from safetensors import safe_open
 from transformers import CLIPTextModelWithProjection, GPT2Model
 
 from cvsp import models as cvsp_models
-from cvsp.models import SMALL_WIDTH, load_model, standin_checkpoint
+from cvsp.models import load_model
 from cvsp.registry import MODELS, ModelUnavailableError
 from cvsp.settings import Settings, SettingsError
+from cvsp.standins import SMALL_WIDTH, standin_checkpoint
 
 
 def test_registry():
@@ -57,7 +58,9 @@ def test_stand_ins_are_seeded(settings, small_models, tmp_path):
     assert "seed1" in other.fingerprint
 
 
-def test_small_stand_ins_keep_layers_vocabularies_and_positions_and_say_so(settings, models, tmp_path):
+def test_small_stand_ins_keep_layers_vocabularies_and_positions_and_say_so(
+    settings, models, tmp_path
+):
     small = settings.with_(cache_dir=tmp_path, standin_size="small")
     for key in ("gpt2", "clip"):
         full, narrow = models[key], load_model(key, small)
@@ -67,8 +70,14 @@ def test_small_stand_ins_keep_layers_vocabularies_and_positions_and_say_so(setti
             assert getattr(narrow_config, name) == getattr(full_config, name), (key, name)
         assert len(narrow.tokenizer) == len(full.tokenizer)
         assert narrow.fingerprint != full.fingerprint and ":small:" in narrow.fingerprint
-        assert narrow.provenance()["standin_size"] == "small" and full.provenance()["standin_size"] == "full"
-    assert {p.name for p in (tmp_path / "stand-ins").iterdir()} == {"gpt2-seed0-small", "clip-seed0-small"}
+        assert (
+            narrow.provenance()["standin_size"] == "small"
+            and full.provenance()["standin_size"] == "full"
+        )
+    assert {p.name for p in (tmp_path / "stand-ins").iterdir()} == {
+        "gpt2-seed0-small",
+        "clip-seed0-small",
+    }
     with pytest.raises(SettingsError, match="CVSP_STANDIN_SIZE"):
         Settings.from_env({"CVSP_STANDIN_SIZE": "tiny"})
 
@@ -95,9 +104,21 @@ def test_real_models_fail_fast_when_the_hub_is_unreachable(tmp_path):
     )
     env.pop("HF_HUB_OFFLINE", None)
     done = subprocess.run(
-        [sys.executable, "-m", "cvsp", "reproduce", "--models", "real", "--out", str(tmp_path / "out")],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "cvsp",
+            "reproduce",
+            "--models",
+            "real",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1
     assert "hub cannot be reached" in done.stderr
     assert "--models stand-in" in done.stderr

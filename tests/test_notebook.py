@@ -11,7 +11,18 @@ from test_paper import synthetic_scores
 from cvsp import notebook, paper, plots
 from cvsp.settings import Settings
 
-DIFFERENCE_COLUMNS = ["result", "task", "clip_variant", "gpt2_variant", "layer", "difference", "ci_low", "ci_high", "t", "p"]
+DIFFERENCE_COLUMNS = [
+    "result",
+    "task",
+    "clip_variant",
+    "gpt2_variant",
+    "layer",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "t",
+    "p",
+]
 
 
 def _differences(result: str = "sts", tasks=("stsb",)) -> pd.DataFrame:
@@ -21,7 +32,20 @@ def _differences(result: str = "sts", tasks=("stsb",)) -> pd.DataFrame:
             for layer in [*map(str, range(13)), "best"]:
                 d = 0.1 + (0.01 * int(layer) if layer != "best" else 0.3)
                 t = np.nan if layer == "best" else 2.0
-                rows.append((result, task, clip_variant, gpt2_variant, layer, d, d - 0.05, d + 0.05, t, 0.04))
+                rows.append(
+                    (
+                        result,
+                        task,
+                        clip_variant,
+                        gpt2_variant,
+                        layer,
+                        d,
+                        d - 0.05,
+                        d + 0.05,
+                        t,
+                        0.04,
+                    )
+                )
     return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
 
 
@@ -33,7 +57,9 @@ def test_interval_text():
 
 def test_comparison_table_adds_our_interval_and_whether_the_paper_is_inside():
     scores = synthetic_scores()
-    claims = pd.DataFrame({"claim": [c.text for c in paper.REPORTED]}).assign(ci_low=0.40, ci_high=0.75)
+    claims = pd.DataFrame({"claim": [c.text for c in paper.REPORTED]}).assign(
+        ci_low=0.40, ci_high=0.75
+    )
     plain = notebook.comparison_table(scores, "sts")
     assert "95 % interval" not in plain.columns
     table = notebook.comparison_table(scores, "sts", claims)
@@ -54,10 +80,14 @@ def test_differences_table_keeps_the_asked_layers_in_order():
     assert best.loc["CLIP eos − GPT-2 last_token", "difference"] == pytest.approx(0.4)
     assert best.loc["CLIP eos − GPT-2 last_token", "95 % interval"] == "[0.350, 0.450]"
     assert {"t", "p"} <= set(table.columns)
-    words = notebook.differences_table(_differences("word_similarity", ("rg65", "simlex999")), layers=("best",))
+    words = notebook.differences_table(
+        _differences("word_similarity", ("rg65", "simlex999")), layers=("best",)
+    )
     assert list(words.index.names) == ["task", "compared", "layer"] and len(words) == 4
     no_tests = _differences().assign(t=np.nan, p=np.nan)
-    assert "t" not in notebook.differences_table(no_tests).columns  # self-similarities: no Williams' t
+    assert (
+        "t" not in notebook.differences_table(no_tests).columns
+    )  # self-similarities: no Williams' t
 
 
 def test_session_merges_intervals_by_series_and_layer():
@@ -66,24 +96,36 @@ def test_session_merges_intervals_by_series_and_layer():
         ci_low=scores["value"] - 0.01, ci_high=scores["value"] + 0.02
     )
     session = notebook.Session(Settings(models="stand-in"), {}, {})
-    session.__dict__["uncertainty"] = (intervals.iloc[::-1], _differences(), pd.DataFrame())  # order must not matter
+    session.__dict__["uncertainty"] = (
+        intervals.iloc[::-1],
+        _differences(),
+        pd.DataFrame(),
+    )  # order must not matter
     merged = session.with_intervals(scores)
     assert len(merged) == len(scores)
     np.testing.assert_allclose(merged["ci_low"], scores["value"] - 0.01)
     np.testing.assert_allclose(merged["ci_high"], scores["value"] + 0.02)
-    assert set(session.differences("sts")["result"]) == {"sts"} and session.differences("cwe_self_similarity").empty
+    assert (
+        set(session.differences("sts")["result"]) == {"sts"}
+        and session.differences("cwe_self_similarity").empty
+    )
 
 
 def test_differences_figure_one_panel_per_task_with_best_layer_and_label():
-    fig = plots.differences_figure(_differences("word_similarity", ("rg65", "simlex999", "valnorm")), "word_similarity", True)
+    fig = plots.differences_figure(
+        _differences("word_similarity", ("rg65", "simlex999", "valnorm")), "word_similarity", True
+    )
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 3
     assert [t.get_text() for t in panels[0].get_xticklabels()][-1] == "best"
     assert len(panels[0].collections) >= 2  # a band per compared pair
     assert "STAND-IN" in fig._suptitle.get_text()
     plt.close(fig)
-    fig = plots.differences_figure(_differences("cwe_self_similarity", ("sts_sentences",)).query("layer != 'best'"),
-                                   "cwe_self_similarity", False)  # fmt: skip
+    fig = plots.differences_figure(
+        _differences("cwe_self_similarity", ("sts_sentences",)).query("layer != 'best'"),
+        "cwe_self_similarity",
+        False,
+    )
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "12"
     assert "STAND-IN" not in fig._suptitle.get_text()
     plt.close(fig)
@@ -94,24 +136,53 @@ def test_models_table_names_full_commits_and_sha256():
     the commit, the weights' sha256 (shortened on request) and the published one."""
     sha, published = "a" * 64, "b" * 64
     record = {
-        "gpt2": {"hub_id": "gpt2", "source": "real", "revision": "6" * 40, "commit": "6" * 40,
-                 "weights_sha256": sha, "standin_seed": None},
-        "simcse_unsup": {"hub_id": "princeton-nlp/unsup-simcse-bert-base-uncased", "source": "real",
-                         "revision": "refs/pr/4", "commit": "8d6e532" + "0" * 33, "weights_sha256": sha,
-                         "published_sha256": published, "standin_seed": None},
-        "clip": {"hub_id": "openai/clip-vit-base-patch32", "source": "stand-in", "revision": None, "commit": None,
-                 "weights_sha256": sha, "standin_seed": 3},
-    }  # fmt: skip
+        "gpt2": {
+            "hub_id": "gpt2",
+            "source": "real",
+            "revision": "6" * 40,
+            "commit": "6" * 40,
+            "weights_sha256": sha,
+            "standin_seed": None,
+        },
+        "simcse_unsup": {
+            "hub_id": "princeton-nlp/unsup-simcse-bert-base-uncased",
+            "source": "real",
+            "revision": "refs/pr/4",
+            "commit": "8d6e532" + "0" * 33,
+            "weights_sha256": sha,
+            "published_sha256": published,
+            "standin_seed": None,
+        },
+        "clip": {
+            "hub_id": "openai/clip-vit-base-patch32",
+            "source": "stand-in",
+            "revision": None,
+            "commit": None,
+            "weights_sha256": sha,
+            "standin_seed": 3,
+        },
+    }
     whole = notebook.models_table(record)
-    assert whole.loc["gpt2", "revision"] == "(the commit)" and whole.loc["gpt2", "commit"] == "6" * 40
+    assert (
+        whole.loc["gpt2", "revision"] == "(the commit)" and whole.loc["gpt2", "commit"] == "6" * 40
+    )
     row = whole.loc["princeton-nlp/unsup-simcse-bert-base-uncased"]
     assert (row["revision"], row["commit"], row["weights sha256"], row["published sha256"]) == (
-        "refs/pr/4", "8d6e532" + "0" * 33, sha, published)
+        "refs/pr/4",
+        "8d6e532" + "0" * 33,
+        sha,
+        published,
+    )
     assert whole.loc["gpt2", "published sha256"] == "—"
     stand_in = whole.loc["openai/clip-vit-base-patch32"]
-    assert stand_in["weights"] == "stand-in, seed 3" and stand_in["commit"] == "(none: random weights)"
+    assert (
+        stand_in["weights"] == "stand-in, seed 3" and stand_in["commit"] == "(none: random weights)"
+    )
     short = notebook.models_table(record, digits=16)
-    assert short.loc["gpt2", "weights sha256"] == "a" * 16 + "…" and short.loc["gpt2", "commit"] == "6" * 40
+    assert (
+        short.loc["gpt2", "weights sha256"] == "a" * 16 + "…"
+        and short.loc["gpt2", "commit"] == "6" * 40
+    )
 
 
 def test_show_gives_the_svg_its_natural_width(monkeypatch):
@@ -120,17 +191,20 @@ def test_show_gives_the_svg_its_natural_width(monkeypatch):
     import IPython.display  # here: IPython comes with Jupyter, not with cvsp
 
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda data, **options: shown.append((data, options)))
+    monkeypatch.setattr(
+        IPython.display, "display", lambda data, **options: shown.append((data, options))
+    )
     figure, _ = plt.subplots(figsize=(10.5, 3.6))
     notebook.show(figure)
-    (data, options), = shown
+    ((data, options),) = shown
     assert data["image/svg+xml"].lstrip().startswith("<?xml") and data["image/png"]
     assert options["metadata"] == {"image/svg+xml": {"width": 1008}} and options["raw"] is True
 
 
 def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path, capsys):
-    session = notebook.start("07_images_or_contrast", settings=settings.with_(standin_size="small",
-                                                                               cache_dir=tmp_path))  # fmt: skip
+    session = notebook.start(
+        "07_images_or_contrast", settings=settings.with_(standin_size="small", cache_dir=tmp_path)
+    )
     printed = capsys.readouterr().out
     assert printed.startswith("cvsp preflight: chapter 7: no download (stand-ins)")
     assert list(session.models) == ["gpt2", "clip", "bert", "simcse_unsup", "simcse_sup"]
@@ -141,7 +215,10 @@ def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path
     assert session.models.loaded == ("bert", "clip")
     from cvsp.reproduce import beyond_the_pair
 
-    assert not beyond_the_pair(session.models) and session.models.loaded == ("bert", "clip")  # specs only
+    assert not beyond_the_pair(session.models) and session.models.loaded == (
+        "bert",
+        "clip",
+    )  # specs only
 
 
 CHAPTER_ALONE = """
@@ -162,16 +239,37 @@ def test_a_chapter_downloads_only_the_weights_its_cells_use(hub_repos, tmp_path)
 
     from hub_replica import HubReplica
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and not k.endswith("_REVISION")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("HF_") and not k.endswith("_REVISION")
+    }
     with HubReplica(hub_repos) as hub:
-        env.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), CVSP_CACHE_DIR=str(tmp_path / "cvsp"),
-                   CVSP_MODELS="real", HF_HUB_DISABLE_TELEMETRY="1")  # fmt: skip
-        done = subprocess.run([sys.executable, "-c", CHAPTER_ALONE], env=env, capture_output=True, text=True,
-                              timeout=300)  # fmt: skip
+        env.update(
+            HF_ENDPOINT=hub.url,
+            HF_HOME=str(tmp_path / "hf"),
+            CVSP_CACHE_DIR=str(tmp_path / "cvsp"),
+            CVSP_MODELS="real",
+            HF_HUB_DISABLE_TELEMETRY="1",
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", CHAPTER_ALONE],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         files = [r.path for r in hub.requests("/resolve/")]
         checked = [r.path for r in hub.requests("/api/models/")]
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "loaded: gpt2" in done.stdout and "cvsp preflight: chapter 1: download 1.2 GB" in done.stdout
-    assert "/gpt2/resolve/" in " ".join(files) and any(p.endswith("/model.safetensors") for p in files), files
-    assert not any("clip" in path for path in files), files  # not a file of CLIP's, weights or config
+    assert (
+        "loaded: gpt2" in done.stdout
+        and "cvsp preflight: chapter 1: download 1.2 GB" in done.stdout
+    )
+    assert "/gpt2/resolve/" in " ".join(files) and any(
+        p.endswith("/model.safetensors") for p in files
+    ), files
+    assert not any("clip" in path for path in files), (
+        files
+    )  # not a file of CLIP's, weights or config
     assert any("clip" in path for path in checked)  # though its revision was checked up front

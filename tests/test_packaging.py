@@ -10,7 +10,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import module_at
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,10 +84,16 @@ def test_install_cells_and_clone_lines_follow_config_yml():
     for path, rules in tool.targets().items():
         text = path.read_text()
         for pattern, _ in rules:
-            found = pattern.findall(text) if path.suffix != ".ipynb" else pattern.findall(text.replace('\\"', '"'))
+            found = (
+                pattern.findall(text)
+                if path.suffix != ".ipynb"
+                else pattern.findall(text.replace('\\"', '"'))
+            )
             assert found, f"{path.name} has no line for {pattern.pattern}"
         rewrite = tool._rewrite_notebook if path.suffix == ".ipynb" else tool._rewrite
-        assert rewrite(text, rules) == text, f"{path.name} disagrees with _config.yml: run tools/sync_docs.py"
+        assert rewrite(text, rules) == text, (
+            f"{path.name} disagrees with _config.yml: run tools/sync_docs.py"
+        )
 
 
 def test_readme_and_book_state_the_pinned_commits():
@@ -97,9 +102,13 @@ def test_readme_and_book_state_the_pinned_commits():
     for name in ("README.md", "book/running.md"):
         text = (ROOT / name).read_text()
         for spec in MODELS.values():
-            assert spec.revision in text, f"{name} does not state the pinned revision of {spec.hub_id}"
+            assert spec.revision in text, (
+                f"{name} does not state the pinned revision of {spec.hub_id}"
+            )
             if spec.commit_prefix:  # a pinned ref: the commit it must name
-                assert spec.commit_prefix in text, f"{name} does not state the commit of {spec.revision}"
+                assert spec.commit_prefix in text, (
+                    f"{name} does not state the commit of {spec.revision}"
+                )
         assert "CVSP_GPT2_REVISION" in text and "CVSP_CLIP_REVISION" in text
 
 
@@ -120,7 +129,10 @@ def test_settings_table_is_the_one_the_code_reads():
         "CVSP_CACHE_DIR": ("/c", lambda s: s.cache_dir == P("/c")),
         "CVSP_GPT2_REVISION": ("abc", lambda s: s.revision("gpt2", "x") == "abc"),
         "CVSP_CLIP_REVISION": ("def", lambda s: s.revision("clip", "x") == "def"),
-        "CVSP_<KEY>_REVISION": ("ghi", lambda s: all(s.revision(k, "x") == "ghi" for k in OTHER_MODELS)),
+        "CVSP_<KEY>_REVISION": (
+            "ghi",
+            lambda s: all(s.revision(k, "x") == "ghi" for k in OTHER_MODELS),
+        ),
         "CVSP_STANDIN_SEED": ("7", lambda s: s.standin_seed == 7),
         "CVSP_STANDIN_SIZE": ("small", lambda s: s.standin_size == "small"),
         "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
@@ -190,7 +202,9 @@ shutil.disk_usage = lambda path: _usage(10**9, 0, 10**9)  # every disk has 1 GB 
 
 
 @pytest.mark.parametrize("workers", ["0", "2"], ids=["one-process", "xdist"])
-@pytest.mark.parametrize("select, runs", [("not slow", True), ("slow", False)], ids=["fast", "slow"])
+@pytest.mark.parametrize(
+    "select, runs", [("not slow", True), ("slow", False)], ids=["fast", "slow"]
+)
 def test_the_disk_guard_applies_only_to_selected_slow_tests(tmp_path, select, runs, workers):
     """With 1 GB of temporary space (every disk reported so), ``pytest -m "not slow"`` (the
     README's fast command and the Pages workflow's test step) runs its tests although the
@@ -198,19 +212,45 @@ def test_the_disk_guard_applies_only_to_selected_slow_tests(tmp_path, select, ru
     and with pytest-xdist's workers as ``make test`` runs them."""
     (tmp_path / "one_gb_disk.py").write_text(ONE_GB_DISK)
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    files = ["tests/test_packaging.py::test_licence_and_citation_agree_with_the_project", "tests/test_book.py"]
+    files = [
+        "tests/test_packaging.py::test_licence_and_citation_agree_with_the_project",
+        "tests/test_book.py",
+    ]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "one_gb_disk", "-p", "no:cacheprovider", "-q", "-m", select,
-         "-n", workers, "--basetemp", str(tmp_path / "inner"),
-         "-k", "licence or strict_build or pair_in_sync", *files],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "one_gb_disk",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-m",
+            select,
+            "-n",
+            workers,
+            "--basetemp",
+            str(tmp_path / "inner"),
+            "-k",
+            "licence or strict_build or pair_in_sync",
+            *files,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if runs:
         assert done.returncode == 0, done.stdout[-3000:]
         assert re.search(r"\b\d+ passed\b", done.stdout), done.stdout[-2000:]
     else:
         assert done.returncode == 4, done.stdout[-3000:]
-        assert "The slow tests need about" in done.stdout + done.stderr and "1.0 GB" in done.stdout + done.stderr
+        assert (
+            "The slow tests need about" in done.stdout + done.stderr
+            and "1.0 GB" in done.stdout + done.stderr
+        )
         assert "INTERNALERROR" not in done.stdout + done.stderr, done.stdout[-3000:]
 
 
@@ -231,18 +271,32 @@ def test_release_creates_the_tag_the_install_cells_name(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, capture_output=True)
     tag = release_tag(clone)
-    subprocess.run(["git", "tag", "-d", tag], cwd=clone, capture_output=True)  # a clone copies the tags
-    env = dict(os.environ, GIT_COMMITTER_NAME="cvsp", GIT_COMMITTER_EMAIL="cvsp@example.org",
-               GIT_AUTHOR_NAME="cvsp", GIT_AUTHOR_EMAIL="cvsp@example.org")  # fmt: skip
+    subprocess.run(
+        ["git", "tag", "-d", tag], cwd=clone, capture_output=True
+    )  # a clone copies the tags
+    env = dict(
+        os.environ,
+        GIT_COMMITTER_NAME="cvsp",
+        GIT_COMMITTER_EMAIL="cvsp@example.org",
+        GIT_AUTHOR_NAME="cvsp",
+        GIT_AUTHOR_EMAIL="cvsp@example.org",
+    )
 
     def release() -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(clone / "tools" / "release.py")], cwd=clone, env=env,
-                              capture_output=True, text=True)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, str(clone / "tools" / "release.py")],
+            cwd=clone,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
 
     done = release()
     assert done.returncode == 0, done.stderr
     assert f"git push origin {tag}" in done.stdout
-    tagged = subprocess.run(["git", "rev-parse", f"{tag}^{{commit}}"], cwd=clone, capture_output=True, text=True)
+    tagged = subprocess.run(
+        ["git", "rev-parse", f"{tag}^{{commit}}"], cwd=clone, capture_output=True, text=True
+    )
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=clone, capture_output=True, text=True)
     assert tagged.stdout == head.stdout
     install = f"cvsp @ git+https://github.com/cvsp-reproduction/cvsp@{tag}"
@@ -252,9 +306,14 @@ def test_release_creates_the_tag_the_install_cells_name(tmp_path):
     subprocess.run(["git", "tag", "-d", tag], cwd=clone, capture_output=True)
     chapter = clone / "notebooks" / "01_cwe_anisotropy.py"
     chapter.write_text(chapter.read_text().replace(f"@{tag}", "@v0.0.9"))
-    subprocess.run(["git", "commit", "-qam", "a cell names another tag"], cwd=clone, env=env, check=True)
+    subprocess.run(
+        ["git", "commit", "-qam", "a cell names another tag"], cwd=clone, env=env, check=True
+    )
     stale = release()
-    assert stale.returncode == 1 and "Run tools/sync_docs.py: notebooks/01_cwe_anisotropy.py" in stale.stderr
+    assert (
+        stale.returncode == 1
+        and "Run tools/sync_docs.py: notebooks/01_cwe_anisotropy.py" in stale.stderr
+    )
 
 
 def test_tests_sharing_a_run_are_scheduled_on_one_worker():
@@ -291,13 +350,20 @@ def test_make_without_venv_names_the_package_before_creating_anything(tmp_path):
     ``make`` says so in one sentence, exit status 2, and creates no environment."""
     shadow = tmp_path / "shadow" / "ensurepip"
     shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'ensurepip'\")\n")
+    (shadow / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'ensurepip'\")\n"
+    )
     python = tmp_path / "python3"
-    python.write_text(f"#!/bin/sh\nPYTHONPATH={shadow.parent} exec {sys.executable} \"$@\"\n")
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={shadow.parent} exec {sys.executable} "$@"\n')
     python.chmod(0o755)
     venv = tmp_path / "venv"
-    done = subprocess.run(["make", "--no-print-directory", "test", f"PYTHON={python}", f"VENV={venv}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        ["make", "--no-print-directory", "test", f"PYTHON={python}", f"VENV={venv}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "sudo apt-get install python3-venv" in done.stderr and "Traceback" not in done.stderr
     assert done.stderr.count("\n") <= 2  # the sentence and make's own line
@@ -313,12 +379,28 @@ def test_the_wheel_carries_the_benchmarks_costs(tmp_path):
     import zipfile
 
     source = tmp_path / "source"  # a copy: setuptools builds in the tree it is given
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("*.egg-info", "__pycache__")
+    )
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                           "--wheel-dir", str(tmp_path / "wheel"), str(source)], capture_output=True, text=True,
-                          timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(tmp_path / "wheel"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     wheel = next((tmp_path / "wheel").glob("cvsp-*.whl"))
     assert "cvsp/costs.json" in zipfile.ZipFile(wheel).namelist()

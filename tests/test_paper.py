@@ -13,8 +13,19 @@ from cvsp.experiments import COLUMNS
 def synthetic_scores() -> pd.DataFrame:
     rows = []
     for layer in range(13):
-        rows.append(("cwe_self_similarity", "gpt2", "random_token", "sts_sentences", str(layer), 0.5 + layer / 100))
-        rows.append(("cwe_self_similarity", "clip", "random_token", "sts_sentences", str(layer), 0.1))
+        rows.append(
+            (
+                "cwe_self_similarity",
+                "gpt2",
+                "random_token",
+                "sts_sentences",
+                str(layer),
+                0.5 + layer / 100,
+            )
+        )
+        rows.append(
+            ("cwe_self_similarity", "clip", "random_token", "sts_sentences", str(layer), 0.1)
+        )
         rows.append(("sts", "gpt2", "last_token", "stsb", str(layer), 0.2))
         rows.append(("sts", "gpt2", "eos", "stsb", str(layer), 0.3 if layer != 7 else 0.46))
         rows.append(("sts", "clip", "eos", "stsb", str(layer), layer / 20))
@@ -29,9 +40,15 @@ def test_gpt2_cwe_series_has_13_layers():
     assert points["12"] == pytest.approx(0.964)
 
 
-def _claim(result: str, model: str, relation: str, layers: tuple[str, ...] | None = None) -> paper.Reported:
-    (found,) = [c for c in paper.REPORTED if (c.result, c.model, c.relation) == (result, model, relation)
-                and (layers is None or c.layers == layers)]  # fmt: skip
+def _claim(
+    result: str, model: str, relation: str, layers: tuple[str, ...] | None = None
+) -> paper.Reported:
+    (found,) = [
+        c
+        for c in paper.REPORTED
+        if (c.result, c.model, c.relation) == (result, model, relation)
+        and (layers is None or c.layers == layers)
+    ]
     return found
 
 
@@ -56,7 +73,9 @@ def test_claims_name_only_the_choices_the_abstract_names():
             continue
         named_by_abstract = claim.text.startswith(("GPT-2 EOS", "CLIP CWE", "GPT-2 CWE"))
         assert named_by_abstract or "(ours:" in claim.text, claim.text
-        assert "EOS" not in claim.text.split("(ours:")[0] or claim.text.startswith("GPT-2 EOS"), claim.text
+        assert "EOS" not in claim.text.split("(ours:")[0] or claim.text.startswith("GPT-2 EOS"), (
+            claim.text
+        )
 
 
 def test_missing_results_are_nan_not_holding():
@@ -87,7 +106,11 @@ def _claim_scores(claim: paper.Reported, value: float, other: float | None = Non
 
 
 def _holds(claim: paper.Reported, value: float, other: float | None = None) -> bool:
-    return bool(paper.compare(_claim_scores(claim, value, other)).set_index("claim").loc[claim.text, "holds"])
+    return bool(
+        paper.compare(_claim_scores(claim, value, other))
+        .set_index("claim")
+        .loc[claim.text, "holds"]
+    )
 
 
 @pytest.mark.parametrize("claim", paper.REPORTED, ids=lambda c: c.text)
@@ -96,13 +119,25 @@ def test_every_relation_at_and_around_its_boundary(claim):
     if claim.relation == "≈":
         edge = 0.03  # the tolerance, written out so that a changed constant fails here
         assert paper.APPROX_TOLERANCE == edge
-        assert _holds(claim, b) and _holds(claim, b + edge - 1e-4) and _holds(claim, b - edge + 1e-4)
+        assert (
+            _holds(claim, b) and _holds(claim, b + edge - 1e-4) and _holds(claim, b - edge + 1e-4)
+        )
         assert not _holds(claim, b + edge + 1e-4) and not _holds(claim, b - edge - 1e-4)
     elif claim.relation in ("<", "≤"):  # two-decimal rounding: anything that rounds to b or below
-        assert _holds(claim, b) and _holds(claim, b + 0.005) and _holds(claim, b + 0.0049) and _holds(claim, -1.0)
+        assert (
+            _holds(claim, b)
+            and _holds(claim, b + 0.005)
+            and _holds(claim, b + 0.0049)
+            and _holds(claim, -1.0)
+        )
         assert not _holds(claim, b + 0.0051) and not _holds(claim, b + 0.1)
     else:  # ">" and "≥": anything that rounds to b or above
-        assert _holds(claim, b) and _holds(claim, b - 0.005) and _holds(claim, b - 0.0049) and _holds(claim, 1.0)
+        assert (
+            _holds(claim, b)
+            and _holds(claim, b - 0.005)
+            and _holds(claim, b - 0.0049)
+            and _holds(claim, 1.0)
+        )
         assert not _holds(claim, b - 0.0051) and not _holds(claim, b - 0.1)
     assert not _holds(claim, float("nan"))
 
@@ -116,17 +151,25 @@ def test_rounded_bounds_of_the_issue():
     assert not _holds(_claim("cwe_self_similarity", "gpt2", ">"), 0.9449)
 
 
-@pytest.mark.parametrize("claim", [c for c in paper.REPORTED if c.relation != "≈"], ids=lambda c: c.text)
+@pytest.mark.parametrize(
+    "claim", [c for c in paper.REPORTED if c.relation != "≈"], ids=lambda c: c.text
+)
 def test_bounds_read_literally_without_rounding(claim):
     b = claim.value
-    literal = paper.compare(_claim_scores(claim, b + 0.003 if claim.relation in "<≤" else b - 0.003), rounded=False)
-    assert not literal.set_index("claim").loc[claim.text, "holds"]  # inside the rounding, outside the bound
+    literal = paper.compare(
+        _claim_scores(claim, b + 0.003 if claim.relation in "<≤" else b - 0.003), rounded=False
+    )
+    assert not literal.set_index("claim").loc[
+        claim.text, "holds"
+    ]  # inside the rounding, outside the bound
     at_bound = claim.holds(b, rounded=False)
     assert at_bound == (claim.relation in "≤≥")  # "<" and ">" are strict when read literally
     assert claim.holds(b - 0.001 if claim.relation in "<≤" else b + 0.001, rounded=False)
 
 
-@pytest.mark.parametrize("claim", [c for c in paper.REPORTED if c.statistic != "value"], ids=lambda c: c.text)
+@pytest.mark.parametrize(
+    "claim", [c for c in paper.REPORTED if c.statistic != "value"], ids=lambda c: c.text
+)
 def test_series_claims_reduce_over_every_layer_and_token_choice(claim):
     """A best-layer (max) or worst-layer (min) claim turns on one bad layer of one variant."""
     b = claim.value
@@ -147,6 +190,9 @@ def test_reference_levels_are_the_claims_about_whole_series():
     """The dotted lines of the figures: claims over several layers, not single-layer values."""
     sts = {(c.model, c.relation) for c in paper.reference_levels("sts", "stsb")}
     assert sts == {("clip", "≈"), ("gpt2", "≤")}
-    cwe = {(c.model, c.relation) for c in paper.reference_levels("cwe_self_similarity", "sts_sentences")}
+    cwe = {
+        (c.model, c.relation)
+        for c in paper.reference_levels("cwe_self_similarity", "sts_sentences")
+    }
     assert cwe == {("clip", "<")}  # GPT-2's "> .95" is about layer 12 only: a point, not a line
     assert paper.reference_levels("sts", "rg65") == []

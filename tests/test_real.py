@@ -68,4 +68,6 @@ def test_reproduction_writes_every_output(hub, settings, tmp_path):
         assert record["commit"] == MODELS[key].pinned_commit, key
     claims = [c.text for c in paper.REPORTED]
     compared = (out / "comparison.csv").read_text()
-    assert sum(text in compared for text in claims) == len(claims)  # every claim reported, held or not
+    assert sum(text in compared for text in claims) == len(
+        claims
+    )  # every claim reported, held or not

@@ -9,7 +9,11 @@ import pytest
 from scipy import stats
 
 from cvsp import data
-from cvsp.released import read_sts_as_released, self_similarity_sentences_as_released, spearman_as_released
+from cvsp.released import (
+    read_sts_as_released,
+    self_similarity_sentences_as_released,
+    spearman_as_released,
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +27,29 @@ def test_released_reader_keeps_1273_pairs_11_corrupted(released):
     assert int(released["swallowed"].sum()) == 106 == 1379 - 1273  # lines taken in by the 11 rows
     assert released["score"].map(type).eq(str).all()  # gold scores stay strings
     broken = released[released["corrupted"]]
-    assert broken[["sentence1", "sentence2"]].apply(lambda c: c.str.contains("\n")).to_numpy().any(axis=1).all()
+    assert (
+        broken[["sentence1", "sentence2"]]
+        .apply(lambda c: c.str.contains("\n"))
+        .to_numpy()
+        .any(axis=1)
+        .all()
+    )
 
 
 def test_released_reader_deletes_commas(settings, released):
     ours = data.load_sts(settings)
     with_comma = ours[ours["sentence1"].str.contains(",")].iloc[0]
     assert with_comma["sentence1"].replace(",", "") in set(released["sentence1"])
-    unquoted = released[~released["corrupted"] & ~released["sentence1"].str.contains('"')
-                        & ~released["sentence2"].str.contains('"')]  # fmt: skip
+    unquoted = released[
+        ~released["corrupted"]
+        & ~released["sentence1"].str.contains('"')
+        & ~released["sentence2"].str.contains('"')
+    ]
     assert len(unquoted) > 1200
-    assert not unquoted["sentence1"].str.contains(",").any() and not unquoted["sentence2"].str.contains(",").any()
+    assert (
+        not unquoted["sentence1"].str.contains(",").any()
+        and not unquoted["sentence2"].str.contains(",").any()
+    )
     assert ours["sentence1"].str.contains(",").sum() > 100  # the file itself has plenty
 
 
@@ -49,13 +65,19 @@ def test_cosines_are_ranked_as_strings_too():
     """scipy stacks the float cosines with the string scores, so "-0.2" ranks above "-0.1"."""
     cosines = np.array([0.5, -0.1, -0.2, 0.9], dtype=np.float32)
     gold = ["1.000", "2.000", "3.000", "0.500"]
-    assert spearman_as_released(cosines, gold) == pytest.approx(-0.8)  # ranks (3, 1, 2, 4) vs (2, 3, 4, 1)
-    assert stats.spearmanr(cosines, [1.0, 2.0, 3.0, 0.5]).statistic == pytest.approx(-1.0)  # as numbers
+    assert spearman_as_released(cosines, gold) == pytest.approx(
+        -0.8
+    )  # ranks (3, 1, 2, 4) vs (2, 3, 4, 1)
+    assert stats.spearmanr(cosines, [1.0, 2.0, 3.0, 0.5]).statistic == pytest.approx(
+        -1.0
+    )  # as numbers
 
 
 def test_equals_scipy_on_what_the_released_code_passes_it():
     rng = np.random.default_rng(3)
-    cosines = [np.float32(v) for v in rng.normal(0.1, 0.3, 200)]  # a list of float32, negatives included
+    cosines = [
+        np.float32(v) for v in rng.normal(0.1, 0.3, 200)
+    ]  # a list of float32, negatives included
     gold = [f"{v:.3f}" for v in rng.uniform(0, 5, 200)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # scipy warns that it cannot check strings for NaN

@@ -28,8 +28,14 @@ SUBSETS = {  # (result, model, variant, task) -> layers
     **{
         (r, m, v, t): (15 if (m, v) == ("clip", "eos") else 13)
         for r, t in (("sts", "stsb"), ("sentence_self_similarity", "sts_sentences"))
-        for m, v in (("gpt2", "last_token"), ("gpt2", "eos"), ("gpt2", "mean"), ("gpt2", "mean_no_first"),
-                     ("clip", "eos"), ("clip", "mean"))  # fmt: skip
+        for m, v in (
+            ("gpt2", "last_token"),
+            ("gpt2", "eos"),
+            ("gpt2", "mean"),
+            ("gpt2", "mean_no_first"),
+            ("clip", "eos"),
+            ("clip", "mean"),
+        )
     },
 }
 
@@ -59,9 +65,14 @@ def test_scores_cover_every_result_model_variant_task_and_layer(first_run):
     assert len(missing) <= 2  # only layer 0 of an EOS token may be undefined
     assert set(missing["layer"].astype(str)) <= {"0"}
     # every defined value of the paper's series has an interval around it
-    series = scores[scores["value"].notna() & ~scores["variant"].isin(["random_token_no_first", "random_token_released"])]
+    series = scores[
+        scores["value"].notna()
+        & ~scores["variant"].isin(["random_token_no_first", "random_token_released"])
+    ]
     assert series["ci_low"].notna().all() and series["ci_high"].notna().all()
-    assert ((series["ci_low"] <= series["value"] + 1e-9) & (series["value"] <= series["ci_high"] + 1e-9)).mean() > 0.99
+    assert (
+        (series["ci_low"] <= series["value"] + 1e-9) & (series["value"] <= series["ci_high"] + 1e-9)
+    ).mean() > 0.99
 
 
 def test_differences_and_comparison_carry_paired_intervals(first_run):
@@ -78,7 +89,9 @@ def test_differences_and_comparison_carry_paired_intervals(first_run):
     comparison = pd.read_csv(out / "comparison.csv")
     assert {"ci_low", "ci_high", "paper_inside"} <= set(comparison.columns)
     provenance = json.loads((out / "provenance.json").read_text())
-    assert provenance["bootstrap"]["replicates"] == 2000 and provenance["bootstrap"]["level"] == 0.95
+    assert (
+        provenance["bootstrap"]["replicates"] == 2000 and provenance["bootstrap"]["level"] == 0.95
+    )
 
 
 def test_stand_in_runs_say_so_everywhere(first_run):
@@ -98,7 +111,9 @@ def test_cold_rerun_with_fresh_stand_ins_is_identical(small_reference_run, tmp_p
     """Stand-ins written anew give the same numbers: on the first rows of the data, since
     what is tested is the stand-ins' seeding, not the size of the corpus."""
     root, _ = small_reference_run
-    run_reproduce(tmp_path / "cold", tmp_path / "cache", small=True)  # fresh stand-ins and embeddings
+    run_reproduce(
+        tmp_path / "cold", tmp_path / "cache", small=True
+    )  # fresh stand-ins and embeddings
     reference = (root / "out" / "scores.csv").read_bytes()
     assert (tmp_path / "cold" / "scores.csv").read_bytes() == reference
 
@@ -112,4 +127,6 @@ def test_warm_run_reads_the_cached_tables_not_the_embeddings(small_reference_run
     run_reproduce(tmp_path / "warm", tmp_path / "cache", small=True)
     for name in ("scores.csv", "comparison.csv", "differences.csv"):
         assert (tmp_path / "warm" / name).read_bytes() == (root / "out" / name).read_bytes(), name
-    assert not (tmp_path / "cache" / "embeddings").exists() or not any((tmp_path / "cache" / "embeddings").iterdir())
+    assert not (tmp_path / "cache" / "embeddings").exists() or not any(
+        (tmp_path / "cache" / "embeddings").iterdir()
+    )

@@ -12,9 +12,13 @@ from cvsp.cache import EmbeddingCache
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = sorted(
-    [*(ROOT / "src").rglob("*.py"), *(ROOT / "benchmarks").rglob("*.py"),
-     *(ROOT / "book").rglob("*.py"), *(ROOT / "notebooks").glob("*.py")]
-)  # fmt: skip
+    [
+        *(ROOT / "src").rglob("*.py"),
+        *(ROOT / "benchmarks").rglob("*.py"),
+        *(ROOT / "book").rglob("*.py"),
+        *(ROOT / "notebooks").glob("*.py"),
+    ]
+)
 FORBIDDEN = {
     r"\bimport pickle\b|\bpickle\.load": "unpickling",
     r"\btorch\.load\(": "torch.load (pickle underneath)",
@@ -43,7 +47,9 @@ def test_forbidden_pattern_absent(pattern):
 
 def test_every_model_load_is_safetensors_without_remote_code():
     source = (ROOT / "src" / "cvsp" / "models.py").read_text()
-    model_loads = re.findall(r"_model_class\(spec\)\.from_pretrained\((.*?)\)\s*(?:#|\n)", source, re.DOTALL)
+    model_loads = re.findall(
+        r"_model_class\(spec\)\.from_pretrained\((.*?)\)\s*(?:#|\n)", source, re.DOTALL
+    )
     assert len(model_loads) == 2  # hub and local checkpoints
     for arguments in model_loads:
         assert "use_safetensors=True" in arguments and "trust_remote_code=False" in arguments

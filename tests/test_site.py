@@ -21,11 +21,13 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, module_at, toc_files
+
 from cvsp.settings import Settings
 
-web_assets = module_at(ROOT / "book" / "_ext" / "web_assets.py")  # the book's extension folder, not a package
+web_assets = module_at(
+    ROOT / "book" / "_ext" / "web_assets.py"
+)  # the book's extension folder, not a package
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +44,11 @@ A_PATH = re.compile(r"(^|/)[^/\s]+\.(svg|png|jpe?g|gif|webp)$|^\.\./|^_images/",
 
 def chromium() -> str:
     """Debian's Chromium (``CVSP_CHROMIUM`` may name another binary)."""
-    found = os.environ.get("CVSP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = (
+        os.environ.get("CVSP_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     if not found:
         message = "no Chromium: apt-get install chromium (or set CVSP_CHROMIUM)"
         if os.environ.get("CI"):
@@ -59,7 +65,9 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def site(built_book):
     html = built_book[0] / "_build" / "html"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", html
@@ -77,7 +85,11 @@ def browser():
 
 @pytest.fixture(scope="module")
 def axe_script() -> Path:
-    return web_assets.unpacked(web_assets.AXE, Settings.from_env().cache_dir) / "axe-core" / "axe.min.js"
+    return (
+        web_assets.unpacked(web_assets.AXE, Settings.from_env().cache_dir)
+        / "axe-core"
+        / "axe.min.js"
+    )
 
 
 class Visit:
@@ -89,10 +101,18 @@ class Visit:
         self.context = browser.new_context(viewport=viewport, color_scheme=scheme)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on(
+            "console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}")
+        )
         self.page.on("pageerror", lambda e: self.problems.append(f"script error: {e}"))
-        self.page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"))
-        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"))
+        self.page.on(
+            "requestfailed",
+            lambda r: self.problems.append(f"request failed: {r.url} ({r.failure})"),
+        )
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.problems.append(f"HTTP {r.status}: {r.url}"),
+        )
 
     def _route(self, route) -> None:
         if route.request.url.startswith(self.origin):
@@ -103,8 +123,12 @@ class Visit:
 
     def open(self, path: str) -> None:
         self.page.goto(f"{self.origin}/{path}", wait_until="load")
-        self.page.wait_for_function("() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise")
-        self.page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        self.page.wait_for_function(
+            "() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise"
+        )
+        self.page.evaluate(
+            "() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise"
+        )
         self.page.wait_for_timeout(150)  # late console errors of deferred scripts
 
     def close(self) -> None:
@@ -113,22 +137,32 @@ class Visit:
 
 def _check_page(visit: Visit, axe_script: Path) -> list[str]:
     page, problems = visit.page, list(visit.problems)
-    text = page.evaluate("() => document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText")
+    text = page.evaluate(
+        "() => document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText"
+    )
     for match in RAW_TEX.finditer(text):
-        problems.append(f"raw TeX: …{text[max(0, match.start() - 40):match.end() + 40]!r}…")
-    errors = page.evaluate("() => [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error'))")
+        problems.append(f"raw TeX: …{text[max(0, match.start() - 40) : match.end() + 40]!r}…")
+    errors = page.evaluate(
+        "() => [...document.querySelectorAll('mjx-merror')].map(e => e.getAttribute('data-mjx-error'))"
+    )
     problems += [f"formula MathJax could not render: {error}" for error in errors]
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     if overflow > 1:
         problems.append(f"the page is {overflow} px wider than the screen")
-    for image in page.evaluate("() => [...document.images].map(i => [i.getAttribute('src'), i.getAttribute('alt')])"):
+    for image in page.evaluate(
+        "() => [...document.images].map(i => [i.getAttribute('src'), i.getAttribute('alt')])"
+    ):
         source, alt = image
         if alt is None or not alt.strip() or A_PATH.search(alt.strip()) or alt.strip() == source:
             problems.append(f"image without a description: {source} (alt {alt!r})")
     page.add_script_tag(path=str(axe_script))
-    violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                               ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))")  # fmt: skip
-    problems += [f"axe {v['impact']} {v['id']}: {v['nodes']}" for v in violations if v["impact"] in SERIOUS]
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"
+    )
+    problems += [
+        f"axe {v['impact']} {v['id']}: {v['nodes']}" for v in violations if v["impact"] in SERIOUS
+    ]
     return problems
 
 
@@ -153,10 +187,14 @@ def test_search_finds_a_glossary_term_without_errors(site, browser):
     visit = Visit(browser, origin, "desktop-light")
     try:
         visit.open("search.html?q=anisotropy")
-        visit.page.wait_for_selector("#search-results .search-summary, #search-results p", timeout=20_000)
+        visit.page.wait_for_selector(
+            "#search-results .search-summary, #search-results p", timeout=20_000
+        )
         visit.page.wait_for_timeout(500)
         results = visit.page.locator("#search-results li").count()
-        links = visit.page.eval_on_selector_all("#search-results li a", "as => as.map(a => a.getAttribute('href'))")
+        links = visit.page.eval_on_selector_all(
+            "#search-results li a", "as => as.map(a => a.getAttribute('href'))"
+        )
         problems = list(visit.problems)
     finally:
         visit.close()

@@ -31,7 +31,9 @@ def test_spearman_replicates_equal_a_slow_loop(sample):
 def test_spearman_replicates_with_tied_model_scores_equal_a_slow_loop(sample):
     # Cosines tie when a pair repeats or a layer barely varies; tied groups take one averaged rank.
     model, gold = sample
-    tied = np.stack([model[0].round(0), model[1].round(1), np.where(np.arange(40) < 20, 1.0, model[2])])
+    tied = np.stack(
+        [model[0].round(0), model[1].round(1), np.where(np.arange(40) < 20, 1.0, model[2])]
+    )
     idx = stats.resample_indices(40, 300, seed=7)
     fast = stats.correlation_replicates(tied, gold, idx)
     slow = np.array([[sps.spearmanr(layer[i], gold[i]).statistic for layer in tied] for i in idx])
@@ -41,7 +43,9 @@ def test_spearman_replicates_with_tied_model_scores_equal_a_slow_loop(sample):
 def test_a_constant_layer_or_replicate_is_undefined_not_a_number(sample):
     model, gold = sample
     flat = np.vstack([model[0], np.full(40, 0.3)])
-    idx = np.vstack([stats.resample_indices(40, 5, seed=1), np.full((1, 40), 3)])  # last: one item 40 times
+    idx = np.vstack(
+        [stats.resample_indices(40, 5, seed=1), np.full((1, 40), 3)]
+    )  # last: one item 40 times
     for method in ("spearman", "pearson"):
         r = stats.correlation_replicates(flat, gold, idx, method)
         assert np.isnan(r[:, 1]).all() and np.isnan(r[-1]).all() and np.isfinite(r[:-1, 0]).all()
@@ -52,7 +56,9 @@ def test_gold_resampled_once_serves_every_series(sample):
     idx = stats.resample_indices(40, 100, seed=3)
     shared = stats.resample_gold(gold, idx)
     for layer in model:
-        np.testing.assert_array_equal(stats.correlations(layer, shared), stats.correlation_replicates(layer, gold, idx))
+        np.testing.assert_array_equal(
+            stats.correlations(layer, shared), stats.correlation_replicates(layer, gold, idx)
+        )
     with pytest.raises(ValueError, match="Unknown correlation"):
         stats.resample_gold(gold, idx, "kendall")
 
@@ -70,7 +76,11 @@ def test_seeds_decide_the_indices():
     assert (a == stats.resample_indices(30, 20, seed=5)).all()
     assert (a != stats.resample_indices(30, 20, seed=6)).any()
     settings = stats.BootstrapSettings()
-    assert settings.seed_for("stsb") == stats.BootstrapSettings().seed_for("stsb") != settings.seed_for("rg65")
+    assert (
+        settings.seed_for("stsb")
+        == stats.BootstrapSettings().seed_for("stsb")
+        != settings.seed_for("rg65")
+    )
 
 
 def test_weighted_self_similarity_equals_a_brute_force_weighted_mean():
@@ -81,7 +91,9 @@ def test_weighted_self_similarity_equals_a_brute_force_weighted_mean():
     counts = stats.resample_counts(idx, 25)
     assert (counts.sum(axis=1) == 25).all()
     fast = stats.weighted_self_similarity(units, counts, dtype=np.float64)
-    np.testing.assert_allclose(stats.weighted_self_similarity(units, counts), fast, atol=2e-6)  # float32 sums
+    np.testing.assert_allclose(
+        stats.weighted_self_similarity(units, counts), fast, atol=2e-6
+    )  # float32 sums
     for b in range(30):
         w = counts[b]
         for layer in range(2):
@@ -92,7 +104,11 @@ def test_weighted_self_similarity_equals_a_brute_force_weighted_mean():
             assert fast[b, layer] == pytest.approx(expected, abs=1e-12)
     # all counts 1: the plain self-similarity
     ones = np.ones((1, 25))
-    np.testing.assert_allclose(stats.weighted_self_similarity(units, ones, np.float64)[0], metrics.self_similarity(x), atol=1e-12)
+    np.testing.assert_allclose(
+        stats.weighted_self_similarity(units, ones, np.float64)[0],
+        metrics.self_similarity(x),
+        atol=1e-12,
+    )
 
 
 def test_williams_t_worked_case():
@@ -142,6 +158,9 @@ def test_interval_ignores_undefined_replicates():
 def test_running_sum_is_numpys_cumsum_bit_for_bit(columns):
     # The row-by-row sum (wide arrays) and numpy's (narrow ones) add in the same order:
     # equal to the last bit even for values whose sums round.
-    rows = np.random.default_rng(columns).normal(size=(57, columns)) * 10.0 ** np.arange(-3, 4).repeat(9)[:57, None]
+    rows = (
+        np.random.default_rng(columns).normal(size=(57, columns))
+        * 10.0 ** np.arange(-3, 4).repeat(9)[:57, None]
+    )
     assert np.array_equal(stats.running_sum(rows), np.cumsum(rows, axis=0))
     assert stats.running_sum(rows[:0]).shape == (0, columns)

@@ -11,11 +11,11 @@ import gc
 import numpy as np
 import pytest
 from scipy import stats
+from test_tokens import hidden_states
 
 from cvsp import data
 from cvsp.embeddings import Embedder
 from cvsp.tokens import RANDOM_RULES, allowed_positions, encode, random_positions
-from test_tokens import hidden_states
 
 SENTENCE = "The cat sat."
 
@@ -27,7 +27,12 @@ def _encoded(small_models, key: str, text: str):
 
 def test_hand_checked_positions_gpt2(small_models):
     e = _encoded(small_models, "gpt2", SENTENCE)
-    assert small_models["gpt2"].tokenizer.convert_ids_to_tokens(list(e.ids)) == ["The", "Ġcat", "Ġsat", "."]
+    assert small_models["gpt2"].tokenizer.convert_ids_to_tokens(list(e.ids)) == [
+        "The",
+        "Ġcat",
+        "Ġsat",
+        ".",
+    ]
     assert list(allowed_positions(e, "random")) == [0, 1, 2, 3]
     assert list(allowed_positions(e, "random_no_first")) == [1, 2, 3]  # position 0 excluded
     assert list(allowed_positions(e, "random_released")) == [1, 2, 3]
@@ -72,12 +77,20 @@ def test_draw_depends_on_the_seed_and_rule(small_models):
 
 def test_variants_read_the_drawn_position_and_the_mean_without_position_0(small_models):
     gpt2 = small_models["gpt2"]
-    got = Embedder(gpt2, progress=False, seed=5)([SENTENCE], ["random_token_no_first", "mean", "mean_no_first"])
+    got = Embedder(gpt2, progress=False, seed=5)(
+        [SENTENCE], ["random_token_no_first", "mean", "mean_no_first"]
+    )
     states = hidden_states(gpt2, list(_encoded(small_models, "gpt2", SENTENCE).ids))  # [13, 4, d]
     np.testing.assert_allclose(got["mean"].values[0], states.mean(axis=1), atol=1e-5)
-    np.testing.assert_allclose(got["mean_no_first"].values[0], states[:, 1:].mean(axis=1), atol=1e-5)
-    position = random_positions([_encoded(small_models, "gpt2", SENTENCE)], seed=5, selector="random_no_first")[0]
-    np.testing.assert_allclose(got["random_token_no_first"].values[0], states[:, position], atol=1e-5)
+    np.testing.assert_allclose(
+        got["mean_no_first"].values[0], states[:, 1:].mean(axis=1), atol=1e-5
+    )
+    position = random_positions(
+        [_encoded(small_models, "gpt2", SENTENCE)], seed=5, selector="random_no_first"
+    )[0]
+    np.testing.assert_allclose(
+        got["random_token_no_first"].values[0], states[:, position], atol=1e-5
+    )
 
 
 def test_sentences_are_used_as_the_file_gives_them(settings, small_models):
@@ -86,7 +99,9 @@ def test_sentences_are_used_as_the_file_gives_them(settings, small_models):
     trailing = [s for s in sentences if s != s.rstrip()]
     assert len(trailing) == 12 and all(s.endswith(" ") for s in trailing)
     ids = small_models["gpt2"].tokenizer(trailing[0])["input_ids"]
-    assert small_models["gpt2"].tokenizer.convert_ids_to_tokens(ids)[-1] == "Ġ"  # GPT-2's last token is the space
+    assert (
+        small_models["gpt2"].tokenizer.convert_ids_to_tokens(ids)[-1] == "Ġ"
+    )  # GPT-2's last token is the space
     assert data.parse_sts("g\tf\ty\t1\t2.5\tA cat. \tA dog.\n")["sentence1"].item() == "A cat. "
 
 
@@ -99,7 +114,9 @@ def test_several_seeds_in_one_pass_equal_one_embedder_per_seed(small_models, tmp
     drawn = many.random_draws(texts, "random_token", seeds=[0, 1, 2])
     assert many.forward_passes == len(texts)  # one pass for three seeds
     for seed in (0, 1, 2):
-        alone = Embedder(small_models["gpt2"], seed=seed, progress=False)(texts, ["random_token"])["random_token"]
+        alone = Embedder(small_models["gpt2"], seed=seed, progress=False)(texts, ["random_token"])[
+            "random_token"
+        ]
         np.testing.assert_allclose(drawn[seed].values, alone.values, atol=1e-5)
         cached = Embedder(small_models["gpt2"], cache=cache, seed=seed, progress=False)
         cached(texts, ["random_token"])

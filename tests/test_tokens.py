@@ -39,8 +39,13 @@ def test_clip_multi_subtoken_word(small_models):
     tok = clip.tokenizer
     ids = tok("anisotropy")["input_ids"]
     assert tok.convert_ids_to_tokens(ids) == [
-        "<|startoftext|>", "an", "iso", "tro", "py</w>", "<|endoftext|>",
-    ]  # fmt: skip
+        "<|startoftext|>",
+        "an",
+        "iso",
+        "tro",
+        "py</w>",
+        "<|endoftext|>",
+    ]
     got = Embedder(clip, progress=False)(["anisotropy"], ["last_subtoken", "eos", "mean"])
     states = hidden_states(clip, ids)
     np.testing.assert_allclose(got["last_subtoken"].values[0], states[:, 4], atol=1e-5)
@@ -88,9 +93,10 @@ def test_random_token_is_a_real_token(small_models):
     for row, text in enumerate(texts):
         states = hidden_states(gpt2, gpt2.tokenizer(text)["input_ids"])
         matches = [
-            p for p in range(states.shape[1])
+            p
+            for p in range(states.shape[1])
             if np.allclose(got.values[row], states[:, p], atol=1e-5)
-        ]  # fmt: skip
+        ]
         assert len(matches) == 1
 
 

@@ -38,7 +38,12 @@ def _digest(parts: object) -> str:
 
 def weights_key() -> str:
     """The digest of the pins of the book's models (hub id, revision, commit prefix)."""
-    return _digest({key: [MODELS[key].hub_id, MODELS[key].revision, MODELS[key].commit_prefix] for key in BOOK_MODELS})
+    return _digest(
+        {
+            key: [MODELS[key].hub_id, MODELS[key].revision, MODELS[key].commit_prefix]
+            for key in BOOK_MODELS
+        }
+    )
 
 
 def pages(root: Path = ROOT) -> list[Path]:
@@ -64,12 +69,14 @@ def code_cells(path: Path) -> list[str]:
 
 def executed_key(root: Path = ROOT) -> str:
     """The digest of every page's code, the package, its dependencies and the book's config."""
-    return _digest({
-        "code": {path.relative_to(root).as_posix(): code_cells(path) for path in pages(root)},
-        "package": package_digest(),
-        "pyproject": hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest(),
-        "config": hashlib.sha256((root / "_config.yml").read_bytes()).hexdigest(),
-    })
+    return _digest(
+        {
+            "code": {path.relative_to(root).as_posix(): code_cells(path) for path in pages(root)},
+            "package": package_digest(),
+            "pyproject": hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest(),
+            "config": hashlib.sha256((root / "_config.yml").read_bytes()).hexdigest(),
+        }
+    )
 
 
 def main() -> int:

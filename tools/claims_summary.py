@@ -35,7 +35,7 @@ def summary(rows: list[dict[str, str]]) -> str:
         "## The paper's claims in this build",
         "",
         f"Weights: {', '.join(sorted(weights))}. {held} of {len(rows)} numbers of the paper hold "
-        "by its own criterion (bounds as stated, \"≈\" within ±0.03); the book's chapters give the detail.",
+        'by its own criterion (bounds as stated, "≈" within ±0.03); the book\'s chapters give the detail.',
         "",
         "| claim | paper | ours | 95 % interval | holds |",
         "| --- | --- | --- | --- | --- |",
@@ -43,14 +43,18 @@ def summary(rows: list[dict[str, str]]) -> str:
     for row in rows:
         interval = f"[{_number(row.get('ci_low', ''))}, {_number(row.get('ci_high', ''))}]"
         mark = {"True": "✓", "False": "✗"}.get(row["holds"], "—")
-        lines.append(f"| {row['claim']} | {row['relation']} {row['paper']} | {_number(row['ours'])} | {interval} | {mark} |")
+        lines.append(
+            f"| {row['claim']} | {row['relation']} {row['paper']} | {_number(row['ours'])} | {interval} | {mark} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
     path = Path(argv[0]) if argv else DEFAULT
     if not path.is_file():
-        print(f"No comparison table at {path}: the book's status page did not run.", file=sys.stderr)
+        print(
+            f"No comparison table at {path}: the book's status page did not run.", file=sys.stderr
+        )
         return 1
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))

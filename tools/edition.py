@@ -58,10 +58,17 @@ def edition_config(name: str, cache: Path | None = None) -> dict:
         config["title"] = f"{config['title']} (student edition: no solutions)"
         config["sphinx"].setdefault("config", {})["hide_solutions"] = True
         # Colab and Binder would open the repository's notebooks, solutions included
-        config["launch_buttons"] = {"colab_url": "", "binderhub_url": "", "jupyterhub_url": "", "thebe": False}
+        config["launch_buttons"] = {
+            "colab_url": "",
+            "binderhub_url": "",
+            "jupyterhub_url": "",
+            "thebe": False,
+        }
     else:  # links: every link is in the sources; executing the book would only take time
         config.setdefault("execute", {})["execute_notebooks"] = "off"
-        settings = config["sphinx"].setdefault("config", {})  # unexecuted pages have no glued values
+        settings = config["sphinx"].setdefault(
+            "config", {}
+        )  # unexecuted pages have no glued values
         settings["suppress_warnings"] = [*settings.get("suppress_warnings", []), "mystnb.glue"]
     if cache is not None:
         config.setdefault("execute", {})["cache"] = str(cache.resolve())
@@ -102,7 +109,14 @@ class RemoveHiddenSolutions(SphinxTransform):
         for marker in list(self.document.findall(hidden_solution)):
             parent = marker.parent
             start = parent.index(marker)
-            end = next((i for i in range(start + 1, len(parent)) if isinstance(parent[i], solution_end_node)), None)
+            end = next(
+                (
+                    i
+                    for i in range(start + 1, len(parent))
+                    if isinstance(parent[i], solution_end_node)
+                ),
+                None,
+            )
             if end is None:
                 raise ExtensionError(
                     f"{marker.source}:{marker.line}: the solution to {marker['label']} has no solution-end "
@@ -138,8 +152,10 @@ SOLUTION_DIRECTIVE = re.compile(
     r"(?:.*?\n)??(?P=fence)[ \t]*$\n?",
     re.MULTILINE | re.DOTALL,
 )
-STUDENT_NOTE = ("*Student edition: the solutions of the exercises are removed from this notebook; "
-                "the code of the chapter is complete.*")  # fmt: skip
+STUDENT_NOTE = (
+    "*Student edition: the solutions of the exercises are removed from this notebook; "
+    "the code of the chapter is complete.*"
+)
 
 
 def _without_solutions(text: str, inside: bool) -> tuple[str, bool]:
@@ -178,7 +194,9 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 cell.outputs, cell.execution_count = [], None
             cells.append(cell)
     if inside:
-        raise ValueError("a solution-start without a solution-end: its content would reach the students")
+        raise ValueError(
+            "a solution-start without a solution-end: its content would reach the students"
+        )
     copy.cells = cells
     return copy
 
@@ -197,14 +215,26 @@ def write_student_notebooks(sources: list[Path], folder: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("edition", choices=EDITIONS)
-    parser.add_argument("--cache", type=Path, help="Jupyter cache of a full build, to reuse its executed notebooks")
-    parser.add_argument("--notebooks", type=Path, metavar="FOLDER",
-                        help="also write the chapters' notebooks without solutions into FOLDER")  # fmt: skip
+    parser.add_argument(
+        "--cache", type=Path, help="Jupyter cache of a full build, to reuse its executed notebooks"
+    )
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        metavar="FOLDER",
+        help="also write the chapters' notebooks without solutions into FOLDER",
+    )
     args = parser.parse_args(argv)
-    yaml.safe_dump(edition_config(args.edition, args.cache), sys.stdout, sort_keys=False, allow_unicode=True)
+    yaml.safe_dump(
+        edition_config(args.edition, args.cache), sys.stdout, sort_keys=False, allow_unicode=True
+    )
     if args.notebooks is not None:
-        written = write_student_notebooks(sorted((ROOT / "notebooks").glob("*.ipynb")), args.notebooks)
-        print(f"Wrote {len(written)} notebooks without solutions to {args.notebooks}", file=sys.stderr)
+        written = write_student_notebooks(
+            sorted((ROOT / "notebooks").glob("*.ipynb")), args.notebooks
+        )
+        print(
+            f"Wrote {len(written)} notebooks without solutions to {args.notebooks}", file=sys.stderr
+        )
     return 0
 
 

@@ -74,18 +74,44 @@ from cvsp.storage import atomic_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODULES = (
-    "src/cvsp/metrics.py", "src/cvsp/embeddings.py", "src/cvsp/tokens.py", "src/cvsp/experiments/results.py",
-    "src/cvsp/experiments/bootstrap.py", "src/cvsp/paper.py", "src/cvsp/stats.py",
-)  # fmt: skip
+    "src/cvsp/metrics.py",
+    "src/cvsp/embeddings.py",
+    "src/cvsp/tokens.py",
+    "src/cvsp/experiments/results.py",
+    "src/cvsp/experiments/bootstrap.py",
+    "src/cvsp/paper.py",
+    "src/cvsp/stats.py",
+)
 # module stem -> the fast tests most related to it, quickest first (pytest stops at the
 # first failure, so most mutants are killed by the first files).
 TESTS: dict[str, tuple[str, ...]] = {
-    "metrics": ("test_metrics", "test_bad_metrics", "test_stats", "test_geometry", "test_faults", "test_experiments"),
+    "metrics": (
+        "test_metrics",
+        "test_bad_metrics",
+        "test_stats",
+        "test_geometry",
+        "test_faults",
+        "test_experiments",
+    ),
     "stats": ("test_stats", "test_gaps", "test_faults", "test_experiments"),
-    "embeddings": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry",
-                   "test_beyond"),
-    "tokens": ("test_tokens", "test_token_rules", "test_bad_inputs", "test_faults", "test_embeddings", "test_registry",
-               "test_beyond"),  # test_beyond: SigLIP's fixed-length input and GPT-2 medium's 24 blocks
+    "embeddings": (
+        "test_tokens",
+        "test_token_rules",
+        "test_bad_inputs",
+        "test_faults",
+        "test_embeddings",
+        "test_registry",
+        "test_beyond",
+    ),
+    "tokens": (
+        "test_tokens",
+        "test_token_rules",
+        "test_bad_inputs",
+        "test_faults",
+        "test_embeddings",
+        "test_registry",
+        "test_beyond",
+    ),  # test_beyond: SigLIP's fixed-length input and GPT-2 medium's 24 blocks
     "results": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
     "bootstrap": ("test_gaps", "test_faults", "test_experiments", "test_registry"),
     "paper": ("test_paper", "test_gaps", "test_notebook", "test_faults"),
@@ -93,29 +119,69 @@ TESTS: dict[str, tuple[str, ...]] = {
 PYTEST_OPTIONS = ("-x", "-q", "-m", "not slow", "-p", "no:cacheprovider")
 DEFAULT_MAX = 60
 DEFAULT_SEED = 0
-STATE_DIR = Path(tempfile.gettempdir()) / f"cvsp-mutants-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+STATE_DIR = (
+    Path(tempfile.gettempdir()) / f"cvsp-mutants-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+)
 
 COMPARE_SWAPS: dict[type, tuple[type, ...]] = {
-    ast.Lt: (ast.LtE, ast.Gt), ast.LtE: (ast.Lt, ast.GtE), ast.Gt: (ast.GtE, ast.Lt),
-    ast.GtE: (ast.Gt, ast.LtE), ast.Eq: (ast.NotEq,), ast.NotEq: (ast.Eq,),
-    ast.Is: (ast.IsNot,), ast.IsNot: (ast.Is,), ast.In: (ast.NotIn,), ast.NotIn: (ast.In,),
-}  # fmt: skip
+    ast.Lt: (ast.LtE, ast.Gt),
+    ast.LtE: (ast.Lt, ast.GtE),
+    ast.Gt: (ast.GtE, ast.Lt),
+    ast.GtE: (ast.Gt, ast.LtE),
+    ast.Eq: (ast.NotEq,),
+    ast.NotEq: (ast.Eq,),
+    ast.Is: (ast.IsNot,),
+    ast.IsNot: (ast.Is,),
+    ast.In: (ast.NotIn,),
+    ast.NotIn: (ast.In,),
+}
 ARITH_SWAPS: dict[type, type] = {
-    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
-    ast.FloorDiv: ast.Div, ast.Pow: ast.Mult,
-}  # fmt: skip
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Pow: ast.Mult,
+}
 EXTREMES = {
-    "max": "min", "min": "max", "nanmax": "nanmin", "nanmin": "nanmax", "amax": "amin", "amin": "amax",
-    "argmax": "argmin", "argmin": "argmax", "nanargmax": "nanargmin", "nanargmin": "nanargmax",
-    "maximum": "minimum", "minimum": "maximum", "fmax": "fmin", "fmin": "fmax",
-}  # fmt: skip
-EQUIVALENT = re.compile(r"^#\s*mutants:\s*equivalent:\s*(?P<why>\S.*)$")  # a comment: no mutant here changes a result
+    "max": "min",
+    "min": "max",
+    "nanmax": "nanmin",
+    "nanmin": "nanmax",
+    "amax": "amin",
+    "amin": "amax",
+    "argmax": "argmin",
+    "argmin": "argmax",
+    "nanargmax": "nanargmin",
+    "nanargmin": "nanargmax",
+    "maximum": "minimum",
+    "minimum": "maximum",
+    "fmax": "fmin",
+    "fmin": "fmax",
+}
+EQUIVALENT = re.compile(
+    r"^#\s*mutants:\s*equivalent:\s*(?P<why>\S.*)$"
+)  # a comment: no mutant here changes a result
 SYMBOLS = {
-    ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
-    ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in", ast.Add: "+",
-    ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Pow: "**",
-    ast.And: "and", ast.Or: "or",
-}  # fmt: skip
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Pow: "**",
+    ast.And: "and",
+    ast.Or: "or",
+}
 
 
 # ------------------------------------------------------------------------ mutants
@@ -210,11 +276,15 @@ def _candidates(tree: ast.AST, source: bytes) -> Iterator[tuple[ast.AST, str, st
         if isinstance(node, ast.Compare):
             for i, op in enumerate(node.ops):
                 for other in COMPARE_SWAPS.get(type(op), ()):
-                    mutated = ast.Compare(node.left, [*node.ops[:i], other(), *node.ops[i + 1 :]], node.comparators)
+                    mutated = ast.Compare(
+                        node.left, [*node.ops[:i], other(), *node.ops[i + 1 :]], node.comparators
+                    )
                     change = f"'{SYMBOLS[type(op)]}' -> '{SYMBOLS[other]}'"
                     yield node, "compare", change, start, end, f"({ast.unparse(mutated)})"
         elif isinstance(node, ast.BinOp) and type(node.op) in ARITH_SWAPS:
-            if isinstance(node.op, ast.Add) and (_is_sequence_or_text(node.left) or _is_sequence_or_text(node.right)):
+            if isinstance(node.op, ast.Add) and (
+                _is_sequence_or_text(node.left) or _is_sequence_or_text(node.right)
+            ):
                 continue
             other = ARITH_SWAPS[type(node.op)]
             mutated = ast.BinOp(node.left, other(), node.right)
@@ -238,10 +308,28 @@ def _candidates(tree: ast.AST, source: bytes) -> Iterator[tuple[ast.AST, str, st
             yield node, "boolop", change, start, end, f"({ast.unparse(mutated)})"
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
             symbol = "not " if isinstance(node.op, ast.Not) else "-"
-            yield node, "unary", f"'{symbol.strip()}' removed", start, end, f"({text(node.operand)})"
+            yield (
+                node,
+                "unary",
+                f"'{symbol.strip()}' removed",
+                start,
+                end,
+                f"({text(node.operand)})",
+            )
         elif isinstance(node, ast.Name) and node.id in EXTREMES and isinstance(node.ctx, ast.Load):
-            yield node, "extreme", f"{node.id} -> {EXTREMES[node.id]}", start, end, EXTREMES[node.id]
-        elif isinstance(node, ast.Attribute) and node.attr in EXTREMES and isinstance(node.ctx, ast.Load):
+            yield (
+                node,
+                "extreme",
+                f"{node.id} -> {EXTREMES[node.id]}",
+                start,
+                end,
+                EXTREMES[node.id],
+            )
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in EXTREMES
+            and isinstance(node.ctx, ast.Load)
+        ):
             name_start = end - len(node.attr.encode())
             if source[name_start:end].decode() == node.attr:
                 change = f".{node.attr} -> .{EXTREMES[node.attr]}"
@@ -264,7 +352,9 @@ def equivalent_lines(path: Path) -> dict[int, str]:
     covers the mutants that start on its line."""
     with path.open("rb") as stream:
         comments = [t for t in tokenize.tokenize(stream.readline) if t.type == tokenize.COMMENT]
-    return {t.start[0]: match["why"].strip() for t in comments if (match := EQUIVALENT.search(t.string))}
+    return {
+        t.start[0]: match["why"].strip() for t in comments if (match := EQUIVALENT.search(t.string))
+    }
 
 
 def mutants_of(path: Path) -> list[Mutant]:
@@ -295,7 +385,18 @@ def mutants_of(path: Path) -> list[Mutant]:
         return len(source[line_starts[line - 1] : start].decode("utf-8")) + 1
 
     return [
-        Mutant(path, number, line, column(line, start), operator, change, start, end, replacement, lines[line - 1].strip())
+        Mutant(
+            path,
+            number,
+            line,
+            column(line, start),
+            operator,
+            change,
+            start,
+            end,
+            replacement,
+            lines[line - 1].strip(),
+        )
         for number, (line, start, operator, change, end, replacement) in enumerate(found)
     ]
 
@@ -360,14 +461,23 @@ class Guard:
     def install(self, mutant: Mutant) -> None:
         current = self.path.read_bytes()
         if current != self.original:
-            raise ModuleChanged(f"{relative(self.path)} changed on disk during the run; stopping (it is left as found).")
+            raise ModuleChanged(
+                f"{relative(self.path)} changed on disk during the run; stopping (it is left as found)."
+            )
         mutated = mutant.apply(self.original)
         with _SignalsHeld():
             self.backup.write_bytes(self.original)
-            self.state.write_text(json.dumps({
-                "path": str(self.path), "backup": str(self.backup), "times": list(self.times),
-                "original_sha256": sha256(self.original), "mutant_sha256": sha256(mutated),
-            }))  # fmt: skip
+            self.state.write_text(
+                json.dumps(
+                    {
+                        "path": str(self.path),
+                        "backup": str(self.backup),
+                        "times": list(self.times),
+                        "original_sha256": sha256(self.original),
+                        "mutant_sha256": sha256(mutated),
+                    }
+                )
+            )
             self.mutated = mutated
             _write_atomically(self.path, mutated)
 
@@ -378,7 +488,10 @@ class Guard:
             if self.path.read_bytes() == self.mutated:
                 _write_atomically(self.path, self.original, self.times)
             else:
-                print(f"warning: {relative(self.path)} no longer holds the mutant; not overwriting it", file=sys.stderr)
+                print(
+                    f"warning: {relative(self.path)} no longer holds the mutant; not overwriting it",
+                    file=sys.stderr,
+                )
             self.mutated = None
             self.state.unlink(missing_ok=True)
             self.backup.unlink(missing_ok=True)
@@ -396,13 +509,22 @@ def recover_previous_runs() -> None:
             if current == state["mutant_sha256"]:
                 original = backup.read_bytes() if backup.is_file() else b""
                 if sha256(original) != state["original_sha256"]:
-                    print(f"warning: {path} holds a mutant and its backup is lost: restore it by hand "
-                          f"(e.g. git diff it); state kept in {state_file}", file=sys.stderr)  # fmt: skip
+                    print(
+                        f"warning: {path} holds a mutant and its backup is lost: restore it by hand "
+                        f"(e.g. git diff it); state kept in {state_file}",
+                        file=sys.stderr,
+                    )
                     continue
                 _write_atomically(path, original, tuple(state["times"]))
-                print(f"restored {relative(path)}, left mutated by an interrupted run", file=sys.stderr)
+                print(
+                    f"restored {relative(path)}, left mutated by an interrupted run",
+                    file=sys.stderr,
+                )
             elif current != state["original_sha256"]:
-                print(f"warning: stale mutation state for {path} (file changed since); ignoring it", file=sys.stderr)
+                print(
+                    f"warning: stale mutation state for {path} (file changed since); ignoring it",
+                    file=sys.stderr,
+                )
             state_file.unlink(missing_ok=True)
             backup.unlink(missing_ok=True)
         except (OSError, ValueError, KeyError) as error:
@@ -462,18 +584,27 @@ def _environment(pycache: Path, threads: int, sandbox: Path | None) -> dict[str,
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[name] = str(threads)
     if sandbox is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(sandbox), *filter(None, [os.environ.get("PYTHONPATH")])])
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(sandbox), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
     return env
 
 
-def run_pytest(arguments: list[str], env: dict[str, str], timeout: float | None) -> tuple[int | None, str, float]:
+def run_pytest(
+    arguments: list[str], env: dict[str, str], timeout: float | None
+) -> tuple[int | None, str, float]:
     """``(exit code or None on timeout, output, seconds)``; the tests run in their own
     process group, killed whole on a timeout or an interruption."""
     began = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "pytest", *arguments], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "pytest", *arguments],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     CHILDREN.append(child)
     try:
         output, _ = child.communicate(timeout=timeout)
@@ -498,7 +629,9 @@ def baseline(files: list[str], env: dict[str, str]) -> tuple[list[str], float]:
     """
     code, output, seconds = run_pytest([*files, "-q", "-rfE", *PYTEST_OPTIONS[2:]], env, None)
     if code not in (0, 1):
-        sys.exit(f"The tests {' '.join(files)} do not run on the unmutated code (pytest exit {code}):\n{output[-3000:]}")
+        sys.exit(
+            f"The tests {' '.join(files)} do not run on the unmutated code (pytest exit {code}):\n{output[-3000:]}"
+        )
     failing = sorted(set(FAILED_RE.findall(output)))
     return failing, seconds
 
@@ -508,7 +641,9 @@ def _last_lines(output: str, count: int = 1) -> str:
     return " | ".join(lines[-count:])
 
 
-def run_mutant(mutant: Mutant, guard: Guard, files: list[str], deselect: list[str], env_for, timeout: float) -> Outcome:
+def run_mutant(
+    mutant: Mutant, guard: Guard, files: list[str], deselect: list[str], env_for, timeout: float
+) -> Outcome:
     pycache = Path(tempfile.mkdtemp(prefix="cvsp-mutant-pycache-"))
     try:
         guard.install(mutant)
@@ -537,34 +672,73 @@ def _describe(mutant: Mutant) -> str:
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--modules", nargs="+", default=list(DEFAULT_MODULES), help="modules to mutate (paths)")
-    parser.add_argument("--max-mutants", type=int, default=DEFAULT_MAX,
-                        help=f"mutants per module, sampled with --seed (default {DEFAULT_MAX}; 0: all)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the sample (default 0)")
-    parser.add_argument("--list", action="store_true", help="print the mutants and exit without running tests")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these mutants (names as listed, e.g. metrics#12)")
-    parser.add_argument("--tests", nargs="+", metavar="FILE", help="test files to run instead of the module's mapping")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds per mutant (default: twice the unmutated run, plus 60)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=1,
-                        help="OMP/MKL threads of the tests (default 1; 0: leave the environment as it is)")  # fmt: skip
-    parser.add_argument("--sandbox", action="store_true",
-                        help="mutate a copy of src/ put first on PYTHONPATH, not the checkout itself")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--modules", nargs="+", default=list(DEFAULT_MODULES), help="modules to mutate (paths)"
+    )
+    parser.add_argument(
+        "--max-mutants",
+        type=int,
+        default=DEFAULT_MAX,
+        help=f"mutants per module, sampled with --seed (default {DEFAULT_MAX}; 0: all)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="seed of the sample (default 0)"
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="print the mutants and exit without running tests"
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="run only these mutants (names as listed, e.g. metrics#12)",
+    )
+    parser.add_argument(
+        "--tests",
+        nargs="+",
+        metavar="FILE",
+        help="test files to run instead of the module's mapping",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per mutant (default: twice the unmutated run, plus 60)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="OMP/MKL threads of the tests (default 1; 0: leave the environment as it is)",
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="mutate a copy of src/ put first on PYTHONPATH, not the checkout itself",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_arguments(argv)
-    modules = [(ROOT / m).resolve() if not Path(m).is_absolute() else Path(m) for m in options.modules]
+    modules = [
+        (ROOT / m).resolve() if not Path(m).is_absolute() else Path(m) for m in options.modules
+    ]
     for module in modules:
         if not module.is_file() or module.suffix != ".py":
             sys.exit(f"No such module: {module}")
     every = {module: mutants_of(module) for module in modules}
     if options.only:
-        plan = {module: [m for m in ms if m.name in set(options.only)] for module, ms in every.items()}
+        plan = {
+            module: [m for m in ms if m.name in set(options.only)] for module, ms in every.items()
+        }
     else:
-        plan = {module: sample(ms, options.max_mutants, options.seed) for module, ms in every.items()}
+        plan = {
+            module: sample(ms, options.max_mutants, options.seed) for module, ms in every.items()
+        }
     if options.list:
         for module, chosen in plan.items():
             print(f"{relative(module)}: {len(chosen)} of {len(every[module])} mutants")
@@ -586,7 +760,11 @@ def main(argv: list[str] | None = None) -> int:
             target = module
             if sandbox_root is not None:  # a fresh copy of the package per module
                 shutil.rmtree(sandbox_root, ignore_errors=True)
-                shutil.copytree(ROOT / "src", sandbox_root, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+                shutil.copytree(
+                    ROOT / "src",
+                    sandbox_root,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+                )
                 target = sandbox_root / module.relative_to(ROOT / "src")
             files = test_files(module, options.tests)
             if not files:
@@ -597,7 +775,9 @@ def main(argv: list[str] | None = None) -> int:
                 return _environment(pycache, options.threads, sandbox_root)
 
             before = sha256(module.read_bytes())
-            print(f"\n{relative(module)}: {len(chosen)} mutants; tests: {' '.join(files)}", flush=True)
+            print(
+                f"\n{relative(module)}: {len(chosen)} mutants; tests: {' '.join(files)}", flush=True
+            )
             pycache = Path(tempfile.mkdtemp(prefix="cvsp-mutant-pycache-"))
             try:
                 failing, seconds = baseline(files, env_for(pycache))
@@ -609,21 +789,29 @@ def main(argv: list[str] | None = None) -> int:
             timeout = options.timeout or 2 * seconds + 60
             guard = Guard(target)
             if sha256(guard.original) != before:
-                raise ModuleChanged(f"{relative(module)} changed on disk before its mutants ran; stopping.")
+                raise ModuleChanged(
+                    f"{relative(module)} changed on disk before its mutants ran; stopping."
+                )
             ACTIVE.append(guard)
             try:
                 for i, mutant in enumerate(chosen, 1):
                     outcome = run_mutant(mutant, guard, files, failing, env_for, timeout)
                     outcomes.append(outcome)
                     detail = f"  {outcome.detail[:90]}" if outcome.status != "survived" else ""
-                    print(f"  [{i:>3}/{len(chosen)}] {mutant.name:<16} {mutant.where:<31} {mutant.change:<26} "
-                          f"{outcome.status:<8} {outcome.seconds:5.1f} s{detail}", flush=True)  # fmt: skip
+                    print(
+                        f"  [{i:>3}/{len(chosen)}] {mutant.name:<16} {mutant.where:<31} {mutant.change:<26} "
+                        f"{outcome.status:<8} {outcome.seconds:5.1f} s{detail}",
+                        flush=True,
+                    )
             finally:
                 guard.restore()
                 ACTIVE.remove(guard)
             after = sha256(module.read_bytes())
-            print(f"  {relative(module)} sha256 before {before[:16]}, after {after[:16]}: "
-                  f"{'unchanged' if before == after else 'CHANGED'}", flush=True)  # fmt: skip
+            print(
+                f"  {relative(module)} sha256 before {before[:16]}, after {after[:16]}: "
+                f"{'unchanged' if before == after else 'CHANGED'}",
+                flush=True,
+            )
     except KeyboardInterrupt:
         print("\ninterrupted: module restored", file=sys.stderr)
         _cleanup()
@@ -640,7 +828,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_equivalent(modules: list[Path]) -> None:
-    marked = [(module, line, why) for module in modules for line, why in equivalent_lines(module).items()]
+    marked = [
+        (module, line, why) for module in modules for line, why in equivalent_lines(module).items()
+    ]
     print("\nlines marked equivalent (not mutated):")
     for module, line, why in marked:
         print(f"  {relative(module)}:{line:<6} {why}")
@@ -664,13 +854,19 @@ def report(outcomes: list[Outcome]) -> int:
         print("\ntimeouts and errors:")
         for outcome in others:
             mutant = outcome.mutant
-            print(f"  {mutant.name:<16} {mutant.where:<31} {mutant.change:<26} {outcome.status}: {outcome.detail[:80]}")
+            print(
+                f"  {mutant.name:<16} {mutant.where:<31} {mutant.change:<26} {outcome.status}: {outcome.detail[:80]}"
+            )
     print("\nscore by module (killed / total):")
     for path in dict.fromkeys(o.mutant.path for o in outcomes):
         mine = [o for o in outcomes if o.mutant.path == path]
-        counts = {s: sum(o.status == s for o in mine) for s in ("killed", "survived", "timeout", "error")}
-        print(f"  {relative(path):<28} {counts['killed']}/{len(mine)} killed ({100 * counts['killed'] / len(mine):.0f} %), "
-              f"{counts['survived']} survived, {counts['timeout']} timeout, {counts['error']} error")  # fmt: skip
+        counts = {
+            s: sum(o.status == s for o in mine) for s in ("killed", "survived", "timeout", "error")
+        }
+        print(
+            f"  {relative(path):<28} {counts['killed']}/{len(mine)} killed ({100 * counts['killed'] / len(mine):.0f} %), "
+            f"{counts['survived']} survived, {counts['timeout']} timeout, {counts['error']} error"
+        )
     killed = sum(o.status == "killed" for o in outcomes)
     print(f"  {'all':<28} {killed}/{len(outcomes)} killed ({100 * killed / len(outcomes):.0f} %)")
     return 0

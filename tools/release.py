@@ -41,10 +41,15 @@ def problems(root: Path) -> list[str]:
     found = []
     if _git(root, "status", "--porcelain").stdout.strip():
         found.append("The working tree has uncommitted changes: commit them first.")
-    stale = [path for path, rules in sync_docs.targets(root).items()
-             if sync_docs.rewrite_for(path)(path.read_text(), rules) != path.read_text()]  # fmt: skip
+    stale = [
+        path
+        for path, rules in sync_docs.targets(root).items()
+        if sync_docs.rewrite_for(path)(path.read_text(), rules) != path.read_text()
+    ]
     if stale:
-        found.append(f"Run tools/sync_docs.py: {', '.join(str(p.relative_to(root)) for p in stale)} disagree with their sources (install cells at {tag}, clone lines, settings tables).")
+        found.append(
+            f"Run tools/sync_docs.py: {', '.join(str(p.relative_to(root)) for p in stale)} disagree with their sources (install cells at {tag}, clone lines, settings tables)."
+        )
     cff = yaml.safe_load((root / "CITATION.cff").read_text())
     if str(cff.get("version")) != version:
         found.append(f"CITATION.cff names version {cff.get('version')}, pyproject.toml {version}.")

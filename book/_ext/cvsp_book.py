@@ -18,7 +18,6 @@ from pathlib import Path
 
 from docutils import nodes
 from sphinx.util import logging
-
 from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 
 from cvsp import costs, stamp
@@ -51,7 +50,9 @@ def _set_models(app, config) -> None:
     record = cache.with_name(cache.name + ".cvsp-stamp")
     previous = record.read_text() if record.is_file() else None
     if previous != config.cvsp_stamp and cache.exists():
-        LOGGER.info("cvsp: models or package changed since the last build; executing every notebook afresh")
+        LOGGER.info(
+            "cvsp: models or package changed since the last build; executing every notebook afresh"
+        )
         shutil.rmtree(cache)
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(config.cvsp_stamp)

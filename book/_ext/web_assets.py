@@ -37,7 +37,9 @@ class Asset:
 
     def kept(self, member: str) -> bool:
         """Whether a path inside the package is one the book keeps."""
-        return any(member == path or (path.endswith("/") and member.startswith(path)) for path in self.keep)
+        return any(
+            member == path or (path.endswith("/") and member.startswith(path)) for path in self.keep
+        )
 
 
 # The combined TeX + MathML -> CommonHTML component, what it loads on demand (TeX
@@ -79,7 +81,10 @@ def unpacked(asset: Asset, cache: Path) -> Path:
             f"{asset.name} {asset.version} could not be fetched from {asset.url} ({error}); the book ships it "
             f"so that its pages need no network. Connect once: it is then kept in {cache / 'web-assets'}."
         ) from error
-    with atomic_folder(folder, replace=False, mode=0o755) as staging, tarfile.open(tarball) as archive:
+    with (
+        atomic_folder(folder, replace=False, mode=0o755) as staging,
+        tarfile.open(tarball) as archive,
+    ):
         members = []
         for member in archive.getmembers():
             inside = member.name.removeprefix("package/")

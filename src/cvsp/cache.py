@@ -58,7 +58,10 @@ class EmbeddingCache:
         try:
             return np.load(path, allow_pickle=False)
         except (ValueError, OSError, EOFError) as error:
-            warnings.warn(f"Embedding cache entry {path} is unreadable ({error}); recomputing it.", stacklevel=2)
+            warnings.warn(
+                f"Embedding cache entry {path} is unreadable ({error}); recomputing it.",
+                stacklevel=2,
+            )
             path.unlink(missing_ok=True)
             return None
 

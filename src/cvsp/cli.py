@@ -67,64 +67,99 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     reproduce.add_argument(
-        "--out", type=Path, required=True, metavar="DIR",
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
         help="output folder; replaced as a whole only when the run has finished",
-    )  # fmt: skip
-    reproduce.add_argument(
-        "--device", choices=DEVICES, default=None,
-        help="where the models run: auto picks cuda, then mps, then cpu (default: auto)",
-    )  # fmt: skip
-    reproduce.add_argument(
-        "--seed", type=int, default=0,
-        help="seed of the random token drawn per sentence for CWEs (default: 0)",
-    )  # fmt: skip
-    reproduce.add_argument(
-        "--bootstrap", type=int, default=None, metavar="N",
-        help="bootstrap replicates of every 95 %% interval, at least 100 (default: 2000, or CVSP_BOOTSTRAP)",
-    )  # fmt: skip
-    reproduce.add_argument(
-        "--model-set", choices=tuple(MODEL_SETS), default="paper",
-        help="which models run: " + "; ".join(
-            f"{name} = {', '.join(MODELS[key].label for key in keys)}" for name, keys in MODEL_SETS.items()
-        ) + " (default: paper; contrast is the chapter 'Images or contrast?' and also writes OUT/contrasts.csv; "
-          "beyond is the chapter 'Beyond one CLIP' and also writes OUT/verdicts.csv and OUT/depth_differences.csv)",
-    )  # fmt: skip
-    reproduce.add_argument(
-        "--add-model", action="append", default=[], metavar="FAMILY:HUB_ID@REVISION",
-        help=f"also run this hub model of a supported family ({', '.join(FAMILIES)}), at the revision you "
-             "pin, e.g. bert:roberta-base@<commit>; may be repeated",
-    )  # fmt: skip
-    reproduce.add_argument(
-        "--no-progress", action="store_true", help="hide the progress bars"
     )
+    reproduce.add_argument(
+        "--device",
+        choices=DEVICES,
+        default=None,
+        help="where the models run: auto picks cuda, then mps, then cpu (default: auto)",
+    )
+    reproduce.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the random token drawn per sentence for CWEs (default: 0)",
+    )
+    reproduce.add_argument(
+        "--bootstrap",
+        type=int,
+        default=None,
+        metavar="N",
+        help="bootstrap replicates of every 95 %% interval, at least 100 (default: 2000, or CVSP_BOOTSTRAP)",
+    )
+    reproduce.add_argument(
+        "--model-set",
+        choices=tuple(MODEL_SETS),
+        default="paper",
+        help="which models run: "
+        + "; ".join(
+            f"{name} = {', '.join(MODELS[key].label for key in keys)}"
+            for name, keys in MODEL_SETS.items()
+        )
+        + " (default: paper; contrast is the chapter 'Images or contrast?' and also writes OUT/contrasts.csv; "
+        "beyond is the chapter 'Beyond one CLIP' and also writes OUT/verdicts.csv and OUT/depth_differences.csv)",
+    )
+    reproduce.add_argument(
+        "--add-model",
+        action="append",
+        default=[],
+        metavar="FAMILY:HUB_ID@REVISION",
+        help=f"also run this hub model of a supported family ({', '.join(FAMILIES)}), at the revision you "
+        "pin, e.g. bert:roberta-base@<commit>; may be repeated",
+    )
+    reproduce.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     commands.add_parser(
-        "models", help="list the model registry: keys, hub ids, families, pinned commits",
+        "models",
+        help="list the model registry: keys, hub ids, families, pinned commits",
         description="The models cvsp knows by key, with the commit each loads by default.",
     )
     preflight = commands.add_parser(
-        "preflight", help="say what a run will download, store and take, and refuse if the disk is short",
+        "preflight",
+        help="say what a run will download, store and take, and refuse if the disk is short",
         description=(
             "Before a run: the weights it will download (from the registry's sizes, less what the "
             "Hugging Face cache holds), the disk it needs at its peak and the time it takes (from the "
             "benchmark's measured figures, scaled to this machine's cores: an estimate), and the free "
             "disk where the caches live. Exit 1, before any request to the hub, when the disk is short."
         ),
-        epilog=ENVIRONMENT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     preflight.add_argument(
-        "target", nargs="?", default="book", metavar="TARGET",
+        "target",
+        nargs="?",
+        default="book",
+        metavar="TARGET",
         help="book (default), reproduce, or a chapter by number (1-8) or name (e.g. 08_beyond_one_clip)",
-    )  # fmt: skip
-    preflight.add_argument("--models", choices=MODEL_SOURCES, default=None,
-                           help="real or stand-in (default: $CVSP_MODELS or real)")  # fmt: skip
-    preflight.add_argument("--model-set", choices=tuple(MODEL_SETS), default="paper",
-                           help="with reproduce: the models it runs (default: paper)")  # fmt: skip
-    preflight.add_argument("--force", action="store_true", help="exit 0 even when the disk is short")
+    )
+    preflight.add_argument(
+        "--models",
+        choices=MODEL_SOURCES,
+        default=None,
+        help="real or stand-in (default: $CVSP_MODELS or real)",
+    )
+    preflight.add_argument(
+        "--model-set",
+        choices=tuple(MODEL_SETS),
+        default="paper",
+        help="with reproduce: the models it runs (default: paper)",
+    )
+    preflight.add_argument(
+        "--force", action="store_true", help="exit 0 even when the disk is short"
+    )
     cache = commands.add_parser(
-        "cache", help="say how much the cvsp cache holds and where; --clear empties it",
+        "cache",
+        help="say how much the cvsp cache holds and where; --clear empties it",
         description="The cvsp cache (CVSP_CACHE_DIR): its folders and their sizes.",
     )
-    cache.add_argument("--clear", action="store_true", help="remove the cache folder and everything in it")
+    cache.add_argument(
+        "--clear", action="store_true", help="remove the cache folder and everything in it"
+    )
     return parser
 
 
@@ -134,10 +169,19 @@ def _models() -> int:
         pinned = spec.pin_text() if spec.revision else "none: set " + revision_variable(spec.key)
         print(f"{spec.key:<13} {spec.family:<7} {spec.hub_id:<47} {pinned}")
         if spec.note:
-            print(textwrap.fill(("" if spec.verified else "unverified: ") + spec.note, width=100,
-                                initial_indent=" " * 22, subsequent_indent=" " * 22))  # fmt: skip
+            print(
+                textwrap.fill(
+                    ("" if spec.verified else "unverified: ") + spec.note,
+                    width=100,
+                    initial_indent=" " * 22,
+                    subsequent_indent=" " * 22,
+                )
+            )
     print("\nfamilies: " + "; ".join(f"{f.name} ({f.description})" for f in FAMILIES.values()))
-    print("model sets: " + "; ".join(f"{name} = {', '.join(keys)}" for name, keys in MODEL_SETS.items()))
+    print(
+        "model sets: "
+        + "; ".join(f"{name} = {', '.join(keys)}" for name, keys in MODEL_SETS.items())
+    )
     return 0
 
 
@@ -209,9 +253,13 @@ def _reproduce(args: argparse.Namespace) -> int:
         from cvsp import reproduce
 
         result = reproduce.run(
-            settings, seed=args.seed, progress=not args.no_progress,
-            model_set=args.model_set, extra_models=tuple(args.add_model), resolved=resolved,
-        )  # fmt: skip
+            settings,
+            seed=args.seed,
+            progress=not args.no_progress,
+            model_set=args.model_set,
+            extra_models=tuple(args.add_model),
+            resolved=resolved,
+        )
         reproduce.write(result, args.out)
     except (DataError, ModelUnavailableError, SettingsError, EmbeddingError, MetricError) as error:
         print(f"cvsp: error: {error}", file=sys.stderr)
@@ -233,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        command = {"models": lambda _: _models(), "preflight": _preflight, "cache": _cache}.get(args.command, _reproduce)
+        command = {"models": lambda _: _models(), "preflight": _preflight, "cache": _cache}.get(
+            args.command, _reproduce
+        )
         return command(args)
     except KeyboardInterrupt:
         print("cvsp: interrupted; nothing was written to the output folder.", file=sys.stderr)

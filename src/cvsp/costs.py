@@ -34,7 +34,8 @@ from cvsp.registry import BOOK_MODELS, CHAPTERS, MODEL_SETS, MODELS, WEIGHTS_FIL
 from cvsp.settings import Settings
 
 COSTS = Path(__file__).with_name("costs.json")
-FIRST_PAGE = "results"  # the book's first executed page: the paper's two models' passes and bootstrap
+# the book's first executed page: the paper's two models' passes and bootstrap
+FIRST_PAGE = "results"
 TARGETS = ("book", "reproduce", *CHAPTERS)
 GB = 1e9
 MIB = 2**20
@@ -54,7 +55,9 @@ class Benchmark:
     book_embeddings_peak_mib: float
     book_cache_peak_mib: float
     book_other_mib: float  # intervals, replicates and web assets at the end of the build
-    pages: dict[str, dict[str, float]]  # page -> seconds, embeddings_mib, cache_mib (the most it added at once)
+    pages: dict[
+        str, dict[str, float]
+    ]  # page -> seconds, embeddings_mib, cache_mib (the most it added at once)
     reproduce_s: float
     reproduce_embeddings_mib: float
     reproduce_other_mib: float  # intervals and replicates
@@ -93,7 +96,9 @@ def models_of(target: str, model_set: str = "paper") -> tuple[str, ...]:
         return MODEL_SETS[model_set]
     if target in CHAPTERS:
         return MODEL_SETS[CHAPTERS[target]]
-    raise CostError(f"Unknown target {target!r}; choose book, reproduce or a chapter: {', '.join(CHAPTERS)}.")
+    raise CostError(
+        f"Unknown target {target!r}; choose book, reproduce or a chapter: {', '.join(CHAPTERS)}."
+    )
 
 
 def chapter(name: str) -> str:
@@ -102,7 +107,9 @@ def chapter(name: str) -> str:
         return name
     matches = [c for c in CHAPTERS if name.isdigit() and int(c[:2]) == int(name)]
     if not matches:
-        raise CostError(f"Unknown target {name!r}; choose book, reproduce, 1-8 or a chapter: {', '.join(CHAPTERS)}.")
+        raise CostError(
+            f"Unknown target {name!r}; choose book, reproduce, 1-8 or a chapter: {', '.join(CHAPTERS)}."
+        )
     return matches[0]
 
 
@@ -110,24 +117,38 @@ def in_hub_cache(key: str, settings: Settings) -> bool:
     """Whether the pinned weights of model ``key`` are in the Hugging Face cache (on disk only)."""
     spec = MODELS[key]
     revision = settings.revision(key, spec.revision or "main")
-    found = try_to_load_from_cache(spec.hub_id, WEIGHTS_FILE, cache_dir=constants.HF_HUB_CACHE, revision=revision)
+    found = try_to_load_from_cache(
+        spec.hub_id, WEIGHTS_FILE, cache_dir=constants.HF_HUB_CACHE, revision=revision
+    )
     return isinstance(found, str) and os.path.isfile(found)
 
 
 def estimate(
-    target: str, settings: Settings, bench: Benchmark, model_set: str = "paper", cores: int | None = None,
+    target: str,
+    settings: Settings,
+    bench: Benchmark,
+    model_set: str = "paper",
+    cores: int | None = None,
     look: bool = True,
-) -> Cost:  # fmt: skip
+) -> Cost:
     """What ``target`` will download, store and take (see the module's docstring), on
     ``cores`` (default: this machine's). ``look``: leave out the weights already in the
     Hugging Face cache (False: as on a machine that has none, for the docs)."""
     models = models_of(target, model_set)
     scale = bench.cores / max(1, cores or os.cpu_count() or 1)
     if target == "book":
-        embeddings, other, seconds = bench.book_embeddings_peak_mib, bench.book_other_mib, bench.book_s
+        embeddings, other, seconds = (
+            bench.book_embeddings_peak_mib,
+            bench.book_other_mib,
+            bench.book_s,
+        )
         standins = bench.book_cache_peak_mib - embeddings - other
     elif target == "reproduce":
-        embeddings, other, seconds = bench.reproduce_embeddings_mib, bench.reproduce_other_mib, bench.reproduce_s
+        embeddings, other, seconds = (
+            bench.reproduce_embeddings_mib,
+            bench.reproduce_other_mib,
+            bench.reproduce_s,
+        )
         standins = bench.reproduce_standins_mib
     else:
         first, own = bench.pages[FIRST_PAGE], bench.pages[target]
@@ -138,9 +159,13 @@ def estimate(
         cached, download, weights = (), 0.0, standins * MIB
     else:
         cached = tuple(key for key in models if look and in_hub_cache(key, settings))
-        download = sum((MODELS[key].download_mb or 0.0) * 1e6 for key in models if key not in cached)
+        download = sum(
+            (MODELS[key].download_mb or 0.0) * 1e6 for key in models if key not in cached
+        )
         weights = download
-    return Cost(target, models, download, cached, weights, (embeddings + other) * MIB, seconds * scale)
+    return Cost(
+        target, models, download, cached, weights, (embeddings + other) * MIB, seconds * scale
+    )
 
 
 def free_bytes(folder: Path) -> tuple[Path, float]:
@@ -187,7 +212,11 @@ def _minutes(seconds: float) -> str:
 def line(cost: Cost, settings: Settings) -> str:
     """One line: what ``cost`` downloads, stores and takes, and the free disk."""
     where, free = free_bytes(settings.cache_dir)
-    download = "no download (stand-ins)" if settings.is_stand_in else f"download {cost.download / GB:.1f} GB"
+    download = (
+        "no download (stand-ins)"
+        if settings.is_stand_in
+        else f"download {cost.download / GB:.1f} GB"
+    )
     return (
         f"{describe(cost.target)}: {download}, up to {cost.disk / GB:.1f} GB of disk, "
         f"about {_minutes(cost.seconds)} on {os.cpu_count()} cores (estimate); {free / GB:.1f} GB free at {where}"
@@ -201,11 +230,19 @@ def report(cost: Cost, settings: Settings, bench: Benchmark, model_set: str = "p
     lines = [
         f"cvsp preflight: {describe(cost.target)} with {mode}",
         f"  download  {cost.download / GB:.1f} GB of weights"
-        + ("" if settings.is_stand_in else f" ({len(cost.models) - len(cost.cached)} of {len(cost.models)} models; "
-           f"{len(cost.cached)} already in the Hugging Face cache)"),
+        + (
+            ""
+            if settings.is_stand_in
+            else f" ({len(cost.models) - len(cost.cached)} of {len(cost.models)} models; "
+            f"{len(cost.cached)} already in the Hugging Face cache)"
+        ),
         f"  disk      up to {cost.disk / GB:.1f} GB at the peak ({cost.cache / GB:.1f} GB of embeddings and tables "
         f"in {settings.cache_dir}, {cost.weights / GB:.1f} GB of "
-        + ("stand-in checkpoints)" if settings.is_stand_in else "weights in the Hugging Face cache)"),
+        + (
+            "stand-in checkpoints)"
+            if settings.is_stand_in
+            else "weights in the Hugging Face cache)"
+        ),
         f"  time      about {_minutes(cost.seconds)} on this machine's {os.cpu_count()} cores (an estimate from "
         f"the benchmark's {bench.cores} cores, {bench.commit[:7]}; downloads not included)",
         f"  free      {free / GB:.1f} GB at {where}",
@@ -214,8 +251,10 @@ def report(cost: Cost, settings: Settings, bench: Benchmark, model_set: str = "p
         lines.append("  each chapter run alone (the paper's passes, then its own):")
         for name in CHAPTERS:
             alone = estimate(name, settings, bench, model_set)
-            lines.append(f"    {name:<34} download {alone.download / GB:4.1f} GB, disk {alone.disk / GB:4.1f} GB, "
-                         f"about {_minutes(alone.seconds)}")  # fmt: skip
+            lines.append(
+                f"    {name:<34} download {alone.download / GB:4.1f} GB, disk {alone.disk / GB:4.1f} GB, "
+                f"about {_minutes(alone.seconds)}"
+            )
     return "\n".join(lines)
 
 
@@ -227,7 +266,11 @@ def size_text(size: float) -> str:
 def cache_report(settings: Settings) -> str:
     """One sentence: how much the cvsp cache holds, by folder, and where."""
     sizes = cache_sizes(settings)
-    parts = ": " + ", ".join(f"{name} {size_text(size)}" for name, size in sizes.items()) if sizes else ""
+    parts = (
+        ": " + ", ".join(f"{name} {size_text(size)}" for name, size in sizes.items())
+        if sizes
+        else ""
+    )
     return f"The cvsp cache at {settings.cache_dir} holds {size_text(sum(sizes.values()))}{parts}."
 
 
@@ -238,8 +281,14 @@ def table(bench: Benchmark, models: str = "real") -> list[dict[str, object]]:
     rows = []
     for target in ("book", "reproduce", *CHAPTERS):
         cost = estimate(target, settings, bench, cores=bench.cores, look=False)
-        rows.append({"target": target, "download_gb": cost.download / GB, "disk_gb": cost.disk / GB,
-                     "minutes": cost.seconds / 60})  # fmt: skip
+        rows.append(
+            {
+                "target": target,
+                "download_gb": cost.download / GB,
+                "disk_gb": cost.disk / GB,
+                "minutes": cost.seconds / 60,
+            }
+        )
     return rows
 
 
@@ -248,7 +297,11 @@ def cache_sizes(settings: Settings) -> dict[str, int]:
     root = settings.cache_dir
     if not root.is_dir():
         return {}
-    return {folder.name: sum(map(_bytes, folder.rglob("*"))) for folder in sorted(root.iterdir()) if folder.is_dir()}
+    return {
+        folder.name: sum(map(_bytes, folder.rglob("*")))
+        for folder in sorted(root.iterdir())
+        if folder.is_dir()
+    }
 
 
 def _bytes(path: Path) -> int:

@@ -85,16 +85,59 @@ WORD_PAIR_TASKS: tuple[str, ...] = ("rg65", "wordsim353", "simlex999", "simverb3
 
 # WEAT attribute words of Caliskan, Bryson & Narayanan (2017), used by ValNorm.
 PLEASANT: tuple[str, ...] = (
-    "caress", "freedom", "health", "love", "peace", "cheer", "friend", "heaven",
-    "loyal", "pleasure", "diamond", "gentle", "honest", "lucky", "rainbow", "diploma",
-    "gift", "honor", "miracle", "sunrise", "family", "happy", "laughter", "paradise",
+    "caress",
+    "freedom",
+    "health",
+    "love",
+    "peace",
+    "cheer",
+    "friend",
+    "heaven",
+    "loyal",
+    "pleasure",
+    "diamond",
+    "gentle",
+    "honest",
+    "lucky",
+    "rainbow",
+    "diploma",
+    "gift",
+    "honor",
+    "miracle",
+    "sunrise",
+    "family",
+    "happy",
+    "laughter",
+    "paradise",
     "vacation",
-)  # fmt: skip
+)
 UNPLEASANT: tuple[str, ...] = (
-    "abuse", "crash", "filth", "murder", "sickness", "accident", "death", "grief",
-    "poison", "stink", "assault", "disaster", "hatred", "pollute", "tragedy", "divorce",
-    "jail", "poverty", "ugly", "cancer", "kill", "rotten", "vomit", "agony", "prison",
-)  # fmt: skip
+    "abuse",
+    "crash",
+    "filth",
+    "murder",
+    "sickness",
+    "accident",
+    "death",
+    "grief",
+    "poison",
+    "stink",
+    "assault",
+    "disaster",
+    "hatred",
+    "pollute",
+    "tragedy",
+    "divorce",
+    "jail",
+    "poverty",
+    "ugly",
+    "cancer",
+    "kill",
+    "rotten",
+    "vomit",
+    "agony",
+    "prison",
+)
 
 
 class DataError(ValueError):
@@ -230,8 +273,7 @@ def parse_bellezza(text: str, filename: str = "Bellezza_Lexicon.csv") -> pd.Data
             continue
         if len(fields) != len(header):
             raise DataError(
-                f"{filename}, line {number}: expected {len(header)} fields, "
-                f"found {len(fields)}."
+                f"{filename}, line {number}: expected {len(header)} fields, found {len(fields)}."
             )
         word = fields[word_col].strip()
         if not word:
@@ -276,9 +318,7 @@ def parse_sts(text: str, filename: str = "sts-test.csv", *, strip: bool = False)
 def _check_rows(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     expected = FILES[name].rows
     if len(frame) != expected:
-        raise DataError(
-            f"{FILES[name].filename}: parsed {len(frame)} rows, expected {expected}."
-        )
+        raise DataError(f"{FILES[name].filename}: parsed {len(frame)} rows, expected {expected}.")
     return frame
 
 

@@ -34,8 +34,17 @@ from cvsp.cache import EmbeddingCache, scratch_folder, texts_digest
 from cvsp.models import LoadedModel
 from cvsp.storage import append_record
 from cvsp.tokens import (
-    EXTRA_AFTER_EOS, RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, allowed_positions, batches, check_texts, encode,
-    layers_for, random_positions,
+    EXTRA_AFTER_EOS,
+    RANDOM_RULES,
+    VARIANTS,
+    EmbeddingError,
+    Encoded,
+    allowed_positions,
+    batches,
+    check_texts,
+    encode,
+    layers_for,
+    random_positions,
 )  # fmt: skip
 
 CACHE_FORMAT = 1

@@ -46,7 +46,17 @@ MEAN_NO_FIRST = "GPT-2 mean without position 0"
 SUBSETS = "CWE corpus: {size:,}-sentence subsets"
 SEEDS = "CWE draw: other seeds"
 
-EFFECT_COLUMNS = ["change", "result", "model", "variant", "task", "layer", "ours", "alternative", "difference"]
+EFFECT_COLUMNS = [
+    "change",
+    "result",
+    "model",
+    "variant",
+    "task",
+    "layer",
+    "ours",
+    "alternative",
+    "difference",
+]
 _KEY = ["result", "model", "variant", "task", "layer"]
 
 
@@ -55,7 +65,9 @@ def claimed_variants() -> dict[tuple[str, str], tuple[str, ...]]:
     found: dict[tuple[str, str], tuple[str, ...]] = {}
     for claim in paper.REPORTED:
         known = found.get((claim.result, claim.model), ())
-        found[(claim.result, claim.model)] = known + tuple(v for v in claim.variants if v not in known)
+        found[(claim.result, claim.model)] = known + tuple(
+            v for v in claim.variants if v not in known
+        )
     return found
 
 
@@ -70,23 +82,32 @@ def deltas(
     variants = claimed_variants() if variants is None else variants
     both = alternative.merge(ours, on=_KEY, suffixes=("_alt", "_ours"))
     both = both[both["layer"].astype(str).isin(HIDDEN_LAYERS)]
-    keep = [v in variants.get((r, m), ()) for r, m, v in zip(both["result"], both["model"], both["variant"])]
+    keep = [
+        v in variants.get((r, m), ())
+        for r, m, v in zip(both["result"], both["model"], both["variant"])
+    ]
     both = both[keep]
     frame = both.assign(
-        change=change, ours=both["value_ours"], alternative=both["value_alt"],
+        change=change,
+        ours=both["value_ours"],
+        alternative=both["value_alt"],
         difference=both["value_alt"] - both["value_ours"],
-    )  # fmt: skip
+    )
     return frame[EFFECT_COLUMNS].reset_index(drop=True)
 
 
-def variant_deltas(scores: pd.DataFrame, base: str, other: str, change: str, variants: Mapping | None = None) -> pd.DataFrame:
+def variant_deltas(
+    scores: pd.DataFrame, base: str, other: str, change: str, variants: Mapping | None = None
+) -> pd.DataFrame:
     """Effect of reading token choice ``other`` instead of ``base`` from one results table."""
     ours = scores[scores["variant"] == base]
     alternative = scores[scores["variant"] == other].assign(variant=base)
     return deltas(alternative, ours, change, variants)
 
 
-def spread_deltas(table: pd.DataFrame, by: str, reference, change: str, result: str = "cwe_self_similarity") -> pd.DataFrame:
+def spread_deltas(
+    table: pd.DataFrame, by: str, reference, change: str, result: str = "cwe_self_similarity"
+) -> pd.DataFrame:
     """Per model and layer, the deviation from the ``by == reference`` row that is largest
     in size (with its sign), over every other value of ``by`` (subsets or seeds)."""
     rows = []
@@ -95,8 +116,19 @@ def spread_deltas(table: pd.DataFrame, by: str, reference, change: str, result: 
         others = group.loc[group[by] != reference, "value"].to_numpy() - base
         if len(others):
             worst = float(others[np.argmax(np.abs(others))])
-            rows.append((change, result, model, experiments.CWE_VARIANT, experiments.SENTENCE_TASK, str(layer),
-                         base, base + worst, worst))  # fmt: skip
+            rows.append(
+                (
+                    change,
+                    result,
+                    model,
+                    experiments.CWE_VARIANT,
+                    experiments.SENTENCE_TASK,
+                    str(layer),
+                    base,
+                    base + worst,
+                    worst,
+                )
+            )
     return pd.DataFrame(rows, columns=EFFECT_COLUMNS)
 
 
@@ -113,10 +145,15 @@ class Measured:
 
 
 def measure(
-    embedders: Mapping, sts_text: str, clip_tokenizer, *, seeds: Sequence[int] = tuple(range(5)),
-    sizes: Sequence[int] = experiments.CWE_CORPUS_SIZES, repeats: int = experiments.CWE_CORPUS_REPEATS,
+    embedders: Mapping,
+    sts_text: str,
+    clip_tokenizer,
+    *,
+    seeds: Sequence[int] = tuple(range(5)),
+    sizes: Sequence[int] = experiments.CWE_CORPUS_SIZES,
+    repeats: int = experiments.CWE_CORPUS_REPEATS,
     subset_size: int = 1000,
-) -> Measured:  # fmt: skip
+) -> Measured:
     """Every measured effect, from the STS file's text and the cached embedders.
 
     ``subset_size`` is the corpus size whose spread enters :attr:`Measured.effects`; all
@@ -125,38 +162,62 @@ def measure(
     counts the exceptions), so it is measured for GPT-2.
     """
     sentences = experiments.prepare_sentences(data.parse_sts(sts_text), clip_tokenizer)
-    ours = pd.concat([
-        experiments.sts(embedders, sentences),
-        experiments.sentence_self_similarity(embedders, sentences),
-        experiments.cwe_self_similarity(embedders, sentences),
-    ], ignore_index=True)  # fmt: skip
+    ours = pd.concat(
+        [
+            experiments.sts(embedders, sentences),
+            experiments.sentence_self_similarity(embedders, sentences),
+            experiments.cwe_self_similarity(embedders, sentences),
+        ],
+        ignore_index=True,
+    )
     frames = []
 
     stripped = experiments.prepare_sentences(data.parse_sts(sts_text, strip=True), clip_tokenizer)
     gpt2_only = {k: e for k, e in embedders.items() if e.family == "gpt2"}
     if gpt2_only:
-        alternative = pd.concat([
-            experiments.sts(gpt2_only, stripped),
-            experiments.sentence_self_similarity(gpt2_only, stripped),
-            experiments.cwe_self_similarity(gpt2_only, stripped),
-        ], ignore_index=True)  # fmt: skip
+        alternative = pd.concat(
+            [
+                experiments.sts(gpt2_only, stripped),
+                experiments.sentence_self_similarity(gpt2_only, stripped),
+                experiments.cwe_self_similarity(gpt2_only, stripped),
+            ],
+            ignore_index=True,
+        )
         frames.append(deltas(alternative, ours, STRIPPED))
 
     table = released.read_sts_as_released(sts_text)
-    frames.append(deltas(released.sts_as_released(embedders, table, clip_tokenizer, string_ranks=False), ours, READER_NUMBERS))
-    frames.append(deltas(released.sts_as_released(embedders, table, clip_tokenizer), ours, READER_STRINGS))
-    frames.append(deltas(released.sentence_self_similarity_as_released(embedders, table, clip_tokenizer), ours, LEFT_COLUMN))
+    frames.append(
+        deltas(
+            released.sts_as_released(embedders, table, clip_tokenizer, string_ranks=False),
+            ours,
+            READER_NUMBERS,
+        )
+    )
+    frames.append(
+        deltas(released.sts_as_released(embedders, table, clip_tokenizer), ours, READER_STRINGS)
+    )
+    frames.append(
+        deltas(
+            released.sentence_self_similarity_as_released(embedders, table, clip_tokenizer),
+            ours,
+            LEFT_COLUMN,
+        )
+    )
 
     cwe = ours[ours["result"] == "cwe_self_similarity"]
     frames.append(variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_no_first", NO_FIRST))
-    frames.append(variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_released", RELEASED_RULE))
+    frames.append(
+        variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_released", RELEASED_RULE)
+    )
     gpt2_mean = {(r, "gpt2"): ("mean",) for r in ("sts", "sentence_self_similarity")}
     frames.append(variant_deltas(ours, "mean", "mean_no_first", MEAN_NO_FIRST, gpt2_mean))
 
     corpus = experiments.cwe_corpus_size(embedders, sentences, sizes=sizes, repeats=repeats)
     n = len(sentences.sentences)
     if subset_size < n:
-        chosen = corpus[corpus["size"].isin([subset_size, n])].assign(subset=lambda f: f["size"] * 1000 + f["repeat"])
+        chosen = corpus[corpus["size"].isin([subset_size, n])].assign(
+            subset=lambda f: f["size"] * 1000 + f["repeat"]
+        )
         frames.append(spread_deltas(chosen, "subset", n * 1000, SUBSETS.format(size=subset_size)))
     by_seed = experiments.cwe_over_seeds(embedders, sentences, seeds=seeds)
     if len(set(seeds)) > 1:
@@ -169,19 +230,29 @@ def measure(
         "released_corrupted": int(table["corrupted"].sum()),
         "released_swallowed_lines": int(table["swallowed"].sum()),
         "our_pairs": len(own),
-        "identical_pairs": int(sum(pair in set(zip(own["sentence1"], own["sentence2"]))
-                                   for pair in zip(table["sentence1"], table["sentence2"]))),
+        "identical_pairs": int(
+            sum(
+                pair in set(zip(own["sentence1"], own["sentence2"]))
+                for pair in zip(table["sentence1"], table["sentence2"])
+            )
+        ),
         "left_column": len(table),
         "left_column_unique": int(table["sentence1"].nunique()),
         "sentences": n,
-        "clip_at_limit": int((clip_token_counts(clip_tokenizer, data.unique_sentences(own)) == experiments.CLIP_CONTEXT).sum()),
+        "clip_at_limit": int(
+            (
+                clip_token_counts(clip_tokenizer, data.unique_sentences(own))
+                == experiments.CLIP_CONTEXT
+            ).sum()
+        ),
         "spaced_sentences": len(spaced),
         "spaced_cells": int(sum(s != s.strip() for s in [*own["sentence1"], *own["sentence2"]])),
         "clip_changed_by_strip": sum(
             clip_tokenizer(s, add_special_tokens=False)["input_ids"]
-            != clip_tokenizer(s.strip(), add_special_tokens=False)["input_ids"] for s in spaced
+            != clip_tokenizer(s.strip(), add_special_tokens=False)["input_ids"]
+            for s in spaced
         ),
-    }  # fmt: skip
+    }
     effects = pd.concat([f for f in frames if len(f)], ignore_index=True)
     return Measured(effects, ours, corpus, by_seed, table, facts)
 
@@ -189,10 +260,18 @@ def measure(
 def largest(effects: pd.DataFrame) -> pd.DataFrame:
     """The largest effect (in size, with its sign) per change and model, and where it is."""
     ranked = effects.dropna(subset=["difference"]).assign(size=lambda f: f["difference"].abs())
-    top = ranked.sort_values("size", ascending=False, kind="stable").groupby(["change", "model"], sort=False).head(1)
+    top = (
+        ranked.sort_values("size", ascending=False, kind="stable")
+        .groupby(["change", "model"], sort=False)
+        .head(1)
+    )
     order = {change: i for i, change in enumerate(dict.fromkeys(effects["change"]))}
-    top = top.assign(order=top["change"].map(order)).sort_values(["order", "model"], ascending=[True, False])
-    return top[["change", "model", "result", "variant", "layer", "ours", "alternative", "difference"]].reset_index(drop=True)
+    top = top.assign(order=top["change"].map(order)).sort_values(
+        ["order", "model"], ascending=[True, False]
+    )
+    return top[
+        ["change", "model", "result", "variant", "layer", "ours", "alternative", "difference"]
+    ].reset_index(drop=True)
 
 
 def string_rank_effect(effects: pd.DataFrame) -> float:
@@ -210,4 +289,6 @@ def rounding_verdicts(scores: pd.DataFrame) -> pd.DataFrame:
     literal = paper.compare(scores, rounded=False)
     table = rounded.assign(literally=literal["holds"])
     table = table[table["relation"] != "≈"]
-    return table[["claim", "relation", "paper", "ours", "holds", "literally"]].reset_index(drop=True)
+    return table[["claim", "relation", "paper", "ours", "holds", "literally"]].reset_index(
+        drop=True
+    )

@@ -119,8 +119,12 @@ class Transform:
         if x.dtype.kind not in "biuf":  # anything but plain numbers is converted as before
             x = np.asarray(x, dtype=np.float64)
         if x.ndim < 1 or x.shape[-1] != self.dims:
-            raise MetricError(f"{self.name} was fitted on {self.dims} dimensions, got shape {x.shape}.")
-        y = np.subtract(x, self.mean, dtype=np.float64)  # float32 input is widened on the fly, not copied first
+            raise MetricError(
+                f"{self.name} was fitted on {self.dims} dimensions, got shape {x.shape}."
+            )
+        y = np.subtract(
+            x, self.mean, dtype=np.float64
+        )  # float32 input is widened on the fly, not copied first
         if self.scale is not None:
             y = y / self.scale
         if self.matrix is not None:
@@ -170,7 +174,9 @@ def fit_zscore(x: np.ndarray) -> Transform:
     x = _fitting_data(x)
     std = x.std(axis=0)
     if np.any(std == 0):
-        raise MetricError(f"Dimension {int(np.argmax(std == 0))} is constant, so it cannot be z-scored.")
+        raise MetricError(
+            f"Dimension {int(np.argmax(std == 0))} is constant, so it cannot be z-scored."
+        )
     return Transform("z-scoring", x.mean(axis=0), scale=std)
 
 
@@ -218,8 +224,12 @@ def apply_per_layer(
     """
     x_fit, x_apply = np.asarray(x_fit), np.asarray(x_apply)
     if x_fit.ndim != 3 or x_apply.ndim != 3 or x_fit.shape[1:] != x_apply.shape[1:]:
-        raise MetricError(f"Expected [n, L, d] and [m, L, d] arrays, got {x_fit.shape} and {x_apply.shape}.")
-    layers = [fit(x_fit[:, layer], **kw).apply(x_apply[:, layer]) for layer in range(x_fit.shape[1])]
+        raise MetricError(
+            f"Expected [n, L, d] and [m, L, d] arrays, got {x_fit.shape} and {x_apply.shape}."
+        )
+    layers = [
+        fit(x_fit[:, layer], **kw).apply(x_apply[:, layer]) for layer in range(x_fit.shape[1])
+    ]
     return np.stack(layers, axis=1)
 
 
@@ -276,7 +286,9 @@ def uniformity(x: np.ndarray, t: float = 2, chunk: int = UNIFORMITY_CHUNK) -> fl
         raise MetricError(f"chunk must be a positive integer, got {chunk}.")
     if x.ndim == 2:
         return _uniformity_layer(unit(x), t, int(chunk))
-    return np.array([_uniformity_layer(unit(x[:, layer]), t, int(chunk)) for layer in range(x.shape[1])])
+    return np.array(
+        [_uniformity_layer(unit(x[:, layer]), t, int(chunk)) for layer in range(x.shape[1])]
+    )
 
 
 # --- lexical overlap -------------------------------------------------------------------
@@ -303,7 +315,9 @@ def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     """
     arrays = [np.asarray(v, dtype=np.float64) for v in (x, y, z)]
     if any(v.ndim != 1 or v.shape != arrays[0].shape for v in arrays):
-        raise MetricError(f"Expected three 1-d arrays of equal length, got {[v.shape for v in arrays]}.")
+        raise MetricError(
+            f"Expected three 1-d arrays of equal length, got {[v.shape for v in arrays]}."
+        )
     if len(arrays[0]) < 4:
         raise MetricError(f"A partial correlation needs at least 4 items, got {len(arrays[0])}.")
     if not all(np.all(np.isfinite(v)) for v in arrays):
@@ -314,7 +328,9 @@ def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     r_xy, r_xz, r_yz = r[0, 1], r[0, 2], r[1, 2]
     denominator = (1 - r_xz**2) * (1 - r_yz**2)
     if denominator <= 1e-12:
-        raise MetricError("x or y is a monotone function of z, so a partial correlation is undefined.")
+        raise MetricError(
+            "x or y is a monotone function of z, so a partial correlation is undefined."
+        )
     return float((r_xy - r_xz * r_yz) / np.sqrt(denominator))
 
 

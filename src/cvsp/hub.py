@@ -17,7 +17,14 @@ from pathlib import Path
 from huggingface_hub import HfApi, constants, errors, hf_hub_download, try_to_load_from_cache
 
 from cvsp.data import sha256_of
-from cvsp.registry import MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, is_commit, revision_variable
+from cvsp.registry import (
+    MODELS,
+    WEIGHTS_FILE,
+    ModelSpec,
+    ModelUnavailableError,
+    is_commit,
+    revision_variable,
+)
 from cvsp.settings import Settings
 
 HUB_TIMEOUT_S = 5.0
@@ -36,8 +43,10 @@ def offline_message(spec: ModelSpec) -> str:
 def refusal_message(spec: ModelSpec, revision: str) -> str:
     """Why a revision without safetensors weights is refused, and what to do instead."""
     if spec.key in MODELS and spec.revision:
-        remedy = (f"unset {revision_variable(spec.key)} to use the pinned default {spec.revision} "
-                  f"or name another revision that holds {WEIGHTS_FILE}")  # fmt: skip
+        remedy = (
+            f"unset {revision_variable(spec.key)} to use the pinned default {spec.revision} "
+            f"or name another revision that holds {WEIGHTS_FILE}"
+        )
     else:
         remedy = f"name a revision that holds {WEIGHTS_FILE}, such as the hub's safetensors conversion commit"
     return (
@@ -66,7 +75,11 @@ def moved_message(spec: ModelSpec, commit: str) -> str:
 
 def check_pin(spec: ModelSpec, revision: str, commit: str) -> None:
     """Refuse the registry's pinned ref when it names another commit than the verified one."""
-    if spec.commit_prefix and revision == spec.revision and not commit.startswith(spec.commit_prefix):
+    if (
+        spec.commit_prefix
+        and revision == spec.revision
+        and not commit.startswith(spec.commit_prefix)
+    ):
         raise ModelUnavailableError(moved_message(spec, commit))
 
 
@@ -121,8 +134,10 @@ def resolve_revision(spec: ModelSpec, revision: str) -> tuple[str, bool]:
     if commit is None:
         raise ModelUnavailableError(offline_message(spec))
     check_pin(spec, revision, commit)
-    found = [try_to_load_from_cache(spec.hub_id, name, revision=commit)
-             for name in (WEIGHTS_FILE, f"{WEIGHTS_FILE}.index.json")]  # fmt: skip
+    found = [
+        try_to_load_from_cache(spec.hub_id, name, revision=commit)
+        for name in (WEIGHTS_FILE, f"{WEIGHTS_FILE}.index.json")
+    ]
     if any(isinstance(path, str) for path in found):
         return commit, False
     if found[0] is not None:  # the hub said earlier that this commit has no safetensors
@@ -135,7 +150,9 @@ def _remember_ref(spec: ModelSpec, revision: str, commit: str) -> None:
     without the hub finds the commit of ``refs/pr/4`` as it finds that of ``main``:
     ``config.json`` is fetched by the ref's name (huggingface_hub then writes the ref)."""
     try:
-        path = hf_hub_download(spec.hub_id, "config.json", revision=revision, etag_timeout=HUB_TIMEOUT_S)
+        path = hf_hub_download(
+            spec.hub_id, "config.json", revision=revision, etag_timeout=HUB_TIMEOUT_S
+        )
     except Exception as error:  # noqa: BLE001 (any failure here is the hub's)
         raise ModelUnavailableError(
             f"Could not read {spec.hub_id} at revision {revision!r} from the hub: {error}"
@@ -156,7 +173,6 @@ def weights_digest(spec: ModelSpec, commit: str) -> str | None:
     return blob.name if re.fullmatch(r"[0-9a-f]{64}", blob.name) else sha256_of(blob)
 
 
-
 def revision_for(spec: ModelSpec, settings: Settings) -> str:
     """The revision to load: the user's override, else the pinned commit; none is an error."""
     revision = settings.revision(spec.key, spec.revision) if spec.key in MODELS else spec.revision
@@ -165,11 +181,16 @@ def revision_for(spec: ModelSpec, settings: Settings) -> str:
     return revision
 
 
-def resolve_all(specs: Iterable[ModelSpec], settings: Settings) -> dict[str, tuple[str, tuple[str, bool]]]:
+def resolve_all(
+    specs: Iterable[ModelSpec], settings: Settings
+) -> dict[str, tuple[str, tuple[str, bool]]]:
     """Each model's revision (:func:`revision_for`) and its ``(commit, online)``
     (:func:`resolve_revision`), by key: every revision named, then each checked (one
     without safetensors refused) before anything is downloaded. Torch-free, so that
     ``cvsp reproduce`` refuses a revision before it loads the model libraries."""
     specs = list(specs)
     revisions = {spec.key: revision_for(spec, settings) for spec in specs}
-    return {spec.key: (revisions[spec.key], resolve_revision(spec, revisions[spec.key])) for spec in specs}
+    return {
+        spec.key: (revisions[spec.key], resolve_revision(spec, revisions[spec.key]))
+        for spec in specs
+    }

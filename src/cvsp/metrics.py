@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-
 SELF_SIMILARITY_CHUNK = 4096  # rows converted to float64 at a time
 # Cosines are rounded to this many decimals: equal vectors then give exactly equal
 # cosines wherever they sit in memory, so rank correlations see true ties as ties

@@ -24,8 +24,15 @@ from cvsp.hub import resolve_all
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
 from cvsp.reproduce import (
-    STAND_IN_WARNING, Run, beyond_tables, beyond_the_pair, contrast_tables, embedding_cache, run, uncertainty,
-)  # fmt: skip
+    STAND_IN_WARNING,
+    Run,
+    beyond_tables,
+    beyond_the_pair,
+    contrast_tables,
+    embedding_cache,
+    run,
+    uncertainty,
+)
 from cvsp.reproduce import results as cached_results
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
@@ -42,13 +49,17 @@ class LazyModels(Mapping[str, LoadedModel]):
     def __init__(self, settings: Settings, keys: tuple[str, ...]) -> None:
         self._specs = {spec.key: spec for spec in map(spec_for, keys)}
         self._settings = settings
-        self._resolved = None if settings.is_stand_in else resolve_all(list(self._specs.values()), settings)
+        self._resolved = (
+            None if settings.is_stand_in else resolve_all(list(self._specs.values()), settings)
+        )
         self._loaded: dict[str, LoadedModel] = {}
 
     def __getitem__(self, key: str) -> LoadedModel:
         if key not in self._loaded:
             resolved = None if self._resolved is None else {key: self._resolved[key]}
-            self._loaded[key] = load_models(self._settings, (self._specs[key],), resolved=resolved)[key]
+            self._loaded[key] = load_models(self._settings, (self._specs[key],), resolved=resolved)[
+                key
+            ]
         return self._loaded[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -70,16 +81,26 @@ class LazyEmbedders(Mapping[str, Embedder]):
     """One cached :class:`~cvsp.embeddings.Embedder` per model of ``models``, made (and its
     model loaded) when first used."""
 
-    def __init__(self, models: Mapping[str, LoadedModel], settings: Settings, seed: int = 0,
-                 progress: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        models: Mapping[str, LoadedModel],
+        settings: Settings,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> None:
         self._models, self._cache, self._trace = models, embedding_cache(settings), settings.trace
         self._seed, self._progress = seed, progress
         self._made: dict[str, Embedder] = {}
 
     def __getitem__(self, key: str) -> Embedder:
         if key not in self._made:
-            self._made[key] = Embedder(self._models[key], cache=self._cache, seed=self._seed,
-                                       progress=self._progress, trace=self._trace)  # fmt: skip
+            self._made[key] = Embedder(
+                self._models[key],
+                cache=self._cache,
+                seed=self._seed,
+                progress=self._progress,
+                trace=self._trace,
+            )
         return self._made[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -109,7 +130,9 @@ class Session:
 
     @cached_property
     def sentences(self) -> experiments.SentenceData:
-        return experiments.prepare_sentences(data.load_sts(self.settings), self.models["clip"].tokenizer)
+        return experiments.prepare_sentences(
+            data.load_sts(self.settings), self.models["clip"].tokenizer
+        )
 
     @cached_property
     def uncertainty(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -137,7 +160,9 @@ class Session:
         """``(intervals, contrasts, verdicts, depths)`` of :func:`cvsp.experiments.beyond_tables`
         for this session's models (cached beside the embeddings)."""
         boot = BootstrapSettings(replicates=self.settings.bootstrap)
-        return beyond_tables(self.settings, self.embedders, self.words, self.sentences, self.scores, boot)
+        return beyond_tables(
+            self.settings, self.embedders, self.words, self.sentences, self.scores, boot
+        )
 
     def with_intervals(self, scores: pd.DataFrame) -> pd.DataFrame:
         """``scores`` with the 95 % bootstrap interval of each value (``ci_low``, ``ci_high``)."""
@@ -177,7 +202,9 @@ class Session:
         if self.stand_in:
             small = any(m.standin_size == "small" for m in self.models.values())
             return f"{'small ' if small else ''}stand-in models (random weights)"
-        commits = ", ".join(f"{m.spec.hub_id}@{(m.commit or m.revision or '')[:7]}" for m in self.models.values())
+        commits = ", ".join(
+            f"{m.spec.hub_id}@{(m.commit or m.revision or '')[:7]}" for m in self.models.values()
+        )
         return f"pretrained models ({commits})"
 
 
@@ -201,19 +228,32 @@ def models_table(record: dict[str, dict[str, Any]], digits: int | None = None) -
     for m in record.values():
         real = m["source"] != "stand-in"
         digest = m["weights_sha256"] or ""
-        rows.append({
-            "model": m["hub_id"],
-            "weights": "pretrained" if real else f"stand-in, seed {m['standin_seed']}{_size_note(m)}",
-            "revision": ("(the commit)" if m["revision"] == m["commit"] else m["revision"]) if real else "—",
-            "commit": m["commit"] if real else "(none: random weights)",
-            "weights sha256": _shortened(digest, digits),
-            **({"published sha256": _shortened(m.get("published_sha256") or "—", digits)} if real else {}),
-        })  # fmt: skip
+        rows.append(
+            {
+                "model": m["hub_id"],
+                "weights": "pretrained"
+                if real
+                else f"stand-in, seed {m['standin_seed']}{_size_note(m)}",
+                "revision": ("(the commit)" if m["revision"] == m["commit"] else m["revision"])
+                if real
+                else "—",
+                "commit": m["commit"] if real else "(none: random weights)",
+                "weights sha256": _shortened(digest, digits),
+                **(
+                    {"published sha256": _shortened(m.get("published_sha256") or "—", digits)}
+                    if real
+                    else {}
+                ),
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
 def start(
-    chapter: str | None = None, settings: Settings | None = None, seed: int = 0, progress: bool = False,
+    chapter: str | None = None,
+    settings: Settings | None = None,
+    seed: int = 0,
+    progress: bool = False,
     model_set: str | None = None,
 ) -> Session:
     """Load the models of a chapter (:data:`cvsp.registry.CHAPTERS` names its model set;
@@ -248,7 +288,9 @@ def interval(low: float, high: float, digits: int = 3) -> str:
     return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def comparison_table(scores: pd.DataFrame, result: str, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+def comparison_table(
+    scores: pd.DataFrame, result: str, claims: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The paper's numbers for one result beside ours, rounded for reading.
 
     With ``claims`` (:meth:`Session.claims`) it adds our 95 % interval and whether the
@@ -257,14 +299,18 @@ def comparison_table(scores: pd.DataFrame, result: str, claims: pd.DataFrame | N
     table = paper.compare(scores, result, intervals=claims)
     columns = ["model", "claim", "relation", "paper", "ours", "difference", "holds", "source"]
     if claims is not None:
-        table["95 % interval"] = [interval(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])]
+        table["95 % interval"] = [
+            interval(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])
+        ]
         columns[5:5] = ["95 % interval", "paper_inside"]
     table = table[columns].rename(columns={"paper_inside": "paper inside"})
     table["model"] = table["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})
     return table.round(3).set_index("claim")
 
 
-def differences_table(differences: pd.DataFrame, layers: tuple[str, ...] = ("best", "12")) -> pd.DataFrame:
+def differences_table(
+    differences: pd.DataFrame, layers: tuple[str, ...] = ("best", "12")
+) -> pd.DataFrame:
     """Paired CLIP − GPT-2 differences at a few layers: the difference, its 95 % paired
     bootstrap interval, and Williams' t with its p-value where the result is a correlation."""
     rows = differences[differences["layer"].astype(str).isin(layers)].copy()
@@ -278,7 +324,11 @@ def differences_table(differences: pd.DataFrame, layers: tuple[str, ...] = ("bes
     if table["task"].nunique() == 1:
         table = table.drop(columns="task")
     index = [c for c in ("task", "compared", "layer") if c in table]
-    return table.round({"difference": 3, "t": 2, "p": 4}).set_index(index).sort_index(level=index[:-1], sort_remaining=False)
+    return (
+        table.round({"difference": 3, "t": 2, "p": 4})
+        .set_index(index)
+        .sort_index(level=index[:-1], sort_remaining=False)
+    )
 
 
 def layer_table(scores: pd.DataFrame) -> pd.DataFrame:
@@ -317,4 +367,8 @@ def show(figure: plt.Figure, dpi: int = 110) -> None:
     plt.close(figure)
     png = base64.b64encode(raster.getvalue()).decode("ascii")
     width = {"width": round(figure.get_figwidth() * 96)}
-    display({"image/svg+xml": vector.getvalue(), "image/png": png}, raw=True, metadata={"image/svg+xml": width})
+    display(
+        {"image/svg+xml": vector.getvalue(), "image/png": png},
+        raw=True,
+        metadata={"image/svg+xml": width},
+    )

@@ -104,16 +104,38 @@ class Reported:
 
 _FIG1 = "Figure 1 (CWE self-similarity by layer)"
 _ABSTRACT = "Abstract"
-_GPT2_CWE = (0.659, 0.737, 0.661, 0.629, 0.588, 0.573, 0.552, 0.551, 0.565, 0.588, 0.633, 0.770, 0.964)
+_GPT2_CWE = (
+    0.659,
+    0.737,
+    0.661,
+    0.629,
+    0.588,
+    0.573,
+    0.552,
+    0.551,
+    0.565,
+    0.588,
+    0.633,
+    0.770,
+    0.964,
+)
 _CLIP_CWE = (0.159, 0.149, 0.127, 0.080, 0.057)  # the first layers, read from Figure 1's data
 
 
 def _series(model: str, label: str, values: tuple[float, ...]) -> list[Reported]:
     return [
         Reported(
-            "cwe_self_similarity", model, ("random_token",), "sts_sentences", (str(layer),),
-            "value", "≈", value, _FIG1, f"{label} CWE self-similarity, layer {layer}",
-        )  # fmt: skip
+            "cwe_self_similarity",
+            model,
+            ("random_token",),
+            "sts_sentences",
+            (str(layer),),
+            "value",
+            "≈",
+            value,
+            _FIG1,
+            f"{label} CWE self-similarity, layer {layer}",
+        )
         for layer, value in enumerate(values)
     ]
 
@@ -122,34 +144,90 @@ REPORTED: tuple[Reported, ...] = (
     *_series("gpt2", "GPT-2", _GPT2_CWE),
     *_series("clip", "CLIP", _CLIP_CWE),
     Reported(
-        "cwe_self_similarity", "clip", ("random_token",), "sts_sentences", HIDDEN_LAYERS,
-        "max", "<", 0.25, _ABSTRACT, "CLIP CWE self-similarity is under .25 in all layers",
+        "cwe_self_similarity",
+        "clip",
+        ("random_token",),
+        "sts_sentences",
+        HIDDEN_LAYERS,
+        "max",
+        "<",
+        0.25,
+        _ABSTRACT,
+        "CLIP CWE self-similarity is under .25 in all layers",
     ),
     Reported(
-        "cwe_self_similarity", "gpt2", ("random_token",), "sts_sentences", ("12",),
-        "value", ">", 0.95, _ABSTRACT, "GPT-2 CWE self-similarity is above .95 in the top layer",
+        "cwe_self_similarity",
+        "gpt2",
+        ("random_token",),
+        "sts_sentences",
+        ("12",),
+        "value",
+        ">",
+        0.95,
+        _ABSTRACT,
+        "GPT-2 CWE self-similarity is above .95 in the top layer",
     ),
     Reported(
-        "word_similarity", "clip", ("last_subtoken", "eos"), "rg65", HIDDEN_LAYERS,
-        "max", "≈", 0.88, _ABSTRACT, "CLIP reaches rho = .88 on RG65 (ours: best layer and token choice; the abstract names neither)",
+        "word_similarity",
+        "clip",
+        ("last_subtoken", "eos"),
+        "rg65",
+        HIDDEN_LAYERS,
+        "max",
+        "≈",
+        0.88,
+        _ABSTRACT,
+        "CLIP reaches rho = .88 on RG65 (ours: best layer and token choice; the abstract names neither)",
     ),
     Reported(
-        "sts", "clip", ("eos",), "stsb", HIDDEN_LAYERS,
-        "max", "≈", 0.73, _ABSTRACT, "CLIP reaches rho = .73 on STS-B (ours: best layer of CLIP's EOS token; the abstract names neither layer nor token)",
+        "sts",
+        "clip",
+        ("eos",),
+        "stsb",
+        HIDDEN_LAYERS,
+        "max",
+        "≈",
+        0.73,
+        _ABSTRACT,
+        "CLIP reaches rho = .73 on STS-B (ours: best layer of CLIP's EOS token; the abstract names neither layer nor token)",
     ),
     Reported(
-        "sts", "gpt2", ("last_token", "eos"), "stsb", HIDDEN_LAYERS,
-        "max", "≤", 0.45, _ABSTRACT, "GPT-2 is no higher than rho = .45 in any layer on STS-B (ours: every layer of the last token and the EOS token; the abstract names no token)",
+        "sts",
+        "gpt2",
+        ("last_token", "eos"),
+        "stsb",
+        HIDDEN_LAYERS,
+        "max",
+        "≤",
+        0.45,
+        _ABSTRACT,
+        "GPT-2 is no higher than rho = .45 in any layer on STS-B (ours: every layer of the last token and the EOS token; the abstract names no token)",
     ),
     Reported(
-        "sentence_self_similarity", "clip", ("eos",), "sts_sentences", ("12",),
-        "value", "≈", 0.25, _ABSTRACT, "CLIP sentence self-similarity finishes at .25 in the top layer (ours: EOS token; the abstract names no token)",
+        "sentence_self_similarity",
+        "clip",
+        ("eos",),
+        "sts_sentences",
+        ("12",),
+        "value",
+        "≈",
+        0.25,
+        _ABSTRACT,
+        "CLIP sentence self-similarity finishes at .25 in the top layer (ours: EOS token; the abstract names no token)",
     ),
     Reported(
-        "sentence_self_similarity", "gpt2", ("eos",), "sts_sentences", HIDDEN_LAYERS,
-        "min", "≥", 0.97, _ABSTRACT, "GPT-2 EOS sentence self-similarity never falls below .97",
+        "sentence_self_similarity",
+        "gpt2",
+        ("eos",),
+        "sts_sentences",
+        HIDDEN_LAYERS,
+        "min",
+        "≥",
+        0.97,
+        _ABSTRACT,
+        "GPT-2 EOS sentence self-similarity never falls below .97",
     ),
-)  # fmt: skip
+)
 
 
 def reported(result: str | None = None) -> list[Reported]:
@@ -161,7 +239,13 @@ def reported_table(result: str | None = None) -> pd.DataFrame:
     """The paper's numbers as a table: claim, model, relation, value, source."""
     return pd.DataFrame(
         [
-            {"claim": r.text, "model": r.model, "relation": r.relation, "value": r.value, "source": r.source}
+            {
+                "claim": r.text,
+                "model": r.model,
+                "relation": r.relation,
+                "value": r.value,
+                "source": r.source,
+            }
             for r in reported(result)
         ]
     ).set_index("claim")
@@ -181,16 +265,16 @@ def reference_points(result: str, model: str, variant: str, task: str) -> dict[s
 
 def reference_levels(result: str, task: str) -> list[Reported]:
     """Numbers the paper gives for a whole series (a best value or a bound), for figures."""
-    return [
-        r for r in REPORTED
-        if (r.result, r.task) == (result, task) and len(r.layers) > 1
-    ]  # fmt: skip
+    return [r for r in REPORTED if (r.result, r.task) == (result, task) and len(r.layers) > 1]
 
 
 def compare(
-    scores: pd.DataFrame, result: str | None = None, intervals: pd.DataFrame | None = None,
-    *, rounded: bool = True,
-) -> pd.DataFrame:  # fmt: skip
+    scores: pd.DataFrame,
+    result: str | None = None,
+    intervals: pd.DataFrame | None = None,
+    *,
+    rounded: bool = True,
+) -> pd.DataFrame:
     """The paper's numbers beside ours: ``paper``, ``ours``, ``difference``, ``holds``.
 
     ``rounded`` (default ``True``): a bound holds for anything that rounds onto its side
@@ -221,7 +305,9 @@ def compare(
     if intervals is None:
         return table
     table = table.merge(intervals, on="claim", how="left")
-    table["paper_inside"] = (table["ci_low"] <= table["paper"]) & (table["paper"] <= table["ci_high"])
+    table["paper_inside"] = (table["ci_low"] <= table["paper"]) & (
+        table["paper"] <= table["ci_high"]
+    )
     return table[[c for c in table.columns if c != "source"] + ["source"]]
 
 
@@ -250,17 +336,41 @@ class Anchor:
 
 
 ANCHORS: tuple[Anchor, ...] = (
-    Anchor("simcse_unsup", "[CLS] of the top layer, without the pooler (as its authors evaluate it)", "cls",
-           ("12",), 0.7685, "Gao et al. 2021, STS-B test, unsupervised SimCSE-BERT-base"),
-    Anchor("simcse_sup", "[CLS] through the trained pooler", "cls", ("pooler",), 0.8425,
-           "Gao et al. 2021, STS-B test, supervised SimCSE-BERT-base"),
-    Anchor("bert", "first-last average: mean token of layers 1 and 12, averaged", "mean", ("1", "12"), 0.5387,
-           "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)"),
+    Anchor(
+        "simcse_unsup",
+        "[CLS] of the top layer, without the pooler (as its authors evaluate it)",
+        "cls",
+        ("12",),
+        0.7685,
+        "Gao et al. 2021, STS-B test, unsupervised SimCSE-BERT-base",
+    ),
+    Anchor(
+        "simcse_sup",
+        "[CLS] through the trained pooler",
+        "cls",
+        ("pooler",),
+        0.8425,
+        "Gao et al. 2021, STS-B test, supervised SimCSE-BERT-base",
+    ),
+    Anchor(
+        "bert",
+        "first-last average: mean token of layers 1 and 12, averaged",
+        "mean",
+        ("1", "12"),
+        0.5387,
+        "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)",
+    ),
     # Which "first" layer is meant (the embedding output or block 1) has varied between
     # implementations; the second reading measures how much the choice matters.
-    Anchor("bert", "first-last average with the embedding output as the first layer (0 and 12)", "mean",
-           ("0", "12"), 0.5387, "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)"),
-)  # fmt: skip
+    Anchor(
+        "bert",
+        "first-last average with the embedding output as the first layer (0 and 12)",
+        "mean",
+        ("0", "12"),
+        0.5387,
+        "Gao et al. 2021, STS-B test, BERT-base (first-last avg.)",
+    ),
+)
 
 
 # ------------------------------------------- published numbers of the chapter "Beyond one CLIP"
@@ -273,7 +383,9 @@ OPEN_CLIP_RESULTS = (
     "OpenCLIP's results table (mlfoundations/open_clip, docs/openclip_results.csv at commit f862f86c): "
     "ImageNet-1k zero-shot top-1 accuracy"
 )
-ZERO_SHOT_IMAGENET: dict[str, tuple[str, float]] = {  # key -> (OpenCLIP's name of the model, accuracy)
+ZERO_SHOT_IMAGENET: dict[
+    str, tuple[str, float]
+] = {  # key -> (OpenCLIP's name of the model, accuracy)
     "clip": ("ViT-B-32, openai", 0.6332),
     "clip_laion": ("ViT-B-32, laion2b_s34b_b79k", 0.6656),
     "clip_large": ("ViT-L-14, openai", 0.7554),

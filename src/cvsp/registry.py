@@ -27,7 +27,10 @@ COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 # that some token choices add come last.
 N_LAYERS = 13  # the hidden states of the paper's two models (and of every 12-block model)
 HIDDEN_LAYERS: tuple[str, ...] = tuple(str(i) for i in range(N_LAYERS))
-CLIP_EXTRA_LAYERS: tuple[str, ...] = ("final_ln", "projection")  # a CLIP-like EOS: final layer norm, projection
+CLIP_EXTRA_LAYERS: tuple[str, ...] = (
+    "final_ln",
+    "projection",
+)  # a CLIP-like EOS: final layer norm, projection
 POOLER_LAYER = "pooler"  # an encoder's pooler output over [CLS], after the top layer
 
 
@@ -60,10 +63,19 @@ class Family:
 FAMILIES: dict[str, Family] = {
     "gpt2": Family("gpt2", "GPT-2-like causal language model", ("gpt2",), 1024),
     "clip": Family("clip", "CLIP text tower", ("clip", "clip_text_model"), 77),
-    "bert": Family("bert", "BERT-like encoder: BERT, RoBERTa and their SimCSE fine-tunes", ("bert", "roberta"), 512),
-    "siglip": Family("siglip", "SigLIP text tower: bidirectional, padded to its 64 positions, read at the last",
-                     ("siglip", "siglip_text_model"), 64),
-}  # fmt: skip
+    "bert": Family(
+        "bert",
+        "BERT-like encoder: BERT, RoBERTa and their SimCSE fine-tunes",
+        ("bert", "roberta"),
+        512,
+    ),
+    "siglip": Family(
+        "siglip",
+        "SigLIP text tower: bidirectional, padded to its 64 positions, read at the last",
+        ("siglip", "siglip_text_model"),
+        64,
+    ),
+}
 
 
 def is_commit(revision: str) -> bool:
@@ -153,33 +165,96 @@ MODELS: dict[str, ModelSpec] = {
     "gpt2": ModelSpec("gpt2", "gpt2", "gpt2", "GPT-2", 1024, GPT2_COMMIT),
     "clip": ModelSpec("clip", "openai/clip-vit-base-patch32", "clip", "CLIP", 77, CLIP_COMMIT),
     "bert": ModelSpec("bert", "bert-base-uncased", "bert", "BERT", 512, BERT_COMMIT),
-    "simcse_unsup": ModelSpec("simcse_unsup", "princeton-nlp/unsup-simcse-bert-base-uncased", "bert",
-                              "SimCSE unsup.", 512, SIMCSE_UNSUP_REF, note=SIMCSE_NOTE,
-                              commit_prefix=SIMCSE_UNSUP_PREFIX, published_sha256=SIMCSE_UNSUP_SHA256),
-    "simcse_sup": ModelSpec("simcse_sup", "princeton-nlp/sup-simcse-bert-base-uncased", "bert",
-                            "SimCSE sup.", 512, SIMCSE_SUP_REF, pooler=True, note=SIMCSE_NOTE,
-                            commit_prefix=SIMCSE_SUP_PREFIX),
-    "clip_laion": ModelSpec("clip_laion", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", "clip", "CLIP LAION-2B", 77,
-                            CLIP_LAION_COMMIT, published_sha256=CLIP_LAION_SHA256,
-                            note="OpenCLIP's ViT-B/32 trained on LAION-2B, in transformers' format",
-                            architecture=(("hidden_act", "gelu"),)),
-    "clip_large": ModelSpec("clip_large", "openai/clip-vit-large-patch14", "clip", "CLIP L/14", 77, CLIP_LARGE_COMMIT,
-                            architecture=(("hidden_size", 768), ("intermediate_size", 3072),
-                                          ("num_attention_heads", 12), ("projection_dim", 768))),
-    "siglip": ModelSpec("siglip", "google/siglip-base-patch16-224", "siglip", "SigLIP", 64, SIGLIP_COMMIT),
-    "gpt2_medium": ModelSpec("gpt2_medium", "openai-community/gpt2-medium", "gpt2", "GPT-2 medium", 1024,
-                             GPT2_MEDIUM_COMMIT, architecture=(("n_embd", 1024), ("n_layer", 24), ("n_head", 16))),
-}  # fmt: skip
+    "simcse_unsup": ModelSpec(
+        "simcse_unsup",
+        "princeton-nlp/unsup-simcse-bert-base-uncased",
+        "bert",
+        "SimCSE unsup.",
+        512,
+        SIMCSE_UNSUP_REF,
+        note=SIMCSE_NOTE,
+        commit_prefix=SIMCSE_UNSUP_PREFIX,
+        published_sha256=SIMCSE_UNSUP_SHA256,
+    ),
+    "simcse_sup": ModelSpec(
+        "simcse_sup",
+        "princeton-nlp/sup-simcse-bert-base-uncased",
+        "bert",
+        "SimCSE sup.",
+        512,
+        SIMCSE_SUP_REF,
+        pooler=True,
+        note=SIMCSE_NOTE,
+        commit_prefix=SIMCSE_SUP_PREFIX,
+    ),
+    "clip_laion": ModelSpec(
+        "clip_laion",
+        "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+        "clip",
+        "CLIP LAION-2B",
+        77,
+        CLIP_LAION_COMMIT,
+        published_sha256=CLIP_LAION_SHA256,
+        note="OpenCLIP's ViT-B/32 trained on LAION-2B, in transformers' format",
+        architecture=(("hidden_act", "gelu"),),
+    ),
+    "clip_large": ModelSpec(
+        "clip_large",
+        "openai/clip-vit-large-patch14",
+        "clip",
+        "CLIP L/14",
+        77,
+        CLIP_LARGE_COMMIT,
+        architecture=(
+            ("hidden_size", 768),
+            ("intermediate_size", 3072),
+            ("num_attention_heads", 12),
+            ("projection_dim", 768),
+        ),
+    ),
+    "siglip": ModelSpec(
+        "siglip", "google/siglip-base-patch16-224", "siglip", "SigLIP", 64, SIGLIP_COMMIT
+    ),
+    "gpt2_medium": ModelSpec(
+        "gpt2_medium",
+        "openai-community/gpt2-medium",
+        "gpt2",
+        "GPT-2 medium",
+        1024,
+        GPT2_MEDIUM_COMMIT,
+        architecture=(("n_embd", 1024), ("n_layer", 24), ("n_head", 16)),
+    ),
+}
 # The size of each pinned model.safetensors (MB), as the hub lists it: what a first real
 # run downloads for the model (its config and tokenizer add well under 1 % more).
-DOWNLOAD_MB = {"gpt2": 548.1, "clip": 605.2, "bert": 440.5, "simcse_unsup": 438.0, "simcse_sup": 438.0,
-               "clip_laion": 605.2, "clip_large": 1710.5, "siglip": 812.7, "gpt2_medium": 1520.0}  # fmt: skip
+DOWNLOAD_MB = {
+    "gpt2": 548.1,
+    "clip": 605.2,
+    "bert": 440.5,
+    "simcse_unsup": 438.0,
+    "simcse_sup": 438.0,
+    "clip_laion": 605.2,
+    "clip_large": 1710.5,
+    "siglip": 812.7,
+    "gpt2_medium": 1520.0,
+}
 MODELS = {key: replace(spec, download_mb=DOWNLOAD_MB.get(key)) for key, spec in MODELS.items()}
 PAPER_MODELS: tuple[str, ...] = ("gpt2", "clip")
 MODEL_SETS: dict[str, tuple[str, ...]] = {
     "paper": PAPER_MODELS,  # the paper's two models, the default
-    "contrast": (*PAPER_MODELS, "bert", "simcse_unsup", "simcse_sup"),  # chapter "Images or contrast?"
-    "beyond": (*PAPER_MODELS, "clip_laion", "clip_large", "siglip", "gpt2_medium"),  # chapter "Beyond one CLIP"
+    "contrast": (
+        *PAPER_MODELS,
+        "bert",
+        "simcse_unsup",
+        "simcse_sup",
+    ),  # chapter "Images or contrast?"
+    "beyond": (
+        *PAPER_MODELS,
+        "clip_laion",
+        "clip_large",
+        "siglip",
+        "gpt2_medium",
+    ),  # chapter "Beyond one CLIP"
 }
 # the model set each chapter of the book loads (its notebook's notebook.start(chapter))
 CHAPTERS: dict[str, str] = {
@@ -234,11 +309,21 @@ def parse_model(text: str) -> ModelSpec:
             "cvsp's registry load only at a revision you pin."
         )
     spec = FAMILIES[family]
-    return ModelSpec(hub_id, hub_id, family, hub_id, spec.max_tokens, revision.strip(), verified=False,
-                     note="named on the command line")  # fmt: skip
+    return ModelSpec(
+        hub_id,
+        hub_id,
+        family,
+        hub_id,
+        spec.max_tokens,
+        revision.strip(),
+        verified=False,
+        note="named on the command line",
+    )
 
 
-def resolve_models(keys: tuple[str, ...] = PAPER_MODELS, extra: tuple[str, ...] = ()) -> list[ModelSpec]:
+def resolve_models(
+    keys: tuple[str, ...] = PAPER_MODELS, extra: tuple[str, ...] = ()
+) -> list[ModelSpec]:
     """The specs of registry ``keys`` and of ``extra`` models written ``family:hub_id@revision``."""
     specs = [spec_for(key) for key in keys] + [parse_model(text) for text in extra]
     seen = [s.key for s in specs]

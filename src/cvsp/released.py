@@ -34,7 +34,14 @@ import pandas as pd
 from scipy import stats
 
 from cvsp import metrics
-from cvsp.experiments import SENTENCE_TASK, SENTENCE_VARIANTS, STS_TASK, per_layer, series_rows, tidy_table
+from cvsp.experiments import (
+    SENTENCE_TASK,
+    SENTENCE_VARIANTS,
+    STS_TASK,
+    per_layer,
+    series_rows,
+    tidy_table,
+)
 from cvsp.tokens import fits_clip
 
 RELEASED = "wolferobert3/clip_contrastive_acl_2022@36108ea6fa4be58bea3bc68fd1d28f71140ab3a6"
@@ -75,8 +82,11 @@ def self_similarity_sentences_as_released(table: pd.DataFrame) -> list[str]:
 
 
 def _fits(table: pd.DataFrame, clip_tokenizer) -> pd.Series:
-    return pd.Series(fits_clip(clip_tokenizer, list(table["sentence1"]))
-                     & fits_clip(clip_tokenizer, list(table["sentence2"])), index=table.index)  # fmt: skip
+    return pd.Series(
+        fits_clip(clip_tokenizer, list(table["sentence1"]))
+        & fits_clip(clip_tokenizer, list(table["sentence2"])),
+        index=table.index,
+    )
 
 
 def sts_as_released(
@@ -104,17 +114,34 @@ def sts_as_released(
                 return metrics.spearman(cosines[:, layer], numeric)
 
             values, notes = per_layer(score, len(left.layers))
-            frames.append(series_rows("sts", key, variant, STS_TASK, left.layers, values, len(kept), notes))
+            frames.append(
+                series_rows("sts", key, variant, STS_TASK, left.layers, values, len(kept), notes)
+            )
     return tidy_table(frames)
 
 
-def sentence_self_similarity_as_released(embedders: Mapping, table: pd.DataFrame, clip_tokenizer) -> pd.DataFrame:
+def sentence_self_similarity_as_released(
+    embedders: Mapping, table: pd.DataFrame, clip_tokenizer
+) -> pd.DataFrame:
     """Sentence self-similarity over the left column only, duplicates kept (line 113)."""
-    sentences = [s for s, ok in zip(self_similarity_sentences_as_released(table), _fits(table, clip_tokenizer)) if ok]
+    sentences = [
+        s
+        for s, ok in zip(self_similarity_sentences_as_released(table), _fits(table, clip_tokenizer))
+        if ok
+    ]
     frames = []
     for key, embed in embedders.items():
         for variant, emb in embed(sentences, SENTENCE_VARIANTS[embed.family]).items():
             values = metrics.self_similarity(emb.values)
-            frames.append(series_rows("sentence_self_similarity", key, variant, SENTENCE_TASK,
-                                      emb.layers, values, len(sentences)))  # fmt: skip
+            frames.append(
+                series_rows(
+                    "sentence_self_similarity",
+                    key,
+                    variant,
+                    SENTENCE_TASK,
+                    emb.layers,
+                    values,
+                    len(sentences),
+                )
+            )
     return tidy_table(frames)

@@ -27,7 +27,7 @@ import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -294,7 +294,7 @@ def run(
             "sentences_kept": len(sentences.sentences),
             "sts_pairs_kept": len(sentences.pairs),
         },
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
     }
     return Run(scores, paper.compare(scores, intervals=claims), provenance, stand_in, differences, contrasts,

@@ -47,19 +47,63 @@ def _pinned(key: str) -> str:
 def variables() -> tuple[Variable, ...]:
     """Every ``CVSP_*`` variable, in the order the documentation lists them."""
     return (
-        Variable("CVSP_MODELS", "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides", "`real`"),
-        Variable("CVSP_DATA_DIR", "folder holding local copies of the six evaluation files (checked by sha256)", "unset: download from the authors' repository at a pinned commit"),
-        Variable("CVSP_TOKENIZERS_DIR", "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins of the GPT-2 and CLIP families (BERT and SigLIP stand-ins build their own stand-in tokenizers)", "unset: the hub"),
-        Variable("CVSP_CACHE_DIR", "stand-in checkpoints, downloaded data and the embedding cache", "the per-user cache folder (`~/.cache/cvsp` on Linux)"),
-        Variable(revision_variable("gpt2"), "hub revision (commit, tag or branch) of `gpt2`", _pinned("gpt2")),
-        Variable(revision_variable("clip"), "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`", _pinned("clip") + " (`refs/pr/66`)"),
-        Variable("CVSP_<KEY>_REVISION", "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)", "its pinned revision: a commit, or for the SimCSE models the hub's safetensors conversion ref, refused unless its commit is the verified one"),
+        Variable(
+            "CVSP_MODELS",
+            "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides",
+            "`real`",
+        ),
+        Variable(
+            "CVSP_DATA_DIR",
+            "folder holding local copies of the six evaluation files (checked by sha256)",
+            "unset: download from the authors' repository at a pinned commit",
+        ),
+        Variable(
+            "CVSP_TOKENIZERS_DIR",
+            "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins of the GPT-2 and CLIP families (BERT and SigLIP stand-ins build their own stand-in tokenizers)",
+            "unset: the hub",
+        ),
+        Variable(
+            "CVSP_CACHE_DIR",
+            "stand-in checkpoints, downloaded data and the embedding cache",
+            "the per-user cache folder (`~/.cache/cvsp` on Linux)",
+        ),
+        Variable(
+            revision_variable("gpt2"),
+            "hub revision (commit, tag or branch) of `gpt2`",
+            _pinned("gpt2"),
+        ),
+        Variable(
+            revision_variable("clip"),
+            "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`",
+            _pinned("clip") + " (`refs/pr/66`)",
+        ),
+        Variable(
+            "CVSP_<KEY>_REVISION",
+            "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)",
+            "its pinned revision: a commit, or for the SimCSE models the hub's safetensors conversion ref, refused unless its commit is the verified one",
+        ),
         Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
-        Variable("CVSP_STANDIN_SIZE", "`full` (the real widths) or `small` (64 wide, same layers, vocabularies and positions: a quick check of the pipeline and the pages; the test suite uses it)", "`full`"),
-        Variable("CVSP_DEVICE", "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides", "`auto`"),
-        Variable("CVSP_BOOTSTRAP", "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides", "`2000`"),
-        Variable("CVSP_TRACE", "file to which every forward pass and bootstrap appends one JSON line (what ran, how long); the benchmark reads it to compare each page with its compute floor", "unset: no trace"),
-    )  # fmt: skip
+        Variable(
+            "CVSP_STANDIN_SIZE",
+            "`full` (the real widths) or `small` (64 wide, same layers, vocabularies and positions: a quick check of the pipeline and the pages; the test suite uses it)",
+            "`full`",
+        ),
+        Variable(
+            "CVSP_DEVICE",
+            "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides",
+            "`auto`",
+        ),
+        Variable(
+            "CVSP_BOOTSTRAP",
+            "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides",
+            "`2000`",
+        ),
+        Variable(
+            "CVSP_TRACE",
+            "file to which every forward pass and bootstrap appends one JSON line (what ran, how long); the benchmark reads it to compare each page with its compute floor",
+            "unset: no trace",
+        ),
+    )
 
 
 def settings_table() -> str:
@@ -74,10 +118,14 @@ def settings_help() -> str:
     plain = [(v.name, v.meaning.replace("`", ""), v.default.replace("`", "")) for v in variables()]
     lines = ["environment variables (see the README):"]
     for name, meaning, default in plain:
-        lines.append(textwrap.fill(
-            f"{meaning} (default: {default})", width=88,
-            initial_indent=f"  {name:<20} ", subsequent_indent=" " * 23,
-        ))  # fmt: skip
+        lines.append(
+            textwrap.fill(
+                f"{meaning} (default: {default})",
+                width=88,
+                initial_indent=f"  {name:<20} ",
+                subsequent_indent=" " * 23,
+            )
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -30,7 +30,9 @@ def resolved_commits(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) ->
     for key in keys:
         try:
             revision = revision_for(MODELS[key], settings)
-            commits[key] = revision if is_commit(revision) else resolve_revision(MODELS[key], revision)[0]
+            commits[key] = (
+                revision if is_commit(revision) else resolve_revision(MODELS[key], revision)[0]
+            )
         except ModelUnavailableError:
             commits[key] = f"{settings.revision(key, MODELS[key].revision or 'none')} (unresolved)"
     return commits
@@ -42,5 +44,7 @@ def book_stamp(settings: Settings, keys: tuple[str, ...] = BOOK_MODELS) -> str:
         sized = "" if settings.standin_size == "full" else f" {settings.standin_size}"
         weights = f"stand-in{sized} seed {settings.standin_seed}"
     else:
-        weights = "real " + " ".join(f"{key}@{commit}" for key, commit in resolved_commits(settings, keys).items())
+        weights = "real " + " ".join(
+            f"{key}@{commit}" for key, commit in resolved_commits(settings, keys).items()
+        )
     return f"{weights} bootstrap {settings.bootstrap} cvsp {package_digest()}"

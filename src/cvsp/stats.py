@@ -45,10 +45,16 @@ def resample_indices(n: int, replicates: int, seed: int) -> np.ndarray:
 def resample_counts(indices: np.ndarray, n: int) -> np.ndarray:
     """How often each item is drawn in each replicate: ``[replicates, n]``."""
     flat = (np.arange(indices.shape[0])[:, None] * n + indices).ravel()
-    return np.bincount(flat, minlength=indices.shape[0] * n).reshape(indices.shape[0], n).astype(np.float64)
+    return (
+        np.bincount(flat, minlength=indices.shape[0] * n)
+        .reshape(indices.shape[0], n)
+        .astype(np.float64)
+    )
 
 
-def percentile_interval(replicates: np.ndarray, level: float = 0.95, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(
+    replicates: np.ndarray, level: float = 0.95, axis: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval along ``axis``, ignoring undefined (NaN) replicates."""
     tail = (1.0 - level) / 2.0 * 100.0
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -114,13 +120,24 @@ def resample_gold(gold: np.ndarray, indices: np.ndarray, method: str = "spearman
         raise ValueError(f"Unknown correlation {method!r}: use 'spearman' or 'pearson'.")
     gold = np.asarray(gold, dtype=np.float64)
     counts = resample_counts(indices, gold.shape[0])  # [B, n]
-    y = resample_ranks(gold, counts) if method == "spearman" else np.broadcast_to(gold, counts.shape)
+    y = (
+        resample_ranks(gold, counts)
+        if method == "spearman"
+        else np.broadcast_to(gold, counts.shape)
+    )
     total = counts.sum(axis=1)
     weighted = counts * y
     mean = weighted.sum(axis=1) / total
     spread = np.einsum("bn,bn->b", weighted, y) - total * mean**2
-    return ResampledGold(method, np.ascontiguousarray(counts.T), np.ascontiguousarray(weighted.T), total, mean,
-                         spread, _cube_excess(counts.T))  # fmt: skip
+    return ResampledGold(
+        method,
+        np.ascontiguousarray(counts.T),
+        np.ascontiguousarray(weighted.T),
+        total,
+        mean,
+        spread,
+        _cube_excess(counts.T),
+    )
 
 
 def _cube_excess(w: np.ndarray) -> np.ndarray:
@@ -135,7 +152,9 @@ def running_sum(rows: np.ndarray) -> np.ndarray:
     ``[items, replicates]`` arrays of :func:`correlations` this is about four times as fast
     as numpy's cumsum along the first axis, which does not vectorise over the columns.
     """
-    if rows.ndim != 2 or rows.shape[1] < 64 or len(rows) == 0:  # few columns: the loop would cost more
+    if (
+        rows.ndim != 2 or rows.shape[1] < 64 or len(rows) == 0
+    ):  # few columns: the loop would cost more
         return np.cumsum(rows, axis=0)
     out = np.empty_like(rows)
     out[0] = rows[0]
@@ -162,7 +181,9 @@ def _share_tied_ranks(
     members = np.flatnonzero(in_group)
     ties = ties - _cube_excess(drawn[members]) + _cube_excess(group)
     running -= (drawn - 1) / 2
-    running[members] = (through - (group - 1) / 2)[np.repeat(np.arange(len(first)), last - first + 1)]
+    running[members] = (through - (group - 1) / 2)[
+        np.repeat(np.arange(len(first)), last - first + 1)
+    ]
     return running, ties
 
 
@@ -197,7 +218,9 @@ def correlations(model: np.ndarray, gold: ResampledGold) -> np.ndarray:
                 ranks, ties = _share_tied_ranks(ranks, drawn, tied, ties)
             else:
                 ranks -= (drawn - 1) / 2
-            cross[layer] = np.einsum("nb,nb->b", ranks, gold.weighted[order]) - total * mean[layer] * gold.mean
+            cross[layer] = (
+                np.einsum("nb,nb->b", ranks, gold.weighted[order]) - total * mean[layer] * gold.mean
+            )
             spread[layer] = (total**3 - total) / 12 - ties
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cross / np.sqrt(spread * gold.spread)
@@ -217,7 +240,9 @@ def correlation_replicates(
     return correlations(model, resample_gold(gold, indices, method))
 
 
-def weighted_self_similarity(units: np.ndarray, counts: np.ndarray, dtype: type = np.float32) -> np.ndarray:
+def weighted_self_similarity(
+    units: np.ndarray, counts: np.ndarray, dtype: type = np.float32
+) -> np.ndarray:
     """Self-similarity of resampled unit vectors in O(n·d): ``[B]`` or ``[B, L]``.
 
     With resample counts ``w`` and unit vectors ``u``: ``S = (|Σ w u|² − Σ w²) /
@@ -252,9 +277,13 @@ def williams_t(r12: float, r13: float, r23: float, n: int) -> tuple[float, float
     """
     det = 1 - r12**2 - r13**2 - r23**2 + 2 * r12 * r13 * r23
     mean = (r12 + r13) / 2
-    with np.errstate(invalid="ignore", divide="ignore"):  # identical scores (r23 = 1): t undefined, NaN
-        t = (r12 - r13) * np.sqrt((n - 1) * (1 + r23)) / np.sqrt(
-            2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r23) ** 3
+    with np.errstate(
+        invalid="ignore", divide="ignore"
+    ):  # identical scores (r23 = 1): t undefined, NaN
+        t = (
+            (r12 - r13)
+            * np.sqrt((n - 1) * (1 + r23))
+            / np.sqrt(2 * (n - 1) / (n - 3) * det + mean**2 * (1 - r23) ** 3)
         )
     return float(t), float(2 * sps.t.sf(abs(t), n - 3))
 
@@ -263,4 +292,6 @@ def best_replicates(replicates: np.ndarray, statistic: str = "max") -> np.ndarra
     """The best (max) or worst (min) layer chosen inside each replicate: ``[B]``."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmax(replicates, axis=1) if statistic == "max" else np.nanmin(replicates, axis=1)
+        return (
+            np.nanmax(replicates, axis=1) if statistic == "max" else np.nanmin(replicates, axis=1)
+        )

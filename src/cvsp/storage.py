@@ -37,7 +37,9 @@ def package_digest(root: Path | None = None) -> str:
     root = root or Path(__file__).parent
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(
+            path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0"
+        )
     return digest.hexdigest()[:16]
 
 
@@ -54,7 +56,9 @@ def append_record(path: Path, record: dict) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, mode: int | None = None, times: tuple[int, int] | None = None) -> Iterator[BinaryIO]:
+def atomic_file(
+    path: Path, mode: int | None = None, times: tuple[int, int] | None = None
+) -> Iterator[BinaryIO]:
     """A binary stream whose content becomes ``path`` when the block ends without an
     error (flushed to disk, then renamed over it); on an error ``path`` is untouched.
     ``mode`` and ``times`` (access and modification, in ns) are given to the new file."""

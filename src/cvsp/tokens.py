@@ -84,7 +84,9 @@ VARIANTS: dict[str, dict[str, tuple[str, str]]] = {
         "eos": ("siglip", "eos"),
     },
 }
-EXTRA_AFTER_EOS: frozenset[str] = frozenset({"clip", "siglip"})  # families whose EOS adds final_ln, projection
+EXTRA_AFTER_EOS: frozenset[str] = frozenset(
+    {"clip", "siglip"}
+)  # families whose EOS adds final_ln, projection
 
 # Which input positions a random draw may land on (selector -> rule), see :func:`allowed_positions`.
 RANDOM_RULES: dict[str, str] = {
@@ -108,7 +110,9 @@ class Encoded:
     cut: int = 0  # pieces of the text left out to fit a fixed-length input (SigLIP)
 
 
-def layers_for(family: str, variant: str, pooler: bool = False, blocks: int = 12) -> tuple[str, ...]:
+def layers_for(
+    family: str, variant: str, pooler: bool = False, blocks: int = 12
+) -> tuple[str, ...]:
     """Layer labels of a variant of a model with ``blocks`` blocks: ``0``..``blocks``, plus
     the two extra points of a CLIP-like ``eos`` (final layer norm, projection) and an
     encoder's pooler output for ``cls`` where its spec reads it."""

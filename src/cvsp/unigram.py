@@ -41,22 +41,39 @@ def _trained(texts: list[str], pieces: int) -> bytes:
     """The serialized Unigram model, the same for the same texts (one thread, no shuffling)."""
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(texts), model_writer=model, model_type="unigram", vocab_size=pieces,
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
-        character_coverage=1.0, num_threads=1, shuffle_input_sentence=False, input_sentence_size=0,
-        hard_vocab_limit=False, minloglevel=2,
-    )  # fmt: skip
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        model_type="unigram",
+        vocab_size=pieces,
+        pad_id=0,
+        eos_id=1,
+        unk_id=2,
+        bos_id=-1,
+        pad_piece="<pad>",
+        eos_piece="</s>",
+        unk_piece="<unk>",
+        character_coverage=1.0,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        input_sentence_size=0,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
     return model.getvalue()
 
 
 def _canonical(text: str) -> str:
     """``text`` as SigLIP's tokenizer sees it (transformers' own ``canonicalize_text``,
     which reads nothing of the tokenizer but these two attributes)."""
-    reader = SimpleNamespace(do_lower_case=True, remove_punctuation=partial(SiglipTokenizer.remove_punctuation, None))
+    reader = SimpleNamespace(
+        do_lower_case=True, remove_punctuation=partial(SiglipTokenizer.remove_punctuation, None)
+    )
     return SiglipTokenizer.canonicalize_text(reader, text)
 
 
-def train(texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = SIGLIP_VOCAB_SIZE) -> PreTrainedTokenizerBase:
+def train(
+    texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = SIGLIP_VOCAB_SIZE
+) -> PreTrainedTokenizerBase:
     """A ``SiglipTokenizer`` of exactly ``size`` ids whose pieces are learnt from ``texts``.
 
     The texts are canonicalized as SigLIP's tokenizer does before they are learnt from;
@@ -72,7 +89,9 @@ def train(texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = SIGLIP
             proto.pieces.add(piece=f"<unused{i}>", score=0.0, type=_UNUSED)
         path.write_bytes(proto.SerializeToString())
         tokenizer = SiglipTokenizer(vocab_file=str(path), model_max_length=MAX_LENGTH)
-        tokenizer.sp_model.LoadFromSerializedProto(proto.SerializeToString())  # independent of the folder
+        tokenizer.sp_model.LoadFromSerializedProto(
+            proto.SerializeToString()
+        )  # independent of the folder
     if len(tokenizer) != size:
         raise ValueError(f"The stand-in tokenizer has {len(tokenizer)} ids, not {size}.")
     return tokenizer

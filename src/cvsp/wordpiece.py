@@ -58,13 +58,19 @@ def vocabulary(texts: Iterable[str], pieces: int = TRAINED_PIECES) -> list[str]:
             parts["##" + word[-length:]] += count
     seen = set(chosen)
     for pool, share in ((words, room // 2), (parts, room - room // 2)):
-        ranked = [p for p, _ in sorted(pool.items(), key=lambda item: (-item[1], item[0])) if p not in seen]
+        ranked = [
+            p
+            for p, _ in sorted(pool.items(), key=lambda item: (-item[1], item[0]))
+            if p not in seen
+        ]
         chosen += ranked[:share]
         seen.update(ranked[:share])
     return chosen[:pieces]
 
 
-def train(texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = BERT_VOCAB_SIZE) -> PreTrainedTokenizerBase:
+def train(
+    texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = BERT_VOCAB_SIZE
+) -> PreTrainedTokenizerBase:
     """An uncased WordPiece tokenizer of exactly ``size`` ids built from ``texts``.
 
     The pieces come from :func:`vocabulary`; ids past them are ``[unusedN]`` entries,
@@ -72,8 +78,9 @@ def train(texts: Iterable[str], pieces: int = TRAINED_PIECES, size: int = BERT_V
     """
     tokens = vocabulary(texts, pieces)
     tokens += [f"[unused{i}]" for i in range(size - len(tokens))]
-    tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(tokens)}, do_lower_case=True,
-                                  model_max_length=512)  # fmt: skip
+    tokenizer = BertTokenizerFast(
+        vocab={token: i for i, token in enumerate(tokens)}, do_lower_case=True, model_max_length=512
+    )
     if len(tokenizer) != size:
         raise ValueError(f"The stand-in tokenizer has {len(tokenizer)} ids, not {size}.")
     return tokenizer

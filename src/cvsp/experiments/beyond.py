@@ -30,13 +30,24 @@ import numpy as np
 import pandas as pd
 
 from cvsp import paper, stats
+from cvsp.experiments.bootstrap import (
+    COMPARED,
+    Replicates,
+    claim_interval,
+    compared_series,
+    interval_table,
+    replicates,
+)
 from cvsp.experiments.choices import CWE_VARIANT, SENTENCE_VARIANTS, WORD_VARIANTS
-from cvsp.experiments.bootstrap import COMPARED, Replicates, claim_interval, compared_series, interval_table, replicates
 from cvsp.experiments.comparisons import contrast_table
 from cvsp.experiments.inputs import SentenceData, WordData
 from cvsp.registry import HIDDEN_LAYERS, PAPER_MODELS, hidden_count, hidden_layers
 
-ROLES: dict[str, str] = {"clip": "clip", "siglip": "clip", "gpt2": "gpt2"}  # family -> whose claims it is tested on
+ROLES: dict[str, str] = {
+    "clip": "clip",
+    "siglip": "clip",
+    "gpt2": "gpt2",
+}  # family -> whose claims it is tested on
 TOP = HIDDEN_LAYERS[-1]  # "the top layer" of the paper's models
 # The abstract's claims, named for a table (the paper's own wording is the claim's text).
 SHORT: dict[str, str] = {
@@ -49,12 +60,32 @@ SHORT: dict[str, str] = {
     "GPT-2 EOS sentence self-similarity never falls below .97": "EOS sentence self-similarity ≥ .97 in every layer",
 }
 VERDICT_COLUMNS: list[str] = [
-    "model", "role", "claim", "relation", "paper", "ours", "ci_low", "ci_high", "holds", "verdict", "layers",
-]  # fmt: skip
+    "model",
+    "role",
+    "claim",
+    "relation",
+    "paper",
+    "ours",
+    "ci_low",
+    "ci_high",
+    "holds",
+    "verdict",
+    "layers",
+]
 DEPTH_COLUMNS: list[str] = [
-    "result", "task", "model", "base", "variant", "base_variant", "layer", "base_layer", "depth",
-    "difference", "ci_low", "ci_high",
-]  # fmt: skip
+    "result",
+    "task",
+    "model",
+    "base",
+    "variant",
+    "base_variant",
+    "layer",
+    "base_layer",
+    "depth",
+    "difference",
+    "ci_low",
+    "ci_high",
+]
 
 
 def short_name(claim: paper.Reported) -> str:
@@ -77,7 +108,11 @@ def restated_claims(model: str, family: str, blocks: int) -> list[paper.Reported
     for claim in abstract_claims():
         if claim.model != role:
             continue
-        layers = hidden if claim.layers == HIDDEN_LAYERS else tuple(hidden[-1] if la == TOP else la for la in claim.layers)
+        layers = (
+            hidden
+            if claim.layers == HIDDEN_LAYERS
+            else tuple(hidden[-1] if la == TOP else la for la in claim.layers)
+        )
         restated.append(replace(claim, model=model, layers=layers))
     return restated
 
@@ -105,7 +140,10 @@ def _interval_side(claim: paper.Reported, low: float, high: float) -> str:
     if all(ends):
         return "holds"
     if claim.relation == "≈":
-        outside = high < claim.value - paper.APPROX_TOLERANCE or low > claim.value + paper.APPROX_TOLERANCE
+        outside = (
+            high < claim.value - paper.APPROX_TOLERANCE
+            or low > claim.value + paper.APPROX_TOLERANCE
+        )
         return "fails" if outside else "undecided"
     return "fails" if not any(ends) else "undecided"
 
@@ -121,9 +159,26 @@ def verdicts(
         for claim in restated_claims(key, depth.family, depth.blocks):
             low, high = claim_interval(claim, reps, boot)
             ours = claim.ours(scores)
-            span = claim.layers[0] if len(claim.layers) == 1 else f"{claim.layers[0]}-{claim.layers[-1]}"
-            rows.append((key, ROLES[depth.family], short_name(claim), claim.relation, claim.value, ours, low, high,
-                         claim.holds(ours), _interval_side(claim, low, high), span))  # fmt: skip
+            span = (
+                claim.layers[0]
+                if len(claim.layers) == 1
+                else f"{claim.layers[0]}-{claim.layers[-1]}"
+            )
+            rows.append(
+                (
+                    key,
+                    ROLES[depth.family],
+                    short_name(claim),
+                    claim.relation,
+                    claim.value,
+                    ours,
+                    low,
+                    high,
+                    claim.holds(ours),
+                    _interval_side(claim, low, high),
+                    span,
+                )
+            )
     return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
 
 
@@ -135,28 +190,65 @@ def matched_layers(blocks: int, base_blocks: int) -> list[tuple[int, int]]:
 
 
 def depth_differences(
-    reps: Mapping[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]], boot
+    reps: Mapping[tuple, Replicates],
+    model: str,
+    base: str,
+    compared: Mapping[str, Sequence[tuple[str, str]]],
+    boot,
 ) -> list[tuple]:
     """Rows of :data:`DEPTH_COLUMNS`: ``model − base`` at each relative depth both have
     (:func:`matched_layers`), and for the best layers (re-chosen inside each replicate;
     ``layer`` and ``base_layer`` are ``best``), with 95 % paired-bootstrap intervals."""
     rows = []
-    for result, task, variant, base_variant, ours, other in compared_series(reps, model, base, compared):
+    for result, task, variant, base_variant, ours, other in compared_series(
+        reps, model, base, compared
+    ):
         blocks, base_blocks = hidden_count(ours.layers) - 1, hidden_count(other.layers) - 1
         pairs = matched_layers(blocks, base_blocks)
         a = ours.values[:, [layer for layer, _ in pairs]]
         b = other.values[:, [layer for _, layer in pairs]]
         low, high = stats.percentile_interval(a - b, boot.level)
         for i, (layer, base_layer) in enumerate(pairs):
-            rows.append((result, task, model, base, variant, base_variant, str(layer), str(base_layer),
-                         layer / blocks, ours.point[layer] - other.point[base_layer], low[i], high[i]))  # fmt: skip
+            rows.append(
+                (
+                    result,
+                    task,
+                    model,
+                    base,
+                    variant,
+                    base_variant,
+                    str(layer),
+                    str(base_layer),
+                    layer / blocks,
+                    ours.point[layer] - other.point[base_layer],
+                    low[i],
+                    high[i],
+                )
+            )
         if ours.scores is None and result != "word_similarity":
             continue  # a "best layer" means something for correlations only
         with np.errstate(all="ignore"):
-            best = stats.best_replicates(ours.values[:, : blocks + 1]) - stats.best_replicates(other.values[:, : base_blocks + 1])
+            best = stats.best_replicates(ours.values[:, : blocks + 1]) - stats.best_replicates(
+                other.values[:, : base_blocks + 1]
+            )
             lo, hi = stats.percentile_interval(best[:, None], boot.level)
         difference = np.nanmax(ours.point[: blocks + 1]) - np.nanmax(other.point[: base_blocks + 1])
-        rows.append((result, task, model, base, variant, base_variant, "best", "best", np.nan, difference, lo[0], hi[0]))
+        rows.append(
+            (
+                result,
+                task,
+                model,
+                base,
+                variant,
+                base_variant,
+                "best",
+                "best",
+                np.nan,
+                difference,
+                lo[0],
+                hi[0],
+            )
+        )
     return rows
 
 
@@ -170,13 +262,17 @@ def same_choices(family: str) -> dict[str, tuple[tuple[str, str], ...]]:
     }
 
 
-def comparisons(models: Mapping[str, ModelDepth]) -> list[tuple[str, str, Mapping[str, Sequence[tuple[str, str]]]]]:
+def comparisons(
+    models: Mapping[str, ModelDepth],
+) -> list[tuple[str, str, Mapping[str, Sequence[tuple[str, str]]]]]:
     """The pairs the chapter compares: each model outside the paper's pair against the
     paper's model of its role (same token choices; a SigLIP against CLIP reads the same
     names), and each contrastive model against each GPT-2 with the paper's choices
     (:data:`.bootstrap.COMPARED`)."""
     pairs = []
-    roles = {key: ROLES[d.family] for key, d in models.items() if d.family in ROLES}  # a BERT-family model has none
+    roles = {
+        key: ROLES[d.family] for key, d in models.items() if d.family in ROLES
+    }  # a BERT-family model has none
     for key, role in roles.items():  # the paper's model of a role: its key is the role's name
         if key not in PAPER_MODELS and role in models:
             pairs.append((key, role, same_choices(models[role].family)))
@@ -197,9 +293,14 @@ def with_depth(table: pd.DataFrame, models: Mapping[str, ModelDepth]) -> pd.Data
 
 
 def beyond_tables(
-    embedders, words: WordData, sentences: SentenceData, scores: pd.DataFrame, boot, workers: int | None = None,
+    embedders,
+    words: WordData,
+    sentences: SentenceData,
+    scores: pd.DataFrame,
+    boot,
+    workers: int | None = None,
     reps: Mapping[tuple, Replicates] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:  # fmt: skip
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """From one set of replicates: ``(intervals, contrasts, verdicts, depths)``: the
     intervals of every series, the contrasts of :data:`.comparisons.CONTRASTS` whose two
     models run, the verdicts of every model (:func:`verdicts`) and the paired
@@ -207,8 +308,11 @@ def beyond_tables(
     these models, where the caller has them."""
     reps = replicates(embedders, words, sentences, boot, workers) if reps is None else reps
     models = depths_of(embedders)
-    depth_rows = [row for model, base, compared in comparisons(models)
-                  for row in depth_differences(reps, model, base, compared, boot)]  # fmt: skip
+    depth_rows = [
+        row
+        for model, base, compared in comparisons(models)
+        for row in depth_differences(reps, model, base, compared, boot)
+    ]
     return (
         interval_table(reps, boot),
         contrast_table(reps, boot),

@@ -20,10 +20,22 @@ import numpy as np
 import pandas as pd
 
 from cvsp import metrics, paper, stats
-from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_CHOICES, SENTENCE_VARIANTS, WORD_VARIANTS
-from cvsp.experiments.inputs import SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, positions_of, vectors_of
+from cvsp.experiments.choices import (
+    CWE_FAMILY_VARIANTS,
+    SENTENCE_CHOICES,
+    SENTENCE_VARIANTS,
+    WORD_VARIANTS,
+)
+from cvsp.experiments.inputs import (
+    SENTENCE_TASK,
+    STS_TASK,
+    VALNORM_TASK,
+    SentenceData,
+    WordData,
+    positions_of,
+    vectors_of,
+)
 from cvsp.registry import hidden_count
-
 
 # Which CLIP token choice is compared with which GPT-2 one, per result (paired differences).
 COMPARED: dict[str, tuple[tuple[str, str], ...]] = {

@@ -5,7 +5,6 @@ Used by the results, their intervals and the chapters' tables.
 
 from __future__ import annotations
 
-
 # Token choices of each result, by model family.
 WORD_VARIANTS: dict[str, tuple[str, ...]] = {
     "gpt2": ("last_subtoken", "eos"),
@@ -24,7 +23,9 @@ CWE_VARIANTS: tuple[str, ...] = (CWE_VARIANT, "random_token_no_first", "random_t
 CWE_FAMILY_VARIANTS: dict[str, tuple[str, ...]] = {
     "gpt2": CWE_VARIANTS,
     "clip": CWE_VARIANTS,
-    "bert": (CWE_VARIANT,),  # the released code's rule exists for CLIP only; the default suffices here
+    "bert": (
+        CWE_VARIANT,
+    ),  # the released code's rule exists for CLIP only; the default suffices here
     "siglip": (CWE_VARIANT,),
 }
 # every choice the results read of the sentences: asked together, one forward pass per input form
@@ -33,7 +34,10 @@ SENTENCE_CHOICES: dict[str, tuple[str, ...]] = {
     for family in SENTENCE_VARIANTS
 }
 GEOMETRY_VARIANTS: dict[str, tuple[str, ...]] = {
-    "gpt2": ("last_token", "eos", "mean"), "clip": ("eos", "mean"), "bert": ("cls", "mean"), "siglip": ("eos", "mean"),
-}  # fmt: skip
+    "gpt2": ("last_token", "eos", "mean"),
+    "clip": ("eos", "mean"),
+    "bert": ("cls", "mean"),
+    "siglip": ("eos", "mean"),
+}
 # the token that stands for a sentence (SigLIP's "eos" is the last of its 64 positions, the one it pools)
 SENTENCE_TOKEN: dict[str, str] = {"gpt2": "eos", "clip": "eos", "bert": "cls", "siglip": "eos"}

@@ -15,10 +15,15 @@ import pandas as pd
 
 from cvsp import metrics, paper, stats
 from cvsp.embeddings import Embedder
+from cvsp.experiments.bootstrap import (
+    COMPARED,
+    Replicates,
+    interval_table,
+    paired_differences,
+    replicates,
+)
 from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
-from cvsp.experiments.bootstrap import COMPARED, Replicates, interval_table, paired_differences, replicates
-
 
 # The contrasts of the chapter "Images or contrast?": (model, base, compared token choices).
 SAME_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -33,14 +38,29 @@ CONTRASTS: tuple[tuple[str, str, Mapping[str, Sequence[tuple[str, str]]]], ...] 
     ("simcse_sup", "bert", SAME_CHOICES),  # contrast alone, on text (NLI pairs)
 )
 CONTRAST_COLUMNS: list[str] = [
-    "result", "task", "model", "base", "variant", "base_variant", "layer", "difference", "ci_low", "ci_high", "t", "p",
-]  # fmt: skip
+    "result",
+    "task",
+    "model",
+    "base",
+    "variant",
+    "base_variant",
+    "layer",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "t",
+    "p",
+]
 
 
 def contrasts(
-    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None,
+    embedders,
+    words: WordData,
+    sentences: SentenceData,
+    boot,
+    workers: int | None = None,
     reps: Mapping[tuple, Replicates] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Intervals of every series and the paired differences of each contrast of
     :data:`CONTRASTS` whose two models are among ``embedders``: ``(intervals, contrasts)``.
 
@@ -56,9 +76,12 @@ def contrast_table(reps: Mapping[tuple, Replicates], boot) -> pd.DataFrame:
     """The paired differences (:data:`CONTRAST_COLUMNS`) of each contrast of
     :data:`CONTRASTS` whose two models have series in ``reps``."""
     models = {key for _, key, _, _ in reps}
-    diffs = [(result, task, model, base, *rest)
-             for model, base, compared in CONTRASTS if model in models and base in models
-             for result, task, *rest in paired_differences(reps, model, base, compared, boot)]  # fmt: skip
+    diffs = [
+        (result, task, model, base, *rest)
+        for model, base, compared in CONTRASTS
+        if model in models and base in models
+        for result, task, *rest in paired_differences(reps, model, base, compared, boot)
+    ]
     return pd.DataFrame(diffs, columns=CONTRAST_COLUMNS)
 
 
@@ -77,7 +100,21 @@ def anchor_scores(embedders: Mapping[str, Embedder], sentences: SentenceData, bo
         emb = embedders[anchor.model](sentences.sentences, [anchor.variant])[anchor.variant]
         vectors = np.mean([emb.layer(layer) for layer in anchor.layers], axis=0)
         cosines = metrics.indexed_pair_cosines(vectors, left, right)
-        low, high = stats.percentile_interval(stats.correlation_replicates(cosines, gold, resamples), boot.level)
-        rows.append((anchor.model, anchor.readout, anchor.value, metrics.spearman(cosines, gold),
-                     float(low[0]), float(high[0]), len(gold), anchor.source))  # fmt: skip
-    return pd.DataFrame(rows, columns=["model", "readout", "published", "ours", "ci_low", "ci_high", "n", "source"])
+        low, high = stats.percentile_interval(
+            stats.correlation_replicates(cosines, gold, resamples), boot.level
+        )
+        rows.append(
+            (
+                anchor.model,
+                anchor.readout,
+                anchor.value,
+                metrics.spearman(cosines, gold),
+                float(low[0]),
+                float(high[0]),
+                len(gold),
+                anchor.source,
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "readout", "published", "ours", "ci_low", "ci_high", "n", "source"]
+    )

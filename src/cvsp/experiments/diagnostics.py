@@ -23,18 +23,27 @@ def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData)
     self-similarity and the shares of its top-1 and top-3 dimensions."""
     frames = []
     for key, embed in embedders.items():
-        for variant, emb in embed(sentences.sentences, [CWE_VARIANT, SENTENCE_TOKEN[embed.family]]).items():
+        for variant, emb in embed(
+            sentences.sentences, [CWE_VARIANT, SENTENCE_TOKEN[embed.family]]
+        ).items():
             shares = geometry.rogue_shares(emb.values[:, : hidden_count(emb.layers)])
-            frames.append(shares.reset_index().assign(model=key, variant=variant, layer=lambda f: f["layer"].astype(str)))
+            frames.append(
+                shares.reset_index().assign(
+                    model=key, variant=variant, layer=lambda f: f["layer"].astype(str)
+                )
+            )
     table = pd.concat(frames, ignore_index=True)
     first = ["model", "variant", "layer"]
     return table[first + [c for c in table.columns if c not in first]]
 
 
 def alignment_uniformity(
-    embedders: Mapping[str, Embedder], sentences: SentenceData, threshold: float = 4.0, strict: bool = True,
+    embedders: Mapping[str, Embedder],
+    sentences: SentenceData,
+    threshold: float = 4.0,
+    strict: bool = True,
     uniform: bool = True,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Alignment over STS pairs with gold above ``threshold`` (``strict=False``: at least)
     and uniformity over the unique sentences, per model, token choice and hidden layer.
 
@@ -50,17 +59,25 @@ def alignment_uniformity(
             hidden = emb.values[:, :depth]
             aligned = geometry.alignment(hidden[left], hidden[right])
             spread = geometry.uniformity(hidden) if uniform else np.full(len(aligned), np.nan)
-            rows += [(key, variant, layer, float(a), float(u), len(close))
-                     for layer, a, u in zip(emb.layers[:depth], aligned, spread)]  # fmt: skip
-    return pd.DataFrame(rows, columns=["model", "variant", "layer", "alignment", "uniformity", "pairs"])
+            rows += [
+                (key, variant, layer, float(a), float(u), len(close))
+                for layer, a, u in zip(emb.layers[:depth], aligned, spread)
+            ]
+    return pd.DataFrame(
+        rows, columns=["model", "variant", "layer", "alignment", "uniformity", "pairs"]
+    )
 
 
-def lexical_overlap(embedders: Mapping[str, Embedder], sentences: SentenceData) -> tuple[float, pd.DataFrame]:
+def lexical_overlap(
+    embedders: Mapping[str, Embedder], sentences: SentenceData
+) -> tuple[float, pd.DataFrame]:
     """How much of STS is word overlap: Spearman of the pairs' word-set Jaccard overlap
     with gold, and per model, token choice and hidden layer Spearman's rho with gold
     (``rho``) and the partial rho controlling for the overlap (``partial``)."""
     pairs = sentences.pairs
-    overlap = np.array([geometry.jaccard(a, b) for a, b in zip(pairs["sentence1"], pairs["sentence2"])])
+    overlap = np.array(
+        [geometry.jaccard(a, b) for a, b in zip(pairs["sentence1"], pairs["sentence2"])]
+    )
     gold = sentences.gold
     left, right = sentences.pair_positions()
     rows = []
@@ -75,19 +92,28 @@ def lexical_overlap(embedders: Mapping[str, Embedder], sentences: SentenceData) 
                 except metrics.MetricError:
                     rho = partial = float("nan")
                 rows.append((key, variant, str(layer), rho, partial))
-    return metrics.spearman(overlap, gold), pd.DataFrame(rows, columns=["model", "variant", "layer", "rho", "partial"])
+    return metrics.spearman(overlap, gold), pd.DataFrame(
+        rows, columns=["model", "variant", "layer", "rho", "partial"]
+    )
 
 
 def shuffled_similarity(
-    embedders: Mapping[str, Embedder], sentences: SentenceData, clip_tokenizer,
-    sample: int = 500, shuffles: int = 3, seed: int = 0,
-) -> pd.DataFrame:  # fmt: skip
+    embedders: Mapping[str, Embedder],
+    sentences: SentenceData,
+    clip_tokenizer,
+    sample: int = 500,
+    shuffles: int = 3,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Mean cosine between a sentence and its word-shuffled copies, per model, token
     choice and hidden layer, over a seeded ``sample`` of the sentences with at least two
     words and ``shuffles`` shuffles each (a bag-of-words encoder gives 1)."""
     rng = np.random.default_rng(seed)
     candidates = [s for s in sentences.sentences if len(s.split()) > 1]
-    chosen = [candidates[i] for i in sorted(rng.choice(len(candidates), min(sample, len(candidates)), replace=False))]
+    chosen = [
+        candidates[i]
+        for i in sorted(rng.choice(len(candidates), min(sample, len(candidates)), replace=False))
+    ]
     originals, shuffled = [], []
     for sentence in chosen:
         for _ in range(shuffles):
@@ -107,5 +133,8 @@ def shuffled_similarity(
             a = base[variant].values[positions_of(sentences.index, originals), :depth]
             b = moved[variant].values[:, :depth]
             cosines = metrics.pair_cosines(a, b)
-            rows += [(key, variant, str(layer), float(cosines[:, layer].mean()), len(shuffled)) for layer in range(depth)]
+            rows += [
+                (key, variant, str(layer), float(cosines[:, layer].mean()), len(shuffled))
+                for layer in range(depth)
+            ]
     return pd.DataFrame(rows, columns=["model", "variant", "layer", "value", "pairs"])

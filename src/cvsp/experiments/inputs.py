@@ -19,8 +19,8 @@ from cvsp.embeddings import LayerEmbeddings
 from cvsp.settings import Settings
 from cvsp.tokens import fits_clip
 
-
-CLIP_CONTEXT = 77  # CLIP's limit, BOS and EOS included: longer sentences are left out for every model
+# CLIP's limit, BOS and EOS included: longer sentences are left out for every model
+CLIP_CONTEXT = 77
 SENTENCE_TASK = "sts_sentences"  # the task name of the sentence corpus (self-similarities)
 STS_TASK = "stsb"
 VALNORM_TASK = "valnorm"
@@ -47,7 +47,9 @@ class SentenceData:
     def pair_positions(self, pairs: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rows of the two sentences of each pair (default: every kept STS pair)."""
         pairs = self.pairs if pairs is None else pairs
-        return positions_of(self.index, pairs["sentence1"]), positions_of(self.index, pairs["sentence2"])
+        return positions_of(self.index, pairs["sentence1"]), positions_of(
+            self.index, pairs["sentence2"]
+        )
 
     @property
     def gold(self) -> np.ndarray:

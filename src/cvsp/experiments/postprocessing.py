@@ -23,7 +23,6 @@ from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
 from cvsp.experiments.results import sentence_self_similarity, sts, word_similarity
 from cvsp.registry import hidden_count
 
-
 ABTT_D: dict[str, int] = {"gpt2": 8, "clip": 5}  # about d/100: 768 and 512 dimensions
 POSTPROCESSING = ("none", "centring", "z-scoring", "all-but-the-top", "whitening")
 
@@ -90,12 +89,16 @@ class Postprocessed:
         todo = [v for v in variants if (digest, v) not in self._moved]
         if todo:
             self._moved.update({(digest, v): emb for v, emb in self._move(texts, todo).items()})
-        return {v: self._moved[(digest, v)] for v in variants if (digest, v) in self._moved}  # as embed gives them
+        return {
+            v: self._moved[(digest, v)] for v in variants if (digest, v) in self._moved
+        }  # as embed gives them
 
     def _move(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
         out = {}
         for variant, emb in self.embed(texts, variants).items():
-            n_hidden = hidden_count(emb.layers)  # the hidden states; the points after the top are left out
+            n_hidden = hidden_count(
+                emb.layers
+            )  # the hidden states; the points after the top are left out
             values = emb.values[:, :n_hidden]
             if self.transform != "none":
                 loaded: list[np.ndarray] = []
@@ -109,13 +112,17 @@ class Postprocessed:
                 moved = np.empty(values.shape, dtype=np.float64)
                 for layer in range(n_hidden):
                     if self.folds is None:
-                        moved[:, layer] = self._map(variant, layer, None, lambda: fitting_layer(layer))(values[:, layer])
+                        moved[:, layer] = self._map(
+                            variant, layer, None, lambda: fitting_layer(layer)
+                        )(values[:, layer])
                         continue
                     if len(self.folds) != len(values):
                         raise ValueError("A cross-fit transforms the very texts it is fitted on.")
                     for fold in np.unique(self.folds):
                         mine = self.folds == fold
-                        fitted = self._map(variant, layer, int(fold), lambda: fitting_layer(layer, mine))
+                        fitted = self._map(
+                            variant, layer, int(fold), lambda: fitting_layer(layer, mine)
+                        )
                         moved[mine, layer] = fitted(values[mine, layer])
                 values = moved
             out[variant] = LayerEmbeddings(values, emb.layers[:n_hidden])
@@ -133,10 +140,14 @@ def only_choices(embed: Embedder, variants: Sequence[str]):
 
 
 def postprocessed(
-    embedders: Mapping[str, Embedder], words: WordData, sentences: SentenceData,
-    transforms: Sequence[str] = POSTPROCESSING, cross_fit: bool = False, seed: int = 0,
+    embedders: Mapping[str, Embedder],
+    words: WordData,
+    sentences: SentenceData,
+    transforms: Sequence[str] = POSTPROCESSING,
+    cross_fit: bool = False,
+    seed: int = 0,
     maps: dict | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """STS, sentence self-similarity and the word tasks after each post-processing.
 
     Sentence vectors are transformed with maps fitted on the vectors of the same token
@@ -149,7 +160,9 @@ def postprocessed(
     Columns: those of the results plus ``transform``.
     """
     maps = {} if maps is None else maps
-    folds = np.random.default_rng(seed).permutation(len(sentences.sentences)) % 2 if cross_fit else None
+    folds = (
+        np.random.default_rng(seed).permutation(len(sentences.sentences)) % 2 if cross_fit else None
+    )
     inputs = _sentences_digest(sentences)
     frames = []
     for transform in transforms:
@@ -158,18 +171,35 @@ def postprocessed(
         for key, embed in embedders.items():
             chosen = only_choices(embed, ("eos",) if cross_fit else GEOMETRY_VARIANTS[embed.family])
             sentence_side[key] = Postprocessed(
-                chosen, transform, lambda v, e=embed: e(sentences.sentences, [v])[v], folds,
-                name=f"{key} sentences", maps=maps,
-            )  # fmt: skip
+                chosen,
+                transform,
+                lambda v, e=embed: e(sentences.sentences, [v])[v],
+                folds,
+                name=f"{key} sentences",
+                maps=maps,
+            )
             word_side[key] = Postprocessed(
-                embed, transform, lambda v, e=embed: e(sentences.sentences, [CWE_VARIANT])[CWE_VARIANT],
-                name=f"{key} CWEs", shared_reference=True, maps=maps,
-            )  # fmt: skip
-        tables = [sts(sentence_side, sentences, cosines), sentence_self_similarity(sentence_side, sentences)]
+                embed,
+                transform,
+                lambda v, e=embed: e(sentences.sentences, [CWE_VARIANT])[CWE_VARIANT],
+                name=f"{key} CWEs",
+                shared_reference=True,
+                maps=maps,
+            )
+        tables = [
+            sts(sentence_side, sentences, cosines),
+            sentence_self_similarity(sentence_side, sentences),
+        ]
         for side in sentence_side.values():
             side._moved.clear()  # float64 copies of every sentence vector: free them before the words
         if not cross_fit:
-            maps.update({_eos_cosines_key(key, transform, inputs): c for (key, v), c in cosines.items() if v == "eos"})
+            maps.update(
+                {
+                    _eos_cosines_key(key, transform, inputs): c
+                    for (key, v), c in cosines.items()
+                    if v == "eos"
+                }
+            )
             tables.append(word_similarity(word_side, words))
         frames.append(pd.concat(tables, ignore_index=True).assign(transform=transform))
     return pd.concat(frames, ignore_index=True)
@@ -191,9 +221,11 @@ def _eos_cosines_key(model: str, transform: str, inputs: str) -> tuple:
 
 
 def abtt_sweep(
-    embedders: Mapping[str, Embedder], sentences: SentenceData, layer: str = "12",
+    embedders: Mapping[str, Embedder],
+    sentences: SentenceData,
+    layer: str = "12",
     dimensions: Sequence[int] = tuple(range(0, 21)),
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """STS Spearman rho after all-but-the-top with D = 0 (centring) .. 20, at one layer,
     for each model's EOS token: ``model, D, value``."""
     left, right = sentences.pair_positions()
@@ -204,14 +236,19 @@ def abtt_sweep(
         eigh = geometry.covariance_eigh(vectors)  # one decomposition for every D
         for D in dimensions:
             moved = geometry.fit_all_but_the_top(vectors, D, eigh).apply(vectors)
-            rows.append((key, D, metrics.spearman(metrics.indexed_pair_cosines(moved, left, right), gold)))
+            rows.append(
+                (key, D, metrics.spearman(metrics.indexed_pair_cosines(moved, left, right), gold))
+            )
     return pd.DataFrame(rows, columns=["model", "D", "value"])
 
 
 def postprocessed_sts_intervals(
-    embedders: Mapping[str, Embedder], sentences: SentenceData, boot, transforms: Sequence[str] = POSTPROCESSING,
+    embedders: Mapping[str, Embedder],
+    sentences: SentenceData,
+    boot,
+    transforms: Sequence[str] = POSTPROCESSING,
     maps: dict | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """STS rho of each model's EOS token at its best layer 0-12 after each post-processing,
     with the 95 % bootstrap interval (best layer re-chosen in every resample; the resamples
     of :func:`cvsp.experiments.uncertainty` for STS): ``model, transform, layer, value, ci_low, ci_high``.
@@ -227,14 +264,23 @@ def postprocessed_sts_intervals(
         for transform in transforms:
             computed = maps.get(_eos_cosines_key(key, transform, inputs))
             if computed is None:
-                wrapped = Postprocessed(embed, transform, lambda v, e=embed: e(sentences.sentences, [v])[v],
-                                        name=f"{key} sentences", maps=maps)  # fmt: skip
+                wrapped = Postprocessed(
+                    embed,
+                    transform,
+                    lambda v, e=embed: e(sentences.sentences, [v])[v],
+                    name=f"{key} sentences",
+                    maps=maps,
+                )
                 emb = wrapped(sentences.sentences, ["eos"])["eos"]
                 computed = emb.layers, metrics.indexed_pair_cosines(emb.values, left, right)
             layers, cosines = computed[0], computed[1].T  # [13, n]
             point = stats.correlation_replicates(cosines, gold, np.arange(len(gold))[None])[0]
             replicates = stats.correlation_replicates(cosines, gold, indices)
-            low, high = stats.percentile_interval(stats.best_replicates(replicates)[:, None], boot.level)
+            low, high = stats.percentile_interval(
+                stats.best_replicates(replicates)[:, None], boot.level
+            )
             best = int(np.nanargmax(point))
-            rows.append((key, transform, layers[best], float(point[best]), float(low[0]), float(high[0])))
+            rows.append(
+                (key, transform, layers[best], float(point[best]), float(low[0]), float(high[0]))
+            )
     return pd.DataFrame(rows, columns=["model", "transform", "layer", "value", "ci_low", "ci_high"])

@@ -18,21 +18,38 @@ import pandas as pd
 
 from cvsp import metrics
 from cvsp.embeddings import Embedder
-from cvsp.experiments.choices import CWE_FAMILY_VARIANTS, SENTENCE_CHOICES, SENTENCE_VARIANTS, WORD_VARIANTS
-from cvsp.experiments.inputs import SENTENCE_TASK, STS_TASK, VALNORM_TASK, SentenceData, WordData, positions_of, vectors_of
+from cvsp.experiments.choices import (
+    CWE_FAMILY_VARIANTS,
+    SENTENCE_CHOICES,
+    SENTENCE_VARIANTS,
+    WORD_VARIANTS,
+)
+from cvsp.experiments.inputs import (
+    SENTENCE_TASK,
+    STS_TASK,
+    VALNORM_TASK,
+    SentenceData,
+    WordData,
+    positions_of,
+    vectors_of,
+)
 from cvsp.experiments.tables import per_layer, series_rows, tidy_table
 
 
 def _self_similarity(
-    result: str, embedders: Mapping[str, Embedder], sentences: list[str],
+    result: str,
+    embedders: Mapping[str, Embedder],
+    sentences: list[str],
     variants: Mapping[str, Sequence[str]],
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     frames = []
     for key, embed in embedders.items():
         chosen = variants[embed.family]
         for variant, emb in embed(sentences, chosen).items():
             values = metrics.self_similarity(emb.values)
-            frames.append(series_rows(result, key, variant, SENTENCE_TASK, emb.layers, values, len(sentences)))
+            frames.append(
+                series_rows(result, key, variant, SENTENCE_TASK, emb.layers, values, len(sentences))
+            )
     return tidy_table(frames)
 
 
@@ -42,7 +59,9 @@ def cwe_self_similarity(embedders: Mapping[str, Embedder], sentences: SentenceDa
     ``random_token`` (the sentence's own tokens) is the default draw; the two other rules
     of :data:`cvsp.tokens.RANDOM_RULES` are measured beside it.
     """
-    return _self_similarity("cwe_self_similarity", embedders, sentences.sentences, CWE_FAMILY_VARIANTS)
+    return _self_similarity(
+        "cwe_self_similarity", embedders, sentences.sentences, CWE_FAMILY_VARIANTS
+    )
 
 
 def sentence_self_similarity(
@@ -72,7 +91,9 @@ def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.Da
                     lambda layer: metrics.spearman(cosines[:, layer], human), len(emb.layers)
                 )
                 frames.append(
-                    series_rows("word_similarity", key, variant, task, emb.layers, rho, len(pairs), notes)
+                    series_rows(
+                        "word_similarity", key, variant, task, emb.layers, rho, len(pairs), notes
+                    )
                 )
             lexicon = vectors_of(emb, index, words.lexicon["word"])
             pleasant = vectors_of(emb, index, words.pleasant)
@@ -87,7 +108,16 @@ def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.Da
                 len(emb.layers),
             )
             frames.append(
-                series_rows("word_similarity", key, variant, VALNORM_TASK, emb.layers, r, len(valence), notes)
+                series_rows(
+                    "word_similarity",
+                    key,
+                    variant,
+                    VALNORM_TASK,
+                    emb.layers,
+                    r,
+                    len(valence),
+                    notes,
+                )
             )
     return tidy_table(frames)
 
@@ -107,8 +137,12 @@ def sts(
             cosines = metrics.indexed_pair_cosines(emb.values, left, right)
             if cosines_out is not None:
                 cosines_out[(key, variant)] = (emb.layers, cosines)
-            rho, notes = per_layer(lambda layer: metrics.spearman(cosines[:, layer], gold), len(emb.layers))
-            frames.append(series_rows("sts", key, variant, STS_TASK, emb.layers, rho, len(gold), notes))
+            rho, notes = per_layer(
+                lambda layer: metrics.spearman(cosines[:, layer], gold), len(emb.layers)
+            )
+            frames.append(
+                series_rows("sts", key, variant, STS_TASK, emb.layers, rho, len(gold), notes)
+            )
     return tidy_table(frames)
 
 
@@ -116,7 +150,9 @@ def run_all(
     embedders: Mapping[str, Embedder], words: WordData, sentences: SentenceData
 ) -> pd.DataFrame:
     """All four results in one table, in a fixed row order."""
-    for embed in embedders.values():  # every choice read of the sentences, in one pass per input form
+    for (
+        embed
+    ) in embedders.values():  # every choice read of the sentences, in one pass per input form
         embed(sentences.sentences, SENTENCE_CHOICES[embed.family])
     return tidy_table(
         [

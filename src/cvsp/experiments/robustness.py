@@ -20,15 +20,17 @@ from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import SentenceData
 from cvsp.storage import package_digest
 
-
 CWE_CORPUS_SIZES: tuple[int, ...] = (250, 500, 1000, 2000)  # subsets of the corpus (chapter 5)
 CWE_CORPUS_REPEATS = 5
 
 
 def cwe_corpus_size(
-    embedders: Mapping[str, Embedder], sentences: SentenceData,
-    sizes: Sequence[int] = CWE_CORPUS_SIZES, repeats: int = CWE_CORPUS_REPEATS, seed: int = 0,
-) -> pd.DataFrame:  # fmt: skip
+    embedders: Mapping[str, Embedder],
+    sentences: SentenceData,
+    sizes: Sequence[int] = CWE_CORPUS_SIZES,
+    repeats: int = CWE_CORPUS_REPEATS,
+    seed: int = 0,
+) -> pd.DataFrame:
     """CWE self-similarity on seeded random subsets of the sentence corpus, by layer.
 
     Columns ``model, size, repeat, layer, value``; the full corpus is one more size with
@@ -36,7 +38,12 @@ def cwe_corpus_size(
     """
     rng = np.random.default_rng(seed)
     n = len(sentences.sentences)
-    subsets = [(size, r, rng.choice(n, size, replace=False)) for size in sizes if size < n for r in range(repeats)]
+    subsets = [
+        (size, r, rng.choice(n, size, replace=False))
+        for size in sizes
+        if size < n
+        for r in range(repeats)
+    ]
     subsets.append((n, 0, np.arange(n)))
     rows = []
     for key, embed in embedders.items():
@@ -48,9 +55,12 @@ def cwe_corpus_size(
 
 
 def cwe_over_seeds(
-    embedders: Mapping[str, Embedder], sentences: SentenceData, seeds: Sequence[int] = tuple(range(5)),
-    variant: str = CWE_VARIANT, chunk: int = 20,
-) -> pd.DataFrame:  # fmt: skip
+    embedders: Mapping[str, Embedder],
+    sentences: SentenceData,
+    seeds: Sequence[int] = tuple(range(5)),
+    variant: str = CWE_VARIANT,
+    chunk: int = 20,
+) -> pd.DataFrame:
     """CWE self-similarity for several seeds of the token draw: ``model, seed, layer, value``.
 
     Each seed's values are cached (keyed by its draw and the code), not the draws: up to
@@ -62,12 +72,18 @@ def cwe_over_seeds(
         layers = embed.layers(variant)
         keys = {seed: _values_key(embed.key(sentences.sentences, variant, seed)) for seed in seeds}
         curves = {seed: embed.cache.get(k) if embed.cache else None for seed, k in keys.items()}
-        missing = [seed for seed, curve in curves.items() if curve is None or curve.shape != (len(layers),)]
-        for seed, emb in embed.random_draws(sentences.sentences, variant, missing, chunk=chunk).items():
+        missing = [
+            seed for seed, curve in curves.items() if curve is None or curve.shape != (len(layers),)
+        ]
+        for seed, emb in embed.random_draws(
+            sentences.sentences, variant, missing, chunk=chunk
+        ).items():
             curves[seed] = metrics.self_similarity(emb.values)
             if embed.cache is not None:
                 embed.cache.put(keys[seed], curves[seed])
-        rows += [(key, seed, layer, float(v)) for seed in seeds for layer, v in zip(layers, curves[seed])]
+        rows += [
+            (key, seed, layer, float(v)) for seed in seeds for layer, v in zip(layers, curves[seed])
+        ]
     return pd.DataFrame(rows, columns=["model", "seed", "layer", "value"])
 
 

@@ -20,23 +20,36 @@ import pandas as pd
 
 from cvsp import metrics
 
-
 COLUMNS: list[str] = ["result", "model", "variant", "task", "layer", "value", "n", "note"]
 RESULTS: tuple[str, ...] = (
-    "cwe_self_similarity", "word_similarity", "sts", "sentence_self_similarity",
-)  # fmt: skip
+    "cwe_self_similarity",
+    "word_similarity",
+    "sts",
+    "sentence_self_similarity",
+)
 
 
 def series_rows(
-    result: str, model: str, variant: str, task: str,
-    layers: Sequence[str], values: np.ndarray, n: int, notes: Sequence[str] | None = None,
-) -> pd.DataFrame:  # fmt: skip
+    result: str,
+    model: str,
+    variant: str,
+    task: str,
+    layers: Sequence[str],
+    values: np.ndarray,
+    n: int,
+    notes: Sequence[str] | None = None,
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "result": result, "model": model, "variant": variant, "task": task,
-            "layer": list(layers), "value": np.asarray(values, dtype=float), "n": n,
+            "result": result,
+            "model": model,
+            "variant": variant,
+            "task": task,
+            "layer": list(layers),
+            "value": np.asarray(values, dtype=float),
+            "n": n,
             "note": list(notes) if notes is not None else "",
-        }  # fmt: skip
+        }
     )
 
 
