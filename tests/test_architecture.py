@@ -42,8 +42,7 @@ LIGHT = (
     "cvsp.stats",
     "cvsp.geometry",
 )
-MAX_LINES = 400
-LONGER = {"plots.py": "every figure in one module, so that the style has one home"}
+MAX_LINES = 400  # as ruff format writes them (make lint checks the format)
 
 
 def _modules() -> dict[str, Path]:
@@ -226,11 +225,8 @@ def test_modules_stay_small():
         path.relative_to(PACKAGE).as_posix(): len(path.read_text().splitlines())
         for path in PACKAGE.rglob("*.py")
     }
-    over = {name: n for name, n in long.items() if n > MAX_LINES and name not in LONGER}
+    over = {name: n for name, n in long.items() if n > MAX_LINES}
     assert not over, f"modules over {MAX_LINES} lines: {over}"
-    assert all(long[name] <= MAX_LINES * 1.15 for name in LONGER), {
-        name: long[name] for name in LONGER
-    }
 
 
 def test_every_module_says_what_it_holds_and_the_plan_names_it():
