@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from conftest import ROOT
 
-from cvsp import experiments, reproduce, storage
+from cvsp import experiments, intervals, storage
 from cvsp.embeddings import LayerEmbeddings
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
@@ -280,7 +280,7 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
     which cost 4 s each to import torch."""
     copy = tmp_path / "cvsp"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(reproduce, "package_digest", lambda: storage.package_digest(copy))
+    monkeypatch.setattr(intervals, "package_digest", lambda: storage.package_digest(copy))
     rng = np.random.default_rng(0)
     vocabulary = [f"w{i}" for i in range(40)]
     pairs = {
@@ -302,7 +302,7 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
     def run() -> tuple[int, set[str]]:
         """(embedder calls, cache folders) of one computation of the intervals."""
         before = sum(e.computed for e in embedders.values())
-        reproduce.uncertainty(settings, embedders, words, data, BootstrapSettings(replicates=100))
+        intervals.uncertainty(settings, embedders, words, data, BootstrapSettings(replicates=100))
         folders = {p.name for p in (tmp_path / "cache" / "intervals").iterdir()}
         return sum(e.computed for e in embedders.values()) - before, folders
 

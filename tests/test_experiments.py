@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cvsp import data, experiments, metrics, reproduce, stats
+from cvsp import data, experiments, intervals, metrics, reproduce, stats
 from cvsp.cache import EmbeddingCache
 from cvsp.embeddings import Embedder, weights_per_token
 from cvsp.settings import Settings
@@ -210,7 +210,7 @@ def test_replicates_cached_per_model_are_those_of_the_whole_set(
 ):
     """Each model is resampled once, whichever set it joins; read back, its series are the
     ones the whole set gives, bit for bit and in the same order."""
-    from cvsp import reproduce, stats
+    from cvsp import stats
 
     boot = stats.BootstrapSettings(replicates=100)
     here = settings.with_(cache_dir=tmp_path)
@@ -222,13 +222,13 @@ def test_replicates_cached_per_model_are_those_of_the_whole_set(
         return compute(chosen, *args, **options)
 
     monkeypatch.setattr(experiments, "replicates", counted)
-    reproduce.model_replicates(
+    intervals.model_replicates(
         here, {"gpt2": embedders["gpt2"]}, small_words, small_sentences, boot
     )
-    both = reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
+    both = intervals.model_replicates(here, embedders, small_words, small_sentences, boot)
     assert computed == [["gpt2"], ["clip"]]
     _assert_same_replicates(both, whole)  # gpt2's read back, clip's just computed
-    again = reproduce.model_replicates(here, embedders, small_words, small_sentences, boot)
+    again = intervals.model_replicates(here, embedders, small_words, small_sentences, boot)
     assert len(computed) == 2  # read back: nothing resampled
     _assert_same_replicates(again, whole)
     damaged = next((tmp_path / "replicates").glob("*.npz"))
@@ -236,10 +236,10 @@ def test_replicates_cached_per_model_are_those_of_the_whole_set(
         damaged.read_bytes()[:1000]
     )  # e.g. a disk that filled up under another tool
     _assert_same_replicates(
-        reproduce.model_replicates(here, embedders, small_words, small_sentences, boot), whole
+        intervals.model_replicates(here, embedders, small_words, small_sentences, boot), whole
     )
     assert len(computed) == 3 and len(computed[-1]) == 1  # only the damaged model, computed again
-    reproduce.model_replicates(
+    intervals.model_replicates(
         here, embedders, small_words, small_sentences, stats.BootstrapSettings(100, seed=1)
     )
     assert computed[-1] == ["clip", "gpt2"]  # another seed is another key
@@ -458,7 +458,7 @@ def test_the_trace_records_each_forward_pass_and_bootstrap(
     embedders = reproduce.make_embedders(small_models, here, progress=False)
     texts = small_sentences.sentences[:7]
     embedders["gpt2"](texts, ["mean", "eos"])  # two input forms: two passes
-    reproduce.model_replicates(
+    intervals.model_replicates(
         here, embedders, small_words, small_sentences, stats.BootstrapSettings(replicates=100)
     )
     lines = [json.loads(line) for line in trace.read_text().splitlines()]

@@ -9,7 +9,7 @@ computed again. Arrays that need not outlive a page (draws for seeds other than 
 embedder's) go to a scratch folder inside the store (:func:`scratch_folder`), removed with
 its owner or, if the process was killed, by the next one that makes a scratch folder.
 
-Used by :mod:`cvsp.embeddings`, :mod:`cvsp.reproduce` and :mod:`cvsp.experiments`.
+Used by :mod:`cvsp.embeddings`, :mod:`cvsp.reproduce`, :mod:`cvsp.intervals` and :mod:`cvsp.experiments`.
 numpy and the standard library only.
 """
 

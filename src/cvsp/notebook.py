@@ -21,19 +21,11 @@ import pandas as pd
 from cvsp import costs, data, experiments, paper
 from cvsp.embeddings import Embedder
 from cvsp.hub import resolve_all
+from cvsp.intervals import beyond_tables, contrast_tables, uncertainty
+from cvsp.intervals import results as cached_results
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
-from cvsp.reproduce import (
-    STAND_IN_WARNING,
-    Run,
-    beyond_tables,
-    beyond_the_pair,
-    contrast_tables,
-    embedding_cache,
-    run,
-    uncertainty,
-)
-from cvsp.reproduce import results as cached_results
+from cvsp.reproduce import STAND_IN_WARNING, Run, beyond_the_pair, embedding_cache, run
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 

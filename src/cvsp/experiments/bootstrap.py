@@ -5,7 +5,7 @@ The design (:mod:`cvsp.stats`): one set of resample indices per task, shared by 
 model, layer and token choice, so differences are paired. :func:`replicates` computes
 the replicates of every series (on a few threads; numpy releases the GIL),
 :func:`uncertainty` turns them into the tables of ``cvsp reproduce``. Used by
-:mod:`cvsp.reproduce` (which caches them) and :mod:`.comparisons`.
+:mod:`cvsp.intervals` (which caches them) and :mod:`.comparisons`.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ def uncertainty(
     replicate): ``difference``, ``ci_low``, ``ci_high``, and for correlations Williams'
     ``t`` and ``p`` (on ranks for Spearman); ``claims`` the interval of our number for
     each claim of :mod:`cvsp.paper`. ``reps``: the replicates of these models, where the
-    caller has them (:func:`cvsp.reproduce.model_replicates` caches them per model).
+    caller has them (:func:`cvsp.intervals.model_replicates` caches them per model).
     """
     reps = replicates(embedders, words, sentences, boot, workers) if reps is None else reps
     intervals = interval_table(reps, boot)

@@ -1,0 +1,258 @@
+"""Scores, intervals and paired differences computed once and kept in the cache.
+
+Each table is a CSV in ``intervals/<key>/`` of the cvsp cache, and the bootstrap
+replicates behind the intervals an ``.npz`` per model in ``replicates/`` (plain arrays,
+no pickle), so a model's replicates are computed once whichever model set it joins
+(:func:`model_replicates`). A key names everything the value depends on: the models'
+weights and seeds, the digests of the inputs, the bootstrap settings and
+:func:`cvsp.storage.package_digest` (every module of the package, so no change to the
+code leaves a stale interval); a different value of any is another key. Tables are
+written atomically; an unreadable replicates file is computed again.
+
+Used by :mod:`cvsp.reproduce` and :mod:`cvsp.notebook`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cvsp import experiments
+from cvsp.cache import texts_digest
+from cvsp.settings import Settings
+from cvsp.stats import BootstrapSettings
+from cvsp.storage import append_record, atomic_file, atomic_folder, package_digest
+
+UNCERTAINTY_FORMAT = 1
+
+
+def _inputs_digests(words, sentences) -> dict[str, object]:
+    """The digests of the word lists, word pairs, sentences and STS pairs (part of every
+    cache key below; about 0.3 s, so computed once where several keys need them)."""
+    return {
+        "words": texts_digest(words.vocabulary()),
+        "pairs": {
+            t: texts_digest(f.astype(str).agg("\t".join, axis=1).tolist())
+            for t, f in words.pairs.items()
+        },
+        "sentences": texts_digest(sentences.sentences),
+        "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
+    }
+
+
+def _uncertainty_key(
+    embedders,
+    words,
+    sentences,
+    boot: BootstrapSettings | None,
+    inputs: dict[str, object] | None = None,
+) -> str:
+    """Cache key of the intervals (or, with ``boot`` None, of the scores): the weights, the
+    inputs (``inputs``: their :func:`_inputs_digests`, where already computed), the
+    settings and the code."""
+    parts = {
+        "format": UNCERTAINTY_FORMAT,
+        "models": sorted((k, e.model.fingerprint, e.seed) for k, e in embedders.items()),
+        **(inputs or _inputs_digests(words, sentences)),
+        "bootstrap": asdict(boot) if boot is not None else None,
+        "code": package_digest(),  # every module: any change to the code computes them anew
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _cached_tables(folder: Path, names: tuple[str, ...], compute) -> tuple[pd.DataFrame, ...]:
+    """CSV tables ``names`` in ``folder``, computed by ``compute()`` and written atomically
+    when any is missing (a folder another run completed first is kept)."""
+    if not all((folder / f"{n}.csv").is_file() for n in names):
+        tables = compute()
+        with atomic_folder(folder, replace=False) as staging:
+            for name, table in zip(names, tables):
+                table.to_csv(staging / f"{name}.csv", index=False)
+    return tuple(
+        pd.read_csv(folder / f"{n}.csv", dtype={"layer": str, "base_layer": str, "layers": str})
+        for n in names
+    )
+
+
+def _save_replicates(path: Path, reps: Mapping[tuple, experiments.Replicates]) -> None:
+    """One model's replicates as an ``.npz`` of plain arrays (no pickle), written atomically."""
+    arrays = {"series": np.array([list(series) for series in reps], dtype=str).reshape(-1, 4)}
+    for i, r in enumerate(reps.values()):
+        arrays |= {
+            f"{i}/values": r.values,
+            f"{i}/point": r.point,
+            f"{i}/layers": np.array(r.layers, dtype=str),
+        }
+        arrays |= {
+            f"{i}/{name}": getattr(r, name)
+            for name in ("scores", "gold")
+            if getattr(r, name) is not None
+        }
+    with atomic_file(path) as stream:
+        np.savez(stream, **arrays)
+
+
+def _load_replicates(path: Path) -> dict[tuple, experiments.Replicates] | None:
+    """What :func:`_save_replicates` wrote; None when the file is missing or unreadable
+    (it is then computed again, as an unusable embedding is)."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {
+                tuple(str(part) for part in series): experiments.Replicates(
+                    stored[f"{i}/values"],
+                    stored[f"{i}/point"],
+                    tuple(str(x) for x in stored[f"{i}/layers"]),
+                    *(
+                        stored[f"{i}/{name}"] if f"{i}/{name}" in stored else None
+                        for name in ("scores", "gold")
+                    ),
+                )
+                for i, series in enumerate(stored["series"])
+            }
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def model_replicates(
+    settings: Settings,
+    embedders,
+    words,
+    sentences,
+    boot: BootstrapSettings,
+    inputs: dict[str, object] | None = None,
+) -> dict[tuple, experiments.Replicates]:
+    """:func:`cvsp.experiments.replicates` of every model, cached per model beside the embeddings.
+
+    A model's series depend only on its own embeddings and on the resample indices, which
+    every model of a task shares; so the paper's two models are resampled once for the
+    results page, chapters 7 and 8 and every model set. Each file's key is that of
+    :func:`uncertainty` for the one model. The series come back in the order
+    :func:`~cvsp.experiments.replicates` gives them, model after model. ``inputs``: the
+    :func:`_inputs_digests`, where already computed.
+    """
+    inputs = inputs or _inputs_digests(words, sentences)  # once for every model's key
+    paths = {
+        key: settings.cache_dir
+        / "replicates"
+        / f"{_uncertainty_key({key: e}, words, sentences, boot, inputs)}.npz"
+        for key, e in embedders.items()
+    }
+    found = {key: _load_replicates(path) for key, path in paths.items()}
+    missing = {key: e for key, e in embedders.items() if found[key] is None}
+    if missing:
+        start = time.perf_counter()
+        computed = experiments.replicates(missing, words, sentences, boot)
+        if settings.trace is not None:
+            append_record(
+                settings.trace,
+                {
+                    "work": "bootstrap",
+                    "models": sorted(missing),
+                    "series": len(computed),
+                    "replicates": boot.replicates,
+                    "seconds": time.perf_counter() - start,
+                    "time": time.time(),
+                },
+            )
+        for key in missing:
+            found[key] = {series: r for series, r in computed.items() if series[1] == key}
+            _save_replicates(paths[key], found[key])
+    return {series: r for key in embedders for series, r in found[key].items()}
+
+
+def _replicate_tables(
+    settings: Settings,
+    prefix: str,
+    names: tuple[str, ...],
+    embedders,
+    words,
+    sentences,
+    boot: BootstrapSettings,
+    tables: Callable[[Mapping[tuple, experiments.Replicates]], tuple[pd.DataFrame, ...]],
+) -> tuple[pd.DataFrame, ...]:
+    """``tables(reps)`` (tables named ``names``) cached under ``intervals/<prefix><key>``,
+    ``reps`` being the models' :func:`model_replicates`, read only when the tables are not
+    cached."""
+    inputs = _inputs_digests(words, sentences)  # once for the tables' key and the models'
+    folder = (
+        settings.cache_dir
+        / "intervals"
+        / (prefix + _uncertainty_key(embedders, words, sentences, boot, inputs))
+    )
+    return _cached_tables(
+        folder,
+        names,
+        lambda: tables(model_replicates(settings, embedders, words, sentences, boot, inputs)),
+    )
+
+
+def uncertainty(
+    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
+) -> tuple[pd.DataFrame, ...]:
+    """:func:`cvsp.experiments.uncertainty`, cached beside the embeddings (a warm run adds nothing)."""
+    return _replicate_tables(
+        settings,
+        "",
+        ("intervals", "differences", "claims"),
+        embedders,
+        words,
+        sentences,
+        boot,
+        lambda reps: experiments.uncertainty(embedders, words, sentences, boot, reps=reps),
+    )
+
+
+def results(settings: Settings, embedders, words, sentences) -> pd.DataFrame:
+    """:func:`cvsp.experiments.run_all`, cached like :func:`uncertainty` (a warm run, and the
+    book's pages after the first, read the table instead of the embeddings)."""
+    folder = (
+        settings.cache_dir
+        / "intervals"
+        / ("scores-" + _uncertainty_key(embedders, words, sentences, None))
+    )
+    return _cached_tables(
+        folder, ("scores",), lambda: (experiments.run_all(embedders, words, sentences),)
+    )[0]
+
+
+def contrast_tables(
+    settings: Settings, embedders, words, sentences, boot: BootstrapSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`cvsp.experiments.contrasts` (intervals, paired differences), cached like :func:`uncertainty`."""
+    return _replicate_tables(
+        settings,
+        "contrasts-",
+        ("intervals", "contrasts"),
+        embedders,
+        words,
+        sentences,
+        boot,
+        lambda reps: experiments.contrasts(embedders, words, sentences, boot, reps=reps),
+    )
+
+
+def beyond_tables(
+    settings: Settings, embedders, words, sentences, scores: pd.DataFrame, boot: BootstrapSettings
+) -> tuple[pd.DataFrame, ...]:
+    """:func:`cvsp.experiments.beyond_tables` (intervals, contrasts, verdicts, depth
+    differences), cached like :func:`uncertainty`."""
+    return _replicate_tables(
+        settings,
+        "beyond-",
+        ("intervals", "contrasts", "verdicts", "depths"),
+        embedders,
+        words,
+        sentences,
+        boot,
+        lambda reps: experiments.beyond_tables(
+            embedders, words, sentences, scores, boot, reps=reps
+        ),
+    )
