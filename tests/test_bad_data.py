@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import socketserver
+import threading
+
 import pytest
 
 from cvsp import data
@@ -92,15 +97,24 @@ def test_sts_quirks_still_parse(settings):
     assert not frame["sentence2"].str.contains("\t").any()
 
 
-def test_failed_download_check_deletes_the_file(monkeypatch, tmp_path):
-    def fake_retrieve(url, known_hash, fname, path, progressbar):
-        target = path / fname
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text("tampered;file;1\n")
-        return str(target)
+def test_a_download_that_fails_its_hash_is_refused_and_not_kept(monkeypatch, tmp_path):
+    """A server that sends altered bytes: pooch checks them against the registry's sha256,
+    and nothing is kept in the cache."""
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "rg65.csv").write_text("tampered;file;1\n")
+    handler = functools.partial(QuietHandler, directory=str(served))
+    with socketserver.TCPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        monkeypatch.setattr(data, "BASE_URL", f"http://127.0.0.1:{server.server_address[1]}/")
+        try:
+            with pytest.raises(data.DataError, match="does not match its registry entry"):
+                data.load_word_pairs("rg65", Settings(cache_dir=tmp_path / "cache"))
+        finally:
+            server.shutdown()
+    assert not list((tmp_path / "cache" / "data").glob("*rg65*"))
 
-    monkeypatch.setattr(data.pooch, "retrieve", fake_retrieve)
-    settings = Settings(cache_dir=tmp_path)
-    with pytest.raises(data.DataError, match="does not match its registry entry"):
-        data.load_word_pairs("rg65", settings)
-    assert not (tmp_path / "data" / "rg65.csv").exists()
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # no request lines in the test's output
+        pass

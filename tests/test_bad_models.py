@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cvsp import hub
 from cvsp.models import load_model, read_checkpoint
 from cvsp.registry import MODELS, ModelUnavailableError
 from cvsp.standins import standin_checkpoint
@@ -39,6 +40,20 @@ def test_hub_unreachable(tmp_path):
     done = _load_in_subprocess(code, tmp_path, HF_ENDPOINT="http://127.0.0.1:9")
     assert "The Hugging Face hub cannot be reached" in done.stderr
     assert "--models stand-in" in done.stderr
+
+
+def test_a_bug_while_asking_the_hub_is_not_read_as_the_hub_unreachable(monkeypatch):
+    """Only the transport's errors and offline mode mean "unreachable"; any other error
+    while asking the hub propagates as itself instead of sending the user to the cache."""
+
+    def broken(*_args, **_kwargs):
+        raise KeyError("a bug, not the network")
+
+    monkeypatch.setattr(hub.HfApi, "model_info", broken)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub.constants, "is_offline_mode", lambda: False)
+    with pytest.raises(KeyError, match="a bug"):
+        hub.resolve_revision(MODELS["gpt2"], MODELS["gpt2"].revision)
 
 
 def test_bin_only_checkpoint_is_refused(settings, tmp_path):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pooch
+import requests
 
 from cvsp.settings import Settings
 
@@ -180,22 +181,22 @@ def fetch(name: str, settings: Settings) -> Path:
             path = Path(
                 pooch.retrieve(
                     entry.url,
-                    known_hash=None,
+                    known_hash=f"sha256:{entry.sha256}",  # pooch keeps only a matching file
                     fname=entry.filename,
                     path=settings.cache_dir / "data",
                     progressbar=False,
                 )
             )
-        except Exception as error:  # network errors come in many types
+        except ValueError as error:  # pooch: the file's sha256 is not the registry's
+            raise DataError(
+                f"The download of {entry.filename} from {entry.url} does not match its "
+                f"registry entry and was not kept ({error})."
+            ) from error
+        except (requests.RequestException, OSError) as error:  # unreachable, refused, timed out
             raise DataError(
                 f"Could not download {entry.filename} from {entry.url} ({error}). "
                 "Check the connection, or set CVSP_DATA_DIR to a folder with the file."
             ) from error
-        try:
-            verify(path, entry.sha256)
-        except DataError:
-            path.unlink(missing_ok=True)  # never keep a download that failed its check
-            raise
         return path
     verify(path, entry.sha256)
     return path

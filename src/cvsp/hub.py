@@ -16,6 +16,11 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, constants, errors, hf_hub_download, try_to_load_from_cache
 
+try:  # the hub client's transport: httpx2 from huggingface_hub 2, httpx before
+    from httpx2 import TransportError
+except ImportError:  # pragma: no cover (huggingface_hub 1.x)
+    from httpx import TransportError
+
 from cvsp.data import sha256_of
 from cvsp.registry import (
     MODELS,
@@ -28,6 +33,10 @@ from cvsp.registry import (
 from cvsp.settings import Settings
 
 HUB_TIMEOUT_S = 5.0
+
+# What "the hub cannot be reached" raises: refused connections, DNS, proxies, TLS and
+# time-outs (the transport's errors), and offline mode. Anything else is a bug, not the hub.
+UNREACHABLE = (TransportError, errors.OfflineModeIsEnabled)
 
 
 def offline_message(spec: ModelSpec) -> str:
@@ -120,7 +129,7 @@ def resolve_revision(spec: ModelSpec, revision: str) -> tuple[str, bool]:
                 f"The hub answered HTTP {status} when asked for {spec.hub_id} at revision "
                 f"{revision!r}; try again later, or set HF_HUB_OFFLINE=1 to use the local hub cache."
             ) from None
-        except Exception:  # refused connections, DNS, proxy, TLS, time-outs: unreachable
+        except UNREACHABLE:  # the hub's cache decides below
             pass
         else:
             if not _has_safetensors({s.rfilename for s in info.siblings or ()}):
@@ -153,7 +162,7 @@ def _remember_ref(spec: ModelSpec, revision: str, commit: str) -> None:
         path = hf_hub_download(
             spec.hub_id, "config.json", revision=revision, etag_timeout=HUB_TIMEOUT_S
         )
-    except Exception as error:  # noqa: BLE001 (any failure here is the hub's)
+    except (*UNREACHABLE, errors.HfHubHTTPError) as error:
         raise ModelUnavailableError(
             f"Could not read {spec.hub_id} at revision {revision!r} from the hub: {error}"
         ) from None
