@@ -30,15 +30,11 @@ which a user's cache depends on). The reason is required and each such line is l
 the report, so the exclusion stays visible. Mutants are sampled
 (at most ``--max-mutants`` per module, with a fixed seed) so that a run takes bounded time.
 
-Safety: the original bytes are kept in memory and in a backup file outside the
-repository; the module is restored (same bytes and the same modification time) in a
-``finally`` block, on SIGINT, SIGTERM and SIGHUP, and at exit. Should the process be
-killed outright, the next run restores a module that still holds exactly the mutant it
-wrote. The tests run with ``PYTHONDONTWRITEBYTECODE`` and a private
-``PYTHONPYCACHEPREFIX``, so no bytecode of a mutant is ever written beside the sources.
-The module must not be edited while a run is under way: the tool stops if it finds the
-file changed by someone else. ``--sandbox`` mutates a copy of ``src/`` instead (put
-first on ``PYTHONPATH`` of the tests), leaving the checkout untouched.
+Safety: mutants are written only into a fresh copy of ``src/`` (a temporary folder put
+first on the tests' ``PYTHONPATH``), never into the checkout, so an interrupted or killed
+run leaves the repository as it was. The tests run with ``PYTHONDONTWRITEBYTECODE`` and
+a private ``PYTHONPYCACHEPREFIX``, and in their own process group, stopped whole on a
+time-out or an interruption.
 
 Usage::
 
@@ -53,9 +49,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import atexit
-import hashlib
-import json
 import os
 import random
 import re
@@ -69,8 +62,6 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from cvsp.storage import atomic_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODULES = (
@@ -119,10 +110,6 @@ TESTS: dict[str, tuple[str, ...]] = {
 PYTEST_OPTIONS = ("-x", "-q", "-m", "not slow", "-p", "no:cacheprovider")
 DEFAULT_MAX = 60
 DEFAULT_SEED = 0
-STATE_DIR = (
-    Path(tempfile.gettempdir()) / f"cvsp-mutants-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-)
-
 COMPARE_SWAPS: dict[type, tuple[type, ...]] = {
     ast.Lt: (ast.LtE, ast.Gt),
     ast.LtE: (ast.Lt, ast.GtE),
@@ -412,126 +399,6 @@ def sample(mutants: list[Mutant], limit: int, seed: int) -> list[Mutant]:
 # ---------------------------------------------------------------- writing safely
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomically(path: Path, content: bytes, times: tuple[int, int] | None = None) -> None:
-    with atomic_file(path, mode=path.stat().st_mode & 0o7777, times=times) as stream:
-        stream.write(content)
-
-
-class ModuleChanged(RuntimeError):
-    """Someone else edited the module while mutants were being run."""
-
-
-BLOCKED = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-
-
-class _SignalsHeld:
-    """Signals wait while a module is being written, so a write is never cut in half."""
-
-    def __enter__(self):
-        self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, BLOCKED)
-
-    def __exit__(self, *_exc):
-        signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
-
-
-class Guard:
-    """Holds the original of one module and puts it back whatever happens.
-
-    ``install(mutant)`` writes a mutant (after checking that the file still is the
-    original) and records it in a state file, so that a later run can restore the module
-    if this process is killed outright; ``restore()`` writes the original bytes back with
-    their modification time (nothing looks changed to tools that compare times).
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.original = path.read_bytes()
-        stat = path.stat()
-        self.times = (stat.st_atime_ns, stat.st_mtime_ns)
-        self.mutated: bytes | None = None
-        STATE_DIR.mkdir(parents=True, exist_ok=True)
-        key = sha256(str(path).encode())[:16]
-        self.backup = STATE_DIR / f"{key}.orig"
-        self.state = STATE_DIR / f"{key}.json"
-
-    def install(self, mutant: Mutant) -> None:
-        current = self.path.read_bytes()
-        if current != self.original:
-            raise ModuleChanged(
-                f"{relative(self.path)} changed on disk during the run; stopping (it is left as found)."
-            )
-        mutated = mutant.apply(self.original)
-        with _SignalsHeld():
-            self.backup.write_bytes(self.original)
-            self.state.write_text(
-                json.dumps(
-                    {
-                        "path": str(self.path),
-                        "backup": str(self.backup),
-                        "times": list(self.times),
-                        "original_sha256": sha256(self.original),
-                        "mutant_sha256": sha256(mutated),
-                    }
-                )
-            )
-            self.mutated = mutated
-            _write_atomically(self.path, mutated)
-
-    def restore(self) -> None:
-        with _SignalsHeld():
-            if self.mutated is None:
-                return
-            if self.path.read_bytes() == self.mutated:
-                _write_atomically(self.path, self.original, self.times)
-            else:
-                print(
-                    f"warning: {relative(self.path)} no longer holds the mutant; not overwriting it",
-                    file=sys.stderr,
-                )
-            self.mutated = None
-            self.state.unlink(missing_ok=True)
-            self.backup.unlink(missing_ok=True)
-
-
-def recover_previous_runs() -> None:
-    """Restore modules that a killed run left mutated (only if they hold its mutant)."""
-    if not STATE_DIR.is_dir():
-        return
-    for state_file in STATE_DIR.glob("*.json"):
-        try:
-            state = json.loads(state_file.read_text())
-            path, backup = Path(state["path"]), Path(state["backup"])
-            current = sha256(path.read_bytes()) if path.exists() else None
-            if current == state["mutant_sha256"]:
-                original = backup.read_bytes() if backup.is_file() else b""
-                if sha256(original) != state["original_sha256"]:
-                    print(
-                        f"warning: {path} holds a mutant and its backup is lost: restore it by hand "
-                        f"(e.g. git diff it); state kept in {state_file}",
-                        file=sys.stderr,
-                    )
-                    continue
-                _write_atomically(path, original, tuple(state["times"]))
-                print(
-                    f"restored {relative(path)}, left mutated by an interrupted run",
-                    file=sys.stderr,
-                )
-            elif current != state["original_sha256"]:
-                print(
-                    f"warning: stale mutation state for {path} (file changed since); ignoring it",
-                    file=sys.stderr,
-                )
-            state_file.unlink(missing_ok=True)
-            backup.unlink(missing_ok=True)
-        except (OSError, ValueError, KeyError) as error:
-            print(f"warning: could not read {state_file}: {error}", file=sys.stderr)
-
-
-ACTIVE: list[Guard] = []
 CHILDREN: list[subprocess.Popen] = []
 
 
@@ -546,14 +413,32 @@ def _stop_children() -> None:
     CHILDREN.clear()
 
 
-def _cleanup() -> None:
-    _stop_children()
-    for guard in ACTIVE:
-        guard.restore()
+class Sandbox:
+    """A copy of ``src/`` in a temporary folder, where one module at a time holds a mutant
+    (:meth:`install`) and gets its original back (:meth:`restore`)."""
 
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="cvsp-mutants-src-"))
+        self.target: Path | None = None
+        self.original = b""
 
-def _on_signal(number, _frame) -> None:
-    raise KeyboardInterrupt(f"signal {number}")
+    def select(self, module: Path) -> None:
+        """A fresh copy of the package, ``module`` the one to mutate."""
+        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.copytree(
+            ROOT / "src", self.root, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+        )
+        self.target = self.root / module.relative_to(ROOT / "src")
+        self.original = self.target.read_bytes()
+
+    def install(self, mutant: Mutant) -> None:
+        self.target.write_bytes(mutant.apply(self.original))
+
+    def restore(self) -> None:
+        self.target.write_bytes(self.original)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ running tests
@@ -577,16 +462,15 @@ def test_files(module: Path, override: list[str] | None) -> list[str]:
     return [f"tests/{name}.py" for name in names if (ROOT / "tests" / f"{name}.py").exists()]
 
 
-def _environment(pycache: Path, threads: int, sandbox: Path | None) -> dict[str, str]:
+def _environment(pycache: Path, threads: int, sandbox: Path) -> dict[str, str]:
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(pycache))
     env.setdefault("MPLBACKEND", "Agg")
     if threads > 0:
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[name] = str(threads)
-    if sandbox is not None:
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(sandbox), *filter(None, [os.environ.get("PYTHONPATH")])]
-        )
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(sandbox), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     return env
 
 
@@ -642,16 +526,16 @@ def _last_lines(output: str, count: int = 1) -> str:
 
 
 def run_mutant(
-    mutant: Mutant, guard: Guard, files: list[str], deselect: list[str], env_for, timeout: float
+    mutant: Mutant, sandbox: Sandbox, files: list[str], deselect: list[str], env_for, timeout: float
 ) -> Outcome:
     pycache = Path(tempfile.mkdtemp(prefix="cvsp-mutant-pycache-"))
     try:
-        guard.install(mutant)
+        sandbox.install(mutant)
         try:
             arguments = [*files, *PYTEST_OPTIONS, *(f"--deselect={test}" for test in deselect)]
             code, output, seconds = run_pytest(arguments, env_for(pycache), timeout)
         finally:
-            guard.restore()
+            sandbox.restore()
     finally:
         shutil.rmtree(pycache, ignore_errors=True)
     if code is None:
@@ -714,12 +598,39 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="OMP/MKL threads of the tests (default 1; 0: leave the environment as it is)",
     )
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="mutate a copy of src/ put first on PYTHONPATH, not the checkout itself",
-    )
     return parser.parse_args(argv)
+
+
+def _run_module(
+    module: Path, chosen: list[Mutant], files: list[str], sandbox: Sandbox, options
+) -> list[Outcome]:
+    """Every chosen mutant of ``module``, each against the module's test files."""
+    sandbox.select(module)
+
+    def env_for(pycache: Path) -> dict[str, str]:
+        return _environment(pycache, options.threads, sandbox.root)
+
+    print(f"\n{relative(module)}: {len(chosen)} mutants; tests: {' '.join(files)}", flush=True)
+    pycache = Path(tempfile.mkdtemp(prefix="cvsp-mutant-pycache-"))
+    try:
+        failing, seconds = baseline(files, env_for(pycache))
+    finally:
+        shutil.rmtree(pycache, ignore_errors=True)
+    print(f"  unmutated run: {seconds:.0f} s", flush=True)
+    for test in failing:
+        print(f"  already failing, deselected: {test}", flush=True)
+    timeout = options.timeout or 2 * seconds + 60
+    outcomes = []
+    for i, mutant in enumerate(chosen, 1):
+        outcome = run_mutant(mutant, sandbox, files, failing, env_for, timeout)
+        outcomes.append(outcome)
+        detail = f"  {outcome.detail[:90]}" if outcome.status != "survived" else ""
+        print(
+            f"  [{i:>3}/{len(chosen)}] {mutant.name:<16} {mutant.where:<31} {mutant.change:<26} "
+            f"{outcome.status:<8} {outcome.seconds:5.1f} s{detail}",
+            flush=True,
+        )
+    return outcomes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -747,82 +658,21 @@ def main(argv: list[str] | None = None) -> int:
         print_equivalent(modules)
         return 0
 
-    recover_previous_runs()
-    atexit.register(_cleanup)
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _on_signal)
-    sandbox_root = Path(tempfile.mkdtemp(prefix="cvsp-mutants-src-")) if options.sandbox else None
+    sandbox = Sandbox()
     outcomes: list[Outcome] = []
     try:
         for module, chosen in plan.items():
-            if not chosen:
-                continue
-            target = module
-            if sandbox_root is not None:  # a fresh copy of the package per module
-                shutil.rmtree(sandbox_root, ignore_errors=True)
-                shutil.copytree(
-                    ROOT / "src",
-                    sandbox_root,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
-                )
-                target = sandbox_root / module.relative_to(ROOT / "src")
             files = test_files(module, options.tests)
-            if not files:
+            if chosen and not files:
                 print(f"{relative(module)}: no test files; skipped")
-                continue
-
-            def env_for(pycache: Path) -> dict[str, str]:
-                return _environment(pycache, options.threads, sandbox_root)
-
-            before = sha256(module.read_bytes())
-            print(
-                f"\n{relative(module)}: {len(chosen)} mutants; tests: {' '.join(files)}", flush=True
-            )
-            pycache = Path(tempfile.mkdtemp(prefix="cvsp-mutant-pycache-"))
-            try:
-                failing, seconds = baseline(files, env_for(pycache))
-            finally:
-                shutil.rmtree(pycache, ignore_errors=True)
-            print(f"  unmutated run: {seconds:.0f} s", flush=True)
-            for test in failing:
-                print(f"  already failing, deselected: {test}", flush=True)
-            timeout = options.timeout or 2 * seconds + 60
-            guard = Guard(target)
-            if sha256(guard.original) != before:
-                raise ModuleChanged(
-                    f"{relative(module)} changed on disk before its mutants ran; stopping."
-                )
-            ACTIVE.append(guard)
-            try:
-                for i, mutant in enumerate(chosen, 1):
-                    outcome = run_mutant(mutant, guard, files, failing, env_for, timeout)
-                    outcomes.append(outcome)
-                    detail = f"  {outcome.detail[:90]}" if outcome.status != "survived" else ""
-                    print(
-                        f"  [{i:>3}/{len(chosen)}] {mutant.name:<16} {mutant.where:<31} {mutant.change:<26} "
-                        f"{outcome.status:<8} {outcome.seconds:5.1f} s{detail}",
-                        flush=True,
-                    )
-            finally:
-                guard.restore()
-                ACTIVE.remove(guard)
-            after = sha256(module.read_bytes())
-            print(
-                f"  {relative(module)} sha256 before {before[:16]}, after {after[:16]}: "
-                f"{'unchanged' if before == after else 'CHANGED'}",
-                flush=True,
-            )
+            if chosen and files:
+                outcomes += _run_module(module, chosen, files, sandbox, options)
     except KeyboardInterrupt:
-        print("\ninterrupted: module restored", file=sys.stderr)
-        _cleanup()
+        print("\ninterrupted (the checkout was never changed)", file=sys.stderr)
         return 130
-    except ModuleChanged as error:
-        print(f"\n{error}", file=sys.stderr)
-        return 2
     finally:
-        _cleanup()
-        if sandbox_root is not None:
-            shutil.rmtree(sandbox_root, ignore_errors=True)
+        _stop_children()
+        sandbox.remove()
     print_equivalent(modules)
     return report(outcomes)
 
