@@ -107,17 +107,6 @@ def test_stand_in_runs_say_so_everywhere(first_run):
     assert "STAND-IN MODELS" in first_run[1].stdout
 
 
-def test_cold_rerun_with_fresh_stand_ins_is_identical(small_reference_run, tmp_path):
-    """Stand-ins written anew give the same numbers: on the first rows of the data, since
-    what is tested is the stand-ins' seeding, not the size of the corpus."""
-    root, _ = small_reference_run
-    run_reproduce(
-        tmp_path / "cold", tmp_path / "cache", small=True
-    )  # fresh stand-ins and embeddings
-    reference = (root / "out" / "scores.csv").read_bytes()
-    assert (tmp_path / "cold" / "scores.csv").read_bytes() == reference
-
-
 def test_warm_run_reads_the_cached_tables_not_the_embeddings(small_reference_run, tmp_path):
     """A warm run takes the scores and intervals from their cached tables: with every
     embedding removed from a copy of the cache it writes the same files, and computes none."""
