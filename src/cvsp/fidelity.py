@@ -144,6 +144,72 @@ class Measured:
     facts: dict = field(default_factory=dict)
 
 
+def _sentence_results(embedders: Mapping, sentences) -> pd.DataFrame:
+    """STS, sentence self-similarity and CWE self-similarity of ``sentences``."""
+    return pd.concat(
+        [
+            experiments.sts(embedders, sentences),
+            experiments.sentence_self_similarity(embedders, sentences),
+            experiments.cwe_self_similarity(embedders, sentences),
+        ],
+        ignore_index=True,
+    )
+
+
+def _released_deltas(embedders, table, clip_tokenizer, ours) -> list[pd.DataFrame]:
+    """The released reader's effects: numbers or strings ranked, the left column alone."""
+    numbers = released.sts_as_released(embedders, table, clip_tokenizer, string_ranks=False)
+    strings = released.sts_as_released(embedders, table, clip_tokenizer)
+    left = released.sentence_self_similarity_as_released(embedders, table, clip_tokenizer)
+    return [
+        deltas(numbers, ours, READER_NUMBERS),
+        deltas(strings, ours, READER_STRINGS),
+        deltas(left, ours, LEFT_COLUMN),
+    ]
+
+
+def _rule_deltas(ours: pd.DataFrame) -> list[pd.DataFrame]:
+    """The token rules' effects: the first token left out, the released draw, GPT-2's mean."""
+    cwe = ours[ours["result"] == "cwe_self_similarity"]
+    gpt2_mean = {(r, "gpt2"): ("mean",) for r in ("sts", "sentence_self_similarity")}
+    return [
+        variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_no_first", NO_FIRST),
+        variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_released", RELEASED_RULE),
+        variant_deltas(ours, "mean", "mean_no_first", MEAN_NO_FIRST, gpt2_mean),
+    ]
+
+
+def _facts(sts_text: str, table: pd.DataFrame, clip_tokenizer, n: int) -> dict[str, int]:
+    """Counts chapter 5's prose cites: the released table's pairs, ours, spaced cells."""
+    own = data.parse_sts(sts_text)
+    cells = [*own["sentence1"], *own["sentence2"]]
+    spaced = sorted({s for s in cells if s != s.strip()})
+    ours_pairs = set(zip(own["sentence1"], own["sentence2"]))
+    at_limit = (
+        clip_token_counts(clip_tokenizer, data.unique_sentences(own)) == experiments.CLIP_CONTEXT
+    )
+    return {
+        "released_pairs": len(table),
+        "released_corrupted": int(table["corrupted"].sum()),
+        "released_swallowed_lines": int(table["swallowed"].sum()),
+        "our_pairs": len(own),
+        "identical_pairs": int(
+            sum(p in ours_pairs for p in zip(table["sentence1"], table["sentence2"]))
+        ),
+        "left_column": len(table),
+        "left_column_unique": int(table["sentence1"].nunique()),
+        "sentences": n,
+        "clip_at_limit": int(at_limit.sum()),
+        "spaced_sentences": len(spaced),
+        "spaced_cells": int(sum(s != s.strip() for s in cells)),
+        "clip_changed_by_strip": sum(
+            clip_tokenizer(s, add_special_tokens=False)["input_ids"]
+            != clip_tokenizer(s.strip(), add_special_tokens=False)["input_ids"]
+            for s in spaced
+        ),
+    }
+
+
 def measure(
     embedders: Mapping,
     sts_text: str,
@@ -162,56 +228,15 @@ def measure(
     counts the exceptions), so it is measured for GPT-2.
     """
     sentences = experiments.prepare_sentences(data.parse_sts(sts_text), clip_tokenizer)
-    ours = pd.concat(
-        [
-            experiments.sts(embedders, sentences),
-            experiments.sentence_self_similarity(embedders, sentences),
-            experiments.cwe_self_similarity(embedders, sentences),
-        ],
-        ignore_index=True,
-    )
+    ours = _sentence_results(embedders, sentences)
     frames = []
-
     stripped = experiments.prepare_sentences(data.parse_sts(sts_text, strip=True), clip_tokenizer)
     gpt2_only = {k: e for k, e in embedders.items() if e.family == "gpt2"}
     if gpt2_only:
-        alternative = pd.concat(
-            [
-                experiments.sts(gpt2_only, stripped),
-                experiments.sentence_self_similarity(gpt2_only, stripped),
-                experiments.cwe_self_similarity(gpt2_only, stripped),
-            ],
-            ignore_index=True,
-        )
-        frames.append(deltas(alternative, ours, STRIPPED))
-
+        frames.append(deltas(_sentence_results(gpt2_only, stripped), ours, STRIPPED))
     table = released.read_sts_as_released(sts_text)
-    frames.append(
-        deltas(
-            released.sts_as_released(embedders, table, clip_tokenizer, string_ranks=False),
-            ours,
-            READER_NUMBERS,
-        )
-    )
-    frames.append(
-        deltas(released.sts_as_released(embedders, table, clip_tokenizer), ours, READER_STRINGS)
-    )
-    frames.append(
-        deltas(
-            released.sentence_self_similarity_as_released(embedders, table, clip_tokenizer),
-            ours,
-            LEFT_COLUMN,
-        )
-    )
-
-    cwe = ours[ours["result"] == "cwe_self_similarity"]
-    frames.append(variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_no_first", NO_FIRST))
-    frames.append(
-        variant_deltas(cwe, experiments.CWE_VARIANT, "random_token_released", RELEASED_RULE)
-    )
-    gpt2_mean = {(r, "gpt2"): ("mean",) for r in ("sts", "sentence_self_similarity")}
-    frames.append(variant_deltas(ours, "mean", "mean_no_first", MEAN_NO_FIRST, gpt2_mean))
-
+    frames += _released_deltas(embedders, table, clip_tokenizer, ours)
+    frames += _rule_deltas(ours)
     corpus = experiments.cwe_corpus_size(embedders, sentences, sizes=sizes, repeats=repeats)
     n = len(sentences.sentences)
     if subset_size < n:
@@ -222,38 +247,8 @@ def measure(
     by_seed = experiments.cwe_over_seeds(embedders, sentences, seeds=seeds)
     if len(set(seeds)) > 1:
         frames.append(spread_deltas(by_seed, "seed", min(seeds), SEEDS))
-
-    own = data.parse_sts(sts_text)
-    spaced = sorted({s for s in [*own["sentence1"], *own["sentence2"]] if s != s.strip()})
-    facts = {
-        "released_pairs": len(table),
-        "released_corrupted": int(table["corrupted"].sum()),
-        "released_swallowed_lines": int(table["swallowed"].sum()),
-        "our_pairs": len(own),
-        "identical_pairs": int(
-            sum(
-                pair in set(zip(own["sentence1"], own["sentence2"]))
-                for pair in zip(table["sentence1"], table["sentence2"])
-            )
-        ),
-        "left_column": len(table),
-        "left_column_unique": int(table["sentence1"].nunique()),
-        "sentences": n,
-        "clip_at_limit": int(
-            (
-                clip_token_counts(clip_tokenizer, data.unique_sentences(own))
-                == experiments.CLIP_CONTEXT
-            ).sum()
-        ),
-        "spaced_sentences": len(spaced),
-        "spaced_cells": int(sum(s != s.strip() for s in [*own["sentence1"], *own["sentence2"]])),
-        "clip_changed_by_strip": sum(
-            clip_tokenizer(s, add_special_tokens=False)["input_ids"]
-            != clip_tokenizer(s.strip(), add_special_tokens=False)["input_ids"]
-            for s in spaced
-        ),
-    }
     effects = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    facts = _facts(sts_text, table, clip_tokenizer, n)
     return Measured(effects, ours, corpus, by_seed, table, facts)
 
 

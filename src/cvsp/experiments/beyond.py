@@ -208,22 +208,11 @@ def depth_differences(
         a = ours.values[:, [layer for layer, _ in pairs]]
         b = other.values[:, [layer for _, layer in pairs]]
         low, high = stats.percentile_interval(a - b, boot.level)
+        key = (result, task, model, base, variant, base_variant)
         for i, (layer, base_layer) in enumerate(pairs):
+            difference = ours.point[layer] - other.point[base_layer]
             rows.append(
-                (
-                    result,
-                    task,
-                    model,
-                    base,
-                    variant,
-                    base_variant,
-                    str(layer),
-                    str(base_layer),
-                    layer / blocks,
-                    ours.point[layer] - other.point[base_layer],
-                    low[i],
-                    high[i],
-                )
+                (*key, str(layer), str(base_layer), layer / blocks, difference, low[i], high[i])
             )
         if ours.scores is None and result != "word_similarity":
             continue  # a "best layer" means something for correlations only
@@ -233,22 +222,7 @@ def depth_differences(
             )
             lo, hi = stats.percentile_interval(best[:, None], boot.level)
         difference = np.nanmax(ours.point[: blocks + 1]) - np.nanmax(other.point[: base_blocks + 1])
-        rows.append(
-            (
-                result,
-                task,
-                model,
-                base,
-                variant,
-                base_variant,
-                "best",
-                "best",
-                np.nan,
-                difference,
-                lo[0],
-                hi[0],
-            )
-        )
+        rows.append((*key, "best", "best", np.nan, difference, lo[0], hi[0]))
     return rows
 
 

@@ -139,6 +139,31 @@ def only_choices(embed: Embedder, variants: Sequence[str]):
     return call
 
 
+def _sides(embedders, sentences: SentenceData, transform: str, folds, maps: dict, cross_fit: bool):
+    """Each model's embedder after ``transform``: for the sentences (maps fitted on the
+    same token choice) and for the words (maps fitted on the sentences' CWEs)."""
+    sentence_side, word_side = {}, {}
+    for key, embed in embedders.items():
+        chosen = only_choices(embed, ("eos",) if cross_fit else GEOMETRY_VARIANTS[embed.family])
+        sentence_side[key] = Postprocessed(
+            chosen,
+            transform,
+            lambda v, e=embed: e(sentences.sentences, [v])[v],
+            folds,
+            name=f"{key} sentences",
+            maps=maps,
+        )
+        word_side[key] = Postprocessed(
+            embed,
+            transform,
+            lambda v, e=embed: e(sentences.sentences, [CWE_VARIANT])[CWE_VARIANT],
+            name=f"{key} CWEs",
+            shared_reference=True,
+            maps=maps,
+        )
+    return sentence_side, word_side
+
+
 def postprocessed(
     embedders: Mapping[str, Embedder],
     words: WordData,
@@ -167,25 +192,7 @@ def postprocessed(
     frames = []
     for transform in transforms:
         cosines: dict = {}
-        sentence_side, word_side = {}, {}
-        for key, embed in embedders.items():
-            chosen = only_choices(embed, ("eos",) if cross_fit else GEOMETRY_VARIANTS[embed.family])
-            sentence_side[key] = Postprocessed(
-                chosen,
-                transform,
-                lambda v, e=embed: e(sentences.sentences, [v])[v],
-                folds,
-                name=f"{key} sentences",
-                maps=maps,
-            )
-            word_side[key] = Postprocessed(
-                embed,
-                transform,
-                lambda v, e=embed: e(sentences.sentences, [CWE_VARIANT])[CWE_VARIANT],
-                name=f"{key} CWEs",
-                shared_reference=True,
-                maps=maps,
-            )
+        sentence_side, word_side = _sides(embedders, sentences, transform, folds, maps, cross_fit)
         tables = [
             sts(sentence_side, sentences, cosines),
             sentence_self_similarity(sentence_side, sentences),
