@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 from cvsp import costs, data, experiments, metrics
-from cvsp.embeddings import Embedder, weights_per_token
+from cvsp.embeddings import cached, weights_per_token
 from cvsp.models import LoadedModel, load_models
 from cvsp.settings import Settings
 from cvsp.tokens import encode
@@ -138,7 +138,7 @@ def naive_loop(model: LoadedModel, texts: list[str], form: str) -> float:
 
 
 def batched(model: LoadedModel, texts: list[str]) -> float:
-    embedder = Embedder(model, cache=None, progress=False)
+    embedder = cached(model, None, progress=False)
     start = time.perf_counter()
     embedder(texts, VARIANTS[model.spec.family])
     return time.perf_counter() - start

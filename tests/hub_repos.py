@@ -32,6 +32,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 import torch
 from hub_replica import Repo
 from transformers import (
@@ -391,3 +392,21 @@ def beyond_extra_repos(
             )
         )
     return repos
+
+
+def real_tokenizers(settings, folder) -> object:
+    """CVSP_TOKENIZERS_DIR, or the real tokenizer files fetched from the hub at the pinned
+    commits (where it can be reached, e.g. on GitHub's runners)."""
+    if settings.tokenizers_dir is not None:
+        return settings.tokenizers_dir
+    from huggingface_hub import hf_hub_download
+
+    from cvsp.registry import MODELS, PAPER_MODELS
+
+    try:
+        for key, spec in ((k, MODELS[k]) for k in PAPER_MODELS):
+            for name in ("vocab.json", "merges.txt", "tokenizer_config.json"):
+                hf_hub_download(spec.hub_id, name, revision=spec.revision, local_dir=folder / key)
+    except Exception as error:  # no network and no CVSP_TOKENIZERS_DIR
+        pytest.skip(f"the hub replica needs the real tokenizers: set CVSP_TOKENIZERS_DIR ({error})")
+    return folder

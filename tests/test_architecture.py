@@ -12,20 +12,20 @@ import sys
 import textwrap
 import zlib
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from conftest import ROOT
+from support.runs import ROOT
 
 from cvsp import experiments, intervals, storage
-from cvsp.embeddings import LayerEmbeddings
+from cvsp.cached import LayerEmbeddings
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 from cvsp.tokens import layers_for
 
 PACKAGE = ROOT / "src" / "cvsp"
-# Modules a user reaches without running a model: none may import torch or transformers.
+# Modules a user reaches without running a model (everything downstream of the forward
+# passes, too): none may import torch or transformers.
 LIGHT = (
     "cvsp.cli",
     "cvsp.settings",
@@ -36,7 +36,12 @@ LIGHT = (
     "cvsp.plots",
     "cvsp.storage",
     "cvsp.cache",
+    "cvsp.cached",
     "cvsp.tokens",
+    "cvsp.experiments",
+    "cvsp.intervals",
+    "cvsp.released",
+    "cvsp.fidelity",
     "cvsp.data",
     "cvsp.metrics",
     "cvsp.stats",
@@ -267,7 +272,7 @@ class _Words:
 
     def __init__(self, key: str):
         self.family, self.seed = key, 0
-        self.model = SimpleNamespace(fingerprint=f"words:{key}")
+        self.fingerprint, self.blocks = f"words:{key}", 12
         self.computed = 0
 
     def __call__(self, texts, variants):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from cvsp import experiments
-from cvsp.embeddings import Embedder
+from cvsp.embeddings import cached
 from cvsp.tokens import EmbeddingError
 
 
@@ -21,13 +21,13 @@ from cvsp.tokens import EmbeddingError
 @pytest.mark.parametrize("key", ["gpt2", "clip"])
 def test_empty_or_non_text_is_an_error_naming_it(small_models, key, bad):
     with pytest.raises(EmbeddingError, match="Text 1"):
-        Embedder(small_models[key], progress=False)(["fine", bad], ["eos"])
+        cached(small_models[key], progress=False)(["fine", bad], ["eos"])
 
 
 @pytest.mark.parametrize("key", ["gpt2", "clip"])
 def test_unicode_and_long_words(small_models, key):
     texts = ["café", "日本語の文", "party 🎉🎉", "Pneumonoultramicroscopicsilicovolcanoconiosis"]
-    emb = Embedder(small_models[key], progress=False)(texts, ["last_subtoken", "eos", "mean"])
+    emb = cached(small_models[key], progress=False)(texts, ["last_subtoken", "eos", "mean"])
     for variant in emb.values():
         assert np.isfinite(variant.values).all()
         assert len({v.tobytes() for v in variant.values[:, 12]}) == len(texts)
@@ -35,7 +35,7 @@ def test_unicode_and_long_words(small_models, key):
 
 def test_over_clip_limit_is_an_error_in_the_engine(small_models):
     with pytest.raises(EmbeddingError, match="more than CLIP's limit of 77"):
-        Embedder(small_models["clip"], progress=False)(["word " * 100], ["eos"])
+        cached(small_models["clip"], progress=False)(["word " * 100], ["eos"])
 
 
 def test_over_clip_limit_is_dropped_and_counted_by_the_experiments(small_models):
@@ -47,7 +47,7 @@ def test_over_clip_limit_is_dropped_and_counted_by_the_experiments(small_models)
 
 @pytest.mark.parametrize("key", ["gpt2", "clip"])
 def test_duplicates_get_identical_vectors(small_models, key):
-    emb = Embedder(small_models[key], progress=False)(
+    emb = cached(small_models[key], progress=False)(
         ["A dog runs.", "A cat sits.", "A dog runs."], ["eos"]
     )["eos"]
     np.testing.assert_array_equal(emb.values[0], emb.values[2])
@@ -55,9 +55,9 @@ def test_duplicates_get_identical_vectors(small_models, key):
 
 def test_unknown_token_choice(small_models):
     with pytest.raises(EmbeddingError, match="Unknown token choice"):
-        Embedder(small_models["gpt2"], progress=False)(["a"], ["cls"])
+        cached(small_models["gpt2"], progress=False)(["a"], ["cls"])
 
 
 def test_no_texts(small_models):
     with pytest.raises(EmbeddingError, match="No texts"):
-        Embedder(small_models["gpt2"], progress=False)([], ["eos"])
+        cached(small_models["gpt2"], progress=False)([], ["eos"])

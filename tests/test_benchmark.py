@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import module_at
+from support.runs import module_at
 
 ROOT = Path(__file__).resolve().parents[1]
 

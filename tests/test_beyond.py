@@ -35,9 +35,10 @@ from transformers import (
 
 from cvsp import data, experiments, paper, plots, reproduce, unigram, wordpiece
 from cvsp.data import sha256_of
-from cvsp.embeddings import Embedder
+from cvsp.embeddings import cached
 from cvsp.experiments import beyond
-from cvsp.experiments.bootstrap import COMPARED, Replicates, paired_differences
+from cvsp.experiments.bootstrap import Replicates
+from cvsp.experiments.paired import COMPARED, paired_differences
 from cvsp.models import load_models
 from cvsp.registry import HIDDEN_LAYERS, MODEL_SETS, MODELS, hidden_count, hidden_layers
 from cvsp.standins import (
@@ -200,7 +201,7 @@ def test_each_new_model_loads_as_a_stand_in_through_from_pretrained(
         assert "tokenizer" not in record and "tokenizer" not in marker
         assert loaded.tokenizer.get_vocab() == beyond_models[spec.family].tokenizer.get_vocab()
     # one hidden state per block and the embedding output
-    got = Embedder(loaded, progress=False)(["a dog runs on the beach"], ["mean"])["mean"]
+    got = cached(loaded, progress=False)(["a dog runs on the beach"], ["mean"])["mean"]
     assert got.layers == hidden_layers(BLOCKS[key]) and got.values.shape[1:] == (
         BLOCKS[key] + 1,
         SMALL_WIDTH,
@@ -292,7 +293,7 @@ def test_siglip_token_choices_read_their_positions(siglip):
     text = "A man is playing a flute."
     (e,) = encode(siglip, [text], "siglip")
     n = e.stop
-    got = Embedder(siglip, progress=False, seed=2)(
+    got = cached(siglip, progress=False, seed=2)(
         [text], ["eos", "last_subtoken", "mean", "random_token"]
     )
     states, out = siglip_states(siglip, e.ids)
@@ -333,7 +334,7 @@ def test_a_siglip_text_over_63_pieces_is_cut_and_still_ends_with_eos(siglip):
     assert (
         list(e.ids) == tok(text, padding="max_length", max_length=64, truncation=True)["input_ids"]
     )
-    got = Embedder(siglip, progress=False)([text], ["last_subtoken", "eos"])
+    got = cached(siglip, progress=False)([text], ["last_subtoken", "eos"])
     states, _ = siglip_states(siglip, e.ids)
     np.testing.assert_allclose(got["last_subtoken"].values[0], states[:, 62], atol=1e-5)
     np.testing.assert_allclose(got["eos"].values[0, :13], states[:, 63], atol=1e-5)
@@ -343,13 +344,13 @@ def test_siglip_refuses_punctuation_only_text(siglip):
     with pytest.raises(EmbeddingError, match=r"Text 1 \('\?!'\) has no tokens"):
         encode(siglip, ["a dog", "?!"], "siglip")
     with pytest.raises(EmbeddingError, match="has no tokens"):
-        Embedder(siglip, progress=False)(["..."], ["eos"])
+        cached(siglip, progress=False)(["..."], ["eos"])
 
 
 def test_siglip_canonicalizes_case_and_punctuation(siglip):
     loud, plain = encode(siglip, ["A Man!", "a man"], "siglip")
     assert loud == plain
-    got = Embedder(siglip, progress=False)(["A Man!", "a man"], ["eos", "mean"])
+    got = cached(siglip, progress=False)(["A Man!", "a man"], ["eos", "mean"])
     np.testing.assert_array_equal(got["eos"].values[0], got["eos"].values[1])
 
 
@@ -374,8 +375,8 @@ def test_batched_equals_one_at_a_time(beyond_models, texts_of_many_lengths, key)
         texts.append(" ".join(["strawberries and anisotropy are words"] * 12))  # cut to 63 pieces
     variants = ["eos", "mean", "last_subtoken", "random_token"]
     model = beyond_models[key]
-    batched = Embedder(model, progress=False, token_budget=4096)(texts, variants)
-    single = Embedder(model, progress=False, token_budget=1)(texts, variants)
+    batched = cached(model, progress=False, token_budget=4096)(texts, variants)
+    single = cached(model, progress=False, token_budget=1)(texts, variants)
     lengths = {len(e.ids) for e in encode(model, texts, "siglip" if key == "siglip" else "bare")}
     assert (
         len(lengths) > 1 or key == "siglip"

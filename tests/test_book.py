@@ -12,7 +12,7 @@ from pathlib import Path
 import jupytext
 import pytest
 import yaml
-from conftest import build_book, module_at, toc_files
+from support.runs import build_book, module_at, toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -20,9 +20,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import build_book, toc_files
 from hub_replica import NEVER_REQUESTED, HubReplica
 from hub_repos import marked_never
+from support.runs import build_book, toc_files
 
 from cvsp.registry import BOOK_MODELS, MODEL_SETS, MODELS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import run_reproduce
+from support.runs import run_reproduce
 
 from cvsp.experiments import CWE_VARIANTS
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_different_seed_changes_only_the_random_token_result(small_reference_run, tmp_path):
-    """On the first rows of the data (``conftest.SMALL_DATA``): what a seed may change does
+    """On the first rows of the data (``support.runs.SMALL_DATA``): what a seed may change does
     not depend on how many sentences there are."""
     root, _ = small_reference_run
     run_reproduce(tmp_path / "seed1", root / "cache", "--seed", "1", small=True)

@@ -10,16 +10,16 @@ import pandas as pd
 import pytest
 
 from cvsp import data, experiments, intervals, metrics, reproduce, stats
-from cvsp.cache import EmbeddingCache
-from cvsp.embeddings import Embedder, weights_per_token
+from cvsp.cache import DiskStore
+from cvsp.embeddings import cached, weights_per_token
 from cvsp.settings import Settings
 from cvsp.tokens import encode
 
 
 @pytest.fixture(scope="module")
 def embedders(small_models, tmp_path_factory):
-    cache = EmbeddingCache(tmp_path_factory.mktemp("embeddings"))  # each text list embedded once
-    return {key: Embedder(m, cache=cache, progress=False) for key, m in small_models.items()}
+    cache = DiskStore(tmp_path_factory.mktemp("embeddings"))  # each text list embedded once
+    return {key: cached(m, store=cache, progress=False) for key, m in small_models.items()}
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +143,13 @@ def test_cwe_corpus_size_and_seeds(embedders, small_sentences):
 
 def test_seeds_of_one_pass_equal_seeds_drawn_alone(small_models, small_sentences, tmp_path):
     """Drawing several seeds in one forward pass gives each seed's own draw."""
-    from cvsp.embeddings import Embedder
+    from cvsp.embeddings import cached
 
-    together = Embedder(small_models["gpt2"], cache=None, progress=False)
+    together = cached(small_models["gpt2"], store=None, progress=False)
     draws = together.random_draws(small_sentences.sentences, "random_token", (3, 4), chunk=2)
     assert together.forward_passes == len(small_sentences.sentences)  # one pass for both seeds
     for seed in (3, 4):
-        alone = Embedder(small_models["gpt2"], cache=None, seed=seed, progress=False)
+        alone = cached(small_models["gpt2"], store=None, seed=seed, progress=False)
         expected = alone(small_sentences.sentences, ["random_token"])["random_token"].values
         np.testing.assert_allclose(draws[seed].values, expected, atol=1e-5)
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from cvsp import data, experiments, fidelity, paper, plots
-from cvsp.cache import EmbeddingCache
-from cvsp.embeddings import Embedder
+from cvsp.cache import DiskStore
+from cvsp.embeddings import cached
 
 
 def _scores(rows) -> pd.DataFrame:
@@ -115,8 +115,8 @@ def slice_text(settings):
 
 @pytest.fixture(scope="module")
 def measured(small_models, slice_text, tmp_path_factory):
-    cache = EmbeddingCache(tmp_path_factory.mktemp("fidelity"))
-    embedders = {key: Embedder(m, cache=cache, progress=False) for key, m in small_models.items()}
+    cache = DiskStore(tmp_path_factory.mktemp("fidelity"))
+    embedders = {key: cached(m, store=cache, progress=False) for key, m in small_models.items()}
     return fidelity.measure(
         embedders,
         slice_text,

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import removed_when_done
 from hub_replica import NEVER_REQUESTED, HubReplica, SilentServer
+from support.runs import removed_when_done
 
 from cvsp.registry import BERT_COMMIT, CLIP_COMMIT, GPT2_COMMIT, MODELS
 from cvsp.settings import revision_variable
@@ -140,7 +140,7 @@ def _one_sentence(stderr: str) -> str:
 # The three runs are module-scoped and their folders (1.6 GB together) removed with the
 # module's last test, not kept to the session's end beside what runs later (in CI, the
 # real-mode book, the whole run's disk peak). Under pytest-xdist the module's tests reach
-# one worker as one scope (tests/conftest.py), one after another, so each run is made once.
+# one worker as one scope (tests/support/scheduling.py), one after another, so each run is made once.
 @pytest.fixture(scope="module")
 def online_run(request, hub_repos, tmp_path_factory):
     """``cvsp reproduce --models real`` against the running replica (downloads everything)."""

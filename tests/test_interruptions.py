@@ -1,10 +1,10 @@
 """SIGKILL in the middle of `cvsp reproduce`, then a rerun: the same scores.csv as an
 uninterrupted run, and no cache entry or output folder trusted wrongly.
 
-The runs read the first rows of the data (``conftest.SMALL_DATA``): what is tested is
+The runs read the first rows of the data (``support.runs.SMALL_DATA``): what is tested is
 where the kill lands among the atomic writes (a stand-in checkpoint, an embedding entry,
 the output folder), not how many texts were embedded. The stand-ins are the small ones
-(``conftest.SMALL_STAND_INS``): writing either checkpoint takes 0.1-0.2 s here, against
+(``support.runs.SMALL_STAND_INS``): writing either checkpoint takes 0.1-0.2 s here, against
 the 20 ms between two looks at the staging folder."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import reproduce_command, reproduce_env, run_reproduce
+from support.runs import reproduce_command, reproduce_env, run_reproduce
 
 pytestmark = pytest.mark.slow
 

@@ -49,7 +49,7 @@ def test_clip_stand_in_is_a_full_checkpoint(settings, models):
 def test_stand_ins_are_seeded(settings, small_models, tmp_path):
     """Written again in another cache, a stand-in has the same weights; another seed gives
     others. Small stand-ins: the seeding does not depend on the width, and the full-size
-    checkpoints are compared tensor by tensor with the seeded model in test_faults."""
+    checkpoints are compared tensor by tensor with the seeded model in test_standins."""
     small = settings.with_(cache_dir=tmp_path, standin_size="small")
     again = load_model("gpt2", small)
     assert again.weights_sha256 == small_models["gpt2"].weights_sha256

@@ -209,7 +209,7 @@ def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path
     assert printed.startswith("cvsp preflight: chapter 7: no download (stand-ins)")
     assert list(session.models) == ["gpt2", "clip", "bert", "simcse_unsup", "simcse_sup"]
     assert session.models.loaded == ()  # the preflight line came before any model
-    assert session.embedders["bert"].model.spec.key == "bert"
+    assert session.embedders["bert"].forward.model.spec.key == "bert"
     assert session.models.loaded == ("bert",)
     session.sentences  # noqa: B018 (CLIP's tokenizer cuts the sentences)
     assert session.models.loaded == ("bert", "clip")

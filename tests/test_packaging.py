@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import module_at
+from support.runs import module_at
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch", "huggingface_hub": "huggingface-hub"}
@@ -178,7 +178,7 @@ def test_licence_and_citation_agree_with_the_project():
 def test_a_full_disk_stops_the_slow_tests_in_one_sentence(tmp_path):
     from collections import namedtuple
 
-    from conftest import SLOW_TESTS_NEED_GB, missing_disk
+    from support.disk import SLOW_TESTS_NEED_GB, missing_disk
 
     usage = namedtuple("usage", "total used free")
 
@@ -318,8 +318,8 @@ def test_release_creates_the_tag_the_install_cells_name(tmp_path):
 
 def test_tests_sharing_a_run_are_scheduled_on_one_worker():
     """Under xdist a test file that uses a shared run goes, whole, to the worker that makes
-    the run (conftest's scheduler); a file that uses none is spread test by test."""
-    from conftest import shared_run_groups
+    the run (support.scheduling); a file that uses none is spread test by test."""
+    from support.scheduling import shared_run_groups
 
     groups = shared_run_groups()
     assert groups["tests/test_book.py"] == groups["tests/test_reproduce.py"] == "reference"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from cvsp import paper
+from cvsp import experiments, paper
 from cvsp.experiments import COLUMNS
 
 
@@ -196,3 +198,40 @@ def test_reference_levels_are_the_claims_about_whole_series():
     }
     assert cwe == {("clip", "<")}  # GPT-2's "> .95" is about layer 12 only: a point, not a line
     assert paper.reference_levels("sts", "rg65") == []
+
+
+def test_the_paper_s_numbers_cannot_be_changed_in_place():
+    claim, anchor = paper.REPORTED[0], paper.ANCHORS[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        # a notebook cell must not move the paper's number for every later comparison
+        claim.value = 0.0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        anchor.value = 0.0
+
+
+def test_the_paper_is_inside_an_interval_that_ends_at_its_number():
+    claims = paper.reported("sts")
+    scores = pd.DataFrame(
+        [(c.result, c.model, c.variants[0], c.task, c.layers[0], c.value) for c in claims],
+        columns=experiments.COLUMNS[:6],
+    ).assign(n=10, note="")
+    assert len(claims) == 2
+    first, second = claims  # closed intervals: either end counts
+    intervals = pd.DataFrame(
+        [
+            (first.text, first.value, first.value + 0.1),
+            (second.text, second.value - 0.1, second.value),
+        ],
+        columns=["claim", "ci_low", "ci_high"],
+    )
+    table = paper.compare(scores, "sts", intervals).set_index("claim")
+    assert table["paper_inside"].tolist() == [True, True]
+    assert list(table.columns)[-1] == "source" and {"ci_low", "ci_high"} <= set(table.columns)
+    outside = intervals.assign(
+        ci_low=[c.value + 1e-9 for c in claims], ci_high=[c.value + 0.1 for c in claims]
+    )
+    assert not paper.compare(scores, "sts", outside)["paper_inside"].any()
+    below = intervals.assign(
+        ci_low=[c.value - 0.1 for c in claims], ci_high=[c.value - 1e-9 for c in claims]
+    )
+    assert not paper.compare(scores, "sts", below)["paper_inside"].any()

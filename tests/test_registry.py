@@ -12,8 +12,8 @@ import torch
 from transformers import BertConfig, BertModel
 
 from cvsp import experiments, wordpiece
-from cvsp.cache import EmbeddingCache
-from cvsp.embeddings import Embedder
+from cvsp.cache import DiskStore
+from cvsp.embeddings import cached
 from cvsp.models import LoadedModel, _finish, load_models, read_checkpoint
 from cvsp.registry import (
     FAMILIES,
@@ -66,7 +66,7 @@ def test_bert_positions_on_a_real_local_tokenization(wordpiece_tokenizer):
     assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]" and len(pieces) >= 4  # several subwords
     assert all(p.startswith("##") for p in pieces[2:-1]) and not pieces[1].startswith("##")
     model = small_bert(tok, pooler=True)
-    got = Embedder(model, progress=False)(
+    got = cached(model, progress=False)(
         ["Ostracize"], ["cls", "mean", "last_subtoken", "random_token"]
     )
     states, pooled = hidden_states(model, ids)
@@ -109,8 +109,8 @@ def test_bert_batched_equals_one_at_a_time(wordpiece_tokenizer, settings):
     sentences = data.unique_sentences(data.load_sts(settings))[:30] + ["ostracize", "a"]
     model = small_bert(wordpiece_tokenizer, pooler=True)
     variants = ["cls", "mean", "last_subtoken", "random_token"]
-    batched = Embedder(model, progress=False, token_budget=4096)(sentences, variants)
-    single = Embedder(model, progress=False, token_budget=1)(sentences, variants)
+    batched = cached(model, progress=False, token_budget=4096)(sentences, variants)
+    single = cached(model, progress=False, token_budget=1)(sentences, variants)
     for variant in variants:
         np.testing.assert_allclose(
             batched[variant].values, single[variant].values, atol=1e-5, rtol=0, err_msg=variant
@@ -298,11 +298,11 @@ def paper_embedders(small_models, tmp_path_factory):
             )
         ),
     }
-    cache = EmbeddingCache(
+    cache = DiskStore(
         tmp_path_factory.mktemp("embeddings")
     )  # the paper models run once for the module
     return {
-        k: Embedder(
+        k: cached(
             LoadedModel(
                 MODELS[k],
                 small[k].eval(),
@@ -310,7 +310,7 @@ def paper_embedders(small_models, tmp_path_factory):
                 torch.device("cpu"),
                 "stand-in",
             ),
-            cache=cache,
+            store=cache,
             progress=False,
         )
         for k in PAPER_MODELS
@@ -323,8 +323,8 @@ def test_more_models_leave_the_paper_models_numbers_unchanged(
     words, sentences = small_data
     paper = paper_embedders
     extra = {
-        "bert": Embedder(small_bert(wordpiece_tokenizer), progress=False),
-        "simcse_sup": Embedder(
+        "bert": cached(small_bert(wordpiece_tokenizer), progress=False),
+        "simcse_sup": cached(
             small_bert(wordpiece_tokenizer, "simcse_sup", pooler=True, seed=1), progress=False
         ),
     }
@@ -349,11 +349,11 @@ def test_contrasts_are_paired_differences_of_each_pair(
     bert = small_bert(wordpiece_tokenizer)
     embedders = {
         **paper_embedders,
-        "bert": Embedder(bert, progress=False),
-        "simcse_unsup": Embedder(
+        "bert": cached(bert, progress=False),
+        "simcse_unsup": cached(
             small_bert(wordpiece_tokenizer, "simcse_unsup", seed=2), progress=False
         ),
-        "simcse_sup": Embedder(
+        "simcse_sup": cached(
             dataclasses.replace(bert, spec=dataclasses.replace(bert.spec, key="simcse_sup")),
             progress=False,
         ),

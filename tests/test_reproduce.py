@@ -7,7 +7,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import run_reproduce
+from support.runs import run_reproduce
 
 from cvsp.experiments import COLUMNS, RESULTS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cvsp.cache import EmbeddingCache
+from cvsp.cache import DiskStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = sorted(
@@ -71,8 +71,10 @@ class _Trap:
 
 def test_cache_reads_refuse_pickles(tmp_path):
     """A cache entry holding a pickle is never unpickled: it is dropped, to be computed again."""
-    cache = EmbeddingCache(tmp_path)
-    np.save(cache.path("trap"), np.array([_Trap()], dtype=object), allow_pickle=True)
+    cache = DiskStore(tmp_path)
+    trap = cache.path("embeddings", "trap.npy")
+    trap.parent.mkdir()
+    np.save(trap, np.array([_Trap()], dtype=object), allow_pickle=True)
     with pytest.warns(UserWarning, match="unreadable"):
-        assert cache.get("trap") is None
-    assert not _SPRUNG and not cache.path("trap").exists()
+        assert cache.get_array("embeddings", "trap") is None
+    assert not _SPRUNG and not trap.exists()

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, module_at, toc_files
+from support.runs import ROOT, module_at, toc_files
 
 from cvsp.settings import Settings
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import module_at
 from hub_replica import HubReplica
+from support.runs import module_at
 
 from cvsp import stamp, storage
 from cvsp.registry import MODELS

@@ -164,3 +164,68 @@ def test_running_sum_is_numpys_cumsum_bit_for_bit(columns):
     )
     assert np.array_equal(stats.running_sum(rows), np.cumsum(rows, axis=0))
     assert stats.running_sum(rows[:0]).shape == (0, columns)
+
+
+def test_correlations_stay_within_minus_one_and_one_when_squares_underflow():
+    # Scores of 1e-200 have squares that underflow to 0: the spread is 0 although the
+    # scores vary, so the correlation is "constant up to rounding", undefined: NaN, never inf.
+    gold = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    tiny = gold * 1e-200
+    idx = stats.resample_indices(5, 50, seed=1)
+    for model, truth in ((tiny, gold), (gold, tiny)):
+        r = stats.correlation_replicates(model, truth, idx, "pearson")
+        assert np.isnan(r).all()  # the spread underflows in every replicate
+    ordinary = stats.correlation_replicates(gold[::-1].copy(), gold, idx, "pearson")
+    assert (np.isnan(ordinary) | (np.abs(ordinary + 1) < 1e-12)).all()  # reversed: -1 where defined
+
+
+def test_spearman_replicates_with_untied_gold_equal_a_slow_loop():
+    # Gold without ties takes resample_ranks' shortcut (each item its own group).
+    rng = np.random.default_rng(11)
+    gold = rng.permutation(25).astype(float) + rng.uniform(0, 0.1, size=25)
+    assert len(np.unique(gold)) == 25
+    model = np.stack([gold + rng.normal(scale=s, size=25) for s in (0.5, 5.0)])
+    idx = stats.resample_indices(25, 60, seed=2)
+    fast = stats.correlation_replicates(model, gold, idx)
+    slow = np.array([[sps.spearmanr(layer[i], gold[i]).statistic for layer in model] for i in idx])
+    np.testing.assert_allclose(fast, slow, atol=1e-12)
+    # the ranks themselves, against scipy's rankdata of each resample (draws of one item tie)
+    counts = stats.resample_counts(idx, 25)
+    ranks = stats.resample_ranks(gold, counts)
+    for b, drawn in enumerate(idx):
+        expected = sps.rankdata(gold[drawn])
+        np.testing.assert_allclose(ranks[b, drawn], expected, atol=1e-12)
+
+
+def test_weighted_self_similarity_of_one_layer_equals_a_brute_force_weighted_mean():
+    rng = np.random.default_rng(5)
+    units = rng.normal(size=(9, 4))
+    units /= np.linalg.norm(units, axis=1, keepdims=True)
+    counts = stats.resample_counts(stats.resample_indices(9, 12, seed=4), 9)
+    fast = stats.weighted_self_similarity(
+        units, counts, dtype=np.float64
+    )  # [n, d]: one value per replicate
+    assert fast.shape == (12,)
+    cos = units @ units.T
+    for b, w in enumerate(counts):
+        pair_weights = np.outer(w, w)
+        np.fill_diagonal(pair_weights, 0.0)
+        assert fast[b] == pytest.approx((pair_weights * cos).sum() / pair_weights.sum(), abs=1e-12)
+
+
+def test_weighted_self_similarity_of_one_layer_equals_its_slice_of_many():
+    """The ``[n, d]`` branch of :func:`cvsp.stats.weighted_self_similarity` (used on one
+    layer, as in chapter 1's note on seeds) agrees with the ``[n, L, d]`` branch; a
+    mutant of it (``- square`` -> ``+ square``) survived the fast suite."""
+    from cvsp import metrics, stats
+
+    units = metrics.unit(np.random.default_rng(1).normal(size=(20, 3, 5)))
+    counts = stats.resample_counts(stats.resample_indices(20, 40, seed=2), 20)
+    many = stats.weighted_self_similarity(units, counts, np.float64)
+    for layer in range(3):
+        one = stats.weighted_self_similarity(units[:, layer], counts, np.float64)
+        np.testing.assert_allclose(one, many[:, layer], atol=1e-12)
+    ones = np.ones((1, 20))
+    assert stats.weighted_self_similarity(units[:, 0], ones, np.float64)[0] == pytest.approx(
+        metrics.self_similarity(units[:, 0]), abs=1e-12
+    )

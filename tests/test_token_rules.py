@@ -14,7 +14,7 @@ from scipy import stats
 from test_tokens import hidden_states
 
 from cvsp import data
-from cvsp.embeddings import Embedder
+from cvsp.embeddings import cached
 from cvsp.tokens import RANDOM_RULES, allowed_positions, encode, random_positions
 
 SENTENCE = "The cat sat."
@@ -77,7 +77,7 @@ def test_draw_depends_on_the_seed_and_rule(small_models):
 
 def test_variants_read_the_drawn_position_and_the_mean_without_position_0(small_models):
     gpt2 = small_models["gpt2"]
-    got = Embedder(gpt2, progress=False, seed=5)(
+    got = cached(gpt2, progress=False, seed=5)(
         [SENTENCE], ["random_token_no_first", "mean", "mean_no_first"]
     )
     states = hidden_states(gpt2, list(_encoded(small_models, "gpt2", SENTENCE).ids))  # [13, 4, d]
@@ -106,27 +106,28 @@ def test_sentences_are_used_as_the_file_gives_them(settings, small_models):
 
 
 def test_several_seeds_in_one_pass_equal_one_embedder_per_seed(small_models, tmp_path):
-    from cvsp.cache import EmbeddingCache
+    from cvsp.cache import DiskStore
 
     texts = ["A man is playing a harp.", "Dogs run in the park.", "The cat sat."]
-    cache = EmbeddingCache(tmp_path)
-    many = Embedder(small_models["gpt2"], cache=cache, progress=False)
+    cache = DiskStore(tmp_path)
+    many = cached(small_models["gpt2"], store=cache, progress=False)
     drawn = many.random_draws(texts, "random_token", seeds=[0, 1, 2])
     assert many.forward_passes == len(texts)  # one pass for three seeds
     for seed in (0, 1, 2):
-        alone = Embedder(small_models["gpt2"], seed=seed, progress=False)(texts, ["random_token"])[
+        alone = cached(small_models["gpt2"], seed=seed, progress=False)(texts, ["random_token"])[
             "random_token"
         ]
         np.testing.assert_allclose(drawn[seed].values, alone.values, atol=1e-5)
-        cached = Embedder(small_models["gpt2"], cache=cache, seed=seed, progress=False)
-        cached(texts, ["random_token"])
+        one = cached(small_models["gpt2"], store=cache, seed=seed, progress=False)
+        one(texts, ["random_token"])
         # the embedder's own seed is stored under the key it reads; the others only for the page
-        assert cached.forward_passes == (0 if seed == 0 else len(texts))
+        assert one.forward_passes == (0 if seed == 0 else len(texts))
     again = many.random_draws(texts, "random_token", seeds=[2, 1])
     assert many.forward_passes == len(texts)  # from the scratch folder
     np.testing.assert_array_equal(again[2].values, drawn[2].values)
     scratch = many.scratch().root
-    assert scratch.parent == tmp_path and len(list(scratch.glob("*.npy"))) == 2
+    assert scratch.parent == tmp_path / "embeddings"
+    assert len(list((scratch / "embeddings").glob("*.npy"))) == 2
     del many, again
     gc.collect()
     assert not scratch.exists()  # gone with its embedder

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from cvsp.embeddings import Embedder
+from cvsp.embeddings import cached
 from cvsp.tokens import EmbeddingError, encode, fits_clip
 
 
@@ -24,7 +24,7 @@ def test_gpt2_multi_subtoken_word(small_models):
     gpt2 = small_models["gpt2"]
     tok = gpt2.tokenizer
     assert tok.convert_ids_to_tokens(tok("strawberries")["input_ids"]) == ["st", "raw", "berries"]
-    got = Embedder(gpt2, progress=False)(["strawberries"], ["last_subtoken", "eos"])
+    got = cached(gpt2, progress=False)(["strawberries"], ["last_subtoken", "eos"])
     bare = hidden_states(gpt2, tok("strawberries")["input_ids"])
     np.testing.assert_allclose(got["last_subtoken"].values[0], bare[:, 2], atol=1e-5)
     wrapped_ids = tok("<|endoftext|>strawberries<|endoftext|>")["input_ids"]
@@ -46,7 +46,7 @@ def test_clip_multi_subtoken_word(small_models):
         "py</w>",
         "<|endoftext|>",
     ]
-    got = Embedder(clip, progress=False)(["anisotropy"], ["last_subtoken", "eos", "mean"])
+    got = cached(clip, progress=False)(["anisotropy"], ["last_subtoken", "eos", "mean"])
     states = hidden_states(clip, ids)
     np.testing.assert_allclose(got["last_subtoken"].values[0], states[:, 4], atol=1e-5)
     np.testing.assert_allclose(got["eos"].values[0, :13], states[:, 5], atol=1e-5)
@@ -56,7 +56,7 @@ def test_clip_multi_subtoken_word(small_models):
 def test_clip_eos_extras(small_models):
     clip = small_models["clip"]
     ids = clip.tokenizer("a dog on a beach")["input_ids"]
-    got = Embedder(clip, progress=False)(["a dog on a beach"], ["eos"])["eos"]
+    got = cached(clip, progress=False)(["a dog on a beach"], ["eos"])["eos"]
     assert got.layers[-2:] == ("final_ln", "projection")
     with torch.inference_mode():
         out = clip.model(input_ids=torch.tensor([ids]))
@@ -69,7 +69,7 @@ def test_clip_padding_uses_the_real_eos(small_models):
     """CLIP pads with its EOS id: the short text's EOS must come from its own span."""
     clip = small_models["clip"]
     short, long = "a cat", "a very long caption about a cat sitting on a red mat"
-    got = Embedder(clip, progress=False)([short, long], ["eos"])["eos"]
+    got = cached(clip, progress=False)([short, long], ["eos"])["eos"]
     short_ids = clip.tokenizer(short)["input_ids"]
     alone = hidden_states(clip, short_ids)
     np.testing.assert_allclose(got.values[0, :13], alone[:, len(short_ids) - 1], atol=1e-5)
@@ -89,7 +89,7 @@ def test_encode_spans(small_models):
 def test_random_token_is_a_real_token(small_models):
     gpt2 = small_models["gpt2"]
     texts = ["A man is playing a harp.", "Dogs run."]
-    got = Embedder(gpt2, progress=False, seed=3)(texts, ["random_token"])["random_token"]
+    got = cached(gpt2, progress=False, seed=3)(texts, ["random_token"])["random_token"]
     for row, text in enumerate(texts):
         states = hidden_states(gpt2, gpt2.tokenizer(text)["input_ids"])
         matches = [

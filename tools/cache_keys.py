@@ -19,27 +19,23 @@ The same code a run would execute, the same outputs: a key never carries a per-r
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from pathlib import Path
 
 import jupytext
 import yaml
 
+from cvsp import cache
 from cvsp.registry import BOOK_MODELS, MODELS
 from cvsp.storage import package_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _digest(parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
-
-
 def weights_key() -> str:
     """The digest of the pins of the book's models (hub id, revision, commit prefix)."""
-    return _digest(
-        {
+    return cache.key(
+        **{
             key: [MODELS[key].hub_id, MODELS[key].revision, MODELS[key].commit_prefix]
             for key in BOOK_MODELS
         }
@@ -69,13 +65,11 @@ def code_cells(path: Path) -> list[str]:
 
 def executed_key(root: Path = ROOT) -> str:
     """The digest of every page's code, the package, its dependencies and the book's config."""
-    return _digest(
-        {
-            "code": {path.relative_to(root).as_posix(): code_cells(path) for path in pages(root)},
-            "package": package_digest(),
-            "pyproject": hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest(),
-            "config": hashlib.sha256((root / "_config.yml").read_bytes()).hexdigest(),
-        }
+    return cache.key(
+        code={path.relative_to(root).as_posix(): code_cells(path) for path in pages(root)},
+        package=package_digest(),
+        pyproject=hashlib.sha256((root / "pyproject.toml").read_bytes()).hexdigest(),
+        config=hashlib.sha256((root / "_config.yml").read_bytes()).hexdigest(),
     )
 
 

@@ -67,9 +67,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODULES = (
     "src/cvsp/metrics.py",
     "src/cvsp/embeddings.py",
+    "src/cvsp/cached.py",
     "src/cvsp/tokens.py",
     "src/cvsp/experiments/results.py",
     "src/cvsp/experiments/bootstrap.py",
+    "src/cvsp/experiments/paired.py",
     "src/cvsp/paper.py",
     "src/cvsp/stats.py",
 )
@@ -81,16 +83,17 @@ TESTS: dict[str, tuple[str, ...]] = {
         "test_bad_metrics",
         "test_stats",
         "test_geometry",
-        "test_faults",
+        "test_word_level",
         "test_experiments",
     ),
-    "stats": ("test_stats", "test_gaps", "test_faults", "test_experiments"),
+    "stats": ("test_stats", "test_paired", "test_word_level", "test_experiments"),
     "embeddings": (
         "test_tokens",
         "test_token_rules",
         "test_bad_inputs",
-        "test_faults",
+        "test_word_level",
         "test_embeddings",
+        "test_cache",
         "test_registry",
         "test_beyond",
     ),
@@ -98,14 +101,22 @@ TESTS: dict[str, tuple[str, ...]] = {
         "test_tokens",
         "test_token_rules",
         "test_bad_inputs",
-        "test_faults",
+        "test_word_level",
         "test_embeddings",
         "test_registry",
         "test_beyond",
     ),  # test_beyond: SigLIP's fixed-length input and GPT-2 medium's 24 blocks
-    "results": ("test_gaps", "test_bad_inputs", "test_faults", "test_experiments", "test_registry"),
-    "bootstrap": ("test_gaps", "test_faults", "test_experiments", "test_registry"),
-    "paper": ("test_paper", "test_gaps", "test_notebook", "test_faults"),
+    "results": (
+        "test_diagnostics",
+        "test_bad_inputs",
+        "test_word_level",
+        "test_experiments",
+        "test_registry",
+    ),
+    "cached": ("test_cache", "test_token_rules", "test_embeddings", "test_experiments"),
+    "bootstrap": ("test_paired", "test_word_level", "test_experiments", "test_registry"),
+    "paired": ("test_paired", "test_experiments", "test_beyond"),
+    "paper": ("test_paper", "test_comparisons", "test_notebook", "test_stand_in_labels"),
 }
 PYTEST_OPTIONS = ("-x", "-q", "-m", "not slow", "-p", "no:cacheprovider")
 DEFAULT_MAX = 60
@@ -458,7 +469,7 @@ def test_files(module: Path, override: list[str] | None) -> list[str]:
     names = TESTS.get(module.stem)
     if names is None:
         own = ROOT / "tests" / f"test_{module.stem}.py"
-        names = ((own.stem,) if own.exists() else ()) + ("test_faults",)
+        names = ((own.stem,) if own.exists() else ()) + ("test_word_level", "test_stand_in_labels")
     return [f"tests/{name}.py" for name in names if (ROOT / "tests" / f"{name}.py").exists()]
 
 

@@ -1,34 +1,59 @@
-"""The embedding cache's store: arrays on disk, one ``.npy`` file per key.
+"""The cvsp cache: one key function and one store for everything computed once and read again.
 
-A key names everything an array depends on (see :meth:`cvsp.embeddings.Embedder.key`: the
-model's fingerprint, the input form, the token choice, the seed of a random draw and the
-digest of the texts, :func:`texts_digest`); a different value of any of them is another
-key, so nothing is ever overwritten with other content. An entry is written atomically
-(:func:`cvsp.storage.atomic_file`); an unreadable one is dropped with a warning and
-computed again. Arrays that need not outlive a page (draws for seeds other than the
-embedder's) go to a scratch folder inside the store (:func:`scratch_folder`), removed with
-its owner or, if the process was killed, by the next one that makes a scratch folder.
+What invalidates what. Every value is stored under :func:`key` of everything it depends
+on, so a change to any of them is another key and nothing is ever overwritten with other
+content:
 
-Used by :mod:`cvsp.embeddings`, :mod:`cvsp.reproduce`, :mod:`cvsp.intervals` and :mod:`cvsp.experiments`.
-numpy and the standard library only.
+- **embeddings** (``.npy``): the model's fingerprint (stand-in seed and weights, or hub
+  commit), the input form, the token choice, the seed of a random draw, the texts'
+  digest and :data:`cvsp.cached.CACHE_FORMAT` (raised when the way vectors are read
+  changes). Not the code: a code change must not throw away hours of forward passes.
+- **replicates** (``.npz``) and **intervals** (a folder of CSV tables): the models'
+  fingerprints and seeds, the inputs' digests, the bootstrap settings and
+  :func:`cvsp.storage.package_digest` (every module of the package), so any change to the
+  code computes them anew.
+- **stand-ins** (checkpoint folders): the model, seed and size (see :mod:`cvsp.standins`).
+
+Entries are written atomically (:mod:`cvsp.storage`); one that cannot be read is dropped
+with a warning and computed again. Values a page needs only while it runs (draws for
+seeds other than an embedder's) go to a scratch store (:meth:`DiskStore.scratch`)
+removed with its owner. The downloaded data and the book's web assets are pooch's,
+checked by their published sha256, not this store's.
+
+:class:`Store` is the interface every user of the cache depends on; :class:`DiskStore`
+is the cache folder (``CVSP_CACHE_DIR``). numpy, pandas and the standard library only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+import pandas as pd
 
-from cvsp.storage import atomic_file
+from cvsp.settings import Settings
+from cvsp.storage import atomic_file, atomic_folder
 
 SCRATCH_PREFIX = ".scratch-"
+# columns read as text: layer labels ("0".."12", "final_ln", "projection") are names
+TEXT_COLUMNS = {"layer": str, "base_layer": str, "layers": str}
+UNREADABLE = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile)
+
+
+def key(**parts: object) -> str:
+    """The cache key of a value: a digest (32 hex digits) of everything it depends on,
+    given as JSON-serialisable ``parts``."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def texts_digest(texts: Sequence[str]) -> str:
@@ -41,33 +66,139 @@ def texts_digest(texts: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+class Store(Protocol):
+    """Values by kind and key. A read gives None for a value the store does not hold."""
+
+    def get_array(self, kind: str, key: str) -> np.ndarray | None: ...
+
+    def put_array(self, kind: str, key: str, array: np.ndarray) -> None: ...
+
+    def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None: ...
+
+    def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray]) -> None: ...
+
+    def get_tables(
+        self, kind: str, key: str, names: Sequence[str]
+    ) -> tuple[pd.DataFrame, ...] | None: ...
+
+    def put_tables(self, kind: str, key: str, tables: Mapping[str, pd.DataFrame]) -> None: ...
+
+    def scratch(self, kind: str) -> Store: ...
+
+
+def cached_tables(
+    store: Store | None,
+    kind: str,
+    key: str,
+    names: Sequence[str],
+    compute: Callable[[], Iterable[pd.DataFrame]],
+) -> tuple[pd.DataFrame, ...]:
+    """Tables ``names`` from ``store``, or ``compute()``d and stored when any is missing;
+    what is returned is what the store gives back (so a first and a later read agree)."""
+    if store is None:
+        return tuple(compute())
+    found = store.get_tables(kind, key, names)
+    if found is None:
+        store.put_tables(kind, key, dict(zip(names, compute(), strict=True)))
+        found = store.get_tables(kind, key, names)
+    assert found is not None
+    return found
+
+
 @dataclass(frozen=True)
-class EmbeddingCache:
-    """Arrays on disk under ``root``, one ``.npy`` file per key, written atomically."""
+class DiskStore:
+    """The cache folder: ``<root>/<kind>/<key>.npy`` (an array), ``.npz`` (named arrays)
+    or ``<key>/<name>.csv`` (tables), ``<root>/<kind>/<name>/`` (a checkpoint folder)."""
 
     root: Path
+    _owned: list = field(default_factory=list, compare=False, repr=False)  # a scratch folder
 
-    def path(self, key: str) -> Path:
-        return self.root / f"{key}.npy"
+    def path(self, kind: str, name: str) -> Path:
+        return self.root / kind / name
 
-    def get(self, key: str) -> np.ndarray | None:
-        """The array stored under ``key``; None if there is none or it cannot be read."""
-        path = self.path(key)
+    def get_array(self, kind: str, key: str) -> np.ndarray | None:
+        return self._read(self.path(kind, f"{key}.npy"), lambda p: np.load(p, allow_pickle=False))
+
+    def put_array(self, kind: str, key: str, array: np.ndarray) -> None:
+        with atomic_file(self.path(kind, f"{key}.npy")) as stream:
+            np.save(stream, array, allow_pickle=False)
+
+    def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
+        def load(path: Path) -> dict[str, np.ndarray]:
+            with np.load(path, allow_pickle=False) as stored:
+                return {name: stored[name] for name in stored.files}
+
+        return self._read(self.path(kind, f"{key}.npz"), load)
+
+    def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        with atomic_file(self.path(kind, f"{key}.npz")) as stream:
+            np.savez(stream, **arrays)
+
+    def get_tables(
+        self, kind: str, key: str, names: Sequence[str]
+    ) -> tuple[pd.DataFrame, ...] | None:
+        folder = self.path(kind, key)
+        if not all((folder / f"{name}.csv").is_file() for name in names):
+            return None
+        return tuple(pd.read_csv(folder / f"{name}.csv", dtype=TEXT_COLUMNS) for name in names)
+
+    def put_tables(self, kind: str, key: str, tables: Mapping[str, pd.DataFrame]) -> None:
+        """Written whole or not at all; a folder another run completed first is kept."""
+        with atomic_folder(self.path(kind, key), replace=False) as staging:
+            for name, table in tables.items():
+                table.to_csv(staging / f"{name}.csv", index=False)
+
+    def folder(
+        self, kind: str, name: str, complete: Callable[[Path], bool], fill: Callable[[Path], None]
+    ) -> Path:
+        """The folder ``<kind>/<name>``, ``fill``\\ ed (in a staging folder, moved into
+        place when complete) unless ``complete(folder)`` holds already; one an interrupted
+        run left incomplete is replaced."""
+        target = self.path(kind, name)
+        if not complete(target):
+            with atomic_folder(target) as staging:
+                fill(staging)
+        return target
+
+    def scratch(self, kind: str) -> DiskStore:
+        """A store in a new folder inside ``kind``'s (so its size counts as that kind's),
+        removed when this store is collected or the process ends; first removes the
+        scratch folders of processes that are gone."""
+        parent = self.path(kind, "")
+        parent.mkdir(parents=True, exist_ok=True)
+        for left in parent.glob(f"{SCRATCH_PREFIX}*-*"):
+            if not _alive(int(left.name[len(SCRATCH_PREFIX) :].split("-")[0])):
+                shutil.rmtree(left, ignore_errors=True)
+        folder = tempfile.TemporaryDirectory(dir=parent, prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+        return DiskStore(Path(folder.name), _owned=[folder])  # the folder lives as long as it
+
+    def sizes(self) -> dict[str, int]:
+        """Bytes under each folder of the store (each kind's, the data's, ...)."""
+        if not self.root.is_dir():
+            return {}
+        return {
+            folder.name: sum(map(_bytes, folder.rglob("*")))
+            for folder in sorted(self.root.iterdir())
+            if folder.is_dir()
+        }
+
+    @staticmethod
+    def _read(path: Path, load: Callable[[Path], object]):
         if not path.is_file():
             return None
         try:
-            return np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as error:
+            return load(path)
+        except UNREADABLE as error:
             warnings.warn(
-                f"Embedding cache entry {path} is unreadable ({error}); recomputing it.",
-                stacklevel=2,
+                f"Cache entry {path} is unreadable ({error}); recomputing it.", stacklevel=3
             )
             path.unlink(missing_ok=True)
             return None
 
-    def put(self, key: str, array: np.ndarray) -> None:
-        with atomic_file(self.path(key)) as stream:
-            np.save(stream, array, allow_pickle=False)
+
+def store_for(settings: Settings) -> DiskStore:
+    """The store ``settings`` name: the cvsp cache folder (``CVSP_CACHE_DIR``)."""
+    return DiskStore(settings.cache_dir)
 
 
 def _alive(pid: int) -> bool:
@@ -80,11 +211,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def scratch_folder(root: Path) -> tempfile.TemporaryDirectory:
-    """A new folder inside ``root`` that is removed when the returned object is collected
-    or the process ends; first removes the scratch folders of processes that no longer run."""
-    root.mkdir(parents=True, exist_ok=True)
-    for left in root.glob(f"{SCRATCH_PREFIX}*-*"):
-        if not _alive(int(left.name[len(SCRATCH_PREFIX) :].split("-")[0])):
-            shutil.rmtree(left, ignore_errors=True)
-    return tempfile.TemporaryDirectory(dir=root, prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
+def _bytes(path: Path) -> int:
+    """A file's size; 0 for a folder or a file removed while the cache is read (a page's
+    scratch folder goes when its kernel ends)."""
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from huggingface_hub import constants, try_to_load_from_cache
 
+from cvsp.cache import store_for
 from cvsp.registry import BOOK_MODELS, CHAPTERS, MODEL_SETS, MODELS, WEIGHTS_FILE
 from cvsp.settings import Settings
 
@@ -294,20 +295,4 @@ def table(bench: Benchmark, models: str = "real") -> list[dict[str, object]]:
 
 def cache_sizes(settings: Settings) -> dict[str, int]:
     """Bytes under each folder of the cvsp cache (embeddings, stand-ins, intervals, ...)."""
-    root = settings.cache_dir
-    if not root.is_dir():
-        return {}
-    return {
-        folder.name: sum(map(_bytes, folder.rglob("*")))
-        for folder in sorted(root.iterdir())
-        if folder.is_dir()
-    }
-
-
-def _bytes(path: Path) -> int:
-    """A file's size; 0 for a folder or a file removed while the cache is read (a page's
-    scratch folder goes when its kernel ends)."""
-    try:
-        return path.stat().st_size if path.is_file() else 0
-    except OSError:
-        return 0
+    return store_for(settings).sizes()

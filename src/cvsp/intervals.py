@@ -14,22 +14,18 @@ Used by :mod:`cvsp.reproduce` and :mod:`cvsp.notebook`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cvsp import experiments
-from cvsp.cache import texts_digest
+from cvsp import cache, experiments
+from cvsp.cache import store_for, texts_digest
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
-from cvsp.storage import append_record, atomic_file, atomic_folder, package_digest
+from cvsp.storage import append_record, package_digest
 
 UNCERTAINTY_FORMAT = 1
 
@@ -58,32 +54,17 @@ def _uncertainty_key(
     """Cache key of the intervals (or, with ``boot`` None, of the scores): the weights, the
     inputs (``inputs``: their :func:`_inputs_digests`, where already computed), the
     settings and the code."""
-    parts = {
-        "format": UNCERTAINTY_FORMAT,
-        "models": sorted((k, e.model.fingerprint, e.seed) for k, e in embedders.items()),
+    return cache.key(
+        format=UNCERTAINTY_FORMAT,
+        models=sorted((k, e.fingerprint, e.seed) for k, e in embedders.items()),
         **(inputs or _inputs_digests(words, sentences)),
-        "bootstrap": asdict(boot) if boot is not None else None,
-        "code": package_digest(),  # every module: any change to the code computes them anew
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def _cached_tables(folder: Path, names: tuple[str, ...], compute) -> tuple[pd.DataFrame, ...]:
-    """CSV tables ``names`` in ``folder``, computed by ``compute()`` and written atomically
-    when any is missing (a folder another run completed first is kept)."""
-    if not all((folder / f"{n}.csv").is_file() for n in names):
-        tables = compute()
-        with atomic_folder(folder, replace=False) as staging:
-            for name, table in zip(names, tables):
-                table.to_csv(staging / f"{name}.csv", index=False)
-    return tuple(
-        pd.read_csv(folder / f"{n}.csv", dtype={"layer": str, "base_layer": str, "layers": str})
-        for n in names
+        bootstrap=asdict(boot) if boot is not None else None,
+        code=package_digest(),  # every module: any change to the code computes them anew
     )
 
 
-def _save_replicates(path: Path, reps: Mapping[tuple, experiments.Replicates]) -> None:
-    """One model's replicates as an ``.npz`` of plain arrays (no pickle), written atomically."""
+def _replicate_arrays(reps: Mapping[tuple, experiments.Replicates]) -> dict[str, np.ndarray]:
+    """One model's replicates as plain arrays (no pickle), for :meth:`Store.put_arrays`."""
     arrays = {"series": np.array([list(series) for series in reps], dtype=str).reshape(-1, 4)}
     for i, r in enumerate(reps.values()):
         arrays |= {
@@ -96,28 +77,25 @@ def _save_replicates(path: Path, reps: Mapping[tuple, experiments.Replicates]) -
             for name in ("scores", "gold")
             if getattr(r, name) is not None
         }
-    with atomic_file(path) as stream:
-        np.savez(stream, **arrays)
+    return arrays
 
 
-def _load_replicates(path: Path) -> dict[tuple, experiments.Replicates] | None:
-    """What :func:`_save_replicates` wrote; None when the file is missing or unreadable
-    (it is then computed again, as an unusable embedding is)."""
+def _replicates_of(stored: Mapping[str, np.ndarray] | None) -> dict | None:
+    """What :func:`_replicate_arrays` gave; None for an entry that is missing or lacks an
+    array (it is then computed again, as an unusable embedding is)."""
+    if stored is None:
+        return None
     try:
-        with np.load(path, allow_pickle=False) as stored:
-            return {
-                tuple(str(part) for part in series): experiments.Replicates(
-                    stored[f"{i}/values"],
-                    stored[f"{i}/point"],
-                    tuple(str(x) for x in stored[f"{i}/layers"]),
-                    *(
-                        stored[f"{i}/{name}"] if f"{i}/{name}" in stored else None
-                        for name in ("scores", "gold")
-                    ),
-                )
-                for i, series in enumerate(stored["series"])
-            }
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return {
+            tuple(str(part) for part in series): experiments.Replicates(
+                stored[f"{i}/values"],
+                stored[f"{i}/point"],
+                tuple(str(x) for x in stored[f"{i}/layers"]),
+                *(stored.get(f"{i}/{name}") for name in ("scores", "gold")),
+            )
+            for i, series in enumerate(stored["series"])
+        }
+    except KeyError:
         return None
 
 
@@ -129,42 +107,32 @@ def model_replicates(
     boot: BootstrapSettings,
     inputs: dict[str, object] | None = None,
 ) -> dict[tuple, experiments.Replicates]:
-    """:func:`cvsp.experiments.replicates` of every model, cached per model beside the embeddings.
+    """:func:`cvsp.experiments.replicates` of every model, cached per model.
 
     A model's series depend only on its own embeddings and on the resample indices, which
     every model of a task shares; so the paper's two models are resampled once for the
-    results page, chapters 7 and 8 and every model set. Each file's key is that of
+    results page, chapters 7 and 8 and every model set. Each entry's key is that of
     :func:`uncertainty` for the one model. The series come back in the order
     :func:`~cvsp.experiments.replicates` gives them, model after model. ``inputs``: the
     :func:`_inputs_digests`, where already computed.
     """
+    store = store_for(settings)
     inputs = inputs or _inputs_digests(words, sentences)  # once for every model's key
-    paths = {
-        key: settings.cache_dir
-        / "replicates"
-        / f"{_uncertainty_key({key: e}, words, sentences, boot, inputs)}.npz"
-        for key, e in embedders.items()
+    keys = {
+        k: _uncertainty_key({k: e}, words, sentences, boot, inputs) for k, e in embedders.items()
     }
-    found = {key: _load_replicates(path) for key, path in paths.items()}
+    found = {k: _replicates_of(store.get_arrays("replicates", keys[k])) for k in embedders}
     missing = {key: e for key, e in embedders.items() if found[key] is None}
     if missing:
         start = time.perf_counter()
         computed = experiments.replicates(missing, words, sentences, boot)
         if settings.trace is not None:
-            append_record(
-                settings.trace,
-                {
-                    "work": "bootstrap",
-                    "models": sorted(missing),
-                    "series": len(computed),
-                    "replicates": boot.replicates,
-                    "seconds": time.perf_counter() - start,
-                    "time": time.time(),
-                },
-            )
+            record = {"work": "bootstrap", "models": sorted(missing), "series": len(computed)}
+            record |= {"replicates": boot.replicates, "seconds": time.perf_counter() - start}
+            append_record(settings.trace, record | {"time": time.time()})
         for key in missing:
             found[key] = {series: r for series, r in computed.items() if series[1] == key}
-            _save_replicates(paths[key], found[key])
+            store.put_arrays("replicates", keys[key], _replicate_arrays(found[key]))
     return {series: r for key in embedders for series, r in found[key].items()}
 
 
@@ -182,13 +150,10 @@ def _replicate_tables(
     ``reps`` being the models' :func:`model_replicates`, read only when the tables are not
     cached."""
     inputs = _inputs_digests(words, sentences)  # once for the tables' key and the models'
-    folder = (
-        settings.cache_dir
-        / "intervals"
-        / (prefix + _uncertainty_key(embedders, words, sentences, boot, inputs))
-    )
-    return _cached_tables(
-        folder,
+    return cache.cached_tables(
+        store_for(settings),
+        "intervals",
+        prefix + _uncertainty_key(embedders, words, sentences, boot, inputs),
         names,
         lambda: tables(model_replicates(settings, embedders, words, sentences, boot, inputs)),
     )
@@ -213,13 +178,12 @@ def uncertainty(
 def results(settings: Settings, embedders, words, sentences) -> pd.DataFrame:
     """:func:`cvsp.experiments.run_all`, cached like :func:`uncertainty` (a warm run, and the
     book's pages after the first, read the table instead of the embeddings)."""
-    folder = (
-        settings.cache_dir
-        / "intervals"
-        / ("scores-" + _uncertainty_key(embedders, words, sentences, None))
-    )
-    return _cached_tables(
-        folder, ("scores",), lambda: (experiments.run_all(embedders, words, sentences),)
+    return cache.cached_tables(
+        store_for(settings),
+        "intervals",
+        "scores-" + _uncertainty_key(embedders, words, sentences, None),
+        ("scores",),
+        lambda: (experiments.run_all(embedders, words, sentences),),
     )[0]
 
 

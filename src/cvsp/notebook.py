@@ -19,13 +19,20 @@ import numpy as np
 import pandas as pd
 
 from cvsp import costs, data, experiments, paper
-from cvsp.embeddings import Embedder
+from cvsp.cache import store_for
+from cvsp.cached import CachedEmbedder
+from cvsp.embeddings import cached
 from cvsp.hub import resolve_all
 from cvsp.intervals import beyond_tables, contrast_tables, uncertainty
 from cvsp.intervals import results as cached_results
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
-from cvsp.reproduce import STAND_IN_WARNING, Run, beyond_the_pair, embedding_cache, run
+from cvsp.reproduce import (
+    STAND_IN_WARNING,
+    Run,
+    beyond_the_pair,
+    run,
+)
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 
@@ -69,8 +76,8 @@ class LazyModels(Mapping[str, LoadedModel]):
         return tuple(self._loaded)
 
 
-class LazyEmbedders(Mapping[str, Embedder]):
-    """One cached :class:`~cvsp.embeddings.Embedder` per model of ``models``, made (and its
+class LazyEmbedders(Mapping[str, CachedEmbedder]):
+    """One :class:`~cvsp.cached.CachedEmbedder` per model of ``models``, made (and its
     model loaded) when first used."""
 
     def __init__(
@@ -80,18 +87,18 @@ class LazyEmbedders(Mapping[str, Embedder]):
         seed: int = 0,
         progress: bool = False,
     ) -> None:
-        self._models, self._cache, self._trace = models, embedding_cache(settings), settings.trace
+        self._models, self._settings, self._store = models, settings, store_for(settings)
         self._seed, self._progress = seed, progress
-        self._made: dict[str, Embedder] = {}
+        self._made: dict[str, CachedEmbedder] = {}
 
-    def __getitem__(self, key: str) -> Embedder:
+    def __getitem__(self, key: str) -> CachedEmbedder:
         if key not in self._made:
-            self._made[key] = Embedder(
+            self._made[key] = cached(
                 self._models[key],
-                cache=self._cache,
+                self._store,
                 seed=self._seed,
                 progress=self._progress,
-                trace=self._trace,
+                trace=self._settings.trace,
             )
         return self._made[key]
 
@@ -109,7 +116,7 @@ class Session:
 
     settings: Settings
     models: Mapping[str, LoadedModel]
-    embedders: Mapping[str, Embedder]
+    embedders: Mapping[str, CachedEmbedder]
     seed: int = 0
 
     @property

@@ -30,8 +30,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from cvsp import data, experiments, paper, plots
-from cvsp.cache import EmbeddingCache
-from cvsp.embeddings import Embedder
+from cvsp.cache import store_for
+from cvsp.cached import CachedEmbedder
+from cvsp.embeddings import cached
 from cvsp.intervals import beyond_tables, contrast_tables, results, uncertainty
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
@@ -74,17 +75,13 @@ class Run:
     )
 
 
-def embedding_cache(settings: Settings) -> EmbeddingCache:
-    return EmbeddingCache(settings.cache_dir / "embeddings")
-
-
 def make_embedders(
     models: dict[str, LoadedModel], settings: Settings, seed: int = 0, progress: bool = True
-) -> dict[str, Embedder]:
-    """One cached :class:`Embedder` per model, sharing the settings' cache folder."""
-    cache = embedding_cache(settings)
+) -> dict[str, CachedEmbedder]:
+    """One :class:`~cvsp.cached.CachedEmbedder` per model, sharing the settings' cache."""
+    store, trace = store_for(settings), settings.trace
     return {
-        key: Embedder(m, cache=cache, seed=seed, progress=progress, trace=settings.trace)
+        key: cached(m, store, seed=seed, progress=progress, trace=trace)
         for key, m in models.items()
     }
 

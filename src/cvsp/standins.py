@@ -40,10 +40,10 @@ from transformers import (
 )
 
 from cvsp import unigram, wordpiece
+from cvsp.cache import store_for
 from cvsp.data import sha256_of
 from cvsp.registry import PAPER_MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, spec_for
 from cvsp.settings import Settings, StandinSize
-from cvsp.storage import atomic_folder
 
 STANDIN_MARKER = "stand-in.json"
 
@@ -173,14 +173,18 @@ def _standin_model(spec: ModelSpec, size: StandinSize) -> torch.nn.Module:
 
 
 def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
-    """Folder of the seeded stand-in checkpoint, written on first use (atomically)."""
+    """Folder of the seeded stand-in checkpoint in the cache, written on first use."""
     spec = spec_for(key)
     seed, size = settings.standin_seed, settings.standin_size
-    root = settings.cache_dir / "stand-ins"
     sized = "" if size == "full" else f"-{size}"  # full-size folders keep their names
-    folder = root / f"{spec.key.replace('/', '--')}-seed{seed}{sized}"
-    if (folder / STANDIN_MARKER).is_file() and (folder / WEIGHTS_FILE).is_file():
-        return folder
+    name = f"{spec.key.replace('/', '--')}-seed{seed}{sized}"
+
+    def complete(folder: Path) -> bool:
+        return (folder / STANDIN_MARKER).is_file() and (folder / WEIGHTS_FILE).is_file()
+
+    store = store_for(settings)
+    if complete(store.path("stand-ins", name)):
+        return store.path("stand-ins", name)
     tokenizer = _standin_tokenizer(spec, settings)
     expected = _standin_config_vocabulary(spec)
     if len(tokenizer) != expected:  # checked before anything is written to the cache
@@ -188,9 +192,8 @@ def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
             f"The tokenizer for the {spec.label} stand-in has {len(tokenizer)} tokens but "
             f"{spec.label}'s vocabulary has {expected}: check CVSP_TOKENIZERS_DIR/{spec.key}."
         )
-    with atomic_folder(
-        folder
-    ) as staging:  # replaces a folder an interrupted run left without its marker
+
+    def fill(staging: Path) -> None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(_standin_seed(spec, seed))
             model = _standin_model(spec, size)
@@ -201,14 +204,19 @@ def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
             "what": f"stand-in for {spec.hub_id}: real architecture, RANDOM weights",
             "seed": seed,
             "size": size,
-            **(
-                {"tokenizer": STANDIN_TOKENIZERS[spec.family].LABEL}
-                if spec.family in STANDIN_TOKENIZERS
-                else {}
-            ),
+            **_tokenizer_note(spec),
             "weights_sha256": sha256_of(staging / WEIGHTS_FILE),
             "transformers": transformers.__version__,
             "torch": torch.__version__,
         }
         (staging / STANDIN_MARKER).write_text(json.dumps(marker, indent=2))
-    return folder
+
+    # replaces a folder an interrupted run left without its marker
+    return store.folder("stand-ins", name, complete, fill)
+
+
+def _tokenizer_note(spec: ModelSpec) -> dict[str, str]:
+    """The marker's note of a stand-in tokenizer, for the families that have one."""
+    if spec.family not in STANDIN_TOKENIZERS:
+        return {}
+    return {"tokenizer": STANDIN_TOKENIZERS[spec.family].LABEL}

@@ -3,19 +3,16 @@
 Every file or folder cvsp leaves on disk (embedding arrays, stand-in checkpoints, cached
 intervals, the output folder of ``cvsp reproduce``) is written beside its final place
 and renamed into it when complete (:func:`atomic_file`, :func:`atomic_folder`), so an
-interrupted run leaves either the old content or the new one, never a part. The cached
-intervals and contrasts, and the book's stamp, are keyed by, among the rest,
-:func:`package_digest`: a digest of every module of the installed package, so no change
-to the code leaves a stale interval behind. (The embedding cache is not: a code change
-must not throw away hours of forward passes. Its keys name what an array depends on,
-and :data:`cvsp.embeddings.CACHE_FORMAT` is raised when the way vectors are read
-changes.)
+interrupted run leaves either the old content or the new one, never a part.
+:func:`package_digest` is a digest of every module of the installed package: part of
+the keys of what the code computes from embeddings (:mod:`cvsp.cache` says which), and
+of the book's stamp.
 
 The trace (``CVSP_TRACE``) is a JSON-lines file each forward pass and bootstrap adds a
 line to (:func:`append_record`).
 
-Used by :mod:`cvsp.embeddings`, :mod:`cvsp.models`, :mod:`cvsp.reproduce`,
-:mod:`cvsp.stamp` and ``tools/mutants.py``. Standard library only.
+Used by :mod:`cvsp.cache`, :mod:`cvsp.embeddings`, :mod:`cvsp.models`,
+:mod:`cvsp.reproduce`, :mod:`cvsp.stamp` and ``tools/mutants.py``. Standard library only.
 """
 
 from __future__ import annotations

@@ -28,15 +28,7 @@ from cvsp.experiments.beyond import (
     verdicts,
     with_depth,
 )
-from cvsp.experiments.bootstrap import (
-    COMPARED,
-    Replicates,
-    claim_intervals,
-    interval_table,
-    paired_differences,
-    replicates,
-    uncertainty,
-)
+from cvsp.experiments.bootstrap import Replicates, replicates
 from cvsp.experiments.choices import (
     CWE_FAMILY_VARIANTS,
     CWE_VARIANT,
@@ -71,6 +63,13 @@ from cvsp.experiments.inputs import (
     positions_of,
     prepare_sentences,
     vectors_of,
+)
+from cvsp.experiments.paired import (
+    COMPARED,
+    claim_intervals,
+    interval_table,
+    paired_differences,
+    uncertainty,
 )
 from cvsp.experiments.postprocessing import (
     ABTT_D,

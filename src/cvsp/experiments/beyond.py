@@ -7,7 +7,7 @@ each claim of its abstract (:data:`cvsp.paper.REPORTED`) for another model of th
 for a bigger GPT-2. "Every layer" becomes every hidden layer of that model and "the top
 layer" its own top (layer 24 of GPT-2 medium). :func:`verdicts` gives each restated claim
 our number, its 95 % bootstrap interval (best or worst layer re-chosen inside each
-replicate, as :func:`.bootstrap.claim_intervals` does for the paper's pair) and a verdict
+replicate, as :func:`.paired.claim_intervals` does for the paper's pair) and a verdict
 that reads the interval: ``holds`` when the whole interval meets the claim, ``fails``
 when none of it does, ``undecided`` otherwise.
 
@@ -30,17 +30,11 @@ import numpy as np
 import pandas as pd
 
 from cvsp import paper, stats
-from cvsp.experiments.bootstrap import (
-    COMPARED,
-    Replicates,
-    claim_interval,
-    compared_series,
-    interval_table,
-    replicates,
-)
+from cvsp.experiments.bootstrap import Replicates, replicates
 from cvsp.experiments.choices import CWE_VARIANT, SENTENCE_VARIANTS, WORD_VARIANTS
 from cvsp.experiments.comparisons import contrast_table
 from cvsp.experiments.inputs import SentenceData, WordData
+from cvsp.experiments.paired import COMPARED, claim_interval, compared_series, interval_table
 from cvsp.registry import HIDDEN_LAYERS, PAPER_MODELS, hidden_count, hidden_layers
 
 ROLES: dict[str, str] = {
@@ -127,7 +121,7 @@ class ModelDepth:
 
 def depths_of(embedders: Mapping) -> dict[str, ModelDepth]:
     """``key -> ModelDepth`` of each embedder's model (from its config)."""
-    return {key: ModelDepth(e.family, e.model.blocks) for key, e in embedders.items()}
+    return {key: ModelDepth(e.family, e.blocks) for key, e in embedders.items()}
 
 
 def _interval_side(claim: paper.Reported, low: float, high: float) -> str:
@@ -242,7 +236,7 @@ def comparisons(
     """The pairs the chapter compares: each model outside the paper's pair against the
     paper's model of its role (same token choices; a SigLIP against CLIP reads the same
     names), and each contrastive model against each GPT-2 with the paper's choices
-    (:data:`.bootstrap.COMPARED`)."""
+    (:data:`.paired.COMPARED`)."""
     pairs = []
     roles = {
         key: ROLES[d.family] for key, d in models.items() if d.family in ROLES

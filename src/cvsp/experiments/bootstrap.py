@@ -1,25 +1,24 @@
-"""Bootstrap intervals of every series, paired differences between models, and the
-intervals of the paper's claims.
+"""Bootstrap replicates of every series of the four results.
 
 The design (:mod:`cvsp.stats`): one set of resample indices per task, shared by every
 model, layer and token choice, so differences are paired. :func:`replicates` computes
-the replicates of every series (on a few threads; numpy releases the GIL),
-:func:`uncertainty` turns them into the tables of ``cvsp reproduce``. Used by
-:mod:`cvsp.intervals` (which caches them) and :mod:`.comparisons`.
+the replicates of every series (on a few threads; numpy releases the GIL); :mod:`.paired`
+turns them into intervals, paired differences and the claims' intervals. Used by
+:mod:`cvsp.intervals` (which caches them per model), :mod:`.paired`, :mod:`.comparisons`
+and :mod:`.beyond`.
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from cvsp import metrics, paper, stats
+from cvsp import metrics, stats
 from cvsp.experiments.choices import (
     CWE_FAMILY_VARIANTS,
     SENTENCE_CHOICES,
@@ -35,15 +34,6 @@ from cvsp.experiments.inputs import (
     positions_of,
     vectors_of,
 )
-from cvsp.registry import hidden_count
-
-# Which CLIP token choice is compared with which GPT-2 one, per result (paired differences).
-COMPARED: dict[str, tuple[tuple[str, str], ...]] = {
-    "cwe_self_similarity": (("random_token", "random_token"),),
-    "word_similarity": (("last_subtoken", "last_subtoken"), ("eos", "eos")),
-    "sts": (("eos", "last_token"), ("eos", "eos"), ("mean", "mean")),
-    "sentence_self_similarity": (("eos", "eos"), ("mean", "mean")),
-}
 
 
 @dataclass(frozen=True)
@@ -57,7 +47,9 @@ class Replicates:
     gold: np.ndarray | None = None
 
 
-def correlation_series(scores: np.ndarray, gold: np.ndarray, resampled: tuple, layers, method: str = "spearman") -> Replicates:
+def correlation_series(
+    scores: np.ndarray, gold: np.ndarray, resampled: tuple, layers, method: str = "spearman"
+) -> Replicates:
     """Correlations of ``scores`` ``[L, n]`` with ``gold``; ``resampled`` is gold on the
     full sample and on every replicate (:meth:`_Resamples.gold`)."""
     full, boot_gold = resampled
@@ -73,7 +65,9 @@ def self_similarity_series(values: np.ndarray, counts: np.ndarray, layers) -> Re
     return Replicates(stats.weighted_self_similarity(units, counts), point, layers)
 
 
-def valnorm_series(effects: np.ndarray, valence: np.ndarray, resampled: tuple, layers) -> Replicates:
+def valnorm_series(
+    effects: np.ndarray, valence: np.ndarray, resampled: tuple, layers
+) -> Replicates:
     """Pearson's r of the ValNorm effect sizes ``[L, n]`` with valence; NaN in a layer
     where an effect size is undefined."""
     series = correlation_series(np.nan_to_num(effects), valence, resampled, layers, "pearson")
@@ -91,7 +85,11 @@ def valnorm_effects(emb, index: Mapping[str, int], words: WordData) -> np.ndarra
     effects = []
     for layer in range(len(emb.layers)):
         try:
-            effects.append(metrics.valnorm_effect_sizes(lexicon[:, layer], pleasant[:, layer], unpleasant[:, layer]))
+            effects.append(
+                metrics.valnorm_effect_sizes(
+                    lexicon[:, layer], pleasant[:, layer], unpleasant[:, layer]
+                )
+            )
         except metrics.MetricError:
             effects.append(np.full(len(lexicon), np.nan))
     return np.array(effects)
@@ -111,8 +109,10 @@ class _Resamples:
     def gold(self, task: str, gold: np.ndarray, method: str = "spearman") -> tuple:
         if task not in self.prepared:
             everything = np.arange(len(gold))[None]  # the full sample as one "replicate"
-            self.prepared[task] = (stats.resample_gold(gold, everything, method),
-                                   stats.resample_gold(gold, self.indices(task, len(gold)), method))  # fmt: skip
+            self.prepared[task] = (
+                stats.resample_gold(gold, everything, method),
+                stats.resample_gold(gold, self.indices(task, len(gold)), method),
+            )
         return self.prepared[task]
 
 
@@ -165,150 +165,61 @@ def replicates(
     so the result does not depend on the number of threads.
     """
     resamples = _Resamples(boot)
-    vocabulary = words.vocabulary()
-    index = {word: i for i, word in enumerate(vocabulary)}
-    n_sentences = len(sentences.sentences)
-    sentence_counts = stats.resample_counts(resamples.indices(SENTENCE_TASK, n_sentences), n_sentences)
-    left, right = sentences.pair_positions()
-    valence = words.lexicon["valence"].to_numpy()
     jobs = _Jobs(workers or default_threads())
     try:
         for key, embed in embedders.items():
-            family = embed.family
-            for variant, emb in embed(vocabulary, WORD_VARIANTS[family]).items():
-                units = metrics.unit(emb.values)  # once for all five tasks
-                for task, frame in words.pairs.items():
-                    cosines = metrics.unit_pair_cosines(
-                        units, positions_of(index, frame["word1"]), positions_of(index, frame["word2"])
-                    ).T  # [L, n]
-                    gold = frame["score"].to_numpy()
-                    jobs.submit(("word_similarity", key, variant, task), correlation_series,
-                                cosines, gold, resamples.gold(task, gold), emb.layers)  # fmt: skip
-                jobs.submit(("word_similarity", key, variant, VALNORM_TASK), valnorm_series,
-                            valnorm_effects(emb, index, words), valence,
-                            resamples.gold(VALNORM_TASK, valence, "pearson"), emb.layers)  # fmt: skip
-            embedded = embed(sentences.sentences, SENTENCE_CHOICES[family])
-            for variant, emb in ((v, embedded[v]) for v in SENTENCE_VARIANTS[family]):
-                cosines = metrics.unit_pair_cosines(metrics.unit(emb.values), left, right).T
-                jobs.submit(("sts", key, variant, STS_TASK), correlation_series,
-                            cosines, sentences.gold, resamples.gold(STS_TASK, sentences.gold), emb.layers)  # fmt: skip
-                jobs.submit_large(("sentence_self_similarity", key, variant, SENTENCE_TASK),
-                                  self_similarity_series, emb.values, sentence_counts, emb.layers)  # fmt: skip
-            for variant, emb in ((v, embedded[v]) for v in CWE_FAMILY_VARIANTS[family]):
-                jobs.submit_large(("cwe_self_similarity", key, variant, SENTENCE_TASK),
-                                  self_similarity_series, emb.values, sentence_counts, emb.layers)  # fmt: skip
+            _word_jobs(jobs, resamples, key, embed, words)
+            _sentence_jobs(jobs, resamples, key, embed, sentences)
     except BaseException:
         jobs.cancel()
         raise
     return jobs.results()
 
 
-def uncertainty(
-    embedders, words: WordData, sentences: SentenceData, boot, workers: int | None = None,
-    reps: Mapping[tuple, Replicates] | None = None,
-) -> tuple[pd.DataFrame, ...]:  # fmt: skip
-    """Bootstrap intervals of the series, the paired CLIP − GPT-2 differences, the claims.
-
-    Returns ``(intervals, differences, claims)``: ``intervals`` has ``result, model, variant,
-    task, layer, ci_low, ci_high``; ``differences`` one row per compared pair of token
-    choices and layer (and ``best`` for the best layer 0-12, chosen inside each
-    replicate): ``difference``, ``ci_low``, ``ci_high``, and for correlations Williams'
-    ``t`` and ``p`` (on ranks for Spearman); ``claims`` the interval of our number for
-    each claim of :mod:`cvsp.paper`. ``reps``: the replicates of these models, where the
-    caller has them (:func:`cvsp.intervals.model_replicates` caches them per model).
-    """
-    reps = replicates(embedders, words, sentences, boot, workers) if reps is None else reps
-    intervals = interval_table(reps, boot)
-    diffs = paired_differences(reps, "clip", "gpt2", COMPARED, boot)
-    differences = pd.DataFrame(diffs, columns=[
-        "result", "task", "clip_variant", "gpt2_variant", "layer", "difference", "ci_low", "ci_high", "t", "p",
-    ])  # fmt: skip
-    return intervals, differences, claim_intervals(reps, boot)
+def _word_jobs(jobs: _Jobs, resamples: _Resamples, key: str, embed, words: WordData) -> None:
+    """One model's series of the word tasks and ValNorm, submitted to ``jobs``."""
+    vocabulary = words.vocabulary()
+    index = {word: i for i, word in enumerate(vocabulary)}
+    valence = words.lexicon["valence"].to_numpy()
+    for variant, emb in embed(vocabulary, WORD_VARIANTS[embed.family]).items():
+        units = metrics.unit(emb.values)  # once for all five tasks
+        for task, frame in words.pairs.items():
+            first = positions_of(index, frame["word1"])
+            second = positions_of(index, frame["word2"])
+            cosines = metrics.unit_pair_cosines(units, first, second).T  # [L, n]
+            gold = frame["score"].to_numpy()
+            series = ("word_similarity", key, variant, task)
+            resampled = resamples.gold(task, gold)
+            jobs.submit(series, correlation_series, cosines, gold, resampled, emb.layers)
+        effects = valnorm_effects(emb, index, words)
+        resampled = resamples.gold(VALNORM_TASK, valence, "pearson")
+        series = ("word_similarity", key, variant, VALNORM_TASK)
+        jobs.submit(series, valnorm_series, effects, valence, resampled, emb.layers)
 
 
-def interval_table(reps: dict[tuple, Replicates], boot) -> pd.DataFrame:
-    """``result, model, variant, task, layer, ci_low, ci_high`` of every series."""
-    rows = []
-    for (result, model, variant, task), r in reps.items():
-        low, high = stats.percentile_interval(r.values, boot.level)
-        rows += [(result, model, variant, task, layer, lo, hi) for layer, lo, hi in zip(r.layers, low, high)]
-    return pd.DataFrame(rows, columns=["result", "model", "variant", "task", "layer", "ci_low", "ci_high"])
-
-
-def compared_series(
-    reps: Mapping[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]]
-) -> Iterator[tuple[str, str, str, str, Replicates, Replicates]]:
-    """``(result, task, variant, base_variant, ours, other)`` for each series of ``model``
-    whose token choice ``compared`` pairs with a series of ``base`` on the same task, in
-    the order of ``reps``."""
-    for (result, key, variant, task), ours in reps.items():
-        if key != model:
-            continue
-        for wanted, base_variant in compared.get(result, ()):
-            other = reps.get((result, base, base_variant, task))
-            if wanted == variant and other is not None:
-                yield result, task, variant, base_variant, ours, other
-
-
-def paired_differences(
-    reps: dict[tuple, Replicates], model: str, base: str, compared: Mapping[str, Sequence[tuple[str, str]]], boot
-) -> list[tuple]:
-    """Rows ``(result, task, variant, base_variant, layer, difference, ci_low, ci_high, t, p)``
-    of ``model − base`` for the token choices ``compared`` pairs, per hidden layer and for
-    the best layer (chosen inside each replicate; correlations only). The two models must
-    have the same number of layers (models of different depths are compared on relative
-    depth: :func:`cvsp.experiments.beyond.depth_differences`)."""
-    rows = []
-    for result, task, variant, base_variant, ours, other in compared_series(reps, model, base, compared):
-        depth = hidden_count(ours.layers)
-        if depth != hidden_count(other.layers):
-            raise ValueError(f"{model} and {base} differ in depth; compare them with depth_differences.")
-        a, b = ours.values[:, :depth], other.values[:, :depth]
-        point_a, point_b = ours.point[:depth], other.point[:depth]
-        low, high = stats.percentile_interval(a - b, boot.level)
-        for layer in range(depth):
-            t = p = float("nan")
-            if ours.scores is not None and np.isfinite(point_a[layer] + point_b[layer]):
-                r23 = spearman_or_nan(ours.scores[layer], other.scores[layer])
-                if np.isfinite(r23):
-                    t, p = stats.williams_t(point_a[layer], point_b[layer], r23, len(ours.gold))
-            rows.append((result, task, variant, base_variant, str(layer),
-                         point_a[layer] - point_b[layer], low[layer], high[layer], t, p))  # fmt: skip
-        if ours.scores is None and result != "word_similarity":
-            continue  # a "best layer" means something for correlations only
-        with np.errstate(all="ignore"):
-            best = stats.best_replicates(a) - stats.best_replicates(b)
-            lo, hi = stats.percentile_interval(best[:, None], boot.level)
-        rows.append((result, task, variant, base_variant, "best",
-                     np.nanmax(point_a) - np.nanmax(point_b), lo[0], hi[0], np.nan, np.nan))  # fmt: skip
-    return rows
-
-
-def claim_intervals(reps: dict[tuple, Replicates], boot, claims: Sequence[paper.Reported] = paper.REPORTED) -> pd.DataFrame:
-    """Interval of our number for each claim of :mod:`cvsp.paper` (or of ``claims``), the
-    best (or worst) layer and token choice re-selected inside each replicate."""
-    rows = [(claim.text, *claim_interval(claim, reps, boot)) for claim in claims]
-    return pd.DataFrame(rows, columns=["claim", "ci_low", "ci_high"])
-
-
-def claim_interval(claim: paper.Reported, reps: Mapping[tuple, Replicates], boot) -> tuple[float, float]:
-    """The 95 % interval of our number for one claim, the best (or worst) layer and token
-    choice re-chosen inside each replicate (NaN where no series of the claim was run)."""
-    columns = []
-    for variant in claim.variants:
-        r = reps.get((claim.result, claim.model, variant, claim.task))
-        if r is not None:
-            columns += [r.values[:, r.layers.index(layer)] for layer in claim.layers if layer in r.layers]
-    if not columns:
-        return float("nan"), float("nan")
-    stacked = np.stack(columns, axis=1)
-    reduced = stacked[:, 0] if claim.statistic == "value" else stats.best_replicates(stacked, claim.statistic)
-    low, high = stats.percentile_interval(reduced[:, None], boot.level)
-    return float(low[0]), float(high[0])
-
-
-def spearman_or_nan(a: np.ndarray, b: np.ndarray) -> float:
-    try:
-        return metrics.spearman(a, b)
-    except metrics.MetricError:
-        return float("nan")
+def _sentence_jobs(
+    jobs: _Jobs, resamples: _Resamples, key: str, embed, sentences: SentenceData
+) -> None:
+    """One model's series of STS and the two self-similarities, submitted to ``jobs``."""
+    n = len(sentences.sentences)
+    counts = stats.resample_counts(resamples.indices(SENTENCE_TASK, n), n)
+    left, right = sentences.pair_positions()
+    gold = resamples.gold(STS_TASK, sentences.gold)
+    family = embed.family
+    embedded = embed(sentences.sentences, SENTENCE_CHOICES[family])
+    for variant in SENTENCE_VARIANTS[family]:
+        emb = embedded[variant]
+        cosines = metrics.unit_pair_cosines(metrics.unit(emb.values), left, right).T
+        series = ("sts", key, variant, STS_TASK)
+        jobs.submit(series, correlation_series, cosines, sentences.gold, gold, emb.layers)
+        series = ("sentence_self_similarity", key, variant, SENTENCE_TASK)
+        jobs.submit_large(series, self_similarity_series, emb.values, counts, emb.layers)
+    for variant in CWE_FAMILY_VARIANTS[family]:
+        series = ("cwe_self_similarity", key, variant, SENTENCE_TASK)
+        jobs.submit_large(
+            series,
+            self_similarity_series,
+            embedded[variant].values,
+            counts,
+            embedded[variant].layers,
+        )

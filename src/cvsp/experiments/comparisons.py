@@ -14,16 +14,11 @@ import numpy as np
 import pandas as pd
 
 from cvsp import metrics, paper, stats
-from cvsp.embeddings import Embedder
-from cvsp.experiments.bootstrap import (
-    COMPARED,
-    Replicates,
-    interval_table,
-    paired_differences,
-    replicates,
-)
+from cvsp.cached import EmbedderLike
+from cvsp.experiments.bootstrap import Replicates, replicates
 from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
+from cvsp.experiments.paired import COMPARED, interval_table, paired_differences
 
 # The contrasts of the chapter "Images or contrast?": (model, base, compared token choices).
 SAME_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -85,7 +80,9 @@ def contrast_table(reps: Mapping[tuple, Replicates], boot) -> pd.DataFrame:
     return pd.DataFrame(diffs, columns=CONTRAST_COLUMNS)
 
 
-def anchor_scores(embedders: Mapping[str, Embedder], sentences: SentenceData, boot) -> pd.DataFrame:
+def anchor_scores(
+    embedders: Mapping[str, EmbedderLike], sentences: SentenceData, boot
+) -> pd.DataFrame:
     """Our STS-B score for each published anchor of :data:`cvsp.paper.ANCHORS` whose model
     runs here, read as the publication reads it, with its 95 % bootstrap interval (the
     resamples of :func:`cvsp.experiments.uncertainty` for STS): ``model, readout, published, ours, ci_low,

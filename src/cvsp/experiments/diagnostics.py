@@ -11,14 +11,16 @@ import numpy as np
 import pandas as pd
 
 from cvsp import geometry, metrics
-from cvsp.embeddings import Embedder
+from cvsp.cached import EmbedderLike
 from cvsp.experiments.choices import CWE_VARIANT, GEOMETRY_VARIANTS, SENTENCE_TOKEN
 from cvsp.experiments.inputs import SentenceData, positions_of
 from cvsp.registry import hidden_count
 from cvsp.tokens import fits_clip
 
 
-def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFrame:
+def rogue_dimensions(
+    embedders: Mapping[str, EmbedderLike], sentences: SentenceData
+) -> pd.DataFrame:
     """Per model, token choice (CWEs and sentence vectors: EOS, or an encoder's CLS) and hidden layer: the
     self-similarity and the shares of its top-1 and top-3 dimensions."""
     frames = []
@@ -38,7 +40,7 @@ def rogue_dimensions(embedders: Mapping[str, Embedder], sentences: SentenceData)
 
 
 def alignment_uniformity(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, EmbedderLike],
     sentences: SentenceData,
     threshold: float = 4.0,
     strict: bool = True,
@@ -69,7 +71,7 @@ def alignment_uniformity(
 
 
 def lexical_overlap(
-    embedders: Mapping[str, Embedder], sentences: SentenceData
+    embedders: Mapping[str, EmbedderLike], sentences: SentenceData
 ) -> tuple[float, pd.DataFrame]:
     """How much of STS is word overlap: Spearman of the pairs' word-set Jaccard overlap
     with gold, and per model, token choice and hidden layer Spearman's rho with gold
@@ -98,7 +100,7 @@ def lexical_overlap(
 
 
 def shuffled_similarity(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, EmbedderLike],
     sentences: SentenceData,
     clip_tokenizer,
     sample: int = 500,

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp import data
-from cvsp.embeddings import LayerEmbeddings
+from cvsp.cached import LayerEmbeddings
 from cvsp.settings import Settings
 from cvsp.tokens import fits_clip
 

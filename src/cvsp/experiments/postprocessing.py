@@ -17,7 +17,7 @@ import pandas as pd
 
 from cvsp import geometry, metrics, stats
 from cvsp.cache import texts_digest
-from cvsp.embeddings import Embedder, LayerEmbeddings
+from cvsp.cached import EmbedderLike, LayerEmbeddings
 from cvsp.experiments.choices import CWE_VARIANT, GEOMETRY_VARIANTS
 from cvsp.experiments.inputs import STS_TASK, SentenceData, WordData
 from cvsp.experiments.results import sentence_self_similarity, sts, word_similarity
@@ -56,7 +56,7 @@ class Postprocessed:
     CWEs of the word tasks), so one map per layer serves them all.
     """
 
-    embed: Embedder
+    embed: EmbedderLike
     transform: str
     reference: Callable[[str], LayerEmbeddings]
     folds: np.ndarray | None = None
@@ -69,6 +69,21 @@ class Postprocessed:
     @property
     def family(self) -> str:
         return self.embed.family
+
+    @property
+    def seed(self) -> int:
+        return self.embed.seed
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.embed.fingerprint} {self.transform}"
+
+    @property
+    def blocks(self) -> int:
+        return self.embed.blocks
+
+    def layers(self, variant: str) -> tuple[str, ...]:
+        return self.embed.layers(variant)[: hidden_count(self.embed.layers(variant))]
 
     def _map(self, variant: str, layer: int, fold, fitting: Callable[[], np.ndarray]):
         reference = "*" if self.shared_reference else variant
@@ -129,7 +144,7 @@ class Postprocessed:
         return out
 
 
-def only_choices(embed: Embedder, variants: Sequence[str]):
+def only_choices(embed: EmbedderLike, variants: Sequence[str]):
     """``embed`` restricted to some token choices (for the tables of one chapter)."""
 
     def call(texts, wanted):
@@ -165,7 +180,7 @@ def _sides(embedders, sentences: SentenceData, transform: str, folds, maps: dict
 
 
 def postprocessed(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, EmbedderLike],
     words: WordData,
     sentences: SentenceData,
     transforms: Sequence[str] = POSTPROCESSING,
@@ -228,7 +243,7 @@ def _eos_cosines_key(model: str, transform: str, inputs: str) -> tuple:
 
 
 def abtt_sweep(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, EmbedderLike],
     sentences: SentenceData,
     layer: str = "12",
     dimensions: Sequence[int] = tuple(range(0, 21)),
@@ -250,7 +265,7 @@ def abtt_sweep(
 
 
 def postprocessed_sts_intervals(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, EmbedderLike],
     sentences: SentenceData,
     boot,
     transforms: Sequence[str] = POSTPROCESSING,

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 
 from cvsp import metrics
-from cvsp.embeddings import Embedder
+from cvsp.cached import EmbedderLike
 from cvsp.experiments.choices import (
     CWE_FAMILY_VARIANTS,
     SENTENCE_CHOICES,
@@ -38,7 +38,7 @@ from cvsp.experiments.tables import per_layer, series_rows, tidy_table
 
 def _self_similarity(
     result: str,
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, EmbedderLike],
     sentences: list[str],
     variants: Mapping[str, Sequence[str]],
 ) -> pd.DataFrame:
@@ -53,7 +53,9 @@ def _self_similarity(
     return tidy_table(frames)
 
 
-def cwe_self_similarity(embedders: Mapping[str, Embedder], sentences: SentenceData) -> pd.DataFrame:
+def cwe_self_similarity(
+    embedders: Mapping[str, EmbedderLike], sentences: SentenceData
+) -> pd.DataFrame:
     """Result 1: self-similarity of one random token per sentence, by layer.
 
     ``random_token`` (the sentence's own tokens) is the default draw; the two other rules
@@ -65,7 +67,7 @@ def cwe_self_similarity(embedders: Mapping[str, Embedder], sentences: SentenceDa
 
 
 def sentence_self_similarity(
-    embedders: Mapping[str, Embedder], sentences: SentenceData
+    embedders: Mapping[str, EmbedderLike], sentences: SentenceData
 ) -> pd.DataFrame:
     """Result 4: self-similarity of sentence embeddings, by layer and token choice."""
     return _self_similarity(
@@ -73,7 +75,7 @@ def sentence_self_similarity(
     )
 
 
-def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.DataFrame:
+def word_similarity(embedders: Mapping[str, EmbedderLike], words: WordData) -> pd.DataFrame:
     """Result 2: Spearman rho on the word-pair tasks and Pearson r on ValNorm, by layer."""
     vocabulary = words.vocabulary()
     index = {word: i for i, word in enumerate(vocabulary)}
@@ -123,7 +125,7 @@ def word_similarity(embedders: Mapping[str, Embedder], words: WordData) -> pd.Da
 
 
 def sts(
-    embedders: Mapping[str, Embedder], sentences: SentenceData, cosines_out: dict | None = None
+    embedders: Mapping[str, EmbedderLike], sentences: SentenceData, cosines_out: dict | None = None
 ) -> pd.DataFrame:
     """Result 3: Spearman rho between sentence-pair cosines and STS-B gold scores.
 
@@ -147,7 +149,7 @@ def sts(
 
 
 def run_all(
-    embedders: Mapping[str, Embedder], words: WordData, sentences: SentenceData
+    embedders: Mapping[str, EmbedderLike], words: WordData, sentences: SentenceData
 ) -> pd.DataFrame:
     """All four results in one table, in a fixed row order."""
     for (

@@ -7,15 +7,13 @@ other seeds of the token draw, :func:`seed_spread` summarises the seeds. Used by
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from cvsp import metrics
-from cvsp.embeddings import Embedder
+from cvsp import cache, metrics
+from cvsp.cached import CachedEmbedder
 from cvsp.experiments.choices import CWE_VARIANT
 from cvsp.experiments.inputs import SentenceData
 from cvsp.storage import package_digest
@@ -25,7 +23,7 @@ CWE_CORPUS_REPEATS = 5
 
 
 def cwe_corpus_size(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, CachedEmbedder],
     sentences: SentenceData,
     sizes: Sequence[int] = CWE_CORPUS_SIZES,
     repeats: int = CWE_CORPUS_REPEATS,
@@ -55,7 +53,7 @@ def cwe_corpus_size(
 
 
 def cwe_over_seeds(
-    embedders: Mapping[str, Embedder],
+    embedders: Mapping[str, CachedEmbedder],
     sentences: SentenceData,
     seeds: Sequence[int] = tuple(range(5)),
     variant: str = CWE_VARIANT,
@@ -65,13 +63,14 @@ def cwe_over_seeds(
 
     Each seed's values are cached (keyed by its draw and the code), not the draws: up to
     ``chunk`` missing seeds of a model share one forward pass (see
-    :meth:`cvsp.embeddings.Embedder.random_draws`, which keeps them for the page only).
+    :meth:`cvsp.cached.CachedEmbedder.random_draws`, which keeps them for the page only).
     """
     rows = []
     for key, embed in embedders.items():
         layers = embed.layers(variant)
         keys = {seed: _values_key(embed.key(sentences.sentences, variant, seed)) for seed in seeds}
-        curves = {seed: embed.cache.get(k) if embed.cache else None for seed, k in keys.items()}
+        store = embed.store
+        curves = {seed: store.get_array("curves", k) if store else None for seed, k in keys.items()}
         missing = [
             seed for seed, curve in curves.items() if curve is None or curve.shape != (len(layers),)
         ]
@@ -79,8 +78,8 @@ def cwe_over_seeds(
             sentences.sentences, variant, missing, chunk=chunk
         ).items():
             curves[seed] = metrics.self_similarity(emb.values)
-            if embed.cache is not None:
-                embed.cache.put(keys[seed], curves[seed])
+            if store is not None:
+                store.put_array("curves", keys[seed], curves[seed])
         rows += [
             (key, seed, layer, float(v)) for seed in seeds for layer, v in zip(layers, curves[seed])
         ]
@@ -89,8 +88,7 @@ def cwe_over_seeds(
 
 def _values_key(draw_key: str) -> str:
     """Cache key of the self-similarity curve of the draw cached under ``draw_key``."""
-    parts = {"of": draw_key, "measure": "self_similarity", "code": package_digest()}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+    return cache.key(of=draw_key, measure="self_similarity", code=package_digest())
 
 
 def seed_spread(by_seed: pd.DataFrame) -> pd.DataFrame:

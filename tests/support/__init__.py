@@ -1,0 +1,2 @@
+"""Helpers the tests share: plain functions and constants, no fixtures (those are in
+``conftest.py``)."""
