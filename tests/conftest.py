@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from support.disk import disk_problem, distributed, may_select_slow
 from support.runs import build_book, reproduce_env, run_reproduce
 from support.scheduling import make_scheduler
 
+from cvsp import data
 from cvsp.settings import Settings
 
 
@@ -87,6 +89,16 @@ def small_models(settings):
     from cvsp.models import load_models
 
     return load_models(settings.with_(standin_size="small"))
+
+
+@pytest.fixture(scope="session")
+def texts(settings) -> list[str]:
+    """Forty sentences of the STS benchmark, drawn (seeded), and three single words."""
+    sts = data.load_sts(settings)
+    sentences = data.unique_sentences(sts)
+    rng = np.random.default_rng(0)
+    picked = [sentences[i] for i in rng.choice(len(sentences), 40, replace=False)]
+    return picked + ["strawberries", "anisotropy", "a"]
 
 
 @pytest.fixture(scope="session")

@@ -6,31 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.texts import TEXTS, TOLERANCE, entries, fresh
 
-from cvsp import data
 from cvsp.cache import DiskStore
 from cvsp.embeddings import cached
 from cvsp.tokens import encode, random_positions
-
-TOLERANCE = 1e-5  # one word at a time vs padded batches: float32 noise only
-
-
-TEXTS = [
-    "A man is playing a guitar on the street.",
-    "Two dogs run through the tall grass together.",
-    "strawberries",
-    "The stock market fell sharply on Monday morning.",
-    "a cat",
-    "A woman slices an onion in the kitchen.",
-]
-
-
-def _fresh(loaded, texts, variant, seed: int = 0) -> np.ndarray:
-    return cached(loaded, store=None, seed=seed, progress=False)(texts, [variant])[variant].values
-
-
-def _entries(folder) -> dict[str, np.ndarray]:
-    return {p.name: np.load(p) for p in sorted(folder.glob("*.npy"))}
 
 
 @pytest.mark.parametrize("bad", ["rows", "shape", "dtype"])
@@ -42,7 +22,7 @@ def test_wrong_cache_entry_is_recomputed_not_used(small_models, tmp_path, bad):
     ``dtype`` through.
     """
     clip = small_models["clip"]
-    expected = _fresh(clip, TEXTS, "eos")
+    expected = fresh(clip, TEXTS, "eos")
     cache = DiskStore(tmp_path)
     cached(clip, store=cache, progress=False)(TEXTS, ["eos"])
     # the entry the cache reads for CLIP's eos: the file holding exactly those vectors
@@ -51,7 +31,7 @@ def test_wrong_cache_entry_is_recomputed_not_used(small_models, tmp_path, bad):
         / "embeddings"
         / next(
             name
-            for name, a in _entries(tmp_path / "embeddings").items()
+            for name, a in entries(tmp_path / "embeddings").items()
             if a.shape == expected.shape and np.allclose(a, expected, atol=TOLERANCE, rtol=0)
         )
     )
@@ -71,20 +51,20 @@ def test_wrong_cache_entry_is_recomputed_not_used(small_models, tmp_path, bad):
     np.testing.assert_array_equal(np.load(path), got.values)  # and the entry is mended
 
 
-def test_changed_texts_token_choice_or_seed_get_their_own_entries(small_models, tmp_path):
+def test_changed_texts_token_choice_or_seed_get_their_ownentries(small_models, tmp_path):
     gpt2 = small_models["gpt2"]
     cache = DiskStore(tmp_path)
 
     def embed(texts, variant, seed=0, passes=None):
         embedder = cached(gpt2, store=cache, seed=seed, progress=False)
-        before = len(_entries(tmp_path / "embeddings"))
+        before = len(entries(tmp_path / "embeddings"))
         values = embedder(texts, [variant])[variant].values
         if passes is not None:
             assert embedder.forward_passes == passes, (texts, variant, seed)
         np.testing.assert_allclose(
-            values, _fresh(gpt2, texts, variant, seed), atol=TOLERANCE, rtol=0
+            values, fresh(gpt2, texts, variant, seed), atol=TOLERANCE, rtol=0
         )
-        return values, len(_entries(tmp_path / "embeddings")) - before
+        return values, len(entries(tmp_path / "embeddings")) - before
 
     base, added = embed(TEXTS, "last_subtoken", passes=len(TEXTS))
     assert added > 0
@@ -111,15 +91,6 @@ def test_changed_texts_token_choice_or_seed_get_their_own_entries(small_models, 
     np.testing.assert_array_equal(
         embed(TEXTS, "random_token", seed=2, passes=0)[0], together["random_token"].values
     )
-
-
-@pytest.fixture(scope="module")
-def texts(settings):
-    sts = data.load_sts(settings)
-    sentences = data.unique_sentences(sts)
-    rng = np.random.default_rng(0)
-    picked = [sentences[i] for i in rng.choice(len(sentences), 40, replace=False)]
-    return picked + ["strawberries", "anisotropy", "a"]
 
 
 def test_the_cache_stores_the_choices_asked_for(small_models, texts, tmp_path):

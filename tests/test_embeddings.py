@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cvsp import data
 from cvsp.embeddings import cached
 from cvsp.tokens import batches, encode, random_positions
 
@@ -13,15 +12,6 @@ VARIANTS = {
     "gpt2": ["last_token", "eos", "mean", "random_token"],
     "clip": ["last_token", "eos", "mean", "random_token"],
 }
-
-
-@pytest.fixture(scope="module")
-def texts(settings):
-    sts = data.load_sts(settings)
-    sentences = data.unique_sentences(sts)
-    rng = np.random.default_rng(0)
-    picked = [sentences[i] for i in rng.choice(len(sentences), 40, replace=False)]
-    return picked + ["strawberries", "anisotropy", "a"]
 
 
 # Small stand-ins (64 wide) wherever the point is what is computed, not at which width; one

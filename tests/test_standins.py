@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from support.runs import removed_when_done
+from support.texts import TEXTS, TOLERANCE, entries, fresh
 from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, GPT2Config, GPT2LMHeadModel
 
 from cvsp.cache import DiskStore
@@ -18,9 +19,6 @@ from cvsp.embeddings import cached
 from cvsp.models import load_model
 from cvsp.registry import WEIGHTS_FILE
 from cvsp.standins import STANDIN_MARKER, standin_checkpoint
-
-TOLERANCE = 1e-5  # one word at a time vs padded batches: float32 noise only
-
 
 TINY_VISION = dict(
     hidden_size=32,
@@ -120,24 +118,6 @@ def test_another_seed_gives_other_weights(settings, models, clip_next_seed):
     assert clip_next_seed.fingerprint != models["clip"].fingerprint
 
 
-TEXTS = [
-    "A man is playing a guitar on the street.",
-    "Two dogs run through the tall grass together.",
-    "strawberries",
-    "The stock market fell sharply on Monday morning.",
-    "a cat",
-    "A woman slices an onion in the kitchen.",
-]
-
-
-def _fresh(loaded, texts, variant, seed: int = 0) -> np.ndarray:
-    return cached(loaded, store=None, seed=seed, progress=False)(texts, [variant])[variant].values
-
-
-def _entries(folder) -> dict[str, np.ndarray]:
-    return {p.name: np.load(p) for p in sorted(folder.glob("*.npy"))}
-
-
 def test_two_weight_sets_in_one_cache_folder_keep_their_own_vectors(
     models, clip_next_seed, tmp_path
 ):
@@ -145,14 +125,14 @@ def test_two_weight_sets_in_one_cache_folder_keep_their_own_vectors(
     variants = ["eos", "mean"]
     first = cached(models["clip"], store=cache, progress=False)
     ours = first(TEXTS, variants)
-    files = len(_entries(tmp_path / "embeddings"))
+    files = len(entries(tmp_path / "embeddings"))
     other = cached(clip_next_seed, store=cache, progress=False)
     theirs = other(TEXTS, variants)
     assert other.forward_passes == len(TEXTS), "other weights were served from the cache"
-    assert len(_entries(tmp_path / "embeddings")) == 2 * files
+    assert len(entries(tmp_path / "embeddings")) == 2 * files
     for variant in variants:
         np.testing.assert_allclose(
-            theirs[variant].values, _fresh(clip_next_seed, TEXTS, variant), atol=TOLERANCE, rtol=0
+            theirs[variant].values, fresh(clip_next_seed, TEXTS, variant), atol=TOLERANCE, rtol=0
         )
         assert not np.allclose(theirs[variant].values, ours[variant].values)
     back = cached(models["clip"], store=cache, progress=False)

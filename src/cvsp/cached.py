@@ -41,53 +41,43 @@ class LayerEmbeddings:
         return self.values[:, self.layers.index(str(name))]
 
 
-class EmbedderLike(Protocol):
-    """What the experiments ask of an embedder: the model it stands for and its vectors."""
+class ModelFacts(Protocol):
+    """What an embedder says of the model it stands for."""
 
     @property
     def family(self) -> str: ...
 
     @property
-    def seed(self) -> int: ...
+    def seed(self) -> int: ...  # of the random token's draw
 
     @property
-    def fingerprint(self) -> str: ...
+    def fingerprint(self) -> str: ...  # the weights', for cache keys
 
     @property
     def blocks(self) -> int: ...
 
     def layers(self, variant: str) -> tuple[str, ...]: ...
+
+
+class EmbedderLike(ModelFacts, Protocol):
+    """What the experiments ask of an embedder: the model it stands for and its vectors."""
 
     def __call__(
         self, texts: Sequence[str], variants: Sequence[str]
     ) -> dict[str, LayerEmbeddings]: ...
 
 
-class Forward(Protocol):
+class Forward(ModelFacts, Protocol):
     """What :class:`CachedEmbedder` asks of the forward passes (:class:`cvsp.embeddings.Embedder`)."""
 
     @property
-    def family(self) -> str: ...
-
-    @property
     def label(self) -> str: ...
-
-    @property
-    def seed(self) -> int: ...
-
-    @property
-    def fingerprint(self) -> str: ...
-
-    @property
-    def blocks(self) -> int: ...
 
     @property
     def width(self) -> int: ...
 
     @property
     def forward_passes(self) -> int: ...
-
-    def layers(self, variant: str) -> tuple[str, ...]: ...
 
     def encode(self, texts: Sequence[str], form: str) -> list[Encoded]: ...
 
