@@ -46,19 +46,28 @@ class Asset:
 # extensions, the menu, the accessibility tools and the speech rule engine they use)
 # and the CommonHTML fonts; not the SVG output nor the other combined components.
 MATHJAX = Asset(
-    "mathjax", "3.2.2",
+    "mathjax",
+    "3.2.2",
     sha256="1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09",
     npm_integrity="sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
-    keep=("es5/tex-mml-chtml.js", "es5/input/", "es5/output/chtml/", "es5/a11y/", "es5/ui/", "es5/sre/"),
-)  # fmt: skip
+    keep=(
+        "es5/tex-mml-chtml.js",
+        "es5/input/",
+        "es5/output/chtml/",
+        "es5/a11y/",
+        "es5/ui/",
+        "es5/sre/",
+    ),
+)
 MATHJAX_SCRIPT = "mathjax/es5/tex-mml-chtml.js"  # relative to the static folder
 
 AXE = Asset(
-    "axe-core", "4.14.1",
+    "axe-core",
+    "4.14.1",
     sha256="e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745",
     npm_integrity="sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
     keep=("axe.min.js",),
-)  # fmt: skip
+)
 
 
 class AssetError(RuntimeError):
@@ -73,9 +82,12 @@ def unpacked(asset: Asset, cache: Path) -> Path:
         return folder
     try:
         tarball = pooch.retrieve(
-            asset.url, known_hash=f"sha256:{asset.sha256}", fname=f"{asset.name}-{asset.version}.tgz",
-            path=cache / "web-assets", progressbar=False,
-        )  # fmt: skip
+            asset.url,
+            known_hash=f"sha256:{asset.sha256}",
+            fname=f"{asset.name}-{asset.version}.tgz",
+            path=cache / "web-assets",
+            progressbar=False,
+        )
     except Exception as error:  # no network, a proxy, or a tarball that is not the pinned one
         raise AssetError(
             f"{asset.name} {asset.version} could not be fetched from {asset.url} ({error}); the book ships it "
