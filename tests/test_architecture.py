@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from support.runs import ROOT
 
-from cvsp import experiments, intervals, storage
+from cvsp import cache, experiments, intervals, storage
 from cvsp.cached import LayerEmbeddings
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
@@ -37,6 +37,7 @@ LIGHT = (
     "cvsp.storage",
     "cvsp.cache",
     "cvsp.cached",
+    "cvsp.replay",
     "cvsp.tokens",
     "cvsp.experiments",
     "cvsp.intervals",
@@ -299,7 +300,7 @@ def test_a_change_to_any_module_recomputes_the_cached_intervals(tmp_path, monkey
     which cost 4 s each to import torch."""
     copy = tmp_path / "cvsp"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(intervals, "package_digest", lambda: storage.package_digest(copy))
+    monkeypatch.setattr(cache, "package_digest", lambda: storage.package_digest(copy))
     rng = np.random.default_rng(0)
     vocabulary = [f"w{i}" for i in range(40)]
     pairs = {

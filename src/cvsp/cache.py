@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp.settings import Settings
-from cvsp.storage import atomic_file, atomic_folder
+from cvsp.storage import atomic_file, atomic_folder, package_digest
 
 SCRATCH_PREFIX = ".scratch-"
 # columns read as text: layer labels ("0".."12", "final_ln", "projection") are names
@@ -67,7 +67,12 @@ def texts_digest(texts: Sequence[str]) -> str:
 
 
 class Store(Protocol):
-    """Values by kind and key. A read gives None for a value the store does not hold."""
+    """Values by kind and key. A read gives None for a value the store does not hold.
+    ``code`` is the digest of the code whose values the store holds (a part of the keys
+    of what the code computes from embeddings)."""
+
+    @property
+    def code(self) -> str: ...
 
     def get_array(self, kind: str, key: str) -> np.ndarray | None: ...
 
@@ -112,6 +117,11 @@ class DiskStore:
 
     root: Path
     _owned: list = field(default_factory=list, compare=False, repr=False)  # a scratch folder
+
+    @property
+    def code(self) -> str:
+        """The installed package's digest: what this process computes, it computes with it."""
+        return package_digest()
 
     def path(self, kind: str, name: str) -> Path:
         return self.root / kind / name

@@ -5,7 +5,7 @@ replicates behind the intervals an ``.npz`` per model in ``replicates/`` (plain 
 no pickle), so a model's replicates are computed once whichever model set it joins
 (:func:`model_replicates`). A key names everything the value depends on: the models'
 weights and seeds, the digests of the inputs, the bootstrap settings and
-:func:`cvsp.storage.package_digest` (every module of the package, so no change to the
+:attr:`cvsp.cache.Store.code` (every module of the package, so no change to the
 code leaves a stale interval); a different value of any is another key. Tables are
 written atomically; an unreadable replicates file is computed again.
 
@@ -25,7 +25,7 @@ from cvsp import cache, experiments
 from cvsp.cache import store_for, texts_digest
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
-from cvsp.storage import append_record, package_digest
+from cvsp.storage import append_record
 
 UNCERTAINTY_FORMAT = 1
 
@@ -49,17 +49,18 @@ def _uncertainty_key(
     words,
     sentences,
     boot: BootstrapSettings | None,
+    code: str,
     inputs: dict[str, object] | None = None,
 ) -> str:
     """Cache key of the intervals (or, with ``boot`` None, of the scores): the weights, the
     inputs (``inputs``: their :func:`_inputs_digests`, where already computed), the
-    settings and the code."""
+    settings and the code (``code``: the store's :attr:`~cvsp.cache.Store.code`)."""
     return cache.key(
         format=UNCERTAINTY_FORMAT,
         models=sorted((k, e.fingerprint, e.seed) for k, e in embedders.items()),
         **(inputs or _inputs_digests(words, sentences)),
         bootstrap=asdict(boot) if boot is not None else None,
-        code=package_digest(),  # every module: any change to the code computes them anew
+        code=code,  # every module: any change to the code computes them anew
     )
 
 
@@ -119,7 +120,8 @@ def model_replicates(
     store = store_for(settings)
     inputs = inputs or _inputs_digests(words, sentences)  # once for every model's key
     keys = {
-        k: _uncertainty_key({k: e}, words, sentences, boot, inputs) for k, e in embedders.items()
+        k: _uncertainty_key({k: e}, words, sentences, boot, store.code, inputs)
+        for k, e in embedders.items()
     }
     found = {k: _replicates_of(store.get_arrays("replicates", keys[k])) for k in embedders}
     missing = {key: e for key, e in embedders.items() if found[key] is None}
@@ -150,10 +152,11 @@ def _replicate_tables(
     ``reps`` being the models' :func:`model_replicates`, read only when the tables are not
     cached."""
     inputs = _inputs_digests(words, sentences)  # once for the tables' key and the models'
+    store = store_for(settings)
     return cache.cached_tables(
-        store_for(settings),
+        store,
         "intervals",
-        prefix + _uncertainty_key(embedders, words, sentences, boot, inputs),
+        prefix + _uncertainty_key(embedders, words, sentences, boot, store.code, inputs),
         names,
         lambda: tables(model_replicates(settings, embedders, words, sentences, boot, inputs)),
     )
@@ -178,10 +181,11 @@ def uncertainty(
 def results(settings: Settings, embedders, words, sentences) -> pd.DataFrame:
     """:func:`cvsp.experiments.run_all`, cached like :func:`uncertainty` (a warm run, and the
     book's pages after the first, read the table instead of the embeddings)."""
+    store = store_for(settings)
     return cache.cached_tables(
-        store_for(settings),
+        store,
         "intervals",
-        "scores-" + _uncertainty_key(embedders, words, sentences, None),
+        "scores-" + _uncertainty_key(embedders, words, sentences, None, store.code),
         ("scores",),
         lambda: (experiments.run_all(embedders, words, sentences),),
     )[0]

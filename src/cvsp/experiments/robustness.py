@@ -68,8 +68,10 @@ def cwe_over_seeds(
     rows = []
     for key, embed in embedders.items():
         layers = embed.layers(variant)
-        keys = {seed: _values_key(embed.key(sentences.sentences, variant, seed)) for seed in seeds}
-        store = embed.store
+        code = store.code if (store := embed.store) is not None else package_digest()
+        keys = {
+            seed: _values_key(embed.key(sentences.sentences, variant, seed), code) for seed in seeds
+        }
         curves = {seed: store.get_array("curves", k) if store else None for seed, k in keys.items()}
         missing = [
             seed for seed, curve in curves.items() if curve is None or curve.shape != (len(layers),)
@@ -86,9 +88,10 @@ def cwe_over_seeds(
     return pd.DataFrame(rows, columns=["model", "seed", "layer", "value"])
 
 
-def _values_key(draw_key: str) -> str:
-    """Cache key of the self-similarity curve of the draw cached under ``draw_key``."""
-    return cache.key(of=draw_key, measure="self_similarity", code=package_digest())
+def _values_key(draw_key: str, code: str) -> str:
+    """Cache key of the self-similarity curve of the draw cached under ``draw_key``, made
+    by the code whose digest is ``code``."""
+    return cache.key(of=draw_key, measure="self_similarity", code=code)
 
 
 def seed_spread(by_seed: pd.DataFrame) -> pd.DataFrame:

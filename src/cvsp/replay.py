@@ -1,0 +1,189 @@
+"""Replay: a build's tables read back from its published bundle instead of recomputed.
+
+A bundle holds the entries of the cvsp cache that a build's pages read after the forward
+passes and the bootstrap (:data:`BUNDLED`: score, interval and chapter tables, the CWE
+curves of extra seeds; never embeddings), at the paths they have in the cache, and
+``manifest.json``: each file's sha256 and size, the package's version and code digest,
+whether the models were real or stand-ins, and each model's facts the cache keys are made
+of (:func:`write_bundle`).
+
+:class:`ReplayStore` is a :class:`cvsp.cache.Store` over a bundle, a folder or an http(s)
+URL. It reads only what the manifest lists, refuses a file whose sha256 disagrees with it
+(:class:`ReplayError`, naming the file), and keeps downloads and anything a page writes in
+a local :class:`~cvsp.cache.DiskStore`. Its :attr:`~ReplayStore.code` is the build's code
+digest, so the keys a page makes are the build's. numpy, pandas, pooch and the standard
+library only: replaying needs neither torch nor a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+import numpy as np
+import pandas as pd
+import pooch
+
+from cvsp.cache import TEXT_COLUMNS, DiskStore
+from cvsp.storage import atomic_file
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+BUNDLED = ("intervals", "curves", "tables")  # the kinds a bundle holds
+
+
+class ReplayError(RuntimeError):
+    """A bundle that cannot be replayed; the message says which file or fact and why."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_bundle(cache_root: Path, entries: Iterable[str], out: Path, facts: Mapping) -> dict:
+    """Copy ``entries`` (files of the cache folder ``cache_root``, by relative path) into
+    ``out`` and write its manifest, with ``facts`` (package, models, build) beside the
+    files' digests. Returns the manifest."""
+    files = {}
+    for name in sorted(set(entries)):
+        if Path(name).parts[0] not in BUNDLED:
+            raise ValueError(f"{name} is not of a kind a bundle holds ({', '.join(BUNDLED)}).")
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache_root / name, target)
+        files[name] = {"sha256": sha256_of(target), "size": target.stat().st_size}
+    manifest = {"format": FORMAT, **facts, "files": files}
+    with atomic_file(out / MANIFEST) as stream:
+        stream.write(json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return manifest
+
+
+@dataclass
+class ReplayStore:
+    """A :class:`~cvsp.cache.Store` over the bundle at ``source`` (folder or URL); what is
+    downloaded or written goes to ``local``."""
+
+    source: str
+    local: DiskStore
+    manifest: dict = field(default_factory=dict)
+    _checked: set = field(default_factory=set, repr=False)
+
+    @classmethod
+    def open(cls, source: str, local: DiskStore, version: str, any_version: bool = False):
+        """The bundle at ``source``, refused when it was made by another package version
+        than ``version`` (unless ``any_version``) or in another bundle format."""
+        store = cls(source, local)
+        store.manifest = json.loads(store._fetch(MANIFEST, None).read_text())
+        if store.manifest.get("format") != FORMAT:
+            raise ReplayError(
+                f"The replay bundle at {source} has format {store.manifest.get('format')}; "
+                f"this cvsp reads format {FORMAT}."
+            )
+        made_by = store.manifest["package"]["version"]
+        if made_by != version and not any_version:
+            raise ReplayError(
+                f"The replay bundle at {source} was made by cvsp {made_by}; this is cvsp "
+                f"{version}. Install cvsp {made_by}, or set CVSP_REPLAY_ANY_VERSION=1 to "
+                "replay it anyway."
+            )
+        return store
+
+    @property
+    def code(self) -> str:
+        """The code digest of the build that made the bundle (part of the tables' keys)."""
+        return self.manifest["package"]["digest"]
+
+    @property
+    def stand_in(self) -> bool:
+        return self.manifest["build"]["models"] == "stand-in"
+
+    def _fetch(self, name: str, sha256: str | None) -> Path:
+        """The bundle's file ``name``, checked against ``sha256`` (the manifest itself,
+        ``sha256`` None, is read afresh each time)."""
+        if self.source.startswith(("http://", "https://")):
+            path = self._download(name, sha256)
+        else:
+            path = Path(self.source) / name
+            if not path.is_file():
+                raise ReplayError(f"The replay bundle at {self.source} has no {name}.")
+        if sha256 is not None and name not in self._checked:
+            if sha256_of(path) != sha256:
+                raise ReplayError(self._damaged(name))
+            self._checked.add(name)
+        return path
+
+    def _download(self, name: str, sha256: str | None) -> Path:
+        url = urljoin(self.source.rstrip("/") + "/", name)
+        folder = self.local.path("replay", hashlib.sha256(self.source.encode()).hexdigest()[:16])
+        fname = name.replace("/", "--")
+        if sha256 is None:
+            (folder / fname).unlink(missing_ok=True)
+        try:
+            return Path(
+                pooch.retrieve(
+                    url,
+                    known_hash=None if sha256 is None else f"sha256:{sha256}",
+                    fname=fname,
+                    path=folder,
+                    progressbar=False,
+                )
+            )
+        except ValueError as error:  # pooch: the download's sha256 is not the manifest's
+            raise ReplayError(self._damaged(name)) from error
+        except OSError as error:  # requests' errors are OSErrors
+            raise ReplayError(
+                f"The replay bundle's {name} cannot be read from {url} ({error})."
+            ) from error
+
+    def _damaged(self, name: str) -> str:
+        return (
+            f"The replay bundle's file {name} does not match the sha256 its manifest gives "
+            f"({self.source}): the bundle was changed or damaged; download it again, or "
+            "compute instead of replaying (unset CVSP_REPLAY)."
+        )
+
+    def _bundled(self, name: str) -> Path | None:
+        entry = self.manifest["files"].get(name)
+        return None if entry is None else self._fetch(name, entry["sha256"])
+
+    def get_array(self, kind: str, key: str) -> np.ndarray | None:
+        path = self._bundled(f"{kind}/{key}.npy")
+        if path is None:
+            return self.local.get_array(kind, key)
+        return np.load(path, allow_pickle=False)
+
+    def put_array(self, kind: str, key: str, array: np.ndarray) -> None:
+        self.local.put_array(kind, key, array)
+
+    def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
+        path = self._bundled(f"{kind}/{key}.npz")
+        if path is None:
+            return self.local.get_arrays(kind, key)
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+
+    def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray]) -> None:
+        self.local.put_arrays(kind, key, arrays)
+
+    def get_tables(
+        self, kind: str, key: str, names: Sequence[str]
+    ) -> tuple[pd.DataFrame, ...] | None:
+        wanted = [f"{kind}/{key}/{name}.csv" for name in names]
+        if not all(name in self.manifest["files"] for name in wanted):
+            return self.local.get_tables(kind, key, names)
+        return tuple(pd.read_csv(self._bundled(name), dtype=TEXT_COLUMNS) for name in wanted)
+
+    def put_tables(self, kind: str, key: str, tables: Mapping[str, pd.DataFrame]) -> None:
+        self.local.put_tables(kind, key, tables)
+
+    def scratch(self, kind: str) -> DiskStore:
+        return self.local.scratch(kind)

@@ -1,0 +1,107 @@
+"""The replay store: a bundle written from a cache folder reads back the same tables, from
+a folder or over HTTP, and refuses a changed file, by name, and another package's bundle."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cvsp import cache
+from cvsp.cache import DiskStore
+from cvsp.replay import MANIFEST, ReplayError, ReplayStore, write_bundle
+
+FACTS = {
+    "package": {"version": "9.9.9", "digest": "0123456789abcdef"},
+    "build": {"models": "stand-in"},
+}
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    """A cache with a table, a curve and an embedding; a bundle of the first two."""
+    built = DiskStore(tmp_path / "built")
+    scores = pd.DataFrame({"layer": ["0", "12", "projection"], "value": [0.1, 1 / 3, np.pi]})
+    built.put_tables("intervals", "k1", {"scores": scores})
+    built.put_array("curves", "k2", np.linspace(0, 1, 13))
+    built.put_array("embeddings", "k3", np.ones((2, 13, 4), np.float32))
+    entries = ["intervals/k1/scores.csv", "curves/k2.npy"]
+    write_bundle(built.root, entries, tmp_path / "bundle", FACTS)
+    return tmp_path / "bundle", scores
+
+
+@pytest.fixture
+def served(bundle):
+    """The bundle's folder over HTTP on 127.0.0.1."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(bundle[0]))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("over", ["folder", "http"])
+def test_a_bundle_reads_back_what_the_build_stored(bundle, served, tmp_path, over):
+    folder, scores = bundle
+    source = str(folder) if over == "folder" else served
+    store = ReplayStore.open(source, DiskStore(tmp_path / "local"), "9.9.9")
+    (table,) = store.get_tables("intervals", "k1", ["scores"])
+    pd.testing.assert_frame_equal(table, scores)  # layers stay text, floats exact
+    np.testing.assert_array_equal(store.get_array("curves", "k2"), np.linspace(0, 1, 13))
+    assert store.get_array("embeddings", "k3") is None  # never bundled
+    assert store.code == "0123456789abcdef" and store.stand_in
+    store.put_tables("tables", "new", {"t": scores})  # a page's own table: kept locally
+    pd.testing.assert_frame_equal(store.get_tables("tables", "new", ["t"])[0], scores)
+    assert (tmp_path / "local" / "tables" / "new" / "t.csv").is_file()
+
+
+@pytest.mark.parametrize("over", ["folder", "http"])
+@pytest.mark.parametrize("name", ["intervals/k1/scores.csv", "curves/k2.npy"])
+def test_a_changed_file_is_refused_by_name(bundle, served, tmp_path, over, name):
+    folder, _ = bundle
+    with (folder / name).open("ab") as stream:
+        stream.write(b" ")
+    source = str(folder) if over == "folder" else served
+    store = ReplayStore.open(source, DiskStore(tmp_path / "local"), "9.9.9")
+    with pytest.raises(ReplayError, match=f"file {name} does not match the sha256"):
+        if name.endswith(".csv"):
+            store.get_tables("intervals", "k1", ["scores"])
+        else:
+            store.get_array("curves", "k2")
+
+
+def test_another_version_s_bundle_is_refused_unless_asked(bundle, tmp_path):
+    folder, _ = bundle
+    local = DiskStore(tmp_path / "local")
+    with pytest.raises(ReplayError, match=r"made by cvsp 9\.9\.9; this is cvsp 1\.0\.0"):
+        ReplayStore.open(str(folder), local, "1.0.0")
+    assert ReplayStore.open(str(folder), local, "1.0.0", any_version=True).code
+
+
+def test_the_manifest_lists_each_file_with_its_digest_and_size(bundle):
+    folder, _ = bundle
+    manifest = pd.read_json(folder / MANIFEST, typ="series")
+    files = manifest["files"]
+    assert sorted(files) == ["curves/k2.npy", "intervals/k1/scores.csv"]
+    for name, entry in files.items():
+        assert entry["size"] == (folder / name).stat().st_size
+        assert len(entry["sha256"]) == 64
+
+
+def test_only_tables_and_curves_are_bundled(tmp_path):
+    built = DiskStore(tmp_path / "built")
+    built.put_array("embeddings", "k", np.ones(3, np.float32))
+    with pytest.raises(ValueError, match="embeddings/k.npy is not of a kind a bundle holds"):
+        write_bundle(built.root, ["embeddings/k.npy"], tmp_path / "bundle", FACTS)
+
+
+def test_the_disk_store_s_code_is_the_package_digest(tmp_path):
+    from cvsp.storage import package_digest
+
+    assert DiskStore(tmp_path).code == package_digest()
+    assert cache.key(code=DiskStore(tmp_path).code) == cache.key(code=package_digest())
