@@ -563,3 +563,41 @@ def test_prose_holds_no_control_characters():
                 after,
             )
     assert "\\rVert" in texts["methods.md"] and "Spearman's $\\rho$)" in texts["methods.md"]
+
+
+def test_the_site_carries_the_replay_bundle_of_the_tables_its_pages_read(built_book, tmp_path):
+    """The build's ``replay/``: the tables the pages read from the cache (scores, intervals
+    and paired differences of every model set, the extra seeds' curves; never embeddings),
+    byte for byte, each listed in the manifest with its sha256, within 300 MB, and read
+    back through the replay store."""
+    from importlib import metadata
+
+    from cvsp.cache import BUNDLED, DiskStore
+    from cvsp.replay import MANIFEST, ReplayStore
+    from cvsp.storage import package_digest
+
+    output, env = built_book
+    bundle = output / "_build" / "html" / "replay"
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    files = manifest["files"]
+    assert files and {Path(name).parts[0] for name in files} <= set(BUNDLED)
+    assert sum(entry["size"] for entry in files.values()) <= 300e6
+    assert manifest["build"]["models"] == "stand-in"
+    assert manifest["package"] == {
+        "version": metadata.version("cvsp"),
+        "digest": package_digest(),
+        "commit": manifest["package"]["commit"],
+    }
+    cache = Path(env["CVSP_CACHE_DIR"])
+    for name in files:
+        assert (bundle / name).read_bytes() == (cache / name).read_bytes(), name
+    tables: dict[str, list[str]] = {}
+    for name in files:
+        if name.startswith("intervals/"):
+            _, key, table = name.split("/")
+            tables.setdefault(key, []).append(table.removesuffix(".csv"))
+    assert {key.split("-")[0] for key in tables if "-" in key} == {"scores", "contrasts", "beyond"}
+    assert any("-" not in key for key in tables)  # the paper's pair's intervals
+    store = ReplayStore.open(str(bundle), DiskStore(tmp_path), metadata.version("cvsp"))
+    for key, names in tables.items():
+        assert all(len(table) for table in store.get_tables("intervals", key, names)), key

@@ -105,3 +105,28 @@ def test_the_disk_store_s_code_is_the_package_digest(tmp_path):
 
     assert DiskStore(tmp_path).code == package_digest()
     assert cache.key(code=DiskStore(tmp_path).code) == cache.key(code=package_digest())
+
+
+def test_a_build_keeps_the_tables_of_pages_it_did_not_run_if_the_code_is_the_same(tmp_path):
+    from cvsp.replay import bundle_from_ledger
+
+    built = DiskStore(tmp_path / "cache", ledger=tmp_path / "ledger.jsonl")
+    built.put_array("curves", "first", np.zeros(13))
+    built.put_array("embeddings", "vectors", np.zeros((2, 13, 4), np.float32))  # not listed
+    out = tmp_path / "bundle"
+    assert sorted(bundle_from_ledger(built.root, built.ledger, out, FACTS)["files"]) == [
+        "curves/first.npy"
+    ]
+    built.ledger.unlink()  # the next build runs one page, which reads one table
+    built.put_array("curves", "second", np.ones(13))
+    both = bundle_from_ledger(built.root, built.ledger, out, FACTS)["files"]
+    assert sorted(both) == ["curves/first.npy", "curves/second.npy"]
+    built.ledger.unlink()
+    built.put_array("curves", "third", np.ones(13))
+    changed = {**FACTS, "package": {"version": "9.9.9", "digest": "another"}}
+    assert sorted(bundle_from_ledger(built.root, built.ledger, out, changed)["files"]) == [
+        "curves/third.npy"
+    ]
+    built.ledger.unlink()
+    assert bundle_from_ledger(built.root, built.ledger, out, changed) is None  # nothing ran
+    assert (out / MANIFEST).is_file()

@@ -1,7 +1,10 @@
 """Sphinx extension of the book: a warning at the top of every page of a stand-in build,
 the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), MathJax
 shipped with the site (:mod:`web_assets`), a fresh start whenever the weights or the
-package change, and a last line saying how much the cvsp cache holds and where.
+package change, a last line saying how much the cvsp cache holds and where, and the
+replay bundle: the tables the pages read from the cvsp cache (listed in a ledger,
+``CVSP_LEDGER``, as they run) copied with their manifest into ``_build/replay`` and the
+site's ``replay/`` (:mod:`cvsp.replay`).
 
 Whether the build runs stand-in models is read from ``CVSP_MODELS`` (through
 :class:`cvsp.settings.Settings`, as the notebooks read it) and stored as the config value ``cvsp_models``. The book's stamp
@@ -13,7 +16,10 @@ keys a notebook by its code alone, is emptied, so no output is reused wrongly.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+from importlib import metadata
 from pathlib import Path
 
 from docutils import nodes
@@ -21,7 +27,9 @@ from sphinx.util import logging
 from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 
 from cvsp import costs, stamp
+from cvsp.replay import MANIFEST, bundle_from_ledger
 from cvsp.settings import Settings
+from cvsp.storage import package_digest
 
 STATIC = Path(__file__).parent / "static"
 LOGGER = logging.getLogger(__name__)
@@ -107,6 +115,51 @@ def _warn(app, doctree) -> None:
     parent.insert(position, warning)
 
 
+def _ledger(app, config) -> None:
+    """A fresh ledger for this build's pages (their kernels inherit the variable), unless
+    one is set already."""
+    if "CVSP_LEDGER" not in os.environ:
+        ledger = Path(app.outdir).parent / "replay-ledger.jsonl"
+        ledger.unlink(missing_ok=True)
+        os.environ["CVSP_LEDGER"] = str(ledger)
+
+
+def _commit() -> str | None:
+    """The repository's commit, where the book is built from a git checkout."""
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _replay_bundle(app, exception) -> None:
+    """The replay bundle of this build's tables, beside the executed notebooks and in the
+    site; the bundle of an earlier build is kept for the pages this build did not run."""
+    if exception is not None:
+        return
+    settings = Settings.from_env()
+    kept = Path(app.outdir).parent / "replay"
+    facts = {
+        "package": {
+            "version": metadata.version("cvsp"),
+            "digest": package_digest(),
+            "commit": _commit(),
+        },
+        "build": {
+            "models": settings.models,
+            "bootstrap": settings.bootstrap,
+            "stamp": app.config.cvsp_stamp,
+        },
+    }
+    if settings.ledger is not None:
+        bundle_from_ledger(settings.cache_dir, settings.ledger, kept, facts)
+    if (kept / MANIFEST).is_file():
+        shutil.rmtree(Path(app.outdir) / "replay", ignore_errors=True)
+        shutil.copytree(kept, Path(app.outdir) / "replay")
+        size = sum(p.stat().st_size for p in kept.rglob("*") if p.is_file())
+        LOGGER.info(f"cvsp: replay bundle in replay/ of the site ({size / 1e6:.1f} MB)")
+
+
 def _cache_size(app, exception) -> None:
     """The build's last line about the cvsp cache: how much it holds and where
     (``cvsp cache --clear`` or ``make clean-cache`` empties it)."""
@@ -125,7 +178,9 @@ def setup(app):
     app.connect("config-inited", _set_models)
     app.connect("config-inited", _mathjax)
     app.connect("config-inited", _theme)
+    app.connect("config-inited", _ledger)
     app.connect("html-page-context", _page)
     app.connect("doctree-read", _warn)
+    app.connect("build-finished", _replay_bundle)
     app.connect("build-finished", _cache_size)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

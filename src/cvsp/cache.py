@@ -42,9 +42,10 @@ import numpy as np
 import pandas as pd
 
 from cvsp.settings import Settings
-from cvsp.storage import atomic_file, atomic_folder, package_digest
+from cvsp.storage import append_record, atomic_file, atomic_folder, package_digest
 
 SCRATCH_PREFIX = ".scratch-"
+BUNDLED = ("intervals", "curves", "tables")  # tables, not vectors: what a replay bundle holds
 # columns read as text: layer labels ("0".."12", "final_ln", "projection") are names
 TEXT_COLUMNS = {"layer": str, "base_layer": str, "layers": str}
 UNREADABLE = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile)
@@ -116,6 +117,7 @@ class DiskStore:
     or ``<key>/<name>.csv`` (tables), ``<root>/<kind>/<name>/`` (a checkpoint folder)."""
 
     root: Path
+    ledger: Path | None = None  # a JSON-lines file listing each bundled entry read or written
     _owned: list = field(default_factory=list, compare=False, repr=False)  # a scratch folder
 
     @property
@@ -127,22 +129,24 @@ class DiskStore:
         return self.root / kind / name
 
     def get_array(self, kind: str, key: str) -> np.ndarray | None:
-        return self._read(self.path(kind, f"{key}.npy"), lambda p: np.load(p, allow_pickle=False))
+        return self._read(kind, f"{key}.npy", lambda p: np.load(p, allow_pickle=False))
 
     def put_array(self, kind: str, key: str, array: np.ndarray) -> None:
         with atomic_file(self.path(kind, f"{key}.npy")) as stream:
             np.save(stream, array, allow_pickle=False)
+        self._note(kind, f"{key}.npy")
 
     def get_arrays(self, kind: str, key: str) -> dict[str, np.ndarray] | None:
         def load(path: Path) -> dict[str, np.ndarray]:
             with np.load(path, allow_pickle=False) as stored:
                 return {name: stored[name] for name in stored.files}
 
-        return self._read(self.path(kind, f"{key}.npz"), load)
+        return self._read(kind, f"{key}.npz", load)
 
     def put_arrays(self, kind: str, key: str, arrays: Mapping[str, np.ndarray]) -> None:
         with atomic_file(self.path(kind, f"{key}.npz")) as stream:
             np.savez(stream, **arrays)
+        self._note(kind, f"{key}.npz")
 
     def get_tables(
         self, kind: str, key: str, names: Sequence[str]
@@ -150,6 +154,8 @@ class DiskStore:
         folder = self.path(kind, key)
         if not all((folder / f"{name}.csv").is_file() for name in names):
             return None
+        for name in names:
+            self._note(kind, f"{key}/{name}.csv")
         return tuple(pd.read_csv(folder / f"{name}.csv", dtype=TEXT_COLUMNS) for name in names)
 
     def put_tables(self, kind: str, key: str, tables: Mapping[str, pd.DataFrame]) -> None:
@@ -157,6 +163,8 @@ class DiskStore:
         with atomic_folder(self.path(kind, key), replace=False) as staging:
             for name, table in tables.items():
                 table.to_csv(staging / f"{name}.csv", index=False)
+        for name in tables:
+            self._note(kind, f"{key}/{name}.csv")
 
     def folder(
         self, kind: str, name: str, complete: Callable[[Path], bool], fill: Callable[[Path], None]
@@ -192,23 +200,30 @@ class DiskStore:
             if folder.is_dir()
         }
 
-    @staticmethod
-    def _read(path: Path, load: Callable[[Path], object]):
+    def _read(self, kind: str, name: str, load: Callable[[Path], object]):
+        path = self.path(kind, name)
         if not path.is_file():
             return None
         try:
-            return load(path)
+            found = load(path)
         except UNREADABLE as error:
             warnings.warn(
                 f"Cache entry {path} is unreadable ({error}); recomputing it.", stacklevel=3
             )
             path.unlink(missing_ok=True)
             return None
+        self._note(kind, name)
+        return found
+
+    def _note(self, kind: str, name: str) -> None:
+        """List a bundled entry in the ledger (the book's build bundles them for replay)."""
+        if self.ledger is not None and kind in BUNDLED:
+            append_record(self.ledger, {"entry": f"{kind}/{name}"})
 
 
 def store_for(settings: Settings) -> DiskStore:
     """The store ``settings`` name: the cvsp cache folder (``CVSP_CACHE_DIR``)."""
-    return DiskStore(settings.cache_dir)
+    return DiskStore(settings.cache_dir, ledger=settings.ledger)
 
 
 def _alive(pid: int) -> bool:

@@ -29,12 +29,11 @@ import numpy as np
 import pandas as pd
 import pooch
 
-from cvsp.cache import TEXT_COLUMNS, DiskStore
-from cvsp.storage import atomic_file
+from cvsp.cache import BUNDLED, TEXT_COLUMNS, DiskStore
+from cvsp.storage import atomic_folder
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-BUNDLED = ("intervals", "curves", "tables")  # the kinds a bundle holds
 
 
 class ReplayError(RuntimeError):
@@ -51,19 +50,40 @@ def sha256_of(path: Path) -> str:
 
 def write_bundle(cache_root: Path, entries: Iterable[str], out: Path, facts: Mapping) -> dict:
     """Copy ``entries`` (files of the cache folder ``cache_root``, by relative path) into
-    ``out`` and write its manifest, with ``facts`` (package, models, build) beside the
+    ``out`` and write its manifest, with ``facts`` (package, build, models) beside the
     files' digests. Returns the manifest."""
-    files = {}
-    for name in sorted(set(entries)):
-        if Path(name).parts[0] not in BUNDLED:
-            raise ValueError(f"{name} is not of a kind a bundle holds ({', '.join(BUNDLED)}).")
-        target = out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cache_root / name, target)
-        files[name] = {"sha256": sha256_of(target), "size": target.stat().st_size}
-    manifest = {"format": FORMAT, **facts, "files": files}
-    with atomic_file(out / MANIFEST) as stream:
-        stream.write(json.dumps(manifest, indent=1, sort_keys=True).encode())
+    return _write({name: cache_root / name for name in entries}, out, facts)
+
+
+def bundle_from_ledger(cache_root: Path, ledger: Path, out: Path, facts: Mapping) -> dict | None:
+    """The bundle ``out`` of the entries ``ledger`` lists (:attr:`cvsp.cache.DiskStore.ledger`),
+    keeping those of the bundle already there, if the same code made it, that the ledger
+    does not list (the pages this build did not execute read them); None, and ``out``
+    untouched, when the ledger lists nothing."""
+    lines = ledger.read_text().splitlines() if ledger.is_file() else []
+    listed = {json.loads(line)["entry"] for line in lines if line.strip()}
+    files = {name: cache_root / name for name in listed if (cache_root / name).is_file()}
+    if not files:
+        return None
+    earlier = json.loads((out / MANIFEST).read_text()) if (out / MANIFEST).is_file() else None
+    if earlier and earlier["package"]["digest"] == facts["package"]["digest"]:
+        kept = earlier["files"]  # other code's tables have other keys: never read again
+        files = {name: out / name for name in kept if (out / name).is_file()} | files
+    return _write(files, out, facts)
+
+
+def _write(files: Mapping[str, Path], out: Path, facts: Mapping) -> dict:
+    listed = {}
+    with atomic_folder(out) as staging:
+        for name, source in sorted(files.items()):
+            if Path(name).parts[0] not in BUNDLED:
+                raise ValueError(f"{name} is not of a kind a bundle holds ({', '.join(BUNDLED)}).")
+            target = staging / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            listed[name] = {"sha256": sha256_of(target), "size": target.stat().st_size}
+        manifest = {"format": FORMAT, **facts, "files": listed}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
 
 

@@ -103,6 +103,11 @@ def variables() -> tuple[Variable, ...]:
             "file to which every forward pass and bootstrap appends one JSON line (what ran, how long); the benchmark reads it to compare each page with its compute floor",
             "unset: no trace",
         ),
+        Variable(
+            "CVSP_LEDGER",
+            "file to which every table read from or written to the cache adds its path (the book's build sets it, and bundles those tables for replay)",
+            "unset: no ledger",
+        ),
     )
 
 
@@ -151,6 +156,7 @@ class Settings:
     device: str = "auto"
     bootstrap: int = 2000  # replicates of every bootstrap interval
     trace: Path | None = None  # a JSON-lines file of the work done (CVSP_TRACE)
+    ledger: Path | None = None  # a JSON-lines file of the tables read or written (CVSP_LEDGER)
 
     def __post_init__(self) -> None:
         if not isinstance(self.bootstrap, int) or self.bootstrap < MIN_BOOTSTRAP:
@@ -216,4 +222,5 @@ class Settings:
             device=env.get("CVSP_DEVICE", "auto").strip().lower(),
             bootstrap=bootstrap,
             trace=_optional_dir(env.get("CVSP_TRACE")),
+            ledger=_optional_dir(env.get("CVSP_LEDGER")),
         )
