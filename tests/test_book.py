@@ -572,8 +572,8 @@ def test_the_site_carries_the_replay_bundle_of_the_tables_its_pages_read(built_b
     back through the replay store."""
     from importlib import metadata
 
-    from cvsp.cache import BUNDLED, DiskStore
-    from cvsp.replay import MANIFEST, ReplayStore
+    from cvsp.cache import BUNDLED, MANIFEST, DiskStore
+    from cvsp.replay import ReplayStore
     from cvsp.storage import package_digest
 
     output, env = built_book

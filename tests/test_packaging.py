@@ -138,6 +138,9 @@ def test_settings_table_is_the_one_the_code_reads():
         "CVSP_DEVICE": ("cpu", lambda s: s.device == "cpu"),
         "CVSP_BOOTSTRAP": ("500", lambda s: s.bootstrap == 500),
         "CVSP_TRACE": ("/tr.jsonl", lambda s: s.trace == P("/tr.jsonl")),
+        "CVSP_LEDGER": ("/l.jsonl", lambda s: s.ledger == P("/l.jsonl")),
+        "CVSP_REPLAY": ("https://x/replay/", lambda s: s.replay == "https://x/replay/"),
+        "CVSP_REPLAY_ANY_VERSION": ("1", lambda s: s.replay_any_version),
     }
     assert [v.name for v in variables()] == list(effects)
     for name, (value, took_effect) in effects.items():

@@ -10,10 +10,12 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from support.fakes import WordEmbedder, sentence_data
 
-from cvsp import cache
-from cvsp.cache import DiskStore
-from cvsp.replay import MANIFEST, ReplayError, ReplayStore, write_bundle
+from cvsp import cache, experiments, intervals
+from cvsp.cache import MANIFEST, DiskStore
+from cvsp.replay import ReplayError, ReplayStore, bundle_from_ledger, store_for, write_bundle
+from cvsp.settings import Settings
 
 FACTS = {
     "package": {"version": "9.9.9", "digest": "0123456789abcdef"},
@@ -108,8 +110,6 @@ def test_the_disk_store_s_code_is_the_package_digest(tmp_path):
 
 
 def test_a_build_keeps_the_tables_of_pages_it_did_not_run_if_the_code_is_the_same(tmp_path):
-    from cvsp.replay import bundle_from_ledger
-
     built = DiskStore(tmp_path / "cache", ledger=tmp_path / "ledger.jsonl")
     built.put_array("curves", "first", np.zeros(13))
     built.put_array("embeddings", "vectors", np.zeros((2, 13, 4), np.float32))  # not listed
@@ -130,3 +130,45 @@ def test_a_build_keeps_the_tables_of_pages_it_did_not_run_if_the_code_is_the_sam
     built.ledger.unlink()
     assert bundle_from_ledger(built.root, built.ledger, out, changed) is None  # nothing ran
     assert (out / MANIFEST).is_file()
+
+
+class _Described:
+    """An embedder that stands for a model by its facts alone (fingerprint, seed), as a
+    replayed page's would: asked for vectors, it fails the test."""
+
+    def __init__(self, family: str):
+        self.family, self.seed, self.blocks = family, 0, 12
+        self.fingerprint = f"described:{family}"
+
+    def __call__(self, texts, variants):
+        raise AssertionError("a replayed table was computed")
+
+
+def test_with_cvsp_replay_the_scores_are_the_build_s_and_nothing_is_computed(tmp_path, monkeypatch):
+    """The seam replay plugs into: the scores a build cached are read back through the
+    bundle under the keys a page makes from its models' facts, the build's code digest
+    standing in for this package's."""
+    words = pd.DataFrame({"word1": ["a", "b"], "word2": ["b", "c"], "score": [1.0, 2.0]})
+    word_data = experiments.WordData(
+        {"rg65": words}, pd.DataFrame({"word": ["a", "b", "c"], "valence": [1.0, 2.0, 3.0]})
+    )
+    sentences = sentence_data(["one two", "three four"], [("one two", "three four", 1.0)])
+    built = Settings(models="stand-in", cache_dir=tmp_path / "built", ledger=tmp_path / "ledger")
+    computing = {"gpt2": WordEmbedder("gpt2"), "clip": WordEmbedder("clip")}
+    for key, embedder in computing.items():
+        embedder.seed, embedder.blocks, embedder.fingerprint = 0, 12, f"described:{key}"
+    with monkeypatch.context() as building:  # the build ran other code than this package's
+        building.setattr(cache, "package_digest", lambda: "the build's code")
+        scores = intervals.results(built, computing, word_data, sentences)
+    facts = {"package": {"version": "9.9.9", "digest": "the build's code"}, "build": {}}
+    bundle_from_ledger(built.cache_dir, built.ledger, tmp_path / "site" / "replay", facts)
+    replaying = Settings(
+        models="stand-in",
+        cache_dir=tmp_path / "student",
+        replay=str(tmp_path / "site" / "replay"),
+        replay_any_version=True,
+    )
+    assert isinstance(store_for(replaying), ReplayStore)
+    described = {key: _Described(key) for key in computing}
+    replayed = intervals.results(replaying, described, word_data, sentences)
+    pd.testing.assert_frame_equal(replayed, scores)

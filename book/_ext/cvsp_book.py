@@ -27,7 +27,8 @@ from sphinx.util import logging
 from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 
 from cvsp import costs, stamp
-from cvsp.replay import MANIFEST, bundle_from_ledger
+from cvsp.cache import MANIFEST
+from cvsp.replay import bundle_from_ledger
 from cvsp.settings import Settings
 from cvsp.storage import package_digest
 

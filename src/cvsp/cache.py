@@ -9,9 +9,9 @@ content:
   digest and :data:`cvsp.cached.CACHE_FORMAT` (raised when the way vectors are read
   changes). Not the code: a code change must not throw away hours of forward passes.
 - **replicates** (``.npz``) and **intervals** (a folder of CSV tables): the models'
-  fingerprints and seeds, the inputs' digests, the bootstrap settings and
-  :func:`cvsp.storage.package_digest` (every module of the package), so any change to the
-  code computes them anew.
+  fingerprints and seeds, the inputs' digests, the bootstrap settings and the store's
+  :attr:`~Store.code` (the digest of every module of the package), so any change to the
+  code computes them anew; the same for the CWE **curves** of extra seeds.
 - **stand-ins** (checkpoint folders): the model, seed and size (see :mod:`cvsp.standins`).
 
 Entries are written atomically (:mod:`cvsp.storage`); one that cannot be read is dropped
@@ -21,7 +21,9 @@ removed with its owner. The downloaded data and the book's web assets are pooch'
 checked by their published sha256, not this store's.
 
 :class:`Store` is the interface every user of the cache depends on; :class:`DiskStore`
-is the cache folder (``CVSP_CACHE_DIR``). numpy, pandas and the standard library only.
+is the cache folder (``CVSP_CACHE_DIR``), and :class:`cvsp.replay.ReplayStore` the same
+interface over a build's published bundle (:func:`cvsp.replay.store_for` chooses).
+numpy, pandas and the standard library only.
 """
 
 from __future__ import annotations
@@ -41,11 +43,12 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from cvsp.settings import Settings
 from cvsp.storage import append_record, atomic_file, atomic_folder, package_digest
 
 SCRATCH_PREFIX = ".scratch-"
 BUNDLED = ("intervals", "curves", "tables")  # tables, not vectors: what a replay bundle holds
+MANIFEST = "manifest.json"  # a bundle's list of its files (cvsp.replay writes it)
+FORMAT = 1  # of a bundle
 # columns read as text: layer labels ("0".."12", "final_ln", "projection") are names
 TEXT_COLUMNS = {"layer": str, "base_layer": str, "layers": str}
 UNREADABLE = (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile)
@@ -221,9 +224,12 @@ class DiskStore:
             append_record(self.ledger, {"entry": f"{kind}/{name}"})
 
 
-def store_for(settings: Settings) -> DiskStore:
-    """The store ``settings`` name: the cvsp cache folder (``CVSP_CACHE_DIR``)."""
-    return DiskStore(settings.cache_dir, ledger=settings.ledger)
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _alive(pid: int) -> bool:

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from huggingface_hub import constants, try_to_load_from_cache
 
-from cvsp.cache import store_for
 from cvsp.registry import BOOK_MODELS, CHAPTERS, MODEL_SETS, MODELS, WEIGHTS_FILE
+from cvsp.replay import store_for
 from cvsp.settings import Settings
 
 COSTS = Path(__file__).with_name("costs.json")

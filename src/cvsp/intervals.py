@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from cvsp import cache, experiments
-from cvsp.cache import store_for, texts_digest
+from cvsp.cache import texts_digest
+from cvsp.replay import store_for
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 from cvsp.storage import append_record

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from cvsp import costs, data, experiments, paper
-from cvsp.cache import store_for
 from cvsp.cached import CachedEmbedder
 from cvsp.embeddings import cached
 from cvsp.hub import resolve_all
@@ -27,6 +26,7 @@ from cvsp.intervals import beyond_tables, contrast_tables, uncertainty
 from cvsp.intervals import results as cached_results
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
+from cvsp.replay import store_for
 from cvsp.reproduce import (
     STAND_IN_WARNING,
     Run,

@@ -1,27 +1,22 @@
-"""Replay: a build's tables read back from its published bundle instead of recomputed.
+"""Replay: the tables a build's pages read, published with the site and read back.
 
 A bundle holds the entries of the cvsp cache that a build's pages read after the forward
 passes and the bootstrap (:data:`BUNDLED`: score, interval and chapter tables, the CWE
 curves of extra seeds; never embeddings), at the paths they have in the cache, and
 ``manifest.json``: each file's sha256 and size, the package's version and code digest,
-whether the models were real or stand-ins, and each model's facts the cache keys are made
-of (:func:`write_bundle`).
-
-:class:`ReplayStore` is a :class:`cvsp.cache.Store` over a bundle, a folder or an http(s)
-URL. It reads only what the manifest lists, refuses a file whose sha256 disagrees with it
-(:class:`ReplayError`, naming the file), and keeps downloads and anything a page writes in
-a local :class:`~cvsp.cache.DiskStore`. Its :attr:`~ReplayStore.code` is the build's code
-digest, so the keys a page makes are the build's. numpy, pandas, pooch and the standard
-library only: replaying needs neither torch nor a model.
+whether the models were real or stand-ins, and the book's stamp (:func:`write_bundle`; the book's build calls :func:`bundle_from_ledger`). It is
+read by :class:`cvsp.cache.ReplayStore`.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -29,23 +24,9 @@ import numpy as np
 import pandas as pd
 import pooch
 
-from cvsp.cache import BUNDLED, TEXT_COLUMNS, DiskStore
+from cvsp.cache import BUNDLED, FORMAT, MANIFEST, TEXT_COLUMNS, DiskStore, sha256_of
+from cvsp.settings import Settings
 from cvsp.storage import atomic_folder
-
-MANIFEST = "manifest.json"
-FORMAT = 1
-
-
-class ReplayError(RuntimeError):
-    """A bundle that cannot be replayed; the message says which file or fact and why."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_bundle(cache_root: Path, entries: Iterable[str], out: Path, facts: Mapping) -> dict:
@@ -85,6 +66,10 @@ def _write(files: Mapping[str, Path], out: Path, facts: Mapping) -> dict:
         manifest = {"format": FORMAT, **facts, "files": listed}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
+
+
+class ReplayError(RuntimeError):
+    """A bundle that cannot be replayed; the message says which file or fact and why."""
 
 
 @dataclass
@@ -207,3 +192,29 @@ class ReplayStore:
 
     def scratch(self, kind: str) -> DiskStore:
         return self.local.scratch(kind)
+
+    # what is not a table (stand-in checkpoints, the size report) is the local folder's
+    def path(self, kind: str, name: str) -> Path:
+        return self.local.path(kind, name)
+
+    def folder(self, kind: str, name: str, complete, fill) -> Path:
+        return self.local.folder(kind, name, complete, fill)
+
+    def sizes(self) -> dict[str, int]:
+        return self.local.sizes()
+
+
+def store_for(settings: Settings) -> DiskStore | ReplayStore:
+    """The store ``settings`` name: the cvsp cache folder (``CVSP_CACHE_DIR``), or with
+    ``CVSP_REPLAY`` the bundle it names, over that folder."""
+    local = DiskStore(settings.cache_dir, ledger=settings.ledger)
+    if settings.replay is None:
+        return local
+    return _replay(settings.replay, local, metadata.version("cvsp"), settings.replay_any_version)
+
+
+@functools.cache
+def _replay(source: str, local: DiskStore, version: str, any_version: bool) -> ReplayStore:
+    """One :class:`ReplayStore` per bundle and local folder in a process (its manifest is
+    read once, each file checked once)."""
+    return ReplayStore.open(source, local, version, any_version)

@@ -30,12 +30,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from cvsp import data, experiments, paper, plots
-from cvsp.cache import store_for
 from cvsp.cached import CachedEmbedder
 from cvsp.embeddings import cached
 from cvsp.intervals import beyond_tables, contrast_tables, results, uncertainty
 from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
+from cvsp.replay import store_for
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 from cvsp.storage import atomic_folder

@@ -44,71 +44,85 @@ def _pinned(key: str) -> str:
     return f"the pinned commit `{MODELS[key].revision[:8]}…`"
 
 
+# Every ``CVSP_*`` variable, in the order the documentation lists them.
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "CVSP_MODELS",
+        "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides",
+        "`real`",
+    ),
+    Variable(
+        "CVSP_DATA_DIR",
+        "folder holding local copies of the six evaluation files (checked by sha256)",
+        "unset: download from the authors' repository at a pinned commit",
+    ),
+    Variable(
+        "CVSP_TOKENIZERS_DIR",
+        "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins of the GPT-2 and CLIP families (BERT and SigLIP stand-ins build their own stand-in tokenizers)",
+        "unset: the hub",
+    ),
+    Variable(
+        "CVSP_CACHE_DIR",
+        "stand-in checkpoints, downloaded data and the embedding cache",
+        "the per-user cache folder (`~/.cache/cvsp` on Linux)",
+    ),
+    Variable(
+        revision_variable("gpt2"),
+        "hub revision (commit, tag or branch) of `gpt2`",
+        _pinned("gpt2"),
+    ),
+    Variable(
+        revision_variable("clip"),
+        "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`",
+        _pinned("clip") + " (`refs/pr/66`)",
+    ),
+    Variable(
+        "CVSP_<KEY>_REVISION",
+        "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)",
+        "its pinned revision: a commit, or for the SimCSE models the hub's safetensors conversion ref, refused unless its commit is the verified one",
+    ),
+    Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
+    Variable(
+        "CVSP_STANDIN_SIZE",
+        "`full` (the real widths) or `small` (64 wide, same layers, vocabularies and positions: a quick check of the pipeline and the pages; the test suite uses it)",
+        "`full`",
+    ),
+    Variable(
+        "CVSP_DEVICE",
+        "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides",
+        "`auto`",
+    ),
+    Variable(
+        "CVSP_BOOTSTRAP",
+        "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides",
+        "`2000`",
+    ),
+    Variable(
+        "CVSP_TRACE",
+        "file to which every forward pass and bootstrap appends one JSON line (what ran, how long); the benchmark reads it to compare each page with its compute floor",
+        "unset: no trace",
+    ),
+    Variable(
+        "CVSP_LEDGER",
+        "file to which every table read from or written to the cache adds its path (the book's build sets it, and bundles those tables for replay)",
+        "unset: no ledger",
+    ),
+    Variable(
+        "CVSP_REPLAY",
+        "a build's replay bundle (the `replay/` folder of its site, or its URL): scores, intervals and other tables are read from it instead of computed, checked against its manifest; the chapters' replay mode is still being built",
+        "unset: compute",
+    ),
+    Variable(
+        "CVSP_REPLAY_ANY_VERSION",
+        "`1`: replay a bundle made by another version of cvsp (refused otherwise)",
+        "unset",
+    ),
+)
+
+
 def variables() -> tuple[Variable, ...]:
     """Every ``CVSP_*`` variable, in the order the documentation lists them."""
-    return (
-        Variable(
-            "CVSP_MODELS",
-            "`real` (pretrained weights from the hub) or `stand-in` (random weights); `--models` overrides",
-            "`real`",
-        ),
-        Variable(
-            "CVSP_DATA_DIR",
-            "folder holding local copies of the six evaluation files (checked by sha256)",
-            "unset: download from the authors' repository at a pinned commit",
-        ),
-        Variable(
-            "CVSP_TOKENIZERS_DIR",
-            "folder with `gpt2/` and `clip/` tokenizers, used for stand-ins of the GPT-2 and CLIP families (BERT and SigLIP stand-ins build their own stand-in tokenizers)",
-            "unset: the hub",
-        ),
-        Variable(
-            "CVSP_CACHE_DIR",
-            "stand-in checkpoints, downloaded data and the embedding cache",
-            "the per-user cache folder (`~/.cache/cvsp` on Linux)",
-        ),
-        Variable(
-            revision_variable("gpt2"),
-            "hub revision (commit, tag or branch) of `gpt2`",
-            _pinned("gpt2"),
-        ),
-        Variable(
-            revision_variable("clip"),
-            "hub revision of `openai/clip-vit-base-patch32`; it must hold `model.safetensors`",
-            _pinned("clip") + " (`refs/pr/66`)",
-        ),
-        Variable(
-            "CVSP_<KEY>_REVISION",
-            "hub revision of another registry model, e.g. `CVSP_BERT_REVISION`, `CVSP_SIMCSE_SUP_REVISION` (see `cvsp models`)",
-            "its pinned revision: a commit, or for the SimCSE models the hub's safetensors conversion ref, refused unless its commit is the verified one",
-        ),
-        Variable("CVSP_STANDIN_SEED", "seed of the stand-ins' random weights", "`0`"),
-        Variable(
-            "CVSP_STANDIN_SIZE",
-            "`full` (the real widths) or `small` (64 wide, same layers, vocabularies and positions: a quick check of the pipeline and the pages; the test suite uses it)",
-            "`full`",
-        ),
-        Variable(
-            "CVSP_DEVICE",
-            "`auto` (cuda, then mps, then cpu), `cpu`, `cuda` or `mps`; `--device` overrides",
-            "`auto`",
-        ),
-        Variable(
-            "CVSP_BOOTSTRAP",
-            "bootstrap replicates of every 95 % interval (at least 100); `--bootstrap` overrides",
-            "`2000`",
-        ),
-        Variable(
-            "CVSP_TRACE",
-            "file to which every forward pass and bootstrap appends one JSON line (what ran, how long); the benchmark reads it to compare each page with its compute floor",
-            "unset: no trace",
-        ),
-        Variable(
-            "CVSP_LEDGER",
-            "file to which every table read from or written to the cache adds its path (the book's build sets it, and bundles those tables for replay)",
-            "unset: no ledger",
-        ),
-    )
+    return VARIABLES
 
 
 def settings_table() -> str:
@@ -157,6 +171,8 @@ class Settings:
     bootstrap: int = 2000  # replicates of every bootstrap interval
     trace: Path | None = None  # a JSON-lines file of the work done (CVSP_TRACE)
     ledger: Path | None = None  # a JSON-lines file of the tables read or written (CVSP_LEDGER)
+    replay: str | None = None  # a build's replay bundle, a folder or URL (CVSP_REPLAY)
+    replay_any_version: bool = False  # replay a bundle of another version (CVSP_REPLAY_ANY_VERSION)
 
     def __post_init__(self) -> None:
         if not isinstance(self.bootstrap, int) or self.bootstrap < MIN_BOOTSTRAP:
@@ -223,4 +239,7 @@ class Settings:
             bootstrap=bootstrap,
             trace=_optional_dir(env.get("CVSP_TRACE")),
             ledger=_optional_dir(env.get("CVSP_LEDGER")),
+            replay=env.get("CVSP_REPLAY", "").strip() or None,
+            replay_any_version=env.get("CVSP_REPLAY_ANY_VERSION", "").strip().lower()
+            in ("1", "true", "yes"),
         )

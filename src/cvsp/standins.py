@@ -40,9 +40,9 @@ from transformers import (
 )
 
 from cvsp import unigram, wordpiece
-from cvsp.cache import store_for
 from cvsp.data import sha256_of
 from cvsp.registry import PAPER_MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, spec_for
+from cvsp.replay import store_for
 from cvsp.settings import Settings, StandinSize
 
 STANDIN_MARKER = "stand-in.json"
