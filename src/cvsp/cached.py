@@ -17,7 +17,7 @@ experiments depend on: a :class:`CachedEmbedder`, a post-processed view of one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -100,11 +100,10 @@ class CachedEmbedder:
 
     forward: Forward
     store: Store | None = None
-    _returned: Returned = field(init=False, repr=False, compare=False)
-    _scratch: Store | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._returned = Returned(self)
+        self._returned = Returned(self)  # the lists returned so far, for row reuse
+        self._scratch: Store | None = None  # made on first use (:meth:`scratch`)
 
     @property
     def family(self) -> str:
