@@ -43,6 +43,8 @@ LIGHT = (
     "cvsp.intervals",
     "cvsp.released",
     "cvsp.fidelity",
+    "cvsp.reproduce",  # torch when a model runs: replayed, a chapter runs none
+    "cvsp.notebook",
     "cvsp.data",
     "cvsp.metrics",
     "cvsp.stats",

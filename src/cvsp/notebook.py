@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,11 +20,9 @@ import pandas as pd
 
 from cvsp import costs, data, experiments, paper
 from cvsp.cached import CachedEmbedder
-from cvsp.embeddings import cached
 from cvsp.hub import resolve_all
 from cvsp.intervals import beyond_tables, contrast_tables, uncertainty
 from cvsp.intervals import results as cached_results
-from cvsp.models import LoadedModel, load_models
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
 from cvsp.replay import store_for
 from cvsp.reproduce import (
@@ -36,10 +34,13 @@ from cvsp.reproduce import (
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 
+if TYPE_CHECKING:  # for the annotations only: models imports torch
+    from cvsp.models import LoadedModel
+
 INTERVAL_KEY = ["result", "model", "variant", "task", "layer"]
 
 
-class LazyModels(Mapping[str, LoadedModel]):
+class LazyModels(Mapping[str, "LoadedModel"]):
     """The models of a chapter, each loaded when a cell first uses it (real weights are
     downloaded then). Every key, and for real models every revision, is checked when the
     mapping is made, as :func:`~cvsp.models.load_models` does, so that a refusal comes
@@ -55,6 +56,8 @@ class LazyModels(Mapping[str, LoadedModel]):
 
     def __getitem__(self, key: str) -> LoadedModel:
         if key not in self._loaded:
+            from cvsp.models import load_models  # torch: when a cell first uses the model
+
             resolved = None if self._resolved is None else {key: self._resolved[key]}
             self._loaded[key] = load_models(self._settings, (self._specs[key],), resolved=resolved)[
                 key
@@ -93,6 +96,8 @@ class LazyEmbedders(Mapping[str, CachedEmbedder]):
 
     def __getitem__(self, key: str) -> CachedEmbedder:
         if key not in self._made:
+            from cvsp.embeddings import cached  # torch: when a cell first uses the model
+
             self._made[key] = cached(
                 self._models[key],
                 self._store,

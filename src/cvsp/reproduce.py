@@ -25,20 +25,22 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from cvsp import data, experiments, paper, plots
 from cvsp.cached import CachedEmbedder
-from cvsp.embeddings import cached
 from cvsp.intervals import beyond_tables, contrast_tables, results, uncertainty
-from cvsp.models import LoadedModel, load_models
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
 from cvsp.replay import store_for
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
 from cvsp.storage import atomic_folder
+
+if TYPE_CHECKING:  # for the annotations only: models imports torch
+    from cvsp.models import LoadedModel
 
 STAND_IN_WARNING = (
     "STAND-IN MODELS: the real architectures (GPT-2, CLIP and any other model of the run) "
@@ -79,6 +81,8 @@ def make_embedders(
     models: dict[str, LoadedModel], settings: Settings, seed: int = 0, progress: bool = True
 ) -> dict[str, CachedEmbedder]:
     """One :class:`~cvsp.cached.CachedEmbedder` per model, sharing the settings' cache."""
+    from cvsp.embeddings import cached  # torch: only where a model runs (replay runs none)
+
     store, trace = store_for(settings), settings.trace
     return {
         key: cached(m, store, seed=seed, progress=progress, trace=trace)
@@ -120,6 +124,8 @@ def _models_of(settings: Settings, model_set: str, extra_models: tuple[str, ...]
         choices = ", ".join(MODEL_SETS)
         raise ModelUnavailableError(f"Unknown model set {model_set!r}; choose from {choices}.")
     keys = tuple(resolve_models(MODEL_SETS[model_set], extra_models))
+    from cvsp.models import load_models  # torch: only where a model runs (replay runs none)
+
     return load_models(settings, keys, device=device, resolved=resolved)
 
 
