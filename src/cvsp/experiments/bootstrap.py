@@ -61,7 +61,9 @@ def correlation_series(
 def self_similarity_series(values: np.ndarray, counts: np.ndarray, layers) -> Replicates:
     """Self-similarity of ``values`` ``[n, L, d]``, each replicate weighting the items by ``counts``."""
     units = metrics.unit(values)  # here, so that a waiting job holds the smaller array
-    point = stats.weighted_self_similarity(units, np.ones((1, len(units))), np.float64)[0]
+    # the full sample as one replicate (weights of one); [0] reads it
+    everything = np.ones((1, len(units)))  # mutants: equivalent: each row is the full sample
+    point = stats.weighted_self_similarity(units, everything, np.float64)[0]
     return Replicates(stats.weighted_self_similarity(units, counts), point, layers)
 
 
