@@ -256,8 +256,8 @@ class Returned:
 
     def __init__(self, owner: CachedEmbedder) -> None:
         self.owner = owner
-        # (form, selector) -> [(texts, cache key or array, drawn positions or None)]
-        self.lists: dict[tuple[str, str], list] = {}
+        # (form, selector) -> {texts: (cache key or array, drawn positions or None)}
+        self.lists: dict[tuple[str, str], dict[tuple[str, ...], tuple]] = {}
 
     def remember(
         self,
@@ -268,9 +268,7 @@ class Returned:
     ) -> None:
         """Note a list: its texts and its cache key (or array); for a random selector,
         ``positions`` where they are not the list's own draw."""
-        known = self.lists.setdefault(where, [])
-        if not any(entry[0] == tuple(texts) for entry in known):
-            known.append((tuple(texts), source, positions))
+        self.lists.setdefault(where, {}).setdefault(tuple(texts), (source, positions))
 
     def shared(self, where: tuple[str, str], texts: Sequence[str], drawn: np.ndarray | None):
         """The vectors of ``texts`` found in lists returned before (for a random selector,
@@ -280,12 +278,12 @@ class Returned:
         for i, text in enumerate(texts):
             rows.setdefault((text, None if drawn is None else int(drawn[i])), []).append(i)
         out, lacking = None, np.ones(len(texts), bool)
-        known = self.lists.get(where, [])
-        for n, (earlier, source, positions) in enumerate(known):
+        known = self.lists.get(where, {})
+        for earlier, (source, positions) in known.items():
             if drawn is not None and positions is None:  # that list's draw, computed once
                 forward = self.owner.forward
                 positions = forward.positions(forward.encode(earlier, form), selector)
-                known[n] = (earlier, source, positions)
+                known[earlier] = (source, positions)
             at = {
                 (t, None if positions is None else int(positions[r])): r
                 for r, t in enumerate(earlier)
