@@ -447,6 +447,21 @@ def test_a_failing_series_cancels_the_series_still_waiting():
     assert sum(job.cancelled() for job in jobs.jobs.values()) >= 15
 
 
+def test_no_more_large_series_wait_or_run_than_there_are_threads():
+    """A self-similarity series holds an ``[n, L, d]`` array (about 100 MB per sentence
+    variant) while it waits or runs: at most ``threads`` of them are held at once."""
+    import time
+
+    from cvsp.experiments.bootstrap import _Jobs
+
+    jobs, held = _Jobs(2), []
+    for i in range(6):
+        jobs.submit_large((i,), time.sleep, 0.3)
+        held.append(sum(not jobs.jobs[(k,)].done() for k in range(i + 1)))
+    jobs.results()
+    assert max(held) == 2, held
+
+
 def test_the_trace_records_each_forward_pass_and_bootstrap(
     settings, small_models, small_words, small_sentences, tmp_path
 ):
