@@ -172,3 +172,27 @@ def test_with_cvsp_replay_the_scores_are_the_build_s_and_nothing_is_computed(tmp
     described = {key: _Described(key) for key in computing}
     replayed = intervals.results(replaying, described, word_data, sentences)
     pd.testing.assert_frame_equal(replayed, scores)
+
+
+def test_a_bundle_describes_the_models_the_build_ran_well_enough_to_make_its_keys(
+    small_models, tmp_path
+):
+    """The ledger notes each model an embedder ran; the manifest carries its facts, and a
+    model described by them makes the same cache keys and layers but has no vectors."""
+    from cvsp.cached import ComputeNeeded, Described
+    from cvsp.embeddings import cached
+
+    built = DiskStore(tmp_path / "cache", ledger=tmp_path / "ledger.jsonl")
+    embedders = {key: cached(m, built, seed=3, progress=False) for key, m in small_models.items()}
+    texts = ["a dog runs", "strawberries"]
+    embedders["gpt2"](texts, ["random_token"])
+    built.put_array("curves", "k", np.zeros(13))
+    manifest = bundle_from_ledger(built.root, built.ledger, tmp_path / "bundle", FACTS)
+    for key, embedder in embedders.items():
+        described = Described(**manifest["models"][key])
+        assert described.fingerprint == embedder.fingerprint and described.seed == 3
+        for variant in ("random_token", "eos", "mean"):
+            assert described.layers(variant) == embedder.layers(variant)
+            assert described.key(texts, variant) == embedder.key(texts, variant)
+        with pytest.raises(ComputeNeeded, match=f"needs {key}'s vectors.*compute mode"):
+            described(texts, ["eos"])

@@ -94,6 +94,8 @@ class Store(Protocol):
 
     def scratch(self, kind: str) -> Store: ...
 
+    def note(self, record: dict) -> None: ...  # a line of the ledger, where there is one
+
 
 def cached_tables(
     store: Store | None,
@@ -220,8 +222,13 @@ class DiskStore:
 
     def _note(self, kind: str, name: str) -> None:
         """List a bundled entry in the ledger (the book's build bundles them for replay)."""
-        if self.ledger is not None and kind in BUNDLED:
-            append_record(self.ledger, {"entry": f"{kind}/{name}"})
+        if kind in BUNDLED:
+            self.note({"entry": f"{kind}/{name}"})
+
+    def note(self, record: dict) -> None:
+        """Add ``record`` to the ledger, if there is one (entries read, models run)."""
+        if self.ledger is not None:
+            append_record(self.ledger, record)
 
 
 def sha256_of(path: Path) -> str:

@@ -17,14 +17,14 @@ experiments depend on: a :class:`CachedEmbedder`, a post-processed view of one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import numpy as np
 
 from cvsp import cache
 from cvsp.cache import Store, texts_digest
-from cvsp.tokens import RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, check_texts
+from cvsp.tokens import RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, check_texts, layers_for
 
 CACHE_FORMAT = 1  # raised when the way vectors are read changes: every embedding is run again
 KIND = "embeddings"
@@ -74,6 +74,9 @@ class Forward(ModelFacts, Protocol):
     def label(self) -> str: ...
 
     @property
+    def facts(self) -> Described: ...
+
+    @property
     def width(self) -> int: ...
 
     @property
@@ -94,6 +97,57 @@ class Forward(ModelFacts, Protocol):
     ) -> dict[str, np.ndarray]: ...
 
 
+def embedding_key(
+    model: ModelFacts, texts: Sequence[str], variant: str, seed: int | None = None
+) -> str:
+    """The cache key of ``variant``'s vectors of ``texts`` by ``model`` (a random draw's with
+    ``seed``, by default the model's): the key of what is computed from them, too."""
+    form, selector = VARIANTS[model.family][variant]
+    return _key(model, form, selector, texts_digest(texts), seed)
+
+
+def _key(model: ModelFacts, form: str, selector: str, digest: str, seed: int | None) -> str:
+    drawn = (model.seed if seed is None else seed) if selector in RANDOM_RULES else None
+    return cache.key(
+        format=CACHE_FORMAT,
+        model=model.fingerprint,
+        form=form,
+        selector=selector,
+        seed=drawn,
+        texts=digest,
+    )
+
+
+class ComputeNeeded(RuntimeError):
+    """A replayed page asked for vectors, which only the models give."""
+
+
+@dataclass(frozen=True)
+class Described:
+    """A model by its facts alone, as a replay bundle's manifest gives them: an
+    :class:`EmbedderLike` whose tables come from the bundle and that has no vectors."""
+
+    name: str  # the registry's key, e.g. "gpt2"
+    family: str
+    seed: int
+    fingerprint: str
+    blocks: int
+    pooler: bool = False
+
+    def layers(self, variant: str) -> tuple[str, ...]:
+        return layers_for(self.family, variant, self.pooler, self.blocks)
+
+    def key(self, texts: Sequence[str], variant: str, seed: int | None = None) -> str:
+        return embedding_key(self, texts, variant, seed)
+
+    def __call__(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
+        raise ComputeNeeded(
+            f"This cell needs {self.name}'s vectors, which a replayed chapter does not have: "
+            "run it in compute mode (unset CVSP_REPLAY; the chapter's first cell says what "
+            "the models cost)."
+        )
+
+
 @dataclass
 class CachedEmbedder:
     """An :class:`EmbedderLike` over ``forward``'s passes and ``store`` (None: keep nothing)."""
@@ -104,6 +158,8 @@ class CachedEmbedder:
     def __post_init__(self) -> None:
         self._returned = Returned(self)  # the lists returned so far, for row reuse
         self._scratch: Store | None = None  # made on first use (:meth:`scratch`)
+        if self.store is not None:  # a build bundles the facts of the models it ran
+            self.store.note({"model": asdict(self.forward.facts)})
 
     @property
     def family(self) -> str:
@@ -132,19 +188,10 @@ class CachedEmbedder:
     def key(self, texts: Sequence[str], variant: str, seed: int | None = None) -> str:
         """The cache key of ``variant``'s vectors of ``texts`` (a random draw's with ``seed``,
         by default the embedder's): the key of what is computed from them, too."""
-        form, selector = VARIANTS[self.family][variant]
-        return self._key(form, selector, texts_digest(texts), seed)
+        return embedding_key(self, texts, variant, seed)
 
     def _key(self, form: str, selector: str, digest: str, seed: int | None = None) -> str:
-        drawn = (self.seed if seed is None else seed) if selector in RANDOM_RULES else None
-        return cache.key(
-            format=CACHE_FORMAT,
-            model=self.fingerprint,
-            form=form,
-            selector=selector,
-            seed=drawn,
-            texts=digest,
-        )
+        return _key(self, form, selector, digest, seed)
 
     def usable(self, array: np.ndarray | None, n: int, selector: str) -> bool:
         """Whether a stored array is the one a forward pass would give: ``n`` rows, every

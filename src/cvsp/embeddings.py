@@ -25,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from cvsp.cache import Store
-from cvsp.cached import CachedEmbedder
+from cvsp.cached import CachedEmbedder, Described
 from cvsp.models import LoadedModel
 from cvsp.storage import append_record
 from cvsp.tokens import (
@@ -175,6 +175,14 @@ class Embedder:
     @property
     def label(self) -> str:
         return self.model.spec.label
+
+    @property
+    def facts(self) -> Described:
+        """What a replayed page knows of this model (:class:`cvsp.cached.Described`)."""
+        spec = self.model.spec
+        return Described(
+            spec.key, spec.family, self.seed, self.fingerprint, self.blocks, spec.pooler
+        )
 
     @property
     def fingerprint(self) -> str:

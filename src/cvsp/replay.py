@@ -4,7 +4,9 @@ A bundle holds the entries of the cvsp cache that a build's pages read after the
 passes and the bootstrap (:data:`BUNDLED`: score, interval and chapter tables, the CWE
 curves of extra seeds; never embeddings), at the paths they have in the cache, and
 ``manifest.json``: each file's sha256 and size, the package's version and code digest,
-whether the models were real or stand-ins, and the book's stamp (:func:`write_bundle`; the book's build calls :func:`bundle_from_ledger`). It is
+whether the models were real or stand-ins, the book's stamp, and the facts of each model
+the pages ran (:class:`cvsp.cached.Described`: from them a replayed page makes the build's
+keys without a model) (:func:`write_bundle`; the book's build calls :func:`bundle_from_ledger`). It is
 read by :class:`cvsp.cache.ReplayStore`.
 """
 
@@ -42,7 +44,9 @@ def bundle_from_ledger(cache_root: Path, ledger: Path, out: Path, facts: Mapping
     does not list (the pages this build did not execute read them); None, and ``out``
     untouched, when the ledger lists nothing."""
     lines = ledger.read_text().splitlines() if ledger.is_file() else []
-    listed = {json.loads(line)["entry"] for line in lines if line.strip()}
+    records = [json.loads(line) for line in lines if line.strip()]
+    listed = {r["entry"] for r in records if "entry" in r}
+    models = {r["model"]["name"]: r["model"] for r in records if "model" in r}
     files = {name: cache_root / name for name in listed if (cache_root / name).is_file()}
     if not files:
         return None
@@ -50,7 +54,8 @@ def bundle_from_ledger(cache_root: Path, ledger: Path, out: Path, facts: Mapping
     if earlier and earlier["package"]["digest"] == facts["package"]["digest"]:
         kept = earlier["files"]  # other code's tables have other keys: never read again
         files = {name: out / name for name in kept if (out / name).is_file()} | files
-    return _write(files, out, facts)
+        models = earlier.get("models", {}) | models
+    return _write(files, out, {**facts, "models": models})
 
 
 def _write(files: Mapping[str, Path], out: Path, facts: Mapping) -> dict:
@@ -192,6 +197,9 @@ class ReplayStore:
 
     def scratch(self, kind: str) -> DiskStore:
         return self.local.scratch(kind)
+
+    def note(self, record: dict) -> None:
+        self.local.note(record)
 
     # what is not a table (stand-in checkpoints, the size report) is the local folder's
     def path(self, kind: str, name: str) -> Path:
