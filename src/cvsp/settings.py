@@ -135,14 +135,15 @@ def settings_table() -> str:
 def settings_help() -> str:
     """The settings as plain text for ``cvsp --help``."""
     plain = [(v.name, v.meaning.replace("`", ""), v.default.replace("`", "")) for v in variables()]
+    column = max(len(name) for name, _, _ in plain)  # the names in one column, the longest too
     lines = ["environment variables (see the README):"]
     for name, meaning, default in plain:
         lines.append(
             textwrap.fill(
                 f"{meaning} (default: {default})",
                 width=88,
-                initial_indent=f"  {name:<20} ",
-                subsequent_indent=" " * 23,
+                initial_indent=f"  {name:<{column}} ",
+                subsequent_indent=" " * (column + 3),
             )
         )
     return "\n".join(lines) + "\n"
