@@ -104,7 +104,7 @@ paper.reported_table("cwe_self_similarity")
 # ## Our run
 
 # %%
-scores = experiments.cwe_self_similarity(session.embedders, session.sentences)
+scores = session.table(experiments.cwe_self_similarity, session.embedders, session.sentences)
 scores = session.with_intervals(scores)  # 95 % bootstrap interval of every value
 notebook.layer_table(scores)
 
@@ -133,7 +133,7 @@ glue("ours_gpt2_min", default.loc["gpt2", "value"].min())
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Solid lines: the default draw over the sentence's own tokens; dashed: without input position 0; dotted: the released code's CLIP rule (text tokens and EOS). Crosses: the values the paper reports per layer; sparse dotted line: its bound for CLIP over all layers (under .25).", "name": "fig-cwe"}, "image": {"alt": "Line chart: mean cosine between random tokens of different sentences (vertical axis, 0 to 1) in each layer from 0 to 12 (horizontal axis). Three red GPT-2 lines with circles and three blue CLIP lines with triangles, one per way of drawing the token, black crosses at the paper's values and a dotted horizontal line at 0.25."}}
+# %% mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Solid lines: the default draw over the sentence's own tokens; dashed: without input position 0; dotted: the released code's CLIP rule (text tokens and EOS). Crosses: the values the paper reports per layer; sparse dotted line: its bound for CLIP over all layers (under .25).", "name": "fig-cwe"}, "image": {"alt": "Line chart: mean cosine between random tokens of different sentences (vertical axis, 0 to 1) in each layer from 0 to 12 (horizontal axis). Three red GPT-2 lines with circles and three blue CLIP lines with triangles, one per way of drawing the token, black crosses at the paper's values and a dotted horizontal line at 0.25."}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "cwe_self_similarity", session.stand_in))
 
 # %% [markdown]
@@ -156,7 +156,7 @@ notebook.comparison_table(scores, "cwe_self_similarity", session.claims())
 # them has its own, paired, interval ({numref}`fig-cwe-difference`). An interval that
 # excludes zero says the two models differ beyond what the choice of sentences explains.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP's CWE self-similarity minus GPT-2's in each layer (default draw), with its 95 % paired bootstrap band (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's embeddings are spread more widely.", "name": "fig-cwe-difference"}, "image": {"alt": "Line chart: CLIP's mean token cosine minus GPT-2's (vertical axis) in each layer from 0 to 12, one line inside a shaded band, with a grey horizontal line at zero."}}
+# %% mystnb={"figure": {"caption": "CLIP's CWE self-similarity minus GPT-2's in each layer (default draw), with its 95 % paired bootstrap band (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's embeddings are spread more widely.", "name": "fig-cwe-difference"}, "image": {"alt": "Line chart: CLIP's mean token cosine minus GPT-2's (vertical axis) in each layer from 0 to 12, one line inside a shaded band, with a grey horizontal line at zero."}} tags=["hide-input"]
 notebook.show(
     plots.differences_figure(
         session.differences("cwe_self_similarity"), "cwe_self_similarity", session.stand_in
@@ -244,7 +244,7 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 # :class: dropdown
 # ```
 
-# %%
+# %% tags=["raises-exception"]
 import numpy as np
 
 from cvsp import metrics
@@ -274,7 +274,7 @@ print(f"pairwise: {brute:.8f}   O(nd) formula: {metrics.self_similarity(x):.8f}"
 # :class: dropdown
 # ```
 
-# %%
+# %% tags=["raises-exception"]
 import numpy as np
 
 from cvsp import metrics, stats

@@ -99,7 +99,7 @@ sizes
 # ## Our run
 
 # %%
-scores = experiments.word_similarity(session.embedders, session.words)
+scores = session.table(experiments.word_similarity, session.embedders, session.words)
 scores = session.with_intervals(scores)  # 95 % bootstrap interval of every value
 notebook.layer_table(scores.query("variant == 'last_subtoken'"))
 
@@ -154,7 +154,7 @@ best.round(3).rename(columns={"gpt2": "GPT-2 (best layer)", "clip": "CLIP (best 
 # {glue:text}`n_tasks` tasks for at least one token choice
 # ({numref}`fig-words-difference`).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 in each layer, per task and token choice, with 95 % paired bootstrap bands (2,000 resamples of the pairs, or of the words for ValNorm, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample. Above zero: CLIP closer to people.", "name": "fig-words-difference"}, "image": {"alt": "Five line charts in a grid of two columns, one per task, with a line per pairing of token choices: CLIP's correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, a grey line at zero, and a diamond with an error bar at the right for the difference of the best layers."}}
+# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 in each layer, per task and token choice, with 95 % paired bootstrap bands (2,000 resamples of the pairs, or of the words for ValNorm, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample. Above zero: CLIP closer to people.", "name": "fig-words-difference"}, "image": {"alt": "Five line charts in a grid of two columns, one per task, with a line per pairing of token choices: CLIP's correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, a grey line at zero, and a diamond with an error bar at the right for the difference of the best layers."}} tags=["hide-input"]
 notebook.show(plots.differences_figure(differences, "word_similarity", session.stand_in))
 
 # %% tags=["hide-input"]
@@ -187,7 +187,7 @@ notebook.differences_table(differences, layers=("best",))
 # :class: dropdown
 # ```
 
-# %%
+# %% tags=["raises-exception"]
 from scipy.stats import rankdata
 
 from cvsp import metrics

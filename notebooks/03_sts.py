@@ -88,7 +88,7 @@ paper.reported_table("sts")
 # ## Our run
 
 # %%
-scores = experiments.sts(session.embedders, session.sentences)
+scores = session.table(experiments.sts, session.embedders, session.sentences)
 scores = session.with_intervals(scores)  # 95 % bootstrap interval of every value
 notebook.layer_table(scores)
 
@@ -120,7 +120,7 @@ glue("best_difference_ci", notebook.interval(paired["ci_low"], paired["ci_high"]
 # %% [markdown]
 # ## Figure
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; sparse dotted lines: the paper's numbers (CLIP .73, GPT-2 at most .45).", "name": "fig-sts"}, "image": {"alt": "Line chart: Spearman correlation with the STS Benchmark's human scores (vertical axis) in each layer from 0 to 12. Red GPT-2 lines with circles and blue CLIP lines with triangles, one per token choice (solid, dashed, dotted, dash-dotted), blue diamonds at the right for CLIP's last two steps, and dotted horizontal lines at the paper's 0.73 for CLIP and 0.45 for GPT-2."}}
+# %% mystnb={"figure": {"caption": "Spearman's rho between sentence-pair cosines and STS Benchmark gold scores in each layer. GPT-2 red circles, CLIP blue triangles; solid lines the EOS token, dashed the last token, dotted mean pooling, dash-dotted GPT-2's mean without its first position; diamonds CLIP's final layer norm and projection; sparse dotted lines: the paper's numbers (CLIP .73, GPT-2 at most .45).", "name": "fig-sts"}, "image": {"alt": "Line chart: Spearman correlation with the STS Benchmark's human scores (vertical axis) in each layer from 0 to 12. Red GPT-2 lines with circles and blue CLIP lines with triangles, one per token choice (solid, dashed, dotted, dash-dotted), blue diamonds at the right for CLIP's last two steps, and dotted horizontal lines at the paper's 0.73 for CLIP and 0.45 for GPT-2."}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "sts", session.stand_in))
 
 # %% [markdown]
@@ -146,7 +146,7 @@ notebook.comparison_table(scores, "sts", session.claims())
 # {cite:p}`steiger1980tests` for the top layer, a closed-form test of two correlations
 # that share the gold scores.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}, "image": {"alt": "Line chart: CLIP's Spearman correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, three lines, one per pairing of token choices, each inside a shaded band, with a grey line at zero and at the right a marker with an error bar per pairing for the difference of the best layers."}}
+# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}, "image": {"alt": "Line chart: CLIP's Spearman correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, three lines, one per pairing of token choices, each inside a shaded band, with a grey line at zero and at the right a marker with an error bar per pairing for the difference of the best layers."}} tags=["hide-input"]
 notebook.show(plots.differences_figure(differences, "sts", session.stand_in))
 
 # %% tags=["hide-input"]
@@ -181,7 +181,7 @@ notebook.differences_table(differences)
 # read it alongside, keep the pairs that pass CLIP's 77-token limit, and score each
 # genre's pairs with the layer-12 EOS vectors the chapter already embedded:
 
-# %%
+# %% tags=["raises-exception"]
 import pandas as pd
 
 from cvsp import data, metrics

@@ -92,7 +92,9 @@ session = notebook.start("05_reproducing_the_reproduction")
 
 # %%
 sts_text = data.fetch("stsb", session.settings).read_text(encoding="utf-8")
-measured = fidelity.measure(session.embedders, sts_text, session.models["clip"].tokenizer)
+measured = session.table(
+    fidelity.measure, session.embedders, sts_text, session.models["clip"].tokenizer
+)
 largest = fidelity.largest(measured.effects)
 
 # %% tags=["remove-cell"]
@@ -268,7 +270,7 @@ print("sentence2:", repr(broken["sentence2"])[:300], "...")
 # cosine is written as text the way the released code's stacking writes it (float32,
 # shortest decimal):
 
-# %%
+# %% tags=["raises-exception"]
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata

@@ -85,7 +85,7 @@ glue("n_sentences", len(session.sentences.sentences))
 # (`cvsp.geometry.rogue_shares`).
 
 # %%
-rogue = experiments.rogue_dimensions(session.embedders, session.sentences)
+rogue = session.table(experiments.rogue_dimensions, session.embedders, session.sentences)
 
 # %% tags=["remove-cell"]
 top = rogue.set_index(["model", "variant", "layer"])
@@ -93,7 +93,7 @@ glue("rogue_gpt2_top3", top.loc[("gpt2", "random_token", "12"), "top3_share"])
 glue("rogue_clip_top3", top.loc[("clip", "random_token", "12"), "top3_share"])
 glue("rogue_gpt2_dims", ", ".join(map(str, top.loc[("gpt2", "random_token", "12"), "top3_dims"])))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Share of the CWE self-similarity carried by the single largest dimension (top1) and the three largest (top3), per layer. A share near 1 means a few coordinates make the embeddings look alike.", "name": "fig-rogue"}, "image": {"alt": "Line charts, one per model: the share of the token self-similarity carried by the largest one and three dimensions (vertical axis, 0 to 1) in each layer from 0 to 12, two lines per chart."}}
+# %% mystnb={"figure": {"caption": "Share of the CWE self-similarity carried by the single largest dimension (top1) and the three largest (top3), per layer. A share near 1 means a few coordinates make the embeddings look alike.", "name": "fig-rogue"}, "image": {"alt": "Line charts, one per model: the share of the token self-similarity carried by the largest one and three dimensions (vertical axis, 0 to 1) in each layer from 0 to 12, two lines per chart."}} tags=["hide-input"]
 shares = rogue[rogue["variant"] == "random_token"].melt(
     id_vars=["model", "layer"],
     value_vars=["top1_share", "top3_share"],
@@ -141,16 +141,19 @@ table.query("layer in ['0', '6', '12']").set_index(["model", "variant", "layer"]
 # CWEs of those sentences, since RG65 has fewer words than dimensions.
 
 # %%
-maps = {}  # each fitted map is kept here and reused by the calls below
-post = experiments.postprocessed(session.embedders, session.words, session.sentences, maps=maps)
-intervals = experiments.postprocessed_sts_intervals(
+maps = {"maps": {}}  # each fitted map is kept here and reused by the calls below
+post = session.table(
+    experiments.postprocessed, session.embedders, session.words, session.sentences, unkeyed=maps
+)
+intervals = session.table(
+    experiments.postprocessed_sts_intervals,
     session.embedders,
     session.sentences,
     BootstrapSettings(replicates=session.settings.bootstrap),
-    maps=maps,
+    unkeyed=maps,
 )
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}, "image": {"alt": "Two line charts side by side, GPT-2 and CLIP: Spearman correlation with the STS scores (vertical axis) of the EOS token in each layer from 0 to 12, one line for each post-processing (none, centring, z-scoring, removing the top components, whitening)."}}
+# %% mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token in each layer after each post-processing (fitted on the unlabelled STS sentences). 'none' is the curve of chapter 3.", "name": "fig-postprocessing"}, "image": {"alt": "Two line charts side by side, GPT-2 and CLIP: Spearman correlation with the STS scores (vertical axis) of the EOS token in each layer from 0 to 12, one line for each post-processing (none, centring, z-scoring, removing the top components, whitening)."}} tags=["hide-input"]
 eos = post.query("result == 'sts' and variant == 'eos'")
 notebook.show(
     plots.layer_lines(
@@ -219,8 +222,13 @@ words.groupby(["task", "transform", "model"])["value"].max().unstack(["model"]).
 # back) gives, for the EOS tokens:
 
 # %%
-cross = experiments.postprocessed(
-    session.embedders, session.words, session.sentences, cross_fit=True, maps=maps
+cross = session.table(
+    experiments.postprocessed,
+    session.embedders,
+    session.words,
+    session.sentences,
+    cross_fit=True,
+    unkeyed=maps,
 )
 
 # %% tags=["hide-input"]
@@ -242,10 +250,10 @@ both.groupby(["model", "variant", "transform"])[["value", "value_cross"]].max().
 # How many directions to remove? The sweep of all-but-the-top at the top layer, $D$ = 0
 # (centring) to 20:
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token at layer 12 after removing the top D principal components (D = 0 is centring). The dotted lines mark D = 8 (GPT-2) and D = 5 (CLIP).", "name": "fig-abtt-sweep"}, "image": {"alt": "Line chart: Spearman correlation with the STS scores (vertical axis) at layer 12 against the number of principal components removed (horizontal axis, from 0), a red GPT-2 line and a blue CLIP line, with dotted vertical lines at 8 and 5."}}
+# %% mystnb={"figure": {"caption": "STS Spearman's rho of the EOS token at layer 12 after removing the top D principal components (D = 0 is centring). The dotted lines mark D = 8 (GPT-2) and D = 5 (CLIP).", "name": "fig-abtt-sweep"}, "image": {"alt": "Line chart: Spearman correlation with the STS scores (vertical axis) at layer 12 against the number of principal components removed (horizontal axis, from 0), a red GPT-2 line and a blue CLIP line, with dotted vertical lines at 8 and 5."}} tags=["hide-input"]
 import matplotlib.pyplot as plt  # noqa: E402
 
-sweep = experiments.abtt_sweep(session.embedders, session.sentences)
+sweep = session.table(experiments.abtt_sweep, session.embedders, session.sentences)
 fig, ax = plt.subplots(figsize=(6.2, 3.6))
 for model, rows in sweep.groupby("model", sort=False):
     style = plots.STYLE[model]
@@ -287,8 +295,9 @@ notebook.show(fig)
 # in blocks so that no $n \times n$ matrix is held.
 
 # %%
-plane = experiments.alignment_uniformity(session.embedders, session.sentences)
-plane_at_least = experiments.alignment_uniformity(
+plane = session.table(experiments.alignment_uniformity, session.embedders, session.sentences)
+plane_at_least = session.table(
+    experiments.alignment_uniformity,
     session.embedders,
     session.sentences,
     strict=False,
@@ -303,7 +312,7 @@ glue("uniform_gpt2_top", at.loc[("gpt2", "eos", "12"), "uniformity"])
 glue("uniform_clip_top", at.loc[("clip", "eos", "12"), "uniformity"])
 glue("align_shift", float((plane["alignment"] - plane_at_least["alignment"]).abs().max()))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Each layer of each model and token choice in the alignment-uniformity plane (STS pairs with gold above 4 as positives). Markers grow from layer 0 to layer 12; lower-left is better on both.", "name": "fig-align-uniform"}, "image": {"alt": "Scatter plot: uniformity on the horizontal axis and alignment on the vertical axis, lower meaning better on both; each model and token choice is a chain of points, red for GPT-2 and blue for CLIP, whose markers grow from layer 0 to layer 12."}}
+# %% mystnb={"figure": {"caption": "Each layer of each model and token choice in the alignment-uniformity plane (STS pairs with gold above 4 as positives). Markers grow from layer 0 to layer 12; lower-left is better on both.", "name": "fig-align-uniform"}, "image": {"alt": "Scatter plot: uniformity on the horizontal axis and alignment on the vertical axis, lower meaning better on both; each model and token choice is a chain of points, red for GPT-2 and blue for CLIP, whose markers grow from layer 0 to layer 12."}} tags=["hide-input"]
 notebook.show(plots.alignment_uniformity_figure(plane, session.stand_in))
 
 # %% [markdown]
@@ -324,9 +333,14 @@ notebook.show(plots.alignment_uniformity_figure(plane, session.stand_in))
 # shuffled (3 shuffles of 500 sentences, seeded) is 1 for a bag-of-words encoder.
 
 # %%
-overlap_rho, overlap = experiments.lexical_overlap(session.embedders, session.sentences)
-shuffles = experiments.shuffled_similarity(
-    session.embedders, session.sentences, session.models["clip"].tokenizer
+overlap_rho, overlap = session.table(
+    experiments.lexical_overlap, session.embedders, session.sentences
+)
+shuffles = session.table(
+    experiments.shuffled_similarity,
+    session.embedders,
+    session.sentences,
+    session.models["clip"].tokenizer,
 )
 
 # %% tags=["remove-cell"]
@@ -339,7 +353,7 @@ shuffled_eos = shuffles.query("variant == 'eos'").set_index(["model", "layer"])[
 glue("shuffle_clip_top", shuffled_eos[("clip", "12")])
 glue("shuffle_gpt2_top", shuffled_eos[("gpt2", "12")])
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Left of each pair of panels: Spearman's rho with STS gold (solid) and the partial rho controlling for word overlap (dashed), per layer, EOS token. The grey line is the overlap's own rho with gold.", "name": "fig-overlap"}, "image": {"alt": "Pairs of line charts, one pair per model: Spearman correlation with the STS scores (solid) and the partial correlation controlling for word overlap (dashed) of the EOS token in each layer from 0 to 12, with a grey horizontal line for the overlap's own correlation."}}
+# %% mystnb={"figure": {"caption": "Left of each pair of panels: Spearman's rho with STS gold (solid) and the partial rho controlling for word overlap (dashed), per layer, EOS token. The grey line is the overlap's own rho with gold.", "name": "fig-overlap"}, "image": {"alt": "Pairs of line charts, one pair per model: Spearman correlation with the STS scores (solid) and the partial correlation controlling for word overlap (dashed) of the EOS token in each layer from 0 to 12, with a grey horizontal line for the overlap's own correlation."}} tags=["hide-input"]
 long = overlap.query("variant == 'eos'").melt(
     id_vars=["model", "layer"],
     value_vars=["rho", "partial"],
@@ -366,7 +380,7 @@ notebook.show(
 # {glue:text}`shuffle_clip_top:.3f` in CLIP's top EOS layer and
 # {glue:text}`shuffle_gpt2_top:.3f` in GPT-2's.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Mean cosine between a sentence and its word-shuffled copies, per layer and token choice (1 would be a bag of words). Over the same sentences, the self-similarity of unrelated sentences is the baseline to compare with (chapter 4).", "name": "fig-shuffle"}, "image": {"alt": "Line charts, one per model: the mean cosine between a sentence and its word-shuffled copies (vertical axis, up to 1) in each layer from 0 to 12, one line per token choice."}}
+# %% mystnb={"figure": {"caption": "Mean cosine between a sentence and its word-shuffled copies, per layer and token choice (1 would be a bag of words). Over the same sentences, the self-similarity of unrelated sentences is the baseline to compare with (chapter 4).", "name": "fig-shuffle"}, "image": {"alt": "Line charts, one per model: the mean cosine between a sentence and its word-shuffled copies (vertical axis, up to 1) in each layer from 0 to 12, one line per token choice."}} tags=["hide-input"]
 notebook.show(
     plots.layer_lines(
         shuffles,
@@ -411,7 +425,7 @@ notebook.show(
 # Each token choice has its own three largest dimensions (the `top3_dims` column of the
 # table above); zero them in the layer-12 vectors:
 
-# %%
+# %% tags=["raises-exception"]
 import numpy as np
 
 from cvsp import metrics
@@ -456,7 +470,7 @@ pd.DataFrame(rows, columns=columns).set_index(["variant", "vectors"]).round(4)
 # Alignment only needs the positive pairs, so it is cheap to recompute (uniformity does
 # not depend on the threshold); at layer 12, for every model and token choice:
 
-# %%
+# %% tags=["raises-exception"]
 import pandas as pd
 
 from cvsp import geometry

@@ -97,7 +97,7 @@ session.models_table()
 
 # %%
 scores = session.with_intervals(
-    experiments.run_all(session.embedders, session.words, session.sentences)
+    session.table(experiments.run_all, session.embedders, session.words, session.sentences)
 )
 intervals, contrasts = session.contrasts
 
@@ -112,7 +112,7 @@ intervals, contrasts = session.contrasts
 import matplotlib.pyplot as plt  # noqa: E402
 
 sentence_token = {
-    key: experiments.SENTENCE_TOKEN[m.spec.family] for key, m in session.models.items()
+    key: experiments.SENTENCE_TOKEN[session.models.spec(key).family] for key in session.models
 }
 fig, axes = plt.subplots(1, 2, figsize=(11.5, 4.4))
 for ax, (result, task) in zip(axes, (("cwe_self_similarity", "sts_sentences"), ("sts", "stsb"))):
@@ -240,8 +240,11 @@ shown.pivot_table(
 # varied between implementations, so we give both readings.
 
 # %%
-anchors = experiments.anchor_scores(
-    session.embedders, session.sentences, BootstrapSettings(replicates=session.settings.bootstrap)
+anchors = session.table(
+    experiments.anchor_scores,
+    session.embedders,
+    session.sentences,
+    BootstrapSettings(replicates=session.settings.bootstrap),
 )
 
 # %% tags=["hide-input"]
@@ -277,7 +280,7 @@ glue("n_pairs", len(session.sentences.pairs))
 # sentence token).
 
 # %%
-plane = experiments.alignment_uniformity(session.embedders, session.sentences)
+plane = session.table(experiments.alignment_uniformity, session.embedders, session.sentences)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Alignment (STS pairs with gold above 4) against uniformity, each layer a point from layer 0 (small) to 12 (large), for the sentence token of each model (EOS, or [CLS] for the BERT family). Lower-left is better on both.", "name": "fig-contrast-plane"}, "image": {"alt": "Scatter plot: uniformity on the horizontal axis and alignment on the vertical axis, lower meaning better on both; each of the five models is a chain of points in its own colour, markers growing from layer 0 to layer 12."}}
 tokens = plane[[v == sentence_token[m] for m, v in zip(plane["model"], plane["variant"])]]

@@ -63,13 +63,13 @@ import pandas as pd
 
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
-from cvsp.tokens import encode
+from cvsp.tokens import cut_count
 
 session = notebook.start("08_beyond_one_clip")
 glue("weights", session.weights_label())
 LABELS = {key: plots.style(key)["label"] for key in session.models}
 DEPTHS = experiments.depths_of(session.embedders)
-FAMILY = {key: m.spec.family for key, m in session.models.items()}
+FAMILY = {key: session.models.spec(key).family for key in session.models}
 
 # %% [markdown]
 # All numbers on this page come from {glue:text}`weights`: these files, read at these
@@ -99,9 +99,7 @@ session.models_table()
 # each model's config: GPT-2 medium has 25 hidden states (0 to 24), the others 13.
 
 # %% tags=["remove-cell"]
-cut = sum(
-    e.cut > 0 for e in encode(session.models["siglip"], session.sentences.sentences, "siglip")
-)
+cut = session.table(cut_count, session.models["siglip"], session.sentences.sentences, "siglip")
 glue("siglip_cut", cut)
 glue("n_sentences", len(session.sentences.sentences))
 

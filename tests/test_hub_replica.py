@@ -637,3 +637,36 @@ def test_beyond_rerun_offline_from_the_caches_is_byte_identical(beyond_run, tmp_
     assert {k: m["weights_sha256"] for k, m in again.items()} == {
         k: m["weights_sha256"] for k, m in first.items()
     }
+
+
+FACTS = """
+from cvsp import facts
+from cvsp.embeddings import Embedder
+from cvsp.hub import resolve_all
+from cvsp.models import load_models
+from cvsp.registry import MODEL_SETS, spec_for
+from cvsp.settings import Settings
+
+settings = Settings.from_env()
+specs = [spec_for(key) for key in MODEL_SETS["beyond"]]
+resolved = resolve_all(specs, settings)
+loaded = load_models(settings, tuple(specs), resolved=resolved)
+for spec in specs:
+    commit, online = resolved[spec.key][1]
+    assert facts.of_hub(spec, commit, online) == Embedder(loaded[spec.key]).facts, spec.key
+print("the same facts:", len(specs))
+"""
+
+
+@pytest.mark.slow
+def test_facts_read_from_the_hub_cache_are_the_loaded_models(beyond_run):
+    """Offline, from the hub cache the beyond run filled: each model's facts, read from its
+    commit and config.json alone (two-tower, GPT-2 and GPT-2 medium's 24 blocks among them),
+    are those of the model loaded, so a page that reads its tables names them rightly."""
+    root, _, stopped = beyond_run
+    env = _env(stopped, root / "hf", root / "cache", HF_HUB_OFFLINE="1")
+    done = subprocess.run(
+        [sys.executable, "-c", FACTS], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert done.stdout.strip() == "the same facts: 6"

@@ -209,7 +209,10 @@ def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path
     assert printed.startswith("cvsp preflight: chapter 7: no download (stand-ins)")
     assert list(session.models) == ["gpt2", "clip", "bert", "simcse_unsup", "simcse_sup"]
     assert session.models.loaded == ()  # the preflight line came before any model
-    assert session.embedders["bert"].forward.model.spec.key == "bert"
+    bert = session.embedders["bert"]
+    assert bert.fingerprint.startswith("stand-in:bert:small:") and bert.blocks == 12
+    assert session.models.loaded == ()  # an embedder names its model by its facts alone
+    assert bert(["a dog runs"], ["cls"])["cls"].values.shape == (1, 13, 64)
     assert session.models.loaded == ("bert",)
     session.sentences  # noqa: B018 (CLIP's tokenizer cuts the sentences)
     assert session.models.loaded == ("bert", "clip")
@@ -225,7 +228,7 @@ CHAPTER_ALONE = """
 import sys
 from cvsp import notebook
 session = notebook.start("01_cwe_anisotropy")
-session.models["gpt2"]
+session.models["gpt2"].model
 print("loaded:", ",".join(session.models.loaded))
 """
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
+import os
+import re
+import shutil
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from support.fakes import WordEmbedder, sentence_data
+from support.runs import ROOT
 
 from cvsp import cache, experiments, intervals
 from cvsp.cache import MANIFEST, DiskStore
@@ -179,8 +185,10 @@ def test_a_bundle_describes_the_models_the_build_ran_well_enough_to_make_its_key
 ):
     """The ledger notes each model an embedder ran; the manifest carries its facts, and a
     model described by them makes the same cache keys and layers but has no vectors."""
-    from cvsp.cached import ComputeNeeded, Described
+    from cvsp.cached import CachedEmbedder
     from cvsp.embeddings import cached
+    from cvsp.facts import Described
+    from cvsp.lazy import ComputeNeeded, Deferred, refuse
 
     built = DiskStore(tmp_path / "cache", ledger=tmp_path / "ledger.jsonl")
     embedders = {key: cached(m, built, seed=3, progress=False) for key, m in small_models.items()}
@@ -194,5 +202,143 @@ def test_a_bundle_describes_the_models_the_build_ran_well_enough_to_make_its_key
         for variant in ("random_token", "eos", "mean"):
             assert described.layers(variant) == embedder.layers(variant)
             assert described.key(texts, variant) == embedder.key(texts, variant)
+        assert described.width == embedder.forward.width
+        replayed = CachedEmbedder(Deferred(described, key, refuse(f"{key}'s vectors")), built)
         with pytest.raises(ComputeNeeded, match=f"needs {key}'s vectors.*compute mode"):
-            described(texts, ["eos"])
+            replayed(texts, ["eos"])
+    stored = CachedEmbedder(
+        Deferred(Described(**manifest["models"]["gpt2"]), "", refuse("")), built
+    )
+    np.testing.assert_array_equal(  # what is stored is read without a model
+        stored(texts, ["random_token"])["random_token"].values,
+        embedders["gpt2"](texts, ["random_token"])["random_token"].values,
+    )
+
+
+# a package named torch that cannot be imported: a replayed chapter must not need it
+NO_TORCH = 'raise ImportError("torch is unimportable here: a replayed chapter must not need it")\n'
+# what differs between two runs of one figure or table and says nothing of its content
+VOLATILE = [
+    (r"<dc:date>[^<]*</dc:date>", ""),
+    (r"\b[pm][0-9a-f]{10}\b", "ID"),  # matplotlib's random SVG ids
+    (r"T_[0-9a-f]{5}_?", "T_ID_"),  # pandas Styler's table id
+    (r" at 0x[0-9a-f]+>", " at ADDR>"),
+]
+
+
+def _shown(cell) -> list:
+    """What a code cell shows (tables, figures, glued values, printed lines); not what the
+    session's first cell prints (replaying, in place of the preflight's line), nor
+    warnings (the book leaves them out)."""
+    shown = []
+    for output in cell.get("outputs", []):
+        if output.get("name") == "stdout" and "notebook.start(" not in cell.source:
+            shown.append((output["name"], output["text"]))
+        if output["output_type"] in ("display_data", "execute_result"):
+            for mime, value in sorted(output["data"].items()):
+                value = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+                for pattern, replacement in VOLATILE:
+                    value = re.sub(pattern, replacement, value)
+                shown.append((mime, value))
+    return shown
+
+
+def _executed_pages(output: Path) -> dict[str, object]:
+    """``chapter name -> executed notebook`` of the book built in ``output``."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(output / "_build" / ".jupyter_cache")
+    return {
+        Path(record.uri).stem: cache.get_cache_bundle(record.pk).nb
+        for record in cache.list_cache_records()
+        if record.uri.endswith(".ipynb")
+    }
+
+
+def _replay_chapter(path: Path, env: dict[str, str]):
+    """``path`` executed in a kernel with ``env``, as Jupyter's Run All does: an error
+    stops it, but in a cell tagged ``raises-exception``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    folder = {"metadata": {"path": str(path.parent)}}
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3", resources=folder)
+    client.execute(env=env)
+    return notebook
+
+
+@pytest.fixture
+def site(built_book, tmp_path):
+    """A copy of the stand-in book's site over HTTP on 127.0.0.1, as the site publishes it."""
+    html = tmp_path / "html"
+    shutil.copytree(built_book[0] / "_build" / "html", html)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield html, f"http://127.0.0.1:{server.server_address[1]}/replay/"
+    server.shutdown()
+
+
+def _replay_env(built_env: dict[str, str], url: str, root: Path) -> dict[str, str]:
+    """A student's environment: the bundle's address, an empty cache, no torch."""
+    (root / "blocked" / "torch").mkdir(parents=True)
+    (root / "blocked" / "torch" / "__init__.py").write_text(NO_TORCH)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CVSP_", "HF_"))}
+    return dict(
+        env,
+        CVSP_REPLAY=url,
+        CVSP_CACHE_DIR=str(root / "cache"),
+        CVSP_DATA_DIR=built_env["CVSP_DATA_DIR"],
+        HF_HOME=str(root / "hf"),
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join(
+            [str(root / "blocked"), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+        MPLBACKEND="Agg",
+    )
+
+
+@pytest.mark.slow
+def test_every_chapter_replays_from_the_published_site_without_models_or_torch(
+    built_book, site, tmp_path
+):
+    """Each chapter executed with ``CVSP_REPLAY`` at the served site, torch unimportable
+    and an empty cache: it finishes, shows every table, figure and glued number its page
+    shows, and a cell that needs vectors says in one sentence that it needs compute mode.
+    A bundle file with one byte appended stops a chapter with the sentence naming it."""
+    html, url = site
+    env = _replay_env(built_book[1], url, tmp_path)
+    pages = _executed_pages(built_book[0])
+    needs_compute = {}
+    for path in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        replayed = _replay_chapter(path, env)
+        built = [c for c in pages[path.stem].cells if c.cell_type == "code"]
+        cells = [c for c in replayed.cells if c.cell_type == "code"]
+        assert len(cells) == len(built), path.name
+        for number, (mine, page) in enumerate(zip(cells, built, strict=True)):
+            said = [o["text"] for o in mine.get("outputs", []) if o.get("name") == "stderr"]
+            if any("unset CVSP_REPLAY" in text for text in said):  # one sentence, no traceback
+                assert [o["output_type"] for o in mine.outputs] == ["stream"], (path.name, number)
+                assert re.fullmatch(r"This cell needs [^\n]+ compute mode [^\n]+\.\n", said[0])
+                assert "raises-exception" in mine.metadata.get("tags", []), (path.name, number)
+                needs_compute.setdefault(path.stem, []).append(number)
+                continue
+            assert _shown(mine) == _shown(page), (path.name, number, mine.source[:200])
+        assert "replaying the tables of the build" in json.dumps(cells[1].get("outputs"))
+    # exercises that read raw vectors; every chapter's own cells replay
+    assert sum(map(len, needs_compute.values())) <= 12, needs_compute
+
+    manifest = json.loads((html / "replay" / MANIFEST).read_text())
+    for name in manifest["files"]:
+        with (html / "replay" / name).open("ab") as stream:
+            stream.write(b"\n")
+    from nbclient.exceptions import CellExecutionError
+
+    with pytest.raises(CellExecutionError) as failed:
+        _replay_chapter(ROOT / "notebooks" / "01_cwe_anisotropy.ipynb", env)
+    named = re.search(
+        r"The replay bundle's file (\S+) does not match the sha256", str(failed.value)
+    )
+    assert named and named.group(1) in manifest["files"], str(failed.value)[-2000:]

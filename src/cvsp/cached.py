@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from cvsp import cache
 from cvsp.cache import Store, texts_digest
-from cvsp.tokens import RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, check_texts, layers_for
+from cvsp.tokens import RANDOM_RULES, VARIANTS, EmbeddingError, Encoded, check_texts
+
+if TYPE_CHECKING:  # the facts' type only: facts imports this module's key function
+    from cvsp.facts import Described
 
 CACHE_FORMAT = 1  # raised when the way vectors are read changes: every embedding is run again
 KIND = "embeddings"
@@ -116,36 +119,6 @@ def _key(model: ModelFacts, form: str, selector: str, digest: str, seed: int | N
         seed=drawn,
         texts=digest,
     )
-
-
-class ComputeNeeded(RuntimeError):
-    """A replayed page asked for vectors, which only the models give."""
-
-
-@dataclass(frozen=True)
-class Described:
-    """A model by its facts alone, as a replay bundle's manifest gives them: an
-    :class:`EmbedderLike` whose tables come from the bundle and that has no vectors."""
-
-    name: str  # the registry's key, e.g. "gpt2"
-    family: str
-    seed: int
-    fingerprint: str
-    blocks: int
-    pooler: bool = False
-
-    def layers(self, variant: str) -> tuple[str, ...]:
-        return layers_for(self.family, variant, self.pooler, self.blocks)
-
-    def key(self, texts: Sequence[str], variant: str, seed: int | None = None) -> str:
-        return embedding_key(self, texts, variant, seed)
-
-    def __call__(self, texts: Sequence[str], variants: Sequence[str]) -> dict[str, LayerEmbeddings]:
-        raise ComputeNeeded(
-            f"This cell needs {self.name}'s vectors, which a replayed chapter does not have: "
-            "run it in compute mode (unset CVSP_REPLAY; the chapter's first cell says what "
-            "the models cost)."
-        )
 
 
 @dataclass

@@ -25,7 +25,8 @@ import torch
 from tqdm.auto import tqdm
 
 from cvsp.cache import Store
-from cvsp.cached import CachedEmbedder, Described
+from cvsp.cached import CachedEmbedder
+from cvsp.facts import Described
 from cvsp.models import LoadedModel
 from cvsp.storage import append_record
 from cvsp.tokens import (
@@ -181,7 +182,7 @@ class Embedder:
         """What a replayed page knows of this model (:class:`cvsp.cached.Described`)."""
         spec = self.model.spec
         return Described(
-            spec.key, spec.family, self.seed, self.fingerprint, self.blocks, spec.pooler
+            spec.key, spec.family, self.seed, self.fingerprint, self.blocks, spec.pooler, self.width
         )
 
     @property

@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from cvsp import cache, experiments
-from cvsp.cache import texts_digest
 from cvsp.replay import store_for
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
@@ -33,16 +32,8 @@ UNCERTAINTY_FORMAT = 1
 
 def _inputs_digests(words, sentences) -> dict[str, object]:
     """The digests of the word lists, word pairs, sentences and STS pairs (part of every
-    cache key below; about 0.3 s, so computed once where several keys need them)."""
-    return {
-        "words": texts_digest(words.vocabulary()),
-        "pairs": {
-            t: texts_digest(f.astype(str).agg("\t".join, axis=1).tolist())
-            for t, f in words.pairs.items()
-        },
-        "sentences": texts_digest(sentences.sentences),
-        "sts": texts_digest(sentences.pairs.astype(str).agg("\t".join, axis=1).tolist()),
-    }
+    cache key below; computed once per input)."""
+    return {**words.digests(), **sentences.digests()}
 
 
 def _uncertainty_key(

@@ -29,6 +29,7 @@ from transformers import (
     SiglipTextModel,
 )
 
+from cvsp.facts import hub_fingerprint, standin_fingerprint
 from cvsp.hub import (
     cached_commit,
     offline_message,
@@ -80,9 +81,10 @@ class LoadedModel:
     def fingerprint(self) -> str:
         """Identifies the exact weights, for cache keys."""
         if self.is_stand_in:
-            sized = "" if self.standin_size in (None, "full") else f":{self.standin_size}"
-            return f"stand-in:{self.spec.key}{sized}:seed{self.standin_seed}:{self.weights_sha256}"
-        return f"{self.spec.hub_id}@{self.commit or self.revision}"
+            return standin_fingerprint(
+                self.spec, self.standin_seed, self.standin_size, self.weights_sha256
+            )
+        return hub_fingerprint(self.spec, self.commit or self.revision)
 
     def provenance(self) -> dict[str, Any]:
         return {

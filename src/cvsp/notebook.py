@@ -2,29 +2,34 @@
 
 Every chapter starts with :func:`start`. The models come from ``CVSP_MODELS`` (real by
 default, stand-ins on request) and the embeddings from the cache shared with ``cvsp
-reproduce`` and the other chapters, so no forward pass is run twice.
+reproduce`` and the other chapters, so no forward pass is run twice; what a chapter
+computes from them it keeps there too (:meth:`Session.table`), so a page run again, or
+replayed from a published build (``CVSP_REPLAY``), reads its tables and loads no model.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from cvsp import costs, data, experiments, paper
+from cvsp import costs, data, experiments, facts, paper
+from cvsp.cache import Store
 from cvsp.cached import CachedEmbedder
-from cvsp.hub import resolve_all
+from cvsp.facts import Described
 from cvsp.intervals import beyond_tables, contrast_tables, uncertainty
 from cvsp.intervals import results as cached_results
-from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS, ModelSpec, spec_for
-from cvsp.replay import store_for
+from cvsp.lazy import ComputeNeeded, LazyEmbedders, LazyModels
+from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS
+from cvsp.replay import ReplayStore, store_for
 from cvsp.reproduce import (
     STAND_IN_WARNING,
     Run,
@@ -33,100 +38,37 @@ from cvsp.reproduce import (
 )
 from cvsp.settings import Settings
 from cvsp.stats import BootstrapSettings
-
-if TYPE_CHECKING:  # for the annotations only: models imports torch
-    from cvsp.models import LoadedModel
+from cvsp.tabled import cached_call
 
 INTERVAL_KEY = ["result", "model", "variant", "task", "layer"]
 
 
-class LazyModels(Mapping[str, "LoadedModel"]):
-    """The models of a chapter, each loaded when a cell first uses it (real weights are
-    downloaded then). Every key, and for real models every revision, is checked when the
-    mapping is made, as :func:`~cvsp.models.load_models` does, so that a refusal comes
-    first. ``spec(key)`` answers without loading."""
-
-    def __init__(self, settings: Settings, keys: tuple[str, ...]) -> None:
-        self._specs = {spec.key: spec for spec in map(spec_for, keys)}
-        self._settings = settings
-        self._resolved = (
-            None if settings.is_stand_in else resolve_all(list(self._specs.values()), settings)
-        )
-        self._loaded: dict[str, LoadedModel] = {}
-
-    def __getitem__(self, key: str) -> LoadedModel:
-        if key not in self._loaded:
-            from cvsp.models import load_models  # torch: when a cell first uses the model
-
-            resolved = None if self._resolved is None else {key: self._resolved[key]}
-            self._loaded[key] = load_models(self._settings, (self._specs[key],), resolved=resolved)[
-                key
-            ]
-        return self._loaded[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._specs)
-
-    def __len__(self) -> int:
-        return len(self._specs)
-
-    def spec(self, key: str) -> ModelSpec:
-        return self._specs[key]
-
-    @property
-    def loaded(self) -> tuple[str, ...]:
-        """The keys of the models loaded so far, in the order they were."""
-        return tuple(self._loaded)
-
-
-class LazyEmbedders(Mapping[str, CachedEmbedder]):
-    """One :class:`~cvsp.cached.CachedEmbedder` per model of ``models``, made (and its
-    model loaded) when first used."""
-
-    def __init__(
-        self,
-        models: Mapping[str, LoadedModel],
-        settings: Settings,
-        seed: int = 0,
-        progress: bool = False,
-    ) -> None:
-        self._models, self._settings, self._store = models, settings, store_for(settings)
-        self._seed, self._progress = seed, progress
-        self._made: dict[str, CachedEmbedder] = {}
-
-    def __getitem__(self, key: str) -> CachedEmbedder:
-        if key not in self._made:
-            from cvsp.embeddings import cached  # torch: when a cell first uses the model
-
-            self._made[key] = cached(
-                self._models[key],
-                self._store,
-                seed=self._seed,
-                progress=self._progress,
-                trace=self._settings.trace,
-            )
-        return self._made[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._models)
-
-    def __len__(self) -> int:
-        return len(self._models)
-
-
 @dataclass
 class Session:
-    """What a chapter needs: settings, its models and their cached embedders (with
-    :func:`start`, each model is loaded when a cell first uses it)."""
+    """What a chapter needs: settings, its models, their cached embedders and the store
+    its values are kept in (with :func:`start`, a model is loaded when a cell first needs
+    what only it has; a replayed chapter loads none)."""
 
     settings: Settings
-    models: Mapping[str, LoadedModel]
+    models: LazyModels
     embedders: Mapping[str, CachedEmbedder]
     seed: int = 0
+    store: Store | None = None
+
+    @property
+    def replayed(self) -> ReplayStore | None:
+        """The replay bundle this session reads, if it replays one."""
+        return self.store if isinstance(self.store, ReplayStore) else None
 
     @property
     def stand_in(self) -> bool:
-        return self.settings.is_stand_in
+        """Whether its numbers come from stand-ins (a replayed bundle's, as it was built)."""
+        return self.replayed.stand_in if self.replayed else self.settings.is_stand_in
+
+    def table(self, function: Callable, *args: Any, unkeyed: dict | None = None, **kwargs: Any):
+        """``function(*args, **kwargs)``, computed once and kept in the store as tables
+        (:func:`cvsp.tabled.cached_call`): what a replayed chapter reads instead."""
+        return cached_call(self.store, function, *args, unkeyed=unkeyed, **kwargs)
 
     @cached_property
     def words(self) -> experiments.WordData:
@@ -134,9 +76,9 @@ class Session:
 
     @cached_property
     def sentences(self) -> experiments.SentenceData:
-        return experiments.prepare_sentences(
-            data.load_sts(self.settings), self.models["clip"].tokenizer
-        )
+        """The STS pairs and sentences that fit CLIP's context (its tokenizer decides, once)."""
+        sts = data.load_sts(self.settings)
+        return self.table(experiments.prepare_sentences, sts, self.models["clip"].tokenizer)
 
     @cached_property
     def uncertainty(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -194,22 +136,26 @@ class Session:
 
     def reproduction(self) -> Run:
         """Everything ``cvsp reproduce`` computes, with this session's models (from the cache)."""
-        return run(self.settings, seed=self.seed, progress=False, models=self.models)
+        models = {key: self.models.load(key) for key in self.models}
+        return run(self.settings, seed=self.seed, progress=False, models=models)
 
     def models_table(self, digits: int | None = 16) -> pd.DataFrame:
         """The weights of this session's models (:func:`models_table`): full commits, and
-        the sha256 of the weights to ``digits`` characters (``provenance.json`` has them whole)."""
-        return models_table({key: model.provenance() for key, model in self.models.items()}, digits)
+        the sha256 of the weights to ``digits`` characters (``provenance.json`` has them
+        whole); kept with the chapter's tables, so a later run loads no model for it."""
+        described = [self.models.facts(key) for key in self.models]
+        return self.table(_provenance_table, described, digits, unkeyed={"models": self.models})
 
     def weights_label(self) -> str:
-        """How the figures and tables of this run describe the weights."""
-        if self.stand_in:
-            small = any(m.standin_size == "small" for m in self.models.values())
-            return f"{'small ' if small else ''}stand-in models (random weights)"
-        commits = ", ".join(
-            f"{m.spec.hub_id}@{(m.commit or m.revision or '')[:7]}" for m in self.models.values()
-        )
-        return f"pretrained models ({commits})"
+        """How the figures and tables of this run describe the weights (from their facts)."""
+        return facts.weights_label([self.models.facts(key) for key in self.models])
+
+
+def _provenance_table(
+    described: list[Described], digits: int | None, models: LazyModels
+) -> pd.DataFrame:
+    """:func:`models_table` of ``models`` (``described``: their facts, the table's key)."""
+    return models_table({d.name: models[d.name].provenance() for d in described}, digits)
 
 
 def _size_note(model: dict[str, Any]) -> str:
@@ -260,20 +206,45 @@ def start(
     progress: bool = False,
     model_set: str | None = None,
 ) -> Session:
-    """Load the models of a chapter (:data:`cvsp.registry.CHAPTERS` names its model set;
-    ``model_set`` or, by default, the paper's two otherwise) as ``CVSP_MODELS`` says and
-    return a :class:`Session`. A chapter first prints what it will download, store and take
-    (:mod:`cvsp.costs`, the preflight's line). Revisions are checked at once; each model
-    is loaded (for real weights, downloaded) when a cell first uses it."""
+    """The :class:`Session` of a chapter (:data:`cvsp.registry.CHAPTERS` names its model
+    set; ``model_set`` or, by default, the paper's two otherwise), with the models
+    ``CVSP_MODELS`` says. A chapter first prints what it will download, store and take
+    (:mod:`cvsp.costs`, the preflight's line). Revisions are checked at once; a model is
+    loaded (for real weights, downloaded) when a cell first needs what only it has. With
+    ``CVSP_REPLAY`` the chapter reads the bundle it names and loads no model."""
     settings = settings or Settings.from_env()
     chosen = model_set or (CHAPTERS[chapter] if chapter else "paper")
-    if chapter:
+    store = store_for(settings)
+    replayed = store if isinstance(store, ReplayStore) else None
+    if replayed:  # the bootstrap the build ran (part of the intervals' keys)
+        settings = settings.with_(bootstrap=int(replayed.manifest["build"]["bootstrap"]))
+        print(f"cvsp: replaying the tables of the build at {replayed.source}; no model runs.")
+        _say_compute_needed_in_one_sentence()
+    elif chapter:
         print(_preflight_line(chapter, settings))
-    models = LazyModels(settings, MODEL_SETS[chosen])
-    session = Session(settings, models, LazyEmbedders(models, settings, seed, progress), seed)
+    described = {k: Described(**f) for k, f in replayed.models(seed).items()} if replayed else None
+    models = LazyModels(settings, MODEL_SETS[chosen], store, seed, described)
+    embedders = LazyEmbedders(models, store, settings, progress)
+    session = Session(settings, models, embedders, seed, store)
     if session.stand_in:
         print(f"WARNING: {STAND_IN_WARNING}")
     return session
+
+
+def _say_compute_needed_in_one_sentence() -> None:
+    """In a notebook, a cell that needs the models says why in one sentence, not with a
+    traceback (the cells that may are tagged ``raises-exception``, so Run All goes on)."""
+    try:
+        from IPython import get_ipython  # here: IPython comes with Jupyter, not with cvsp
+    except ImportError:
+        return
+
+    def sentence(_shell, _kind, error, _traceback, tb_offset=None) -> None:
+        print(error, file=sys.stderr)
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((ComputeNeeded,), sentence)
 
 
 def _preflight_line(chapter: str, settings: Settings) -> str:

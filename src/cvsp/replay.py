@@ -5,7 +5,7 @@ passes and the bootstrap (:data:`BUNDLED`: score, interval and chapter tables, t
 curves of extra seeds; never embeddings), at the paths they have in the cache, and
 ``manifest.json``: each file's sha256 and size, the package's version and code digest,
 whether the models were real or stand-ins, the book's stamp, and the facts of each model
-the pages ran (:class:`cvsp.cached.Described`: from them a replayed page makes the build's
+the pages ran (:class:`cvsp.facts.Described`: from them a replayed page makes the build's
 keys without a model) (:func:`write_bundle`; the book's build calls :func:`bundle_from_ledger`). It is
 read by :class:`cvsp.cache.ReplayStore`.
 """
@@ -115,6 +115,13 @@ class ReplayStore:
     @property
     def stand_in(self) -> bool:
         return self.manifest["build"]["models"] == "stand-in"
+
+    def models(self, seed: int = 0) -> dict[str, dict]:
+        """The facts of each model the build ran (:class:`cvsp.facts.Described`'s fields),
+        with the random token's ``seed``."""
+        return {
+            key: {**fact, "seed": seed} for key, fact in self.manifest.get("models", {}).items()
+        }
 
     def _fetch(self, name: str, sha256: str | None) -> Path:
         """The bundle's file ``name``, checked against ``sha256`` (the manifest itself,

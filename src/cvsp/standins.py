@@ -41,11 +41,10 @@ from transformers import (
 
 from cvsp import unigram, wordpiece
 from cvsp.data import sha256_of
+from cvsp.facts import STANDIN_MARKER, standin_folder_name
 from cvsp.registry import PAPER_MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, spec_for
 from cvsp.replay import store_for
 from cvsp.settings import Settings, StandinSize
-
-STANDIN_MARKER = "stand-in.json"
 
 
 @contextlib.contextmanager
@@ -176,8 +175,7 @@ def standin_checkpoint(key: str | ModelSpec, settings: Settings) -> Path:
     """Folder of the seeded stand-in checkpoint in the cache, written on first use."""
     spec = spec_for(key)
     seed, size = settings.standin_seed, settings.standin_size
-    sized = "" if size == "full" else f"-{size}"  # full-size folders keep their names
-    name = f"{spec.key.replace('/', '--')}-seed{seed}{sized}"
+    name = standin_folder_name(spec, settings)
 
     def complete(folder: Path) -> bool:
         return (folder / STANDIN_MARKER).is_file() and (folder / WEIGHTS_FILE).is_file()

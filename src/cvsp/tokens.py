@@ -178,6 +178,11 @@ def encode(model: LoadedModel, texts: Sequence[str], form: str) -> list[Encoded]
     return encoded
 
 
+def cut_count(model: LoadedModel, texts: Sequence[str], form: str) -> int:
+    """How many of ``texts`` the model's context cuts in input form ``form`` (SigLIP's)."""
+    return sum(e.cut > 0 for e in encode(model, texts, form))
+
+
 def clip_token_counts(clip_tokenizer, texts: Sequence[str]) -> np.ndarray:
     """Number of CLIP tokens of each text including BOS and EOS."""
     return np.array([len(_content_ids(clip_tokenizer, t)) + 2 for t in texts], dtype=int)

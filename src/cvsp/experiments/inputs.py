@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cvsp import data
+from cvsp.cache import texts_digest
 from cvsp.cached import LayerEmbeddings
 from cvsp.settings import Settings
 from cvsp.tokens import fits_clip
@@ -38,6 +39,14 @@ class SentenceData:
     sentences: list[str]  # unique STS sentences that fit, first-appearance order
     excluded_pairs: int
     excluded_sentences: int
+
+    def digests(self) -> dict[str, str]:
+        """The digests of the corpus and of the STS pairs (parts of cache keys)."""
+        return self._digests
+
+    @cached_property
+    def _digests(self) -> dict[str, str]:
+        return {"sentences": texts_digest(self.sentences), "sts": _rows_digest(self.pairs)}
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -66,12 +75,26 @@ class WordData:
     pleasant: tuple[str, ...] = data.PLEASANT
     unpleasant: tuple[str, ...] = data.UNPLEASANT
 
+    def digests(self) -> dict[str, object]:
+        """The digests of the vocabulary and of each task's pairs (parts of cache keys)."""
+        return self._digests
+
+    @cached_property
+    def _digests(self) -> dict[str, object]:
+        pairs = {task: _rows_digest(frame) for task, frame in self.pairs.items()}
+        return {"words": texts_digest(self.vocabulary()), "pairs": pairs}
+
     def vocabulary(self) -> list[str]:
         """Every word the word-level results embed, sorted."""
         words = set(self.lexicon["word"]) | set(self.pleasant) | set(self.unpleasant)
         for frame in self.pairs.values():
             words |= set(frame["word1"]) | set(frame["word2"])
         return sorted(words)
+
+
+def _rows_digest(frame: pd.DataFrame) -> str:
+    """The digest of a table's rows, each the tab-joined text of its cells."""
+    return texts_digest(frame.astype(str).agg("\t".join, axis=1).tolist())
 
 
 def prepare_sentences(sts_table: pd.DataFrame, clip_tokenizer) -> SentenceData:
