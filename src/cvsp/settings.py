@@ -109,7 +109,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "CVSP_REPLAY",
-        "a build's replay bundle (the `replay/` folder of its site, or its URL): scores, intervals and other tables are read from it instead of computed, checked against its manifest; the chapters' replay mode is still being built",
+        "a build's replay bundle (the `replay/` folder of its site, or its URL): a chapter reads the tables it shows from it instead of computing them, with no model and no torch; each file is checked against the bundle's manifest",
         "unset: compute",
     ),
     Variable(
