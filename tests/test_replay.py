@@ -319,6 +319,7 @@ def test_every_chapter_replays_from_the_published_site_without_models_or_torch(
         assert len(cells) == len(built), path.name
         for number, (mine, page) in enumerate(zip(cells, built, strict=True)):
             said = [o["text"] for o in mine.get("outputs", []) if o.get("name") == "stderr"]
+            assert not any("Downloading data from" in text for text in said), (path.name, number)
             if any("unset CVSP_REPLAY" in text for text in said):  # one sentence, no traceback
                 assert [o["output_type"] for o in mine.outputs] == ["stream"], (path.name, number)
                 assert re.fullmatch(r"This cell needs [^\n]+ compute mode [^\n]+\.\n", said[0])

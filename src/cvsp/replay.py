@@ -12,11 +12,13 @@ read by :class:`cvsp.cache.ReplayStore`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import logging
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -145,15 +147,16 @@ class ReplayStore:
         if sha256 is None:
             (folder / fname).unlink(missing_ok=True)
         try:
-            return Path(
-                pooch.retrieve(
-                    url,
-                    known_hash=None if sha256 is None else f"sha256:{sha256}",
-                    fname=fname,
-                    path=folder,
-                    progressbar=False,
+            with _quiet(pooch.get_logger()):  # a line per table would bury a chapter's output
+                return Path(
+                    pooch.retrieve(
+                        url,
+                        known_hash=None if sha256 is None else f"sha256:{sha256}",
+                        fname=fname,
+                        path=folder,
+                        progressbar=False,
+                    )
                 )
-            )
         except ValueError as error:  # pooch: the download's sha256 is not the manifest's
             raise ReplayError(self._damaged(name)) from error
         except OSError as error:  # requests' errors are OSErrors
@@ -217,6 +220,17 @@ class ReplayStore:
 
     def sizes(self) -> dict[str, int]:
         return self.local.sizes()
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    """``logger`` says only warnings and errors while the block runs."""
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def store_for(settings: Settings) -> DiskStore | ReplayStore:
