@@ -337,8 +337,9 @@ def test_every_chapter_replays_from_the_published_site_without_models_or_torch(
             stream.write(b"\n")
     from nbclient.exceptions import CellExecutionError
 
+    fresh = dict(env, CVSP_CACHE_DIR=str(tmp_path / "fresh"))  # nothing downloaded before
     with pytest.raises(CellExecutionError) as failed:
-        _replay_chapter(ROOT / "notebooks" / "01_cwe_anisotropy.ipynb", env)
+        _replay_chapter(ROOT / "notebooks" / "01_cwe_anisotropy.ipynb", fresh)
     named = re.search(
         r"The replay bundle's file (\S+) does not match the sha256", str(failed.value)
     )
