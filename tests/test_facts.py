@@ -39,3 +39,48 @@ def test_a_stand_ins_facts_are_the_loaded_models(settings, key):
     spec = spec_for(key)
     described = facts.of_standin(spec, standin_checkpoint(spec, small), seed=3)
     assert described == Embedder(load_stand_in(spec, small, "cpu"), seed=3).facts
+
+
+def test_a_stand_ins_folder_keeps_its_name_at_full_size():
+    """Full-size checkpoints keep the folder names they had before small ones existed."""
+    from cvsp.settings import Settings
+
+    gpt2, laion = spec_for("gpt2"), spec_for("clip_laion")
+    assert facts.standin_folder_name(gpt2, Settings(standin_seed=3)) == "gpt2-seed3"
+    small = Settings(standin_size="small")
+    assert facts.standin_folder_name(gpt2, small) == "gpt2-seed0-small"
+    assert facts.standin_folder_name(laion, small) == "clip_laion-seed0-small"
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_hub_facts_download_the_config_only_when_online(monkeypatch, tmp_path, online):
+    """Offline, the config comes from the hub cache alone; online it may be downloaded."""
+    asked = {}
+
+    def download(repo, name, revision, local_files_only):
+        asked.update(repo=repo, name=name, revision=revision, local=local_files_only)
+        (tmp_path / name).write_text('{"n_layer": 24, "n_embd": 1024}')
+        return str(tmp_path / name)
+
+    monkeypatch.setattr(facts, "hf_hub_download", download)
+    spec = spec_for("gpt2_medium")
+    described = facts.of_hub(spec, "c" * 40, online)
+    assert asked == dict(repo=spec.hub_id, name="config.json", revision="c" * 40, local=not online)
+    assert (described.blocks, described.width) == (24, 1024)
+    assert described.fingerprint == f"{spec.hub_id}@{'c' * 40}"
+
+
+def test_pages_name_the_weights_from_the_facts():
+    def model(fingerprint: str) -> facts.Described:
+        return facts.Described("m", "gpt2", 0, fingerprint, 12, False)
+
+    small = facts.standin_fingerprint(spec_for("gpt2"), 0, "small", "ab" * 32)
+    full = facts.standin_fingerprint(spec_for("clip"), 0, "full", "cd" * 32)
+    assert facts.weights_label([model(small)]) == "small stand-in models (random weights)"
+    assert facts.weights_label([model(full)]) == "stand-in models (random weights)"
+    hub = [
+        model(facts.hub_fingerprint(spec_for(key), "0123456789" * 4)) for key in ("gpt2", "clip")
+    ]
+    assert facts.weights_label(hub) == (
+        f"pretrained models (gpt2@0123456, {spec_for('clip').hub_id}@0123456)"
+    )

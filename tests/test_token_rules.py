@@ -124,6 +124,9 @@ def test_several_seeds_in_one_pass_equal_one_embedder_per_seed(small_models, tmp
         assert one.forward_passes == (0 if seed == 0 else len(texts))
     again = many.random_draws(texts, "random_token", seeds=[2, 1])
     assert many.forward_passes == len(texts)  # from the scratch folder
+    five = cached(small_models["gpt2"], progress=False)  # chapter 1's five seeds: one pass
+    five.random_draws(texts, "random_token", seeds=range(10, 16))
+    assert five.forward_passes == 2 * len(texts)  # six seeds: two passes of up to five
     np.testing.assert_array_equal(again[2].values, drawn[2].values)
     scratch = many.scratch().root
     assert scratch.parent == tmp_path / "embeddings"

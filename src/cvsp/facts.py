@@ -29,7 +29,7 @@ STANDIN_MARKER = "stand-in.json"
 DEFAULT_SHAPE = {"clip": (12, 512), "siglip": (12, 768), "gpt2": (12, 768), "bert": (12, 768)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # mutants: equivalent: nothing sets a field or hashes one; a value
 class Described:
     """A model by its facts alone (:mod:`cvsp.facts` reads them from its files, a replay
     bundle's manifest lists them): what names its cached values, without its weights."""
@@ -39,8 +39,8 @@ class Described:
     seed: int
     fingerprint: str
     blocks: int
-    pooler: bool = False
-    width: int = 0  # of its vectors
+    pooler: bool  # whether it reads a pooler (supervised SimCSE)
+    width: int = 0  # mutants: equivalent: no model has it; a bundle that predates the field
 
     def layers(self, variant: str) -> tuple[str, ...]:
         return layers_for(self.family, variant, self.pooler, self.blocks)

@@ -95,11 +95,12 @@ def cached_call(
     names = _frames(structure)
     read = store.get_tables(KIND, key, names) if names else ()
     assert read is not None
-    return from_tables(dict(zip(names, read, strict=True)), structure)
+    tables = dict(zip(names, read, strict=True))  # mutants: equivalent: a table per name asked
+    return from_tables(tables, structure)
 
 
 def _structure_table(structure: Any) -> pd.DataFrame:
-    return pd.DataFrame({STRUCTURE: [json.dumps(structure, sort_keys=True)]})
+    return pd.DataFrame({STRUCTURE: [json.dumps(structure)]})
 
 
 def to_tables(value: Any, name: str = "value") -> tuple[dict[str, pd.DataFrame], Any]:
@@ -109,7 +110,7 @@ def to_tables(value: Any, name: str = "value") -> tuple[dict[str, pd.DataFrame],
     if isinstance(value, pd.DataFrame):
         if isinstance(value.columns, pd.MultiIndex):
             raise TypeError(f"{name}: a table with several column levels; flatten it first.")
-        plain = isinstance(value.index, pd.RangeIndex) and value.index.name is None
+        plain = value.index.name is None and value.index.equals(pd.RangeIndex(len(value)))
         names = list(value.index.names)
         index = None if plain else [n or f"level_{i}" for i, n in enumerate(names)]
         frame = value if plain else value.rename_axis(index).reset_index()
