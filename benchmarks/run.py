@@ -35,6 +35,11 @@ transfer) and measures, in one run on the same inputs:
    each page's compute floor is its forward passes' FLOPs at the engine's best rate of
    item 2 (scaled by the matmul rate measured beside the build) plus the seconds of its
    bootstrap replicates, and its time is reported as a ratio to that floor.
+9. replay (after the cold build; alone with --replay-only, from a build with small
+   stand-ins, whose tables have the same rows as the full build's): the built site served
+   on 127.0.0.1 and each chapter executed from it as a student runs it (CVSP_REPLAY at
+   the site, a fresh kernel, an empty cache, torch made unimportable): its wall time from
+   the kernel's start to its last cell, and the kernel's peak resident memory.
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
@@ -45,6 +50,8 @@ CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure t
 from __future__ import annotations
 
 import argparse
+import functools
+import http.server
 import json
 import os
 import platform
@@ -52,6 +59,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -81,6 +89,8 @@ TARGETS = {
     "chapter_cached_s": 60.0,  # any page, its forward passes cached by an earlier build
     "book_embeddings_peak_mib": 8e9
     / 2**20,  # 8 GB of embeddings at the cold book's peak: a laptop holds it
+    "replay_chapter_s": 30.0,  # a replayed chapter, after install, on two cores
+    "replay_chapter_mib": 1024.0,  # its kernel's peak memory: inside Binder's 2 GB
 }
 SAMPLE_S = 5.0  # seconds between two samples of the cache's size during the cold build
 PROSE_EDIT = ("notebooks/03_sts.ipynb", "\n\nThis sentence was added by the benchmark.")
@@ -90,6 +100,18 @@ CLI_PROBE = (
     "import sys\ntry:\n    from cvsp.cli import main\n    main(sys.argv[1:])\n"
     "finally:\n    print('torch' in sys.modules, file=sys.stderr)\n"
 )
+# Runs a notebook in a fresh kernel (nbclient, as Jupyter's Run All does) and prints the
+# seconds from the kernel's start to the end of its last cell, then the kernel's peak
+# resident memory in MiB (the largest child this process waited for: the kernel).
+REPLAY_PROBE = (
+    "import resource, sys, time\nimport nbformat\nfrom nbclient import NotebookClient\n"
+    "notebook = nbformat.read(sys.argv[1], as_version=4)\nstart = time.perf_counter()\n"
+    "NotebookClient(notebook, timeout=600, kernel_name='python3',\n"
+    "               resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
+    "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+)
+# a package named torch that cannot be imported: a replayed chapter must not need it
+NO_TORCH = 'raise ImportError("torch is unimportable: a replayed chapter must not need it")\n'
 FORMS = {"gpt2": "bare", "clip": "clip"}  # the input form of the sentence and word passes
 VARIANTS = {"gpt2": ["last_token", "mean", "random_token"], "clip": ["eos", "mean", "random_token"]}
 
@@ -458,20 +480,95 @@ def _edit_prose(notebook: Path, sentence: str) -> None:
     notebook.write_text(json.dumps(content, indent=1) + "\n")
 
 
+def _copy_repository(root: Path, dest: Path) -> None:
+    """The files git tracks in ``root``, copied to ``dest`` (what a fresh clone holds)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    for name in listed.split("\0"):
+        if name and (root / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, dest / name)
+
+
+def replay_pages(html: Path, notebooks: Path, env: dict) -> dict[str, dict[str, float]]:
+    """Each chapter of ``notebooks`` replayed from the built site ``html``, served on
+    127.0.0.1, as a student runs it: a fresh kernel, an empty cache, torch unimportable.
+    ``chapter -> {"seconds": kernel start to last cell, "peak_mib": the kernel's peak RSS}``."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pages = {}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "blocked" / "torch").mkdir(parents=True)
+            (Path(folder) / "blocked" / "torch" / "__init__.py").write_text(NO_TORCH)
+            for notebook in sorted(notebooks.glob("0*.ipynb")):
+                student = {k: v for k, v in env.items() if not k.startswith(("CVSP_", "HF_"))}
+                student.update(
+                    CVSP_REPLAY=f"http://127.0.0.1:{server.server_address[1]}/replay/",
+                    CVSP_CACHE_DIR=str(Path(folder) / notebook.stem),
+                    HF_HOME=str(Path(folder) / "hf"),
+                    HF_HUB_OFFLINE="1",
+                    PYTHONPATH=str(Path(folder) / "blocked"),
+                    MPLBACKEND="Agg",
+                )
+                done = subprocess.run(
+                    [sys.executable, "-c", REPLAY_PROBE, str(notebook), str(notebook.parent)],
+                    env=student,
+                    capture_output=True,
+                    text=True,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"replaying {notebook.name} failed: {done.stderr[-3000:]}")
+                seconds, peak = map(float, done.stdout.split()[-2:])
+                pages[notebook.stem] = {"seconds": seconds, "peak_mib": peak}
+                print(f"  replayed {notebook.stem}: {seconds:.1f} s, {peak:.0f} MiB", flush=True)
+    finally:
+        server.shutdown()
+    return pages
+
+
+def replay_only(out: Path) -> int:
+    """A cold build with small stand-ins (the same tables' rows as the full build's), then
+    each chapter replayed from its site; the figures replace the ``replay`` section of ``out``."""
+    root = Path(__file__).resolve().parents[1]
+    report = json.loads(out.read_text())
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "book"
+        _copy_repository(root, source)
+        env = dict(
+            os.environ,
+            CVSP_CACHE_DIR=str(Path(folder) / "cache"),
+            CVSP_MODELS="stand-in",
+            CVSP_STANDIN_SIZE="small",
+            MPLBACKEND="Agg",
+        )
+        print("A cold build with small stand-ins, to replay...", flush=True)
+        _build(source, env)
+        pages = replay_pages(source / "_build" / "html", source / "notebooks", env)
+    report["replay"] = {
+        "commit": _commit(root),
+        "machine": machine(),
+        "built_with": "small stand-ins",
+        "pages": pages,
+    }
+    report["targets"] = verdicts(report)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nWrote the replay figures to {out}")
+    write_costs(report)
+    return 0
+
+
 def book(root: Path, engine_fraction: float) -> dict:
     """Three strict stand-in builds of a copy of the repository at ``root``: cold, after a
     prose edit, and with only the forward passes cached (see the module's docstring).
     ``engine_fraction``: the best fraction of the matmul rate the engine reached (the
     extraction figures), which scales each page's compute floor."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout
-    files = [name for name in listed.split("\0") if name and (root / name).is_file()]
     with tempfile.TemporaryDirectory() as folder:
         source, cache = Path(folder) / "book", Path(folder) / "cache"
-        for name in files:
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / name, source / name)
+        _copy_repository(root, source)
         env = dict(os.environ, CVSP_CACHE_DIR=str(cache), CVSP_MODELS="stand-in", MPLBACKEND="Agg")
         trace = Path(folder) / "trace.jsonl"
         cold_s, samples = _build(source, dict(env, CVSP_TRACE=str(trace)), sample=cache)
@@ -506,6 +603,7 @@ def book(root: Path, engine_fraction: float) -> dict:
             + ", ".join(f"{k} {v:.0f} s" for k, v in report["cold_pages_s"].items()),
             flush=True,
         )
+        report["replay_pages"] = replay_pages(source / "_build" / "html", source / "notebooks", env)
         _edit_prose(source / PROSE_EDIT[0], PROSE_EDIT[1])
         report["prose_edit_s"] = _build(source, env)
         page = (source / "_build" / "html" / PROSE_EDIT[0]).with_suffix(".html")
@@ -669,6 +767,26 @@ def verdicts(report: dict) -> list[dict]:
                 TARGETS["chapter_cached_s"],
             )
         )
+    replayed = _replayed(report)
+    if replayed:
+        slowest = max(replayed["pages"].items(), key=lambda item: item[1]["seconds"])
+        largest = max(replayed["pages"].items(), key=lambda item: item[1]["peak_mib"])
+        checks.append(
+            (
+                f"slowest replayed chapter: {slowest[0]} (s)",
+                slowest[1]["seconds"],
+                "<=",
+                TARGETS["replay_chapter_s"],
+            )
+        )
+        checks.append(
+            (
+                f"largest replayed chapter's memory: {largest[0]} (MiB)",
+                largest[1]["peak_mib"],
+                "<=",
+                TARGETS["replay_chapter_mib"],
+            )
+        )
     compare = {">=": np.greater_equal, "<": np.less, "<=": np.less_equal}
     return [
         {
@@ -681,6 +799,19 @@ def verdicts(report: dict) -> list[dict]:
         }
         for name, value, relation, limit in checks
     ]
+
+
+def _replayed(report: dict) -> dict | None:
+    """The replay figures of ``report``: the full book run's (after its cold build), else
+    those of --replay-only; each with the commit and the build it replayed."""
+    book = report.get("book", {})
+    if "replay_pages" in book:
+        return {
+            "commit": book.get("commit"),
+            "built_with": "full-size stand-ins",
+            "pages": book["replay_pages"],
+        }
+    return report.get("replay")
 
 
 COSTS = Path(__file__).resolve().parents[1] / "src" / "cvsp" / "costs.json"
@@ -713,6 +844,7 @@ def costs_of(report: dict) -> dict:
         "reproduce_embeddings_mib": e2e["cache_mib"]["embeddings"],
         "reproduce_other_mib": e2e["cache_mib"]["intervals"] + e2e["cache_mib"]["replicates"],
         "reproduce_standins_mib": e2e["cache_mib"]["stand-ins"],
+        "replay": _replayed(report) or {},
     }
 
 
@@ -761,9 +893,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run only the three book builds and replace the book's figures in --out (about 30 min)",
     )
+    parser.add_argument(
+        "--replay-only",
+        action="store_true",
+        help="a cold build with small stand-ins and each chapter replayed from its site; replaces the replay figures in --out (about 10 min)",
+    )
     args = parser.parse_args(argv)
     if args.book_only:
         return book_only(args.out)
+    if args.replay_only:
+        return replay_only(args.out)
 
     settings = Settings.from_env().with_(models="stand-in", device="cpu", **_size(args.quick))
     print("Loading stand-in models and data...", flush=True)

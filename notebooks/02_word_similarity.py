@@ -29,29 +29,32 @@
 # instead of the weights (a few MB).
 
 # %% tags=["remove-cell"]
-# Set-up. In Colab or a fresh environment, install the package first.
+# Set-up. This chapter replays the tables of the published book: it runs in seconds, with
+# no model and no PyTorch, and shows what the book's page shows. To recompute everything
+# with the real models instead, set REPLAY = None; the next cell then prints what that
+# will download, store and take before anything is fetched.
+REPLAY = "https://cvsp-reproduction.github.io/cvsp/replay/"
+
 import importlib.util
 import subprocess
 import sys
 
-if importlib.util.find_spec("cvsp") is None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
-        ],
-        check=True,
+# Colab or a fresh environment: install the package (computing also needs PyTorch)
+if importlib.util.find_spec("cvsp") is None or (
+    REPLAY is None and importlib.util.find_spec("torch") is None
+):
+    requirement = (
+        "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"
+        if REPLAY
+        else "cvsp[compute] @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"
     )
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
 # %% tags=["remove-cell"]
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
-session = notebook.start("02_word_similarity")
+session = notebook.start("02_word_similarity", replay=REPLAY)
 
 # %% [markdown]
 # ## The paper's claim

@@ -39,23 +39,26 @@
 # model; only the text tower is run. Stand-in builds download nothing more than chapter 1.
 
 # %% tags=["remove-cell"]
-# Set-up. In Colab or a fresh environment, install the package first.
+# Set-up. This chapter replays the tables of the published book: it runs in seconds, with
+# no model and no PyTorch, and shows what the book's page shows. To recompute everything
+# with the real models instead, set REPLAY = None; the next cell then prints what that
+# will download, store and take before anything is fetched.
+REPLAY = "https://cvsp-reproduction.github.io/cvsp/replay/"
+
 import importlib.util
 import subprocess
 import sys
 
-if importlib.util.find_spec("cvsp") is None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0",
-        ],
-        check=True,
+# Colab or a fresh environment: install the package (computing also needs PyTorch)
+if importlib.util.find_spec("cvsp") is None or (
+    REPLAY is None and importlib.util.find_spec("torch") is None
+):
+    requirement = (
+        "cvsp @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"
+        if REPLAY
+        else "cvsp[compute] @ git+https://github.com/cvsp-reproduction/cvsp@v0.1.0"
     )
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
 # %% tags=["remove-cell"]
 import matplotlib.pyplot as plt
@@ -65,7 +68,7 @@ from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 from cvsp.tokens import cut_count
 
-session = notebook.start("08_beyond_one_clip")
+session = notebook.start("08_beyond_one_clip", replay=REPLAY)
 glue("weights", session.weights_label())
 LABELS = {key: plots.style(key)["label"] for key in session.models}
 DEPTHS = experiments.depths_of(session.embedders)

@@ -176,3 +176,31 @@ def test_readme_states_the_benchmarks_figures():
     for target in report["targets"]:
         if not target["met"]:  # every missed target is named in the README
             assert target["target"].split(" (")[0] in readme, target["target"]
+
+
+def test_replayed_chapters_are_judged_by_the_slowest_and_the_largest():
+    """The replay targets (30 s, 1 GiB a chapter) are read off the chapter that comes
+    closest to each; the full run's figures (after its cold build) come before
+    --replay-only's."""
+    bench = module_at(ROOT / "benchmarks" / "run.py")
+    pages = {"01": {"seconds": 12.0, "peak_mib": 900.0}, "08": {"seconds": 31.0, "peak_mib": 400.0}}
+    report = {"extraction": [], "self_similarity": [], "replay": {"pages": pages}}
+    verdicts = {v["target"]: v for v in bench.verdicts(report)}
+    assert verdicts["slowest replayed chapter: 08 (s)"]["met"] is False
+    assert verdicts["largest replayed chapter's memory: 01 (MiB)"]["met"] is True
+    fuller = {"01": {"seconds": 5.0, "peak_mib": 300.0}}
+    report["book"] = {"replay_pages": fuller, "commit": "c", "cold_pages_s": {}}
+    assert bench._replayed(report)["pages"] == fuller
+
+
+def test_readme_and_the_package_state_the_replay_figures_of_every_chapter():
+    from cvsp import costs
+    from cvsp.registry import CHAPTERS
+
+    replay = costs.Benchmark.load().replay
+    assert set(replay["pages"]) == set(CHAPTERS)
+    readme = (ROOT / "README.md").read_text()
+    table = re.search(r"<!-- replay table.*?-->\n(.*?)\n<!--", readme, re.DOTALL).group(1)
+    assert replay["built_with"] in table
+    for page, figures in replay["pages"].items():
+        assert f"| {page} | {figures['seconds']:.1f} | {figures['peak_mib']:.0f} |" in table

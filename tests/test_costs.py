@@ -162,7 +162,7 @@ def test_every_chapter_starts_its_own_session():
     assert chapters == list(CHAPTERS)
     for name in chapters:
         text = (ROOT / "notebooks" / f"{name}.py").read_text()
-        assert re.findall(r"notebook\.start\((.*)\)", text) == [f'"{name}"'], name
+        assert re.findall(r"notebook\.start\((.*)\)", text) == [f'"{name}", replay=REPLAY'], name
 
 
 def test_unknown_targets_are_refused_in_one_sentence(tmp_path):

@@ -48,6 +48,7 @@ def _env(endpoint: str, hf_home: Path, cache: Path, **changes: str) -> dict[str,
         HF_HOME=str(hf_home),
         CVSP_CACHE_DIR=str(cache),
         CVSP_MODELS="real",
+        CVSP_REPLAY="off",  # a chapter computes, whatever its REPLAY line says
         MPLBACKEND="Agg",
         HF_HUB_DISABLE_TELEMETRY="1",
         CVSP_BOOTSTRAP=BOOTSTRAP,

@@ -24,9 +24,14 @@ def _spec(requirement: str) -> str:
     return requirement.strip()[len(_name(requirement)) :].replace(" ", "")
 
 
-def _pyproject_deps() -> dict[str, str]:
+def _pyproject_deps(extras: tuple[str, ...] = ("compute",)) -> dict[str, str]:
+    """The requirements of the package with ``extras`` (environment.yml is the computing
+    environment: the runtime and the ``compute`` extra)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_name(r): _spec(r) for r in project["dependencies"]}
+    wanted = [*project["dependencies"]]
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    return {_name(r): _spec(r) for r in wanted}
 
 
 def _conda_deps() -> dict[str, str]:
@@ -56,6 +61,45 @@ def test_environment_matches_pyproject():
 
 def test_environment_installs_the_package_editable():
     assert "- -e ." in (ROOT / "environment.yml").read_text()
+
+
+def test_replaying_installs_no_torch_and_computing_asks_for_it():
+    """The package alone replays (no PyTorch, as Binder installs it); its ``compute`` extra
+    brings PyTorch, which every environment that computes installs."""
+    assert "torch" not in _pyproject_deps(extras=())
+    assert "torch" in _pyproject_deps(extras=("compute",))
+    binder = [
+        line.strip()
+        for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert binder == ["."]  # the package without extras
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-e ".[compute]"' in makefile and '-e ".[compute,dev]"' in makefile
+    assert "- -e .[compute]" in (ROOT / "environment.yml").read_text()
+    for workflow in (ROOT / ".github" / "workflows").glob("*.yml"):
+        for line in re.findall(r"pip install -e \S+", workflow.read_text()):
+            assert "compute" in line, (workflow.name, line)
+
+
+def test_computing_without_torch_says_how_to_install_it():
+    """With no PyTorch installed, the first module that needs it says in one sentence what
+    to install (or to replay), not a bare ``No module named 'torch'``."""
+    code = "import sys\nsys.modules['torch'] = None  # as if not installed\nimport cvsp.models\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ModuleNotFoundError: Computing with the models needs PyTorch")
+    assert "pip install 'cvsp[compute]'" in last and "REPLAY" in last
+
+
+def test_the_package_version_is_pyproject_s():
+    import cvsp
+
+    assert (
+        cvsp.__version__
+        == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    )
 
 
 def test_ci_runs_the_readme_test_command():

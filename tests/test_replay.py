@@ -18,6 +18,7 @@ import pytest
 from support.fakes import WordEmbedder, sentence_data
 from support.runs import ROOT
 
+import cvsp
 from cvsp import cache, experiments, intervals
 from cvsp.cache import MANIFEST, DiskStore
 from cvsp.replay import ReplayError, ReplayStore, bundle_from_ledger, store_for, write_bundle
@@ -89,6 +90,45 @@ def test_another_version_s_bundle_is_refused_unless_asked(bundle, tmp_path):
     with pytest.raises(ReplayError, match=r"made by cvsp 9\.9\.9; this is cvsp 1\.0\.0"):
         ReplayStore.open(str(folder), local, "1.0.0")
     assert ReplayStore.open(str(folder), local, "1.0.0", any_version=True).code
+
+
+@pytest.mark.parametrize(
+    ("variable", "line", "replays"),
+    [
+        (None, "site", "site"),  # a chapter run by hand: its REPLAY line
+        ("other", "site", "other"),  # CVSP_REPLAY names another bundle
+        ("off", "site", None),  # the book's build: compute, whatever the line says
+        ("OFF", None, None),
+        (None, None, None),  # REPLAY = None, and everything but a chapter: compute
+    ],
+)
+def test_cvsp_replay_overrides_a_chapter_s_replay_line(variable, line, replays, tmp_path):
+    env = {"CVSP_CACHE_DIR": str(tmp_path)} | ({"CVSP_REPLAY": variable} if variable else {})
+    settings = Settings.from_env(env)
+    assert settings.replay_source(line) == replays
+    if variable and variable.lower() == "off":  # the store of code that names no bundle
+        assert type(store_for(settings)) is DiskStore
+
+
+def test_a_chapter_replays_the_bundle_its_line_names_unless_told_to_compute(tmp_path, capsys):
+    from cvsp import notebook
+
+    built = DiskStore(tmp_path / "built")
+    built.put_array("curves", "k", np.zeros(13))
+    facts = dict(FACTS, package={**FACTS["package"], "version": cvsp.__version__})
+    write_bundle(
+        built.root,
+        ["curves/k.npy"],
+        tmp_path / "bundle",
+        {**facts, "build": {"bootstrap": 200, "models": "stand-in"}},
+    )
+    student = Settings(models="stand-in", standin_size="small", cache_dir=tmp_path / "student")
+    session = notebook.start("03_sts", settings=student, replay=str(tmp_path / "bundle"))
+    assert session.replayed and "replaying the tables of the build" in capsys.readouterr().out
+    session = notebook.start(
+        "03_sts", settings=student.with_(replay="off"), replay=str(tmp_path / "bundle")
+    )
+    assert not session.replayed and "cvsp preflight:" in capsys.readouterr().out
 
 
 def test_the_manifest_lists_each_file_with_its_digest_and_size(bundle):
@@ -320,7 +360,7 @@ def test_every_chapter_replays_from_the_published_site_without_models_or_torch(
         for number, (mine, page) in enumerate(zip(cells, built, strict=True)):
             said = [o["text"] for o in mine.get("outputs", []) if o.get("name") == "stderr"]
             assert not any("Downloading data from" in text for text in said), (path.name, number)
-            if any("unset CVSP_REPLAY" in text for text in said):  # one sentence, no traceback
+            if any("CVSP_REPLAY=off" in text for text in said):  # one sentence, no traceback
                 kinds = {o["output_type"] for o in mine.outputs}
                 assert kinds == {"stream"}, (path.name, number, mine.outputs)
                 lines = "".join(said)

@@ -29,7 +29,7 @@ from web_assets import MATHJAX, MATHJAX_SCRIPT, AssetError, unpacked
 from cvsp import costs, stamp
 from cvsp.cache import MANIFEST
 from cvsp.replay import bundle_from_ledger
-from cvsp.settings import Settings
+from cvsp.settings import REPLAY_OFF, Settings
 from cvsp.storage import package_digest
 
 STATIC = Path(__file__).parent / "static"
@@ -118,7 +118,9 @@ def _warn(app, doctree) -> None:
 
 def _ledger(app, config) -> None:
     """A fresh ledger for this build's pages (their kernels inherit the variable), unless
-    one is set already."""
+    one is set already; and the pages compute what the build publishes (``CVSP_REPLAY=off``,
+    whatever their ``REPLAY`` line says), unless ``CVSP_REPLAY`` names a bundle."""
+    os.environ.setdefault("CVSP_REPLAY", REPLAY_OFF)
     if "CVSP_LEDGER" not in os.environ:
         ledger = Path(app.outdir).parent / "replay-ledger.jsonl"
         ledger.unlink(missing_ok=True)

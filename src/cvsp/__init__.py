@@ -11,4 +11,6 @@ reproduce``), :mod:`cvsp.notebook` (the chapters), :mod:`cvsp.stamp` (the book's
 and :mod:`cvsp.cli`.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+__version__ = metadata.version("cvsp")  # pyproject.toml's, the one place of the version

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from huggingface_hub import constants, try_to_load_from_cache
@@ -63,6 +63,9 @@ class Benchmark:
     reproduce_embeddings_mib: float
     reproduce_other_mib: float  # intervals and replicates
     reproduce_standins_mib: float
+    # each chapter replayed from a build's site: {"commit", "built_with", "pages": chapter ->
+    # {"seconds", "peak_mib"}} (empty before the benchmark measured it)
+    replay: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = COSTS) -> Benchmark:

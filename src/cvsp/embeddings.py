@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from cvsp.cache import Store
 from cvsp.cached import CachedEmbedder
 from cvsp.facts import Described
 from cvsp.models import LoadedModel
+from cvsp.settings import TORCH_MISSING
 from cvsp.storage import append_record
 from cvsp.tokens import (
     EXTRA_AFTER_EOS,
@@ -40,6 +40,11 @@ from cvsp.tokens import (
     layers_for,
     random_positions,
 )
+
+try:
+    import torch
+except ModuleNotFoundError as missing:  # the torch-free install replays; computing needs torch
+    raise ModuleNotFoundError(TORCH_MISSING) from missing
 
 DEFAULT_TOKEN_BUDGET = 2048
 

@@ -38,7 +38,8 @@ class ComputeNeeded(RuntimeError):
 
 COMPUTE_NEEDED = (
     "This cell needs {what}, which a replayed chapter does not have: run it in compute "
-    "mode (unset CVSP_REPLAY; the chapter's first cell says what the models cost)."
+    "mode (set REPLAY = None in the chapter's first cell, or CVSP_REPLAY=off; the session "
+    "then prints what the models cost)."
 )
 
 

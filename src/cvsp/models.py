@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 import transformers
 from transformers import (
     AutoConfig,
@@ -47,8 +46,13 @@ from cvsp.registry import (
     check_family,
     spec_for,
 )
-from cvsp.settings import Settings
+from cvsp.settings import TORCH_MISSING, Settings
 from cvsp.standins import STANDIN_MARKER, quiet_transformers, standin_checkpoint
+
+try:
+    import torch
+except ModuleNotFoundError as missing:  # the torch-free install replays; computing needs torch
+    raise ModuleNotFoundError(TORCH_MISSING) from missing
 
 
 @dataclass(frozen=True)

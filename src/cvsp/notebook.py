@@ -205,14 +205,19 @@ def start(
     seed: int = 0,
     progress: bool = False,
     model_set: str | None = None,
+    replay: str | None = None,
 ) -> Session:
     """The :class:`Session` of a chapter (:data:`cvsp.registry.CHAPTERS` names its model
     set; ``model_set`` or, by default, the paper's two otherwise), with the models
     ``CVSP_MODELS`` says. A chapter first prints what it will download, store and take
     (:mod:`cvsp.costs`, the preflight's line). Revisions are checked at once; a model is
-    loaded (for real weights, downloaded) when a cell first needs what only it has. With
-    ``CVSP_REPLAY`` the chapter reads the bundle it names and loads no model."""
+    loaded (for real weights, downloaded) when a cell first needs what only it has.
+
+    ``replay``: a build's bundle (a chapter's ``REPLAY`` line names the published book's)
+    to read the tables from instead, loading no model; ``CVSP_REPLAY`` overrides it, and
+    ``CVSP_REPLAY=off`` (the book's build sets it) computes."""
     settings = settings or Settings.from_env()
+    settings = settings.with_(replay=settings.replay_source(replay))
     chosen = model_set or (CHAPTERS[chapter] if chapter else "paper")
     store = store_for(settings)
     replayed = store if isinstance(store, ReplayStore) else None

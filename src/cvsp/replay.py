@@ -168,7 +168,8 @@ class ReplayStore:
         return (
             f"The replay bundle's file {name} does not match the sha256 its manifest gives "
             f"({self.source}): the bundle was changed or damaged; download it again, or "
-            "compute instead of replaying (unset CVSP_REPLAY)."
+            "compute instead of replaying (REPLAY = None in the chapter's first cell, or "
+            "CVSP_REPLAY=off)."
         )
 
     def _bundled(self, name: str) -> Path | None:
@@ -237,9 +238,10 @@ def store_for(settings: Settings) -> DiskStore | ReplayStore:
     """The store ``settings`` name: the cvsp cache folder (``CVSP_CACHE_DIR``), or with
     ``CVSP_REPLAY`` the bundle it names, over that folder."""
     local = DiskStore(settings.cache_dir, ledger=settings.ledger)
-    if settings.replay is None:
+    source = settings.replay_source()
+    if source is None:
         return local
-    return _replay(settings.replay, local, metadata.version("cvsp"), settings.replay_any_version)
+    return _replay(source, local, metadata.version("cvsp"), settings.replay_any_version)
 
 
 @functools.cache

@@ -29,6 +29,12 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 StandinSize = Literal["full", "small"]
 STANDIN_SIZES: tuple[str, ...] = ("full", "small")
 MIN_BOOTSTRAP = 100  # fewer replicates make the 2.5 % and 97.5 % percentiles meaningless
+REPLAY_OFF = "off"  # CVSP_REPLAY=off: compute, whatever a chapter's REPLAY line says
+TORCH_MISSING = (
+    "Computing with the models needs PyTorch, which is not installed here: install it with "
+    "pip install 'cvsp[compute]' (or pip install torch), or replay a published build instead "
+    "(a chapter's REPLAY line, or CVSP_REPLAY)."
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "CVSP_REPLAY",
-        "a build's replay bundle (the `replay/` folder of its site, or its URL): a chapter reads the tables it shows from it instead of computing them, with no model and no torch; each file is checked against the bundle's manifest",
-        "unset: compute",
+        "a build's replay bundle (the `replay/` folder of its site, or its URL): a chapter reads the tables it shows from it instead of computing them, with no model and no torch; each file is checked against the bundle's manifest. `off`: compute, whatever a chapter's `REPLAY` line says (the book's build sets it)",
+        "unset: a chapter run by hand replays the published book (its `REPLAY` line); everything else computes",
     ),
     Variable(
         "CVSP_REPLAY_ANY_VERSION",
@@ -172,7 +178,7 @@ class Settings:
     bootstrap: int = 2000  # replicates of every bootstrap interval
     trace: Path | None = None  # a JSON-lines file of the work done (CVSP_TRACE)
     ledger: Path | None = None  # a JSON-lines file of the tables read or written (CVSP_LEDGER)
-    replay: str | None = None  # a build's replay bundle, a folder or URL (CVSP_REPLAY)
+    replay: str | None = None  # a build's replay bundle, a folder or URL, or "off" (CVSP_REPLAY)
     replay_any_version: bool = False  # replay a bundle of another version (CVSP_REPLAY_ANY_VERSION)
 
     def __post_init__(self) -> None:
@@ -196,6 +202,12 @@ class Settings:
     @property
     def is_stand_in(self) -> bool:
         return self.models == "stand-in"
+
+    def replay_source(self, default: str | None = None) -> str | None:
+        """The bundle to replay: ``CVSP_REPLAY``'s, else ``default`` (a chapter's ``REPLAY``
+        line); None, computing, with ``CVSP_REPLAY=off`` or neither."""
+        chosen = self.replay or default
+        return None if chosen is None or chosen.lower() == REPLAY_OFF else chosen
 
     def revision(self, key: str, pinned: str) -> str:
         """The hub revision to load for model ``key``: the override, else ``pinned``."""

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import torch
 import transformers
 from transformers import (
     AutoTokenizer,
@@ -44,7 +43,12 @@ from cvsp.data import sha256_of
 from cvsp.facts import STANDIN_MARKER, standin_folder_name
 from cvsp.registry import PAPER_MODELS, WEIGHTS_FILE, ModelSpec, ModelUnavailableError, spec_for
 from cvsp.replay import store_for
-from cvsp.settings import Settings, StandinSize
+from cvsp.settings import TORCH_MISSING, Settings, StandinSize
+
+try:
+    import torch
+except ModuleNotFoundError as missing:  # the torch-free install replays; computing needs torch
+    raise ModuleNotFoundError(TORCH_MISSING) from missing
 
 
 @contextlib.contextmanager
