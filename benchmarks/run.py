@@ -38,8 +38,9 @@ transfer) and measures, in one run on the same inputs:
 9. replay (after the cold build; alone with --replay-only, from a build with small
    stand-ins, whose tables have the same rows as the full build's): the built site served
    on 127.0.0.1 and each chapter executed from it as a student runs it (CVSP_REPLAY at
-   the site, a fresh kernel, an empty cache, torch made unimportable): its wall time from
-   the kernel's start to its last cell, and the kernel's peak resident memory.
+   the site, a fresh kernel, an empty cache, torch made unimportable; the six data files,
+   under 1 MB, from CVSP_DATA_DIR as the build read them): its wall time from the kernel's
+   start to its last cell, and the kernel's peak resident memory.
 
 Settings come from the CVSP_* environment variables as everywhere else (offline:
 CVSP_DATA_DIR and CVSP_TOKENIZERS_DIR). Prints a table and writes every figure to JSON.
@@ -491,12 +492,16 @@ def _copy_repository(root: Path, dest: Path) -> None:
             shutil.copy2(root / name, dest / name)
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # a line per request would bury the figures
+        pass
+
+
 def replay_pages(html: Path, notebooks: Path, env: dict) -> dict[str, dict[str, float]]:
     """Each chapter of ``notebooks`` replayed from the built site ``html``, served on
     127.0.0.1, as a student runs it: a fresh kernel, an empty cache, torch unimportable.
     ``chapter -> {"seconds": kernel start to last cell, "peak_mib": the kernel's peak RSS}``."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(html))
-    handler.log_message = lambda *args: None
+    handler = functools.partial(_QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     pages = {}
@@ -506,7 +511,8 @@ def replay_pages(html: Path, notebooks: Path, env: dict) -> dict[str, dict[str, 
             (Path(folder) / "blocked" / "torch" / "__init__.py").write_text(NO_TORCH)
             for notebook in sorted(notebooks.glob("0*.ipynb")):
                 student = {k: v for k, v in env.items() if not k.startswith(("CVSP_", "HF_"))}
-                student.update(
+                student.update(  # the data files (under 1 MB) where the build read them
+                    {k: env[k] for k in ("CVSP_DATA_DIR",) if k in env},
                     CVSP_REPLAY=f"http://127.0.0.1:{server.server_address[1]}/replay/",
                     CVSP_CACHE_DIR=str(Path(folder) / notebook.stem),
                     HF_HOME=str(Path(folder) / "hf"),
