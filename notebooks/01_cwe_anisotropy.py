@@ -22,7 +22,8 @@
 # state is (about 30 minutes to learn). Helpful: the {doc}`../book/methods` chapter on
 # the data and the token choices; the bootstrap.
 #
-# **Time.** Reading: about 15 minutes. Running: about 3 minutes on a 2-core CPU the
+# **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about 3 minutes on a 2-core CPU the
 # first time (the sentence forward passes of both models and one more pass that draws 20
 # seeds); seconds once the embeddings are cached. With the real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
@@ -53,7 +54,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
@@ -236,7 +237,7 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Compute · easy · 10 min
 # :label: ex-cwe-brute-force
 # Check the $O(nd)$ formula: for GPT-2's layer 12, compute the mean cosine similarity
 # over all distinct pairs with a full pairwise matrix on the first 500 CWEs and compare it
@@ -265,7 +266,7 @@ print(f"pairwise: {brute:.8f}   O(nd) formula: {metrics.self_similarity(x):.8f}"
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Compute · hard · 30 min
 # :label: ex-cwe-seed
 # The seed table combines two sources of variation only side by side. Estimate both
 # at once for GPT-2's top layer: for each of the first five seeds (0-4), bootstrap the
@@ -306,7 +307,7 @@ print(f"the pooled interval is {ratio:.2f} times as wide")
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Explain · medium · 10 min
 # :label: ex-cwe-layer0
 # Layer 0 is the sum of a token embedding and a position embedding. Why can it already
 # be anisotropic in a trained model, before any attention has mixed the words?

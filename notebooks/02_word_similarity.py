@@ -19,7 +19,8 @@
 # mislead); Spearman's and Pearson's correlation (about 20 minutes to learn). Helpful:
 # dependent correlations (Williams' test).
 #
-# **Time.** Reading: about 15 minutes. Running: about a minute on a 2-core CPU the first
+# **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about a minute on a 2-core CPU the first
 # time (about 6,000 words, two input forms per model); seconds once cached. With the
 # real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
@@ -50,7 +51,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
@@ -180,7 +181,7 @@ notebook.differences_table(differences, layers=("best",))
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Compute · easy · 10 min
 # :label: ex-words-pairs
 # Which RG65 pairs does CLIP's best layer rank most differently from people? List the
 # five pairs with the largest rank difference.
@@ -212,7 +213,7 @@ rg65.assign(cosine=cos.round(3), rank_gap=gap).nlargest(5, "rank_gap")
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Interpret · medium · 15 min
 # :label: ex-words-simlex
 # SimLex-999 rates *similarity* ("car"-"automobile"), not *relatedness* ("car"-"road").
 # Compare each model's best score on SimLex-999 and WordSim-353. What does the gap say

@@ -19,7 +19,8 @@
 # **Prerequisites.** Necessary: {doc}`../book/methods` (token choices);
 # {term}`Spearman's ρ` (about 15 minutes). Helpful: {doc}`02_word_similarity`.
 #
-# **Time.** Reading: about 15 minutes. Running: about 2 minutes on a 2-core CPU the
+# **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about 2 minutes on a 2-core CPU the
 # first time (two input forms for GPT-2); seconds once chapter 1 or 4 has cached the
 # sentences. With the real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
@@ -49,7 +50,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
@@ -170,10 +171,11 @@ notebook.differences_table(differences)
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Predict, then compute · medium · 20 min
 # :label: ex-sts-genre
-# The STS Benchmark mixes captions, news and forum posts. Is CLIP, trained on image
-# captions, better on the caption pairs? Compute CLIP's layer-12 EOS score per genre.
+# The STS Benchmark mixes captions, news and forum posts. Before computing, write down
+# your prediction: is CLIP, trained on image captions, better on the caption pairs, and
+# by how much? Then compute CLIP's layer-12 EOS score per genre and compare.
 # ```
 #
 # ```{solution-start} ex-sts-genre
@@ -211,7 +213,7 @@ pd.DataFrame(rows, columns=["genre", "pairs", "Spearman rho"]).round(3)
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Explain · medium · 10 min
 # :label: ex-sts-why-eos
 # Why would GPT-2's last token be a poor sentence vector, even though, with causal
 # attention, it is the only token that has seen the whole sentence?

@@ -17,7 +17,8 @@
 # **Prerequisites.** Necessary: {doc}`01_cwe_anisotropy` (self-similarity) and
 # {doc}`03_sts` (sentence token choices). Helpful: centring and principal directions.
 #
-# **Time.** Reading: about 10 minutes. Running: seconds: the sentence vectors of chapter
+# **Time.** Reading: about 10 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: seconds: the sentence vectors of chapter
 # 3 come from the cache. With the real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
 #
@@ -46,7 +47,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 
@@ -159,11 +160,11 @@ notebook.differences_table(session.differences("sentence_self_similarity"), laye
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Predict, then compute · medium · 15 min
 # :label: ex-sss-centering
-# Anisotropy can be removed after the fact by subtracting the mean vector. Center GPT-2's
-# layer-12 EOS vectors and recompute their self-similarity. What is left, and what does
-# it suggest for STS?
+# Anisotropy can be removed after the fact by subtracting the mean vector. Predict first:
+# what will the self-similarity of GPT-2's layer-12 EOS vectors be once they are centred?
+# Then centre them and recompute it. What is left, and what does it suggest for STS?
 # ```
 #
 # ```{solution-start} ex-sss-centering
@@ -201,7 +202,7 @@ pd.DataFrame(rows).T.round(4)
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Interpret · medium · 15 min
 # :label: ex-sss-relation
 # Using the tables of this chapter and {doc}`03_sts`, is a layer with lower sentence
 # self-similarity also a layer with a higher STS score? Compute the correlation over

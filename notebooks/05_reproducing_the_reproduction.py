@@ -21,7 +21,8 @@
 # {doc}`04_sentence_self_similarity` (self-similarity, token choices, Spearman's
 # $\rho$). Helpful: how Python's `csv` module treats quotes.
 #
-# **Time.** Reading: about 25 minutes. Running: about 1 minute on a 2-core CPU (forward
+# **Time.** Reading: about 25 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about 1 minute on a 2-core CPU (forward
 # passes only for the texts of the released reader and the stripped sentences that no
 # other page embedded); the rest reads the cache. With the real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
@@ -51,7 +52,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 from cvsp import data, fidelity, notebook, plots
 from cvsp.notebook import glue
 
@@ -229,7 +230,7 @@ verdicts.round(4).set_index("claim")
 # These exercises suit a course on reproducibility: each turns one line of someone
 # else's code into a measured fact.
 #
-# ```{exercise}
+# ```{exercise} Compute · medium · 15 min
 # :label: ex-repro-corrupt
 # Find a pair of `sts-test.csv` that the released reader corrupts and print what it
 # became. Which character starts the trouble, and why does it need to sit at the start
@@ -257,7 +258,7 @@ print("sentence2:", repr(broken["sentence2"])[:300], "...")
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Compute · medium · 20 min
 # :label: ex-repro-rank
 # `spearmanr(cosines, gold)` with string gold scores ranks the cosines as strings too.
 # For which cosines does the string order differ from the numeric order? Count them in
@@ -314,7 +315,7 @@ pd.DataFrame(
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Explain · easy · 10 min
 # :label: ex-repro-draw
 # The released CLIP rule is `random.randint(1, n)` over a tokenization of n tokens with
 # BOS and EOS. For a sentence of 12 text tokens, what share of draws lands on EOS, and
@@ -329,7 +330,7 @@ pd.DataFrame(
 # vector. The CWE-draw panels of {numref}`fig-fidelity` show what including EOS does.
 # ```
 #
-# ```{exercise}
+# ```{exercise} Project · hard · 2 hours
 # :label: ex-repro-audit
 # Pick a paper in your field with released code. List every choice its method section
 # leaves open, find each in the code (file and line), make each an option with a default,

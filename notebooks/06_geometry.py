@@ -25,7 +25,8 @@
 # {doc}`04_sentence_self_similarity` (about an hour). Helpful: principal component
 # analysis; partial correlation.
 #
-# **Time.** Reading: about 25 minutes. Running: about 4 minutes on a 2-core CPU: the
+# **Time.** Reading: about 25 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about 4 minutes on a 2-core CPU: the
 # post-processing maps and the bootstrap of their STS scores, plus forward passes for
 # 1,500 word-shuffled sentences per model. With the real models the times are the
 # same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
@@ -55,7 +56,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import pandas as pd
 
 from cvsp import experiments, notebook, plots
@@ -414,11 +415,11 @@ notebook.show(
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Predict, then compute · medium · 20 min
 # :label: ex-geometry-rogue-remove
-# Remove GPT-2's three largest rogue dimensions at layer 12 (set them to zero) and
-# recompute the CWE self-similarity and the STS score of the EOS token. What changes
-# more?
+# Predict first: if GPT-2's three largest rogue dimensions at layer 12 are set to zero,
+# which moves more, the CWE self-similarity or the STS score of the EOS token? Then zero
+# them, recompute both and compare with your prediction.
 # ```
 #
 # ```{solution-start} ex-geometry-rogue-remove
@@ -441,7 +442,11 @@ gpt2 = session.embedders["gpt2"](session.sentences.sentences, ["random_token", "
 rows = []
 for variant in ("random_token", "eos"):
     vectors = gpt2[variant].layer(12)
-    dims = list(top.loc[("gpt2", variant, "12"), "top3_dims"])
+    dims = list(
+        rogue.query(f"model == 'gpt2' and variant == '{variant}' and layer == '12'")[
+            "top3_dims"
+        ].iloc[0]
+    )
     removed = vectors.copy()
     removed[:, dims] = 0
     for name, v in (("as embedded", vectors), (f"dimensions {dims} zeroed", removed)):
@@ -460,7 +465,7 @@ pd.DataFrame(rows, columns=columns).set_index(["variant", "vectors"]).round(4)
 # ```{solution-end}
 # ```
 #
-# ```{exercise}
+# ```{exercise} Compute · easy · 15 min
 # :label: ex-geometry-threshold
 # SimCSE's positives are pairs with gold above 4. Recompute alignment with pairs above
 # 3 and above 4.5. Does the order of the models change?

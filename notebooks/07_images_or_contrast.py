@@ -29,7 +29,8 @@
 # chapter {doc}`03_sts`. Helpful: chapter {doc}`06_geometry` (alignment and
 # uniformity); the idea of a contrastive loss.
 #
-# **Time.** Reading: about 20 minutes. Running: about 6 minutes on a 2-core CPU, nearly
+# **Time.** Reading: about 20 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about 6 minutes on a 2-core CPU, nearly
 # all of it the forward passes of the three BERT-sized models over the words and
 # sentences (once; later runs read the cache); the same on a CPU with the real models
 # (the stand-ins have their size), less on a GPU (not measured here).
@@ -60,7 +61,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 
 from cvsp import experiments, notebook, plots
 from cvsp.notebook import glue
@@ -315,7 +316,7 @@ notebook.show(plots.alignment_uniformity_figure(tokens, session.stand_in))
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Compute · medium · 15 min
 # :label: ex-contrast-mean
 # SimCSE's authors read unsupervised SimCSE at `[CLS]`. Does the step BERT → unsupervised
 # SimCSE look different when both are read with the `mean` token? Compare the two STS
@@ -337,10 +338,31 @@ sts_steps[sts_steps["layer"].astype(str).isin(["12", "best"])].set_index(["varia
 
 # %% [markdown]
 # If the two intervals overlap widely, the step's effect on STS does not depend on the
-# readout; a readout that moves much more shows where the fine-tuning acted (SimCSE
-# trains `[CLS]` only, so the `mean` token changes only through the shared layers).
+# readout. SimCSE fine-tunes every weight of BERT, but {cite:t}`gao2021simcse` compute
+# its loss on `[CLS]` (through an MLP during training): a readout the loss never sees,
+# such as `mean`, shows how far the change reaches beyond it.
 #
 # ```{solution-end}
+# ```
+#
+# ```{exercise} Interpret · medium · 15 min
+# :label: ex-contrast-confounds
+# "CLIP − GPT-2" and "unsupervised SimCSE − BERT" both change a model's objective to a
+# contrastive one. Using the section above, list what else each step changes. Which step
+# would you trust more to measure what a contrastive objective does to STS, and what can
+# neither step tell you?
+# ```
+#
+# ```{solution} ex-contrast-confounds
+# :class: dropdown
+# GPT-2 → CLIP is a step between two separately trained models: besides images and the
+# contrastive loss, the training data (web pages against image captions and alt-texts),
+# the width (768 against 512), the tokenizer (CLIP's lower-cases) and the training budget
+# all differ. BERT → unsupervised SimCSE starts from BERT's own weights and changes the
+# fine-tuning objective alone (dropout noise makes the positive pair, on sentences from
+# English Wikipedia; {cite:t}`gao2021simcse`), with the architecture, tokenizer and width
+# kept. The second step is the cleaner measure of the objective; neither tells what images
+# add, which would need a text-only model trained like CLIP on the same captions.
 # ```
 
 # %% [markdown]

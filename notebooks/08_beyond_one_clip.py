@@ -26,7 +26,8 @@
 # {doc}`03_sts`. Helpful: chapter {doc}`07_images_or_contrast` (another comparison of
 # training steps); what a vision transformer and a contrastive loss are.
 #
-# **Time.** Reading: about 20 minutes. Running: about 14 minutes on a 2-core CPU (the
+# **Time.** Reading: about 20 minutes. Replayed (the default when you open it in
+# Colab or Binder): seconds. Computed: about 14 minutes on a 2-core CPU (the
 # rehearsal of the published build, real sizes), most of it GPT-2 medium's forward passes
 # over the sentences (twice: bare and wrapped in `<|endoftext|>`), SigLIP's, whose every
 # input fills its 64 positions, and the bootstrap intervals of six models; less on a GPU
@@ -60,7 +61,7 @@ if importlib.util.find_spec("cvsp") is None or (
     )
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement], check=True)
 
-# %% tags=["remove-cell"]
+# %% tags=["hide-input", "remove-output"]
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -358,7 +359,7 @@ glue("zero_shot_source", paper.OPEN_CLIP_RESULTS)
 # %% [markdown]
 # ## Exercises
 #
-# ```{exercise}
+# ```{exercise} Interpret · medium · 15 min
 # :label: ex-beyond-absolute
 # GPT-2's anisotropy claim is about its top layer. Compare GPT-2 medium's CWE
 # self-similarity at its absolute layer 12 (the middle of its 24 blocks) with its top
@@ -385,6 +386,33 @@ cwe[["model", "layer", "depth", "value", "ci_low", "ci_high"]].round(3)
 # 0.5). Setting them side by side compares a top with a middle: where anisotropy grows
 # in the last layers, as it does in GPT-2, that comparison would make the bigger model
 # look less anisotropic than it is. Its top layer, 24, is the one the claim is about.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Predict, then compute · easy · 10 min
+# :label: ex-beyond-top-order
+# Before looking: order the six models by their CWE self-similarity at their top layer
+# (relative depth 1), lowest first, and say which pairs you expect the intervals to
+# separate. Then read the order from the tidy table and compare.
+# ```
+#
+# ```{solution-start} ex-beyond-top-order
+# :class: dropdown
+# ```
+#
+# Each model's top layer is the row at depth 1.0:
+
+# %%
+top_layers = tidy.query("depth == 1.0 and result == 'cwe_self_similarity'")
+top_layers = top_layers[top_layers["variant"] == experiments.CWE_VARIANT]
+top_layers.sort_values("value")[["model", "layer", "value", "ci_low", "ci_high"]].round(3)
+
+# %% [markdown]
+# Two models are separated where their intervals do not overlap (a paired difference, as
+# in the section on each step's effect, is the sharper test). A prediction that followed
+# the paper puts the contrastive towers below both GPT-2s; the table says whether this
+# build agrees (with stand-ins, the order means nothing).
 #
 # ```{solution-end}
 # ```

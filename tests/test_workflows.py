@@ -204,6 +204,20 @@ def test_the_first_published_build_of_a_version_creates_the_tag_its_notebooks_in
     assert steps.index(release) < upload  # tagged before the deploy publishes the cells
 
 
+def test_pages_publishes_the_chapters_where_the_launch_buttons_point():
+    """The reader notebooks (tools/reader.py) go to the branch ``_config.yml`` names for the
+    launch buttons, from the build's own cache, and never stop the deploy."""
+    steps = _jobs("book.yml")["build"]["steps"]
+    publish = next(s for s in steps if "tools/reader.py" in s.get("run", ""))
+    assert "--cache _build/.jupyter_cache" in publish["run"]
+    assert "['repository']['branch']" in publish["run"] and 'refs/heads/$branch"' in publish["run"]
+    assert publish["continue-on-error"] is True and "refs/heads/main" in publish["if"]
+    build = next(
+        i for i, s in enumerate(steps) if s.get("id") == "build" or s.get("name") == "build"
+    )
+    assert build < steps.index(publish)
+
+
 def test_link_check_executes_no_notebook():
     steps = _jobs("links.yml")["linkcheck"]["steps"]
     check = next(s for s in steps if "linkcheck" in s.get("run", ""))

@@ -24,23 +24,25 @@ each ``solution-start`` by a marker and removes everything from the marker to it
 keeps the source notebooks, solutions included, out of the edition (no ``_sources``
 copies, no download button) and drops the Colab and Binder buttons, which would open the
 repository's notebooks, solutions included. ``--notebooks`` writes, instead, the
-chapters' notebooks without solutions for students to run.
+chapters' notebooks without solutions for students to run (``tools/reader.py``: with the
+build's outputs, its numbers written into the prose and the exercises in plain Markdown).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
-import nbformat
 import yaml
 from docutils import nodes
 from sphinx.errors import ExtensionError
 from sphinx.transforms import SphinxTransform
 from sphinx_exercise.directive import SolutionStartDirective
 from sphinx_exercise.nodes import solution_end_node
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reader  # noqa: E402 (the tool beside this one, not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
 EDITIONS = ("student", "links")
@@ -143,75 +145,6 @@ def setup(app):
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
-# Student notebooks: the chapters to run, without the solutions.
-
-# A MyST directive of the solutions, from its opening fence to the closing fence of the
-# same length.
-SOLUTION_DIRECTIVE = re.compile(
-    r"^(?P<fence>`{3,}|:{3,})\{(?P<name>solution|solution-start|solution-end)\}[^\n]*\n"
-    r"(?:.*?\n)??(?P=fence)[ \t]*$\n?",
-    re.MULTILINE | re.DOTALL,
-)
-STUDENT_NOTE = (
-    "*Student edition: the solutions of the exercises are removed from this notebook; "
-    "the code of the chapter is complete.*"
-)
-
-
-def _without_solutions(text: str, inside: bool) -> tuple[str, bool]:
-    """``text`` of a markdown cell without its solutions; ``inside``: whether the cell
-    starts (and, returned, ends) inside a gated solution."""
-    kept, position = [], 0
-    for match in SOLUTION_DIRECTIVE.finditer(text):
-        name = match["name"]
-        if inside:
-            if name == "solution-end":
-                inside, position = False, match.end()
-            continue
-        if name == "solution-end":
-            raise ValueError(f"a solution-end without a solution-start: {text[:80]!r}")
-        kept.append(text[position : match.start()])
-        position, inside = match.end(), name == "solution-start"
-    if not inside:
-        kept.append(text[position:])
-    return re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip("\n"), inside
-
-
-def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` without any solution: static ``{solution}`` directives, and
-    gated ones from ``solution-start`` to ``solution-end`` with every cell in between;
-    outputs cleared and a note on top. Every other cell is kept as it is."""
-    copy = nbformat.from_dict(notebook)
-    cells, inside = [nbformat.v4.new_markdown_cell(STUDENT_NOTE)], False
-    for cell in copy.cells:
-        if cell.cell_type == "markdown":
-            cell.source, inside_after = _without_solutions(cell.source, inside)
-            inside_before, inside = inside, inside_after
-            if cell.source.strip() or not (inside_before or inside_after):
-                cells.append(cell)
-        elif not inside:
-            if cell.cell_type == "code":
-                cell.outputs, cell.execution_count = [], None
-            cells.append(cell)
-    if inside:
-        raise ValueError(
-            "a solution-start without a solution-end: its content would reach the students"
-        )
-    copy.cells = cells
-    return copy
-
-
-def write_student_notebooks(sources: list[Path], folder: Path) -> list[Path]:
-    """Each notebook of ``sources`` without solutions, under the same name in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for source in sources:
-        target = folder / source.name
-        nbformat.write(student_notebook(nbformat.read(source, as_version=4)), target)
-        written.append(target)
-    return written
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("edition", choices=EDITIONS)
@@ -222,16 +155,20 @@ def main(argv: list[str] | None = None) -> int:
         "--notebooks",
         type=Path,
         metavar="FOLDER",
-        help="also write the chapters' notebooks without solutions into FOLDER",
+        help="also write the chapters' notebooks without solutions into FOLDER, as a reader "
+        "opens them (tools/reader.py: the build's outputs and numbers written in)",
     )
     args = parser.parse_args(argv)
     yaml.safe_dump(
         edition_config(args.edition, args.cache), sys.stdout, sort_keys=False, allow_unicode=True
     )
     if args.notebooks is not None:
-        written = write_student_notebooks(
-            sorted((ROOT / "notebooks").glob("*.ipynb")), args.notebooks
-        )
+        if args.cache is None:
+            raise SystemExit("--notebooks writes the executed chapters: give the build's --cache.")
+        try:
+            written = reader.write_notebooks(args.cache, args.notebooks, student=True)
+        except reader.ReaderError as error:
+            raise SystemExit(str(error)) from error
         print(
             f"Wrote {len(written)} notebooks without solutions to {args.notebooks}", file=sys.stderr
         )
