@@ -1,6 +1,6 @@
 """The house plan holds: the ground floor imports no model library, no module imports
 another in a circle, imports inside functions say why, modules stay small, the plan in
-ARCHITECTURE.md and the README names every module, and cached intervals follow the code."""
+ARCHITECTURE.md and CONTRIBUTING.md's layout name every module, and cached intervals follow the code."""
 
 from __future__ import annotations
 
@@ -253,7 +253,7 @@ def test_functions_stay_short():
 
 def test_every_module_says_what_it_holds_and_the_plan_names_it():
     plan = (ROOT / "ARCHITECTURE.md").read_text()
-    layout = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("```")[1]
+    layout = (ROOT / "CONTRIBUTING.md").read_text().split("## Layout", 1)[1].split("```")[1]
     layout = layout.split("tools/")[0]  # the package's lines only
     for name, path in _modules().items():
         if name in ("cvsp", "cvsp.__main__"):
@@ -263,7 +263,7 @@ def test_every_module_says_what_it_holds_and_the_plan_names_it():
         short = name.removeprefix("cvsp.")
         assert f"`{short}`" in plan, f"ARCHITECTURE.md does not name {short}"
         assert re.search(rf"\b{short.rpartition('.')[2]}\b", layout), (
-            f"the README's layout does not name {short}"
+            f"CONTRIBUTING.md's layout does not name {short}"
         )
 
 

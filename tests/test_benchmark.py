@@ -119,10 +119,10 @@ def test_rehearsal_measures_peak_disk_and_downloads(tmp_path, hub_repos):
     assert not [name for name in env if name.endswith("_REVISION") and name.startswith("CVSP_")]
 
 
-def test_readme_states_the_rehearsals_figures():
-    """The README's table of the Pages rehearsal is the one benchmarks/rehearsal.json holds."""
+def test_contributing_states_the_rehearsals_figures():
+    """CONTRIBUTING's table of the Pages rehearsal is the one benchmarks/rehearsal.json holds."""
     report = json.loads((ROOT / "benchmarks" / "rehearsal.json").read_text())
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "CONTRIBUTING.md").read_text()
     minutes = {s["step"]: s["minutes"] for s in report["steps"]}
     assert all(s["exit"] == 0 for s in report["steps"])
     assert (
@@ -141,10 +141,10 @@ def test_readme_states_the_rehearsals_figures():
     assert f"| {report['saved_cache_gb']:.2f} GB |" in readme
 
 
-def test_readme_states_the_benchmarks_figures():
-    """The README's speed figures are the ones benchmarks/results.json holds."""
+def test_contributing_states_the_benchmarks_figures():
+    """CONTRIBUTING's speed figures are the ones benchmarks/results.json holds."""
     report = json.loads((ROOT / "benchmarks" / "results.json").read_text())
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "CONTRIBUTING.md").read_text()
     e2e = report["end_to_end"]
     assert f"{e2e['cold_s']:.0f} s / {e2e['warm_s']:.1f} s" in readme
     book = report["book"]
@@ -174,7 +174,7 @@ def test_readme_states_the_benchmarks_figures():
             re.MULTILINE,
         ), page
     for target in report["targets"]:
-        if not target["met"]:  # every missed target is named in the README
+        if not target["met"]:  # every missed target is named in CONTRIBUTING.md
             assert target["target"].split(" (")[0] in readme, target["target"]
 
 
@@ -193,14 +193,21 @@ def test_replayed_chapters_are_judged_by_the_slowest_and_the_largest():
     assert bench._replayed(report)["pages"] == fuller
 
 
-def test_readme_and_the_package_state_the_replay_figures_of_every_chapter():
+def test_readme_states_what_each_part_costs_computed_and_replayed():
+    """The README's table of costs is the preflight's estimate on the benchmark's machine
+    and the benchmark's replay figures, for every chapter (tools/sync_docs.py renders it)."""
     from cvsp import costs
     from cvsp.registry import CHAPTERS
 
-    replay = costs.Benchmark.load().replay
+    bench = costs.Benchmark.load()
+    replay = bench.replay
     assert set(replay["pages"]) == set(CHAPTERS)
     readme = (ROOT / "README.md").read_text()
-    table = re.search(r"<!-- replay table.*?-->\n(.*?)\n<!--", readme, re.DOTALL).group(1)
-    assert replay["built_with"] in table
-    for page, figures in replay["pages"].items():
-        assert f"| {page} | {figures['seconds']:.1f} | {figures['peak_mib']:.0f} |" in table
+    table = re.search(r"<!-- costs table.*?-->\n(.*?)\n<!--", readme, re.DOTALL).group(1)
+    for row in costs.table(bench):
+        figures = replay["pages"].get(row["target"])
+        shown = f"{figures['seconds']:.0f} s, {figures['peak_mib']:.0f} MiB" if figures else "—"
+        line = (
+            f"| {costs.describe(row['target'])} | {row['download_gb']:.1f} | {row['disk_gb']:.1f} |"
+        )
+        assert re.search(rf"^{re.escape(line)} [^|]+ \| {re.escape(shown)} \|$", table, re.M), line

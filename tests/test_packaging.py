@@ -10,6 +10,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from support.runs import module_at
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,6 +103,25 @@ def test_the_package_version_is_pyproject_s():
     )
 
 
+def test_the_readme_is_for_users_and_points_developers_on():
+    """At most 150 lines: what the book shows, where to read it, how to run one chapter,
+    build it all and test it, what it needs, how to cite; CONTRIBUTING.md for the rest."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    assert headings == [
+        "Read it online",
+        "Run one chapter",
+        "Build it all",
+        "Test it",
+        "Requirements",
+        "Cite, licence, contribute",
+    ]
+    site = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"].rstrip("/")
+    assert site in readme and "CONTRIBUTING.md" in readme and "python3-venv" in readme
+    assert (ROOT / "CONTRIBUTING.md").is_file()
+
+
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
@@ -109,8 +129,8 @@ def test_ci_runs_the_readme_test_command():
     assert re.search(r"^\s*make test\b", ci, re.MULTILINE)
 
 
-def test_readme_documents_every_setting():
-    readme = (ROOT / "README.md").read_text()
+def test_every_setting_is_documented_for_developers_and_users():
+    readme = (ROOT / "CONTRIBUTING.md").read_text() + (ROOT / "book" / "running.md").read_text()
     settings_doc = (ROOT / "src" / "cvsp" / "settings.py").read_text()
     for variable in set(re.findall(r"CVSP_[A-Z0-9_]+", settings_doc)):
         assert variable in readme, variable
@@ -143,7 +163,7 @@ def test_install_cells_and_clone_lines_follow_config_yml():
 def test_readme_and_book_state_the_pinned_commits():
     from cvsp.registry import MODELS
 
-    for name in ("README.md", "book/running.md"):
+    for name in ("CONTRIBUTING.md", "book/running.md"):
         text = (ROOT / name).read_text()
         for spec in MODELS.values():
             assert spec.revision in text, (

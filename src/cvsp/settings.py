@@ -1,7 +1,7 @@
 """Every setting of the project, read from environment variables in one place.
 
 :data:`VARIABLES` names each variable with its meaning and default; the tables of the
-README, the book and ``cvsp --help`` are generated from it (:func:`settings_table`,
+CONTRIBUTING.md, the book and ``cvsp --help`` are generated from it (:func:`settings_table`,
 :func:`settings_help`). Settings are an immutable value: functions receive them as an
 argument rather than reading the environment themselves, so tests and notebooks can
 build their own.
@@ -132,7 +132,7 @@ def variables() -> tuple[Variable, ...]:
 
 
 def settings_table() -> str:
-    """The settings as a Markdown table (README, book)."""
+    """The settings as a Markdown table (CONTRIBUTING.md, the book)."""
     rows = ["| variable | meaning | default |", "| --- | --- | --- |"]
     rows += [f"| `{v.name}` | {v.meaning} | {v.default} |" for v in variables()]
     return "\n".join(rows)
@@ -142,7 +142,7 @@ def settings_help() -> str:
     """The settings as plain text for ``cvsp --help``."""
     plain = [(v.name, v.meaning.replace("`", ""), v.default.replace("`", "")) for v in variables()]
     column = max(len(name) for name, _, _ in plain)  # the names in one column, the longest too
-    lines = ["environment variables (see the README):"]
+    lines = ["environment variables (see the book's 'Running it yourself' page):"]
     for name, meaning, default in plain:
         lines.append(
             textwrap.fill(
