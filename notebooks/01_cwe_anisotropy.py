@@ -16,7 +16,8 @@
 #   {term}`anisotropy` means for a set of them;
 # - compute a {term}`self-similarity` in $O(nd)$ and check it against the pairwise
 #   definition;
-# - read an interval around a per-layer value and a paired difference between two models.
+# - read a {term}`bootstrap interval` around a per-layer value and a
+#   {term}`paired difference` between two models.
 #
 # **Prerequisites.** Necessary: cosine similarity; what a transformer layer's hidden
 # state is (about 30 minutes to learn). Helpful: the {doc}`../book/methods` chapter on

@@ -12,7 +12,7 @@
 # **Objectives.** After this chapter you can
 #
 # - score sentence vectors on the {term}`STS` Benchmark layer by layer;
-# - explain why the {term}`EOS` token is CLIP's sentence vector and GPT-2's last token
+# - explain why the {term}`EOS` token is CLIP's sentence vector and GPT-2's {term}`last token`
 #   is not a summary;
 # - state the paper's STS claims with our intervals and a paired comparison.
 #
@@ -146,7 +146,7 @@ notebook.comparison_table(scores, "sts", session.claims())
 # Both models score the same pairs, so their difference is estimated on the same
 # resamples ({numref}`fig-sts-difference`). CLIP's best EOS layer minus GPT-2's best
 # last-token layer is {glue:text}`best_difference:.3f` (95 % paired interval
-# {glue:text}`best_difference_ci`). The table adds Williams' $t$
+# {glue:text}`best_difference_ci`). The table adds {term}`Williams' t`
 # {cite:p}`steiger1980tests` for the top layer, a closed-form test of two correlations
 # that share the gold scores.
 

@@ -5,9 +5,9 @@
 #
 # The paper shows *that* CLIP's text encoder is less anisotropic than GPT-2 and better
 # on similarity tasks {cite:p}`wolfe2022contrastive`. This chapter asks *why*, with four
-# tools from later work, applied per layer to both models: rogue dimensions
+# tools from later work, applied per layer to both models: {term}`rogue dimensions <rogue dimension>`
 # {cite:p}`timkey2021all`, post-processing that removes common directions
-# {cite:p}`mu2018allbutthetop,su2021whitening`, alignment and uniformity
+# {cite:p}`mu2018allbutthetop,su2021whitening`, {term}`alignment` and {term}`uniformity`
 # {cite:p}`wang2020understanding`, and lexical overlap. None of it is in the paper; all
 # of it reads the embeddings the earlier chapters cached, and only the word-shuffled
 # sentences of the last section need new forward passes.
@@ -137,7 +137,7 @@ table.query("layer in ['0', '6', '12']").set_index(["model", "variant", "layer"]
 # - *all-but-the-top* {cite:p}`mu2018allbutthetop`: centre and remove the top $D$
 #   principal components, $D \approx d/100$ (8 for GPT-2's 768 dimensions, 5 for CLIP's
 # 512);
-# - *whitening* {cite:p}`su2021whitening`: $(x-\mu)\,U\Lambda^{-1/2}$ from the covariance
+# - *{term}`whitening`* {cite:p}`su2021whitening`: $(x-\mu)\,U\Lambda^{-1/2}$ from the covariance
 #   $U\Lambda U^\top$.
 #
 # Sentence vectors are transformed with maps fitted on all {glue:text}`n_sentences`
