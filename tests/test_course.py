@@ -85,3 +85,42 @@ def test_a_name_from_a_hidden_cell_is_found():
         fmt="py:percent",
     )
     assert names_from_hidden_cells(notebook) == {"ex-a": {"secret"}}
+
+
+def test_the_reader_writes_a_chapter_s_markup_as_plain_markdown():
+    """tools/reader.py on a small executed chapter: a glued number formatted as the page
+    formats it, citations with their particles, an exercise and its solution numbered as
+    on the page, a term as its text, a page link to the site; without the solution (its
+    prose and its code) for students."""
+    reader = _reader()
+    citations = reader.Citations([ROOT / "book" / "references.bib"])
+    assert citations.textual("timkey2021all") == "Timkey and van Schijndel (2021)"
+    assert citations.parenthetical("wolfe2022contrastive,gao2021simcse") == (
+        "(Wolfe and Caliskan, 2022; Gao et al., 2021)"
+    )
+    notebook = jupytext.reads(
+        "# %% [markdown]\n# CLIP reaches {glue:text}`rho:.2f` ({term}`STS`, {doc}`../book/methods`)."
+        "\n\n# %%\nglue('rho', 0.7312)\n\n# %% [markdown]\n"
+        "# ```{exercise} Compute · easy · 5 min\n# :label: ex-a\n# Try it.\n# ```\n#\n"
+        "# ```{solution-start} ex-a\n# :class: dropdown\n# ```\n\n# %%\nprint('solved')\n\n"
+        "# %% [markdown]\n# Done.\n#\n# ```{solution-end}\n# ```\n",
+        fmt="py:percent",
+    )
+    notebook.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={"application/papermill.record/text/plain": "0.7312"},
+            metadata={"scrapbook": {"name": "rho", "mime_prefix": "application/papermill.record/"}},
+        )
+    ]
+    site = "https://example.org/book/"
+    full = reader.reader_notebook(notebook, "03_sts", site, citations)
+    prose = "\n".join(c.source for c in full.cells if c.cell_type == "markdown")
+    assert "CLIP reaches 0.73 (STS, [Methods" in prose and f"]({site}book/methods.html))" in prose
+    assert "**Exercise 3.1 (Compute · easy · 5 min).** Try it." in prose
+    assert "**Solution to exercise 3.1.**" in prose and "Done." in prose
+    assert not full.cells[1].outputs  # glue's hidden record is not an output
+    student = reader.reader_notebook(notebook, "03_sts", site, citations, student=True)
+    prose = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
+    assert "Solution" not in prose and "Done." not in prose and "**Exercise 3.1" in prose
+    assert not [c for c in student.cells if "solved" in c.source]

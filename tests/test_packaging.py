@@ -65,16 +65,11 @@ def test_environment_installs_the_package_editable():
 
 
 def test_replaying_installs_no_torch_and_computing_asks_for_it():
-    """The package alone replays (no PyTorch, as Binder installs it); its ``compute`` extra
-    brings PyTorch, which every environment that computes installs."""
+    """The package alone replays (no PyTorch, as Binder installs it from the launch buttons'
+    branch, tests/test_reader.py); its ``compute`` extra brings PyTorch, which every
+    environment that computes installs."""
     assert "torch" not in _pyproject_deps(extras=())
     assert "torch" in _pyproject_deps(extras=("compute",))
-    binder = [
-        line.strip()
-        for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    assert binder == ["."]  # the package without extras
     makefile = (ROOT / "Makefile").read_text()
     assert '-e ".[compute]"' in makefile and '-e ".[compute,dev]"' in makefile
     assert "- -e .[compute]" in (ROOT / "environment.yml").read_text()

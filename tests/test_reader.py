@@ -16,6 +16,7 @@ from support.runs import ROOT, module_at
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("0*.py"))
 RAW = re.compile(r"\{[a-z:-]+\}`|`{3,}\{|:{3,}\{")  # a role, or a directive's fence
 NUMBER = re.compile(r"(?<![\w.])\d+\.\d+")
+COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the commit a Pages build passes
 
 
 def _page_text(path) -> str:
@@ -34,6 +35,8 @@ def branch(built_book, tmp_path_factory):
             str(built_book[0] / "_build" / ".jupyter_cache"),
             "--out",
             str(out),
+            "--commit",
+            COMMIT,
         ],
         capture_output=True,
         text=True,
@@ -75,8 +78,14 @@ def test_the_branch_holds_what_binder_installs_and_the_buttons_open_it(built_boo
     """Binder builds from the branch's ``binder/``: the package at the release the cells
     install; the launch buttons of every chapter page name that branch and the chapter."""
     sync = module_at(ROOT / "tools" / "sync_docs.py")
+    tag = f"@{sync.release_tag()}"
+    pinned = sync.install_requirement().replace(tag, f"@{COMMIT}")
     wanted = [line for line in (branch / "binder" / "requirements.txt").read_text().splitlines()]
-    assert sync.install_requirement() in wanted
+    assert pinned in wanted  # the package alone (no compute extra), at the built commit
+    for chapter in CHAPTERS:  # the install cells too: the code that made the tables
+        cells = nbformat.read(branch / "notebooks" / f"{chapter}.ipynb", as_version=4).cells
+        setup = next(c.source for c in cells if "REPLAY = " in c.source and c.cell_type == "code")
+        assert f'cvsp @ git+{sync.repository_url()}@{COMMIT}"' in setup and tag not in setup
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     name = config["repository"]["branch"]
     repository = config["repository"]["url"].removeprefix("https://github.com/")

@@ -387,3 +387,27 @@ def test_every_chapter_replays_from_the_published_site_without_models_or_torch(
         r"The replay bundle's file (\S+) does not match the sha256", str(failed.value)
     )
     assert named and named.group(1) in manifest["files"], str(failed.value)[-2000:]
+
+
+@pytest.mark.parametrize("shell", [None, "off", "https://example.org/replay/"])
+def test_the_book_s_build_computes_whatever_the_shell_s_cvsp_replay_says(
+    shell, tmp_path, monkeypatch
+):
+    """The build's kernels get ``CVSP_REPLAY=off`` (a build that replayed would publish
+    another build's tables as its own); a bundle named in the shell is refused with a
+    warning, which the strict build turns into a failure."""
+    from types import SimpleNamespace
+
+    from support.runs import module_at
+
+    extension = module_at(ROOT / "book" / "_ext" / "cvsp_book.py")
+    said = []
+    monkeypatch.setattr(extension.LOGGER, "warning", said.append)
+    monkeypatch.setenv("CVSP_LEDGER", str(tmp_path / "ledger.jsonl"))
+    if shell is None:
+        monkeypatch.delenv("CVSP_REPLAY", raising=False)
+    else:
+        monkeypatch.setenv("CVSP_REPLAY", shell)
+    extension._ledger(SimpleNamespace(outdir=str(tmp_path / "html")), None)
+    assert os.environ["CVSP_REPLAY"] == "off"
+    assert bool(said) is (shell not in (None, "off")), said

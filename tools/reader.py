@@ -84,7 +84,10 @@ class Citations:
 
     def names(self, key: str) -> tuple[str, str]:
         entry = self.entries[key]
-        last = [p.last_names[0].strip("{}") for p in entry.persons.get("author", [])]
+        last = [  # "van Schijndel": the particle belongs to the name
+            " ".join(p.prelast_names + p.last_names).replace("{", "").replace("}", "")
+            for p in entry.persons.get("author", [])
+        ]
         who = (
             last[0]
             if len(last) == 1
@@ -353,10 +356,11 @@ def executed_chapters(cache_folder: Path, root: Path = ROOT) -> dict[str, nbform
 def made_by_note(site: str, stand_in: bool) -> str:
     """The first cell: where the outputs come from, and how to run the chapter."""
     note = (
-        f"*This notebook is the chapter of [the book]({site}) with the outputs of the build "
-        "that published it: every number, table and figure below is that build's. Run all "
-        "cells to replay them (seconds, no model), or set `REPLAY = None` in the first code "
-        "cell to compute them with the models.*"
+        f"*This notebook is a chapter of [the book]({site}) with the outputs of the build "
+        "that wrote it: every number, table and figure below is that build's. Run all cells "
+        "to replay the published book's tables (seconds after the first cell's one-time "
+        "install, no model), or set `REPLAY = None` in the first code cell to compute them "
+        "with the models.*"
     )
     if stand_in:
         note += (
@@ -390,14 +394,22 @@ def write_notebooks(
     return written
 
 
-def write_branch(cache_folder: Path, out: Path, root: Path = ROOT) -> list[Path]:
+def write_branch(
+    cache_folder: Path, out: Path, commit: str | None = None, root: Path = ROOT
+) -> list[Path]:
     """What the launch buttons' branch holds: ``notebooks/`` (the reader notebooks) and
-    ``binder/requirements.txt`` (the package at the release they install, no PyTorch)."""
+    ``binder/requirements.txt`` (the package, no PyTorch). With ``commit`` (the built one),
+    both install the package at that commit instead of the release tag, so the code a
+    reader runs is the code that made the published tables."""
     written = write_notebooks(cache_folder, out / "notebooks", root=root)
+    tag = "@" + sync_docs.release_tag(root)
+    pinned = tag if commit is None else f"@{commit}"
+    for path in written:
+        path.write_text(path.read_text().replace(f'{tag}\\"', f'{pinned}\\"'))
     (out / "binder").mkdir(parents=True, exist_ok=True)
     (out / "binder" / "requirements.txt").write_text(
-        "# the package at the release the notebooks install (replaying needs no PyTorch)\n"
-        f"{sync_docs.install_requirement(root)}\n"
+        "# the package the notebooks install (replaying needs no PyTorch)\n"
+        f"{sync_docs.install_requirement(root).replace(tag, pinned)}\n"
     )
     return written
 
@@ -406,9 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path("_build/.jupyter_cache"))
     parser.add_argument("--out", type=Path, default=Path("_build/reader"))
+    parser.add_argument(
+        "--commit", help="install the package at this commit (the built one), not the release tag"
+    )
     args = parser.parse_args(argv)
     try:
-        written = write_branch(args.cache, args.out)
+        written = write_branch(args.cache, args.out, args.commit)
     except ReaderError as error:
         print(error, file=sys.stderr)
         return 1

@@ -119,8 +119,14 @@ def _warn(app, doctree) -> None:
 def _ledger(app, config) -> None:
     """A fresh ledger for this build's pages (their kernels inherit the variable), unless
     one is set already; and the pages compute what the build publishes (``CVSP_REPLAY=off``,
-    whatever their ``REPLAY`` line says), unless ``CVSP_REPLAY`` names a bundle."""
-    os.environ.setdefault("CVSP_REPLAY", REPLAY_OFF)
+    whatever their ``REPLAY`` line or the shell's ``CVSP_REPLAY`` says: a build that
+    replayed would publish another build's tables as its own)."""
+    if os.environ.get("CVSP_REPLAY", REPLAY_OFF).lower() != REPLAY_OFF:
+        LOGGER.warning(
+            "cvsp: CVSP_REPLAY is set in this shell; the book's build computes what it "
+            "publishes and does not replay: unset it."
+        )
+    os.environ["CVSP_REPLAY"] = REPLAY_OFF
     if "CVSP_LEDGER" not in os.environ:
         ledger = Path(app.outdir).parent / "replay-ledger.jsonl"
         ledger.unlink(missing_ok=True)
