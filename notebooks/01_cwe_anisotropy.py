@@ -24,10 +24,10 @@
 # the data and the token choices; the bootstrap.
 #
 # **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about 3 minutes on a 2-core CPU the
-# first time (the sentence forward passes of both models and one more pass that draws 20
-# seeds); seconds once the embeddings are cached. With the real models the times are the
-# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), for the sentence forward passes of both models and one more
+# pass that draws 20 seeds; seconds once the embeddings are cached. A GPU is faster.
 #
 # **Downloads.** The STS Benchmark test file (0.3 MB) and, with the real models, the
 # GPT-2 and CLIP weights (about 0.5 GB and 0.6 GB), once. Stand-in builds fetch the

@@ -20,10 +20,10 @@
 # dependent correlations (Williams' test).
 #
 # **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about a minute on a 2-core CPU the first
-# time (about 6,000 words, two input forms per model); seconds once cached. With the
-# real models the times are the
-# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), for the words of the five word tests, in two input forms per
+# model; seconds once cached. A GPU is faster.
 #
 # **Downloads.** Five small word lists (0.2 MB), once; with the real models also the
 # weights, if chapter 1 has not fetched them. Stand-in builds fetch the tokenizers

@@ -20,10 +20,10 @@
 # {term}`Spearman's ρ` (about 15 minutes). Helpful: {doc}`02_word_similarity`.
 #
 # **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about 2 minutes on a 2-core CPU the
-# first time (two input forms for GPT-2); seconds once chapter 1 or 4 has cached the
-# sentences. With the real models the times are the
-# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), for GPT-2's two input forms; seconds once chapter 1 or 4 has
+# cached the sentences. A GPU is faster.
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
 # of the weights (a few MB).

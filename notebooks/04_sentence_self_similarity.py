@@ -18,9 +18,8 @@
 # {doc}`03_sts` (sentence token choices). Helpful: centring and principal directions.
 #
 # **Time.** Reading: about 10 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: seconds: the sentence vectors of chapter
-# 3 come from the cache. With the real models the times are the
-# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+# Colab or Binder): seconds. Computed: seconds once chapter 3 has cached the sentence
+# vectors; otherwise what the chapter's session prints before it starts. A GPU is faster.
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
 # of the weights (a few MB).

@@ -22,10 +22,11 @@
 # $\rho$). Helpful: how Python's `csv` module treats quotes.
 #
 # **Time.** Reading: about 25 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about 1 minute on a 2-core CPU (forward
-# passes only for the texts of the released reader and the stripped sentences that no
-# other page embedded); the rest reads the cache. With the real models the times are the
-# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), for the forward passes of the texts of the
+# released reader and the stripped sentences that no other page embedded; the rest reads
+# the cache. A GPU is faster.
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
 # of the weights (a few MB).

@@ -26,10 +26,10 @@
 # analysis; partial correlation.
 #
 # **Time.** Reading: about 25 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about 4 minutes on a 2-core CPU: the
-# post-processing maps and the bootstrap of their STS scores, plus forward passes for
-# 1,500 word-shuffled sentences per model. With the real models the times are the
-# same on a CPU (the stand-ins have the same size); a GPU is faster (not measured here).
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), for the post-processing maps and the bootstrap of their STS
+# scores, plus forward passes for 1,500 word-shuffled sentences per model. A GPU is faster.
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
 # of the weights (a few MB).

@@ -30,10 +30,11 @@
 # uniformity); the idea of a contrastive loss.
 #
 # **Time.** Reading: about 20 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about 6 minutes on a 2-core CPU, nearly
-# all of it the forward passes of the three BERT-sized models over the words and
-# sentences (once; later runs read the cache); the same on a CPU with the real models
-# (the stand-ins have their size), less on a GPU (not measured here).
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), nearly all of it the forward passes of the three
+# BERT-sized models over the words and sentences (once; later runs read the cache). A GPU
+# is faster.
 #
 # **Downloads.** With real weights, three BERT-base checkpoints of about 440 MB each
 # (SimCSE's from the hub's safetensors conversions of the authors' weights, pinned as

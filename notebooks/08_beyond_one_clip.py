@@ -27,12 +27,12 @@
 # training steps); what a vision transformer and a contrastive loss are.
 #
 # **Time.** Reading: about 20 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: about 14 minutes on a 2-core CPU (the
-# rehearsal of the published build, real sizes), most of it GPT-2 medium's forward passes
-# over the sentences (twice: bare and wrapped in `<|endoftext|>`), SigLIP's, whose every
-# input fills its 64 positions, and the bootstrap intervals of six models; less on a GPU
-# (not measured here). Later runs read the cache. The embeddings it adds take about 5.6 GB
-# of the cache.
+# Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
+# prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
+# every chapter's), most of it GPT-2 medium's forward passes over the
+# sentences (twice: bare and wrapped in `<|endoftext|>`), SigLIP's, whose every input fills
+# its 64 positions, and the bootstrap intervals of six models. A GPU is faster. Later runs
+# read the cache, to which its embeddings add the most of any chapter.
 #
 # **Downloads.** With real weights, four more checkpoints (safetensors, pinned as
 # {doc}`/book/running` lists): LAION's CLIP B/32 (605 MB), CLIP L/14 (1.71 GB), SigLIP
