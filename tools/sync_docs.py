@@ -104,8 +104,7 @@ def costs_table(root: Path = ROOT) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for row in costs.table(bench):
-        minutes = row["minutes"]
-        spent = f"{minutes:.0f} min" if minutes >= 1.5 else f"{minutes * 60:.0f} s"
+        spent = costs.duration(row["minutes"] * 60)
         replay = replayed.get(row["target"])
         shown = f"{replay['seconds']:.0f} s, {replay['peak_mib']:.0f} MiB" if replay else "—"
         lines.append(

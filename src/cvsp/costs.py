@@ -209,7 +209,8 @@ def describe(target: str) -> str:
     return f"chapter {int(target[:2])}"  # the chapter's number, as the book numbers it
 
 
-def _minutes(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """A time for people: whole minutes from 90 s up, else seconds (the preflight, the README)."""
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
@@ -223,7 +224,7 @@ def line(cost: Cost, settings: Settings) -> str:
     )
     return (
         f"{describe(cost.target)}: {download}, up to {cost.disk / GB:.1f} GB of disk, "
-        f"about {_minutes(cost.seconds)} on {os.cpu_count()} cores (estimate); {free / GB:.1f} GB free at {where}"
+        f"about {duration(cost.seconds)} on {os.cpu_count()} cores (estimate); {free / GB:.1f} GB free at {where}"
     )
 
 
@@ -247,7 +248,7 @@ def report(cost: Cost, settings: Settings, bench: Benchmark, model_set: str = "p
             if settings.is_stand_in
             else "weights in the Hugging Face cache)"
         ),
-        f"  time      about {_minutes(cost.seconds)} on this machine's {os.cpu_count()} cores (an estimate from "
+        f"  time      about {duration(cost.seconds)} on this machine's {os.cpu_count()} cores (an estimate from "
         f"the benchmark's {bench.cores} cores, {bench.commit[:7]}; downloads not included)",
         f"  free      {free / GB:.1f} GB at {where}",
     ]
@@ -257,7 +258,7 @@ def report(cost: Cost, settings: Settings, bench: Benchmark, model_set: str = "p
             alone = estimate(name, settings, bench, model_set)
             lines.append(
                 f"    {name:<34} download {alone.download / GB:4.1f} GB, disk {alone.disk / GB:4.1f} GB, "
-                f"about {_minutes(alone.seconds)}"
+                f"about {duration(alone.seconds)}"
             )
     return "\n".join(lines)
 
