@@ -377,19 +377,29 @@ def _built_with_stand_ins(cache_folder: Path) -> bool:
 
 
 def write_notebooks(
-    cache_folder: Path, folder: Path, student: bool = False, root: Path = ROOT
+    cache_folder: Path,
+    folder: Path,
+    student: bool = False,
+    commit: str | None = None,
+    root: Path = ROOT,
 ) -> list[Path]:
     """The reader notebook of every chapter, from the build whose Jupyter cache is
-    ``cache_folder``, into ``folder`` (without solutions for ``student``)."""
+    ``cache_folder``, into ``folder`` (without solutions for ``student``); with ``commit``,
+    their install cells name that commit instead of the release tag."""
     config = yaml.safe_load((root / "_config.yml").read_text())
     site = config["html"]["baseurl"]
     citations = Citations([root / p for p in config["bibtex_bibfiles"]])
     note = made_by_note(site, _built_with_stand_ins(cache_folder))
+    tag = "@" + sync_docs.release_tag(root)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, notebook in executed_chapters(cache_folder, root).items():
+        reader = reader_notebook(notebook, name, site, citations, student, note)
+        for cell in reader.cells:
+            if commit is not None and cell.cell_type == "code":
+                cell.source = cell.source.replace(f'{tag}"', f'@{commit}"')
         path = folder / f"{name}.ipynb"
-        nbformat.write(reader_notebook(notebook, name, site, citations, student, note), path)
+        nbformat.write(reader, path)
         written.append(path)
     return written
 
@@ -401,15 +411,13 @@ def write_branch(
     ``binder/requirements.txt`` (the package, no PyTorch). With ``commit`` (the built one),
     both install the package at that commit instead of the release tag, so the code a
     reader runs is the code that made the published tables."""
-    written = write_notebooks(cache_folder, out / "notebooks", root=root)
-    tag = "@" + sync_docs.release_tag(root)
-    pinned = tag if commit is None else f"@{commit}"
-    for path in written:
-        path.write_text(path.read_text().replace(f'{tag}\\"', f'{pinned}\\"'))
+    written = write_notebooks(cache_folder, out / "notebooks", commit=commit, root=root)
+    requirement = sync_docs.install_requirement(root)
+    if commit is not None:
+        requirement = requirement.replace("@" + sync_docs.release_tag(root), f"@{commit}")
     (out / "binder").mkdir(parents=True, exist_ok=True)
     (out / "binder" / "requirements.txt").write_text(
-        "# the package the notebooks install (replaying needs no PyTorch)\n"
-        f"{sync_docs.install_requirement(root).replace(tag, pinned)}\n"
+        f"# the package the notebooks install (replaying needs no PyTorch)\n{requirement}\n"
     )
     return written
 
