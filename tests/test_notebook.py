@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from test_paper import synthetic_scores
 
-from cvsp import notebook, paper, plots
+from cvsp import notebook, paper, plots, verdicts
 from cvsp.settings import Settings
 
 DIFFERENCE_COLUMNS = [
@@ -55,7 +55,7 @@ def test_interval_text():
     assert notebook.interval(np.nan, 0.2) == "—"
 
 
-def test_comparison_table_adds_our_interval_and_whether_the_paper_is_inside():
+def test_comparison_table_gives_the_claim_our_interval_and_the_verdict_in_words():
     scores = synthetic_scores()
     claims = pd.DataFrame({"claim": [c.text for c in paper.REPORTED]}).assign(
         ci_low=0.40, ci_high=0.75
@@ -65,11 +65,10 @@ def test_comparison_table_adds_our_interval_and_whether_the_paper_is_inside():
     table = notebook.comparison_table(scores, "sts", claims)
     clip = next(c for c in paper.REPORTED if c.result == "sts" and c.model == "clip")
     row = table.loc[clip.text]
-    assert row["95 % interval"] == "[0.400, 0.750]" and bool(row["paper inside"])  # .73 lies in it
-    gpt2 = next(c for c in paper.REPORTED if c.result == "sts" and c.model == "gpt2")
-    assert bool(table.loc[gpt2.text, "paper inside"])  # .45 too
-    narrow = notebook.comparison_table(scores, "sts", claims.assign(ci_high=0.5))
-    assert not narrow.loc[clip.text, "paper inside"]
+    assert row["95 % interval"] == "[0.400, 0.750]" and row["paper"] == "≈ 0.73"
+    expected = verdicts.verdict("sts", "≈", 0.73, clip.ours(scores), 0.40, 0.75)
+    assert row["verdict"] == expected and expected.endswith("part of the interval meets it")
+    assert "holds" not in table.columns and "paper inside" not in table.columns
 
 
 def test_differences_table_keeps_the_asked_layers_in_order():

@@ -4,7 +4,8 @@
 
 Reads the ``comparison.csv`` a build wrote (by default the one the book's status page
 writes, ``book/_generated/results/comparison.csv``) and prints one table: each claim,
-the paper's number, ours with its 95 % interval, and whether it holds. It reports; it
+the paper's number, ours with its 95 % interval, and the verdict in words
+(``cvsp.verdicts``: a miss says its direction and what it means). It reports; it
 never fails on a claim that does not hold (whether the claims hold is the book's
 content, not a condition for publishing it). Exit 1 only when there is no table to read.
 """
@@ -37,14 +38,14 @@ def summary(rows: list[dict[str, str]]) -> str:
         f"Weights: {', '.join(sorted(weights))}. {held} of {len(rows)} numbers of the paper hold "
         'by its own criterion (bounds as stated, "≈" within ±0.03); the book\'s chapters give the detail.',
         "",
-        "| claim | paper | ours | 95 % interval | holds |",
+        "| claim | paper | ours | 95 % interval | verdict |",
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         interval = f"[{_number(row.get('ci_low', ''))}, {_number(row.get('ci_high', ''))}]"
-        mark = {"True": "✓", "False": "✗"}.get(row["holds"], "—")
         lines.append(
-            f"| {row['claim']} | {row['relation']} {row['paper']} | {_number(row['ours'])} | {interval} | {mark} |"
+            f"| {row['claim']} | {row['relation']} {row['paper']} | {_number(row['ours'])} "
+            f"| {interval} | {row.get('verdict') or '—'} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from cvsp import costs, data, experiments, facts, paper
+from cvsp import costs, data, experiments, facts, paper, verdicts
 from cvsp.cache import Store
 from cvsp.cached import CachedEmbedder
 from cvsp.facts import Described
@@ -271,19 +271,22 @@ def interval(low: float, high: float, digits: int = 3) -> str:
 def comparison_table(
     scores: pd.DataFrame, result: str, claims: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """The paper's numbers for one result beside ours, rounded for reading.
+    """The paper's claims about one result beside our numbers, for reading: the claim as
+    the paper states it (relation and number), ours, and the verdict in words
+    (:func:`cvsp.verdicts.verdict`: a miss says its direction and what it means).
 
-    With ``claims`` (:meth:`Session.claims`) it adds our 95 % interval and whether the
-    paper's number lies inside it.
+    With ``claims`` (:meth:`Session.claims`) it adds our 95 % interval, and the verdict
+    reads it too.
     """
-    table = paper.compare(scores, result, intervals=claims)
-    columns = ["model", "claim", "relation", "paper", "ours", "difference", "holds", "source"]
+    table = verdicts.describe(paper.compare(scores, result, intervals=claims))
+    table["paper"] = [f"{rel} {value:.2f}" for rel, value in zip(table["relation"], table["paper"])]
+    columns = ["model", "claim", "paper", "ours", "verdict", "source"]
     if claims is not None:
         table["95 % interval"] = [
             interval(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"])
         ]
-        columns[5:5] = ["95 % interval", "paper_inside"]
-    table = table[columns].rename(columns={"paper_inside": "paper inside"})
+        columns[4:4] = ["95 % interval"]
+    table = table[columns]
     table["model"] = table["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})
     return table.round(3).set_index("claim")
 

@@ -96,10 +96,15 @@ class Reported:
         ``rounded=False`` reads a bound literally (``≤ .45`` fails at .452); ``≈`` is
         the same either way.
         """
-        if not np.isfinite(ours):
-            return False
-        relation = _RELATIONS if rounded or self.relation == "≈" else _STRICT
-        return bool(relation[self.relation](ours, self.value))
+        return meets(self.relation, self.value, ours, rounded)
+
+
+def meets(relation: str, paper: float, ours: float, rounded: bool = True) -> bool:
+    """Whether ``ours`` meets ``relation paper`` (see :meth:`Reported.holds`); never for NaN."""
+    if not np.isfinite(ours):
+        return False
+    relations = _RELATIONS if rounded or relation == "≈" else _STRICT
+    return bool(relations[relation](ours, paper))
 
 
 _FIG1 = "Figure 1 (CWE self-similarity by layer)"

@@ -1,8 +1,9 @@
 """Run all four results for both models and write the output folder of ``cvsp reproduce``.
 
 The folder holds ``scores.csv`` (the tidy results table), ``comparison.csv`` (the
-paper's numbers beside ours), ``figures/<result>.png`` and ``provenance.json``; with
-models beyond the paper's pair also ``differences.csv``, ``contrasts.csv`` and, for
+paper's numbers beside ours), ``differences.csv`` (paired CLIP − GPT-2 differences),
+``figures/<result>.png`` and ``provenance.json``; with models beyond the paper's pair
+also ``contrasts.csv`` and, for
 contrastive text towers and GPT-2s (``--model-set beyond``), ``verdicts.csv`` (the
 paper's claims restated per model) and ``depth_differences.csv`` (paired differences at
 equal relative depth). It is
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from cvsp import data, experiments, paper, plots
+from cvsp import data, experiments, paper, plots, verdicts
 from cvsp.cached import CachedEmbedder
 from cvsp.intervals import beyond_tables, contrast_tables, results, uncertainty
 from cvsp.registry import MODEL_SETS, PAPER_MODELS, ModelUnavailableError, resolve_models
@@ -208,7 +209,7 @@ def run(
     scores = scores.merge(
         tables["intervals"], on=["result", "model", "variant", "task", "layer"], how="left"
     )
-    comparison = paper.compare(scores, intervals=tables["claims"])
+    comparison = verdicts.describe(paper.compare(scores, intervals=tables["claims"]))
     provenance = _provenance(settings, seed, boot, models, sentences, hashes)
     return Run(
         scores,
@@ -264,21 +265,13 @@ def write(result: Run, out: Path) -> None:
 
 
 def summary(result: Run) -> str:
-    """The comparison with the paper as printed by the command line."""
-    columns = [
-        "model",
-        "claim",
-        "relation",
-        "paper",
-        "ours",
-        "ci_low",
-        "ci_high",
-        "holds",
-        "paper_inside",
-    ]
-    table = result.comparison[[c for c in columns if c in result.comparison.columns]]
-    text = table.to_string(index=False, float_format=lambda v: f"{v:.3f}")
-    lines = ["Comparison with Wolfe & Caliskan (2022):", text]
+    """The comparison with the paper as printed by the command line: a line per claim,
+    the claim as the paper states it, ours with its 95 % interval and the verdict in words
+    (:mod:`cvsp.verdicts`)."""
+    lines = ["Comparison with Wolfe & Caliskan (2022):"]
+    for row in result.comparison.itertuples():
+        ours = f"{row.ours:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+        lines.append(f"- {row.claim} ({row.relation} {row.paper:.2f}): ours {ours}, {row.verdict}")
     if result.stand_in:
         lines.insert(0, f"*** {STAND_IN_WARNING} ***")
         lines.append(f"*** {STAND_IN_WARNING} ***")

@@ -36,6 +36,7 @@ from cvsp.experiments.comparisons import contrast_table
 from cvsp.experiments.inputs import SentenceData, WordData
 from cvsp.experiments.paired import COMPARED, claim_interval, compared_series, interval_table
 from cvsp.registry import HIDDEN_LAYERS, PAPER_MODELS, hidden_count, hidden_layers
+from cvsp.verdicts import interval_side
 
 ROLES: dict[str, str] = {
     "clip": "clip",
@@ -124,24 +125,6 @@ def depths_of(embedders: Mapping) -> dict[str, ModelDepth]:
     return {key: ModelDepth(e.family, e.blocks) for key, e in embedders.items()}
 
 
-def _interval_side(claim: paper.Reported, low: float, high: float) -> str:
-    """``holds`` if both ends of the interval meet the claim (so every value between does),
-    ``fails`` if neither does and the claim is a bound (or an "≈" interval lies wholly
-    outside the tolerance), ``undecided`` otherwise."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return "undefined"
-    ends = claim.holds(low), claim.holds(high)
-    if all(ends):
-        return "holds"
-    if claim.relation == "≈":
-        outside = (
-            high < claim.value - paper.APPROX_TOLERANCE
-            or low > claim.value + paper.APPROX_TOLERANCE
-        )
-        return "fails" if outside else "undecided"
-    return "fails" if not any(ends) else "undecided"
-
-
 def verdicts(
     scores: pd.DataFrame, reps: Mapping[tuple, Replicates], boot, models: Mapping[str, ModelDepth]
 ) -> pd.DataFrame:
@@ -169,7 +152,7 @@ def verdicts(
                     low,
                     high,
                     claim.holds(ours),
-                    _interval_side(claim, low, high),
+                    interval_side(claim.relation, claim.value, low, high),
                     span,
                 )
             )

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from cvsp import paper
+from cvsp import paper, verdicts
 from cvsp.plots.style import LAYER_X, STYLE, TASK_NAMES, WARNING_COLOUR, headline, panel_grid, style
 from cvsp.registry import HIDDEN_LAYERS, PAPER_MODELS
 
@@ -65,7 +65,7 @@ def _draw_claim(ax: plt.Axes, y: float, row: pd.Series) -> None:
         linestyle="none",
     )
     ax.annotate(
-        "✓" if row["holds"] else "✗",
+        verdicts.MARKS[verdicts.side(row["relation"], row["paper"], row["ours"])],
         xy=(1.015, y),
         xycoords=("axes fraction", "data"),
         va="center",
@@ -90,7 +90,7 @@ def _claims_legend(fig: plt.Figure) -> None:
 def claims_figure(comparison: pd.DataFrame, stand_in: bool) -> plt.Figure:
     """Every claim of the paper on one axis: the paper's number (black cross; a bound's
     rounding as a grey bar), ours with its 95 % interval (model colour), and the verdict
-    (✓ holds, ✗ not) at the right. The per-layer CWE series enter with layer 12 only."""
+    at the right (:data:`cvsp.verdicts.MARKS`: ✓ holds, or the side our number misses on). The per-layer CWE series enter with layer 12 only."""
     claims = {c.text: c for c in paper.REPORTED}
     series = comparison["claim"].str.contains("CWE self-similarity, layer")
     top = series & comparison["claim"].str.endswith("layer 12")
