@@ -6,9 +6,12 @@
 # A contextualized word embedding (CWE) is the vector a language model assigns to one
 # token in one sentence. {cite:t}`ethayarajh2019contextual` found that GPT-2's CWEs are
 # *anisotropic*: they crowd into a narrow cone, so that two random words from unrelated
-# sentences have a high cosine similarity, and more so in the upper layers. This chapter
+# sentences have a high cosine similarity, most of all in GPT-2's top layer. This chapter
 # measures that crowding, layer by layer, for GPT-2 and for the text encoder of CLIP,
-# which shares GPT-2's architecture but was trained contrastively against images.
+# which adapts GPT-2's architecture (12 blocks like GPT-2, but 512 wide rather than 768,
+# with 8 heads rather than 12 and a context of 77 tokens rather than 1,024: the two
+# models' configs; {cite:p}`radford2021learning`, section 2.4) and was trained
+# contrastively against images.
 #
 # **Objectives.** After this chapter you can
 #
@@ -20,14 +23,16 @@
 #   {term}`paired difference` between two models.
 #
 # **Prerequisites.** Necessary: cosine similarity; what a transformer layer's hidden
-# state is (about 30 minutes to learn). Helpful: the {doc}`../book/methods` chapter on
+# state is (about 30 minutes to learn). Helpful: the {doc}`../book/methods` page on
 # the data and the token choices; the bootstrap.
 #
 # **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
 # Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
 # prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
-# every chapter's), for the sentence forward passes of both models and one more
-# pass that draws 20 seeds; seconds once the embeddings are cached. A GPU is faster.
+# every chapter's), for the forward passes of both models over the sentences and the
+# words (the intervals chapters 1-4 share are computed together, by whichever runs
+# first) and one more pass per model that draws the other seeds of the token; seconds
+# once the embeddings are cached. A GPU is faster.
 #
 # **Downloads.** The STS Benchmark test file (0.3 MB) and, with the real models, the
 # GPT-2 and CLIP weights (about 0.5 GB and 0.6 GB), once. Stand-in builds fetch the
@@ -64,11 +69,12 @@ session = notebook.start("01_cwe_anisotropy", replay=REPLAY)
 # %% [markdown]
 # ## The paper's claim
 #
-# {cite:t}`wolfe2022contrastive` report that contrastive visual semantic pretraining
-# "significantly mitigates" anisotropy: CLIP's CWEs have a self-similarity under
-# {glue:text}`paper_clip_bound:.2f` in every layer, while GPT-2's reach
-# {glue:text}`paper_gpt2_top:.3f` in its top layer. The paper's per-layer values
-# ({numref}`fig-cwe` draws them as crosses):
+# {cite:t}`wolfe2022contrastive` report (abstract) that contrastive visual semantic
+# pretraining "significantly mitigates" anisotropy: CLIP's CWEs have a self-similarity
+# under {glue:text}`paper_clip_bound:.2f` in every layer, while GPT-2's reach
+# {glue:text}`paper_gpt2_top:.3f` in its top layer (Figure 1's data; the abstract says
+# "greater than .95"). The paper's per-layer values ({numref}`fig-cwe` draws them as
+# crosses):
 
 # %% tags=["hide-input"]
 reported = {c.text: c for c in paper.reported("cwe_self_similarity")}
@@ -101,9 +107,11 @@ paper.reported_table("cwe_self_similarity")
 # 77-token context, the same for both models. The paper does not say which positions the
 # draw may take, so two other rules are measured beside the default:
 # `random_token_no_first` leaves out input position 0 (for GPT-2 the first token, where
-# its attention concentrates and its vector is nearly the same in every sentence), and
+# the pretrained model's attention concentrates and its vector is nearly the same in
+# every sentence; for CLIP position 0 is BOS, so this is the default draw again), and
 # `random_token_released` is the rule of the authors' released code for CLIP (text tokens
-# and EOS). {doc}`05_reproducing_the_reproduction` compares them.
+# and EOS; on GPT-2's bare input it takes the same positions as `random_token_no_first`).
+# {doc}`05_reproducing_the_reproduction` compares them.
 
 # %% [markdown]
 # ## Our run
@@ -131,14 +139,14 @@ glue("ours_gpt2_min", default.loc["gpt2", "value"].min())
 # with the default rule, `random_token`.
 #
 # **Uncertainty.** Each value rests on one sample of sentences. Resampling the sentences
-# with replacement 2,000 times (the same resamples for both models and every layer)
+# with replacement 2,000 times by default (the same resamples for both models and every layer)
 # gives a 95 % percentile interval for every value, drawn as a band in
 # {numref}`fig-cwe`; {doc}`../book/methods` describes the bootstrap.
 
 # %% [markdown]
 # ## Figure
 
-# %% mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Solid lines: the default draw over the sentence's own tokens; dashed: without input position 0; dotted: the released code's CLIP rule (text tokens and EOS). Crosses: the values the paper reports per layer; sparse dotted line: its bound for CLIP over all layers (under .25).", "name": "fig-cwe"}, "image": {"alt": "Line chart: mean cosine between random tokens of different sentences (vertical axis, 0 to 1) in each layer from 0 to 12 (horizontal axis). Three red GPT-2 lines with circles and three blue CLIP lines with triangles, one per way of drawing the token, black crosses at the paper's values and a dotted horizontal line at 0.25."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "Self-similarity of contextualized word embeddings (one random token per STS sentence) in each layer of GPT-2 (red circles) and CLIP (blue triangles). Solid lines: the default draw over the sentence's own tokens; dashed: without input position 0 (for CLIP, whose position 0 is BOS, the same draw as solid); dotted: the released code's CLIP rule (text tokens and EOS; for GPT-2 the same positions as dashed). Crosses: the values the paper reports per layer; sparse dotted line: its bound for CLIP over all layers (under .25).", "name": "fig-cwe"}, "image": {"alt": "Line chart: mean cosine between random tokens of different sentences (vertical axis, 0 to 1) in each layer from 0 to 12 (horizontal axis). Three red GPT-2 lines with circles and three blue CLIP lines with triangles, one per way of drawing the token, black crosses at the paper's values and a dotted horizontal line at 0.25."}} tags=["hide-input"]
 notebook.show(plots.figure(scores, "cwe_self_similarity", session.stand_in))
 
 # %% [markdown]
@@ -149,7 +157,7 @@ notebook.show(plots.figure(scores, "cwe_self_similarity", session.stand_in))
 # and CLIP's highest value over all layers is {glue:text}`ours_clip_max:.3f`
 # ({glue:text}`ours_clip_max_ci`, the highest layer re-chosen in every resample; paper:
 # under {glue:text}`paper_clip_bound:.2f`). Each number the paper reports, beside ours
-# with its interval; *paper inside* says whether the paper's number lies in it:
+# with its interval and the {term}`verdict` in words:
 
 # %% tags=["hide-input"]
 notebook.comparison_table(scores, "cwe_self_similarity", session.claims())
@@ -223,17 +231,21 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 # ## What differs and why
 #
 # - **The sentences.** The corpus is the unique sentences of the STS Benchmark test set;
-#   the authors drew 10,000 CWEs from about 38,000 deduplicated SemEval STS sentences.
+#   the authors' released code gathers about 38,000 deduplicated SemEval STS sentences
+#   and, for GPT-2, keeps 10,000 CWEs drawn from them (`word_gathering.py`, lines 21 and
+#   47-51; the sentence files are not in its repository).
 #   The random draw of one token per sentence uses seed 0. How much the corpus size, the
 #   seed and the draw rule move the numbers is measured in
 #   {doc}`05_reproducing_the_reproduction`.
 # - **GPT-2's layer 12** is what `output_hidden_states` returns: the last block's output
 #   *after* GPT-2's final layer norm. CLIP's layer 12 is *before* its final layer norm.
-#   The authors' released code reads both models the same way (`output_hidden_states`).
+#   The authors' released code reads both models the same way (`output_hidden_states`;
+#   `embedding_gathering.py`, line 99, `sentence_evaluations.py`, line 50).
 # - **Stand-in builds.** When this page carries the stand-in warning, the weights are
 #   random ({term}`stand-in model`): the numbers show only that the pipeline runs. With random weights, both
 #   models give low self-similarity at layer 0 (random embeddings point every way) and a
-#   rising value with depth, as residual streams accumulate shared components.
+#   value that rises with depth, most likely as the residual streams accumulate shared
+#   components.
 
 # %% [markdown]
 # ## Exercises
@@ -317,9 +329,10 @@ print(f"the pooled interval is {ratio:.2f} times as wide")
 # ```{solution} ex-cwe-layer0
 # :class: dropdown
 # Training shapes the embedding matrices themselves. In GPT-2 the input embeddings are
-# tied to the output layer, and rare-word embeddings drift in a common direction during
-# training; position embeddings add a component shared by every token at the same
-# position. Both make vectors of unrelated words similar before any context is mixed in.
+# tied to the output layer (`tie_word_embeddings` in its config), so every next-token
+# prediction pushes them, and the embeddings of rare words, seldom the right answer, can
+# drift in a common direction; position embeddings add a component shared by every token
+# at the same position. Both make vectors of unrelated words similar before any context is mixed in.
 # ```
 
 # %% [markdown]
@@ -332,6 +345,8 @@ print(f"the pooled interval is {ratio:.2f} times as wide")
 #
 # ## Resources
 #
-# - {cite:t}`ethayarajh2019contextual` introduced self-similarity as a measure of
-# anisotropy.
+# - {cite:t}`ethayarajh2019contextual` measured anisotropy as the mean cosine similarity
+#   of randomly drawn words, the quantity this chapter computes (the paper calls it
+#   intra-layer self-similarity; Ethayarajh's own "self-similarity" compares one word
+#   across its contexts).
 # - {cite:t}`wolfe2022contrastive`, the paper reproduced here.

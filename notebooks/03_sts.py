@@ -4,16 +4,16 @@
 # ## Overview
 #
 # A sentence embedding is useful when sentences that mean nearly the same get nearly the
-# same vector. The STS Benchmark {cite:p}`cer2017semeval` has people rate the similarity
-# of 1,379 sentence pairs from 0 to 5. This chapter asks, layer by layer, how well the
-# cosine similarity of GPT-2's and CLIP's sentence vectors ranks those pairs, without any
-# fine-tuning.
+# same vector. The test set of the STS Benchmark {cite:p}`cer2017semeval` has 1,379
+# sentence pairs whose similarity people rated from 0 to 5. This chapter asks, layer by
+# layer, how well the cosine similarity of GPT-2's and CLIP's sentence vectors ranks
+# those pairs, without any fine-tuning.
 #
 # **Objectives.** After this chapter you can
 #
 # - score sentence vectors on the {term}`STS` Benchmark layer by layer;
 # - explain why the {term}`EOS` token is CLIP's sentence vector and GPT-2's {term}`last token`
-#   is not a summary;
+#   is not trained to be a summary;
 # - state the paper's STS claims with our intervals and a paired comparison.
 #
 # **Prerequisites.** Necessary: {doc}`../book/methods` (token choices);
@@ -22,8 +22,9 @@
 # **Time.** Reading: about 15 minutes. Replayed (the default when you open it in
 # Colab or Binder): seconds. Computed: minutes the first time, as the chapter's session
 # prints before it starts (from the benchmark, for your cores; {doc}`/book/running` lists
-# every chapter's), for GPT-2's two input forms; seconds once chapter 1 or 4 has
-# cached the sentences. A GPU is faster.
+# every chapter's), for the sentences and the words (the intervals chapters 1-4 share
+# are computed together); seconds once any of chapters 1, 2 or 4 has run. A GPU is
+# faster.
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
 # of the weights (a few MB).
@@ -59,12 +60,14 @@ session = notebook.start("03_sts", replay=REPLAY)
 # %% [markdown]
 # ## The paper's claim
 #
-# {cite:t}`wolfe2022contrastive` report that CLIP reaches Spearman's
-# $\rho$ = {glue:text}`paper_clip:.2f` on the STS Benchmark test set, while GPT-2 is no
-# higher than {glue:text}`paper_gpt2:.2f` in any layer. The abstract names neither a
-# layer nor a token for these numbers. Our choice: CLIP's number is compared with the
-# best layer of its EOS token (the vector CLIP's training aligns with images), GPT-2's
-# bound with every layer of its last token and its EOS token.
+# {cite:t}`wolfe2022contrastive` report (abstract) that CLIP reaches Spearman's
+# $\rho$ = {glue:text}`paper_clip:.2f` on the STS Benchmark with no fine-tuning (the
+# authors' released code scores its test set, `sentence_evaluations.py`, line 79), while
+# GPT-2 is no higher than {glue:text}`paper_gpt2:.2f` in any layer. The abstract names
+# neither a layer nor a token for these numbers. Our choice: CLIP's number is compared
+# with the best layer of its EOS token (the token whose vector, after the final layer
+# norm and projection, CLIP's training aligns with images), GPT-2's bound with every
+# layer of its last token and its EOS token.
 
 # %% tags=["hide-input"]
 claims = {c.model: c for c in paper.reported("sts")}
@@ -84,7 +87,9 @@ paper.reported_table("sts")
 # - GPT-2 `last_token`: the last token of the bare sentence;
 # - GPT-2 `eos`: the final token of `<|endoftext|>sentence<|endoftext|>`;
 # - `mean` (both models, added here for comparison): the mean over the sentence's own
-# tokens.
+#   tokens;
+# - GPT-2 `mean_no_first` (added here): the same mean without input position 0, GPT-2's
+#   first token (for CLIP, whose position 0 is BOS, it would equal `mean`).
 #
 # Each distinct sentence is embedded once and looked up for every pair it occurs in.
 
@@ -161,12 +166,12 @@ notebook.differences_table(differences)
 #
 # - **Which layer.** The abstract gives CLIP's .73 without a layer; we compare with CLIP's
 #   best of layers 0-12 and show the final layer norm and projection separately.
-# - **Mean pooling** is not in the paper; it is a common baseline and shows how much of
-#   GPT-2's weakness comes from reading a single token.
+# - **Mean pooling** is not in the paper; it is a common baseline and shows how GPT-2's
+#   score changes when it is read from all its tokens rather than one.
 # - **Layer 0 of an EOS token** depends only on the sentence's length in tokens, so its
-#   "similarity" ranks pairs by how alike their lengths are.
-# - **Stand-in builds** have random weights; their correlations reflect word overlap that
-#   survives random mixing, not meaning.
+#   "similarity" is a function of the two sentences' lengths alone (1 for equal lengths).
+# - **Stand-in builds** have random weights; their correlations reflect word overlap and
+#   length that survive random mixing, not meaning.
 
 # %% [markdown]
 # ## Exercises
@@ -221,11 +226,13 @@ pd.DataFrame(rows, columns=["genre", "pairs", "Spearman rho"]).round(3)
 #
 # ```{solution} ex-sts-why-eos
 # :class: dropdown
-# GPT-2 is trained to predict the *next* token, so its last hidden state encodes what
-# could come next, dominated by the last word and by syntax, more than a summary of the
-# sentence. Its top layers are also highly anisotropic ({doc}`01_cwe_anisotropy`), so
-# all cosines are high and differences between pairs are small. CLIP's EOS token is
-# trained to summarize the whole caption for matching with an image.
+# GPT-2 is trained to predict the *next* token, so its last hidden state is shaped to
+# encode what could come next, which depends heavily on the last words, rather than to
+# summarize the sentence. Its top layer is also highly anisotropic in the paper's
+# measurement ({doc}`01_cwe_anisotropy`), so all cosines are high and differences
+# between pairs are small. CLIP's training compares the EOS token's vector (after the
+# final layer norm and projection) with the image's, so that vector must carry what the
+# whole caption says.
 # ```
 
 # %% [markdown]
@@ -233,7 +240,7 @@ pd.DataFrame(rows, columns=["genre", "pairs", "Spearman rho"]).round(3)
 #
 # - STS is scored by Spearman's $\rho$ between sentence-pair cosines and human ratings.
 # - CLIP's EOS token is the sentence vector its training shapes; GPT-2 has no such token.
-# - The paper finds CLIP at .73 and GPT-2 at most .45 in any layer.
+# - The paper's abstract finds CLIP at .73 and GPT-2 at most .45 in any layer.
 #
 # ## Resources
 #

@@ -5,8 +5,8 @@
 #
 # {doc}`01_cwe_anisotropy` measured how much the vectors of *words* crowd together. This
 # chapter asks the same of *sentence* vectors: if every sentence gets nearly the same
-# vector, cosine similarity cannot tell sentences apart, which would explain GPT-2's weak
-# results in {doc}`03_sts`.
+# vector, cosine similarity cannot tell sentences apart, which could explain part of
+# GPT-2's weak results in {doc}`03_sts`.
 #
 # **Objectives.** After this chapter you can
 #
@@ -18,8 +18,9 @@
 # {doc}`03_sts` (sentence token choices). Helpful: centring and principal directions.
 #
 # **Time.** Reading: about 10 minutes. Replayed (the default when you open it in
-# Colab or Binder): seconds. Computed: seconds once chapter 3 has cached the sentence
-# vectors; otherwise what the chapter's session prints before it starts. A GPU is faster.
+# Colab or Binder): seconds. Computed: seconds once any of chapters 1-3 has cached the
+# sentence vectors (the intervals the four chapters share are computed together);
+# otherwise minutes, as the chapter's session prints before it starts. A GPU is faster.
 #
 # **Downloads.** Nothing beyond chapter 1. Stand-in builds fetch the tokenizers instead
 # of the weights (a few MB).
@@ -55,9 +56,9 @@ session = notebook.start("04_sentence_self_similarity", replay=REPLAY)
 # %% [markdown]
 # ## The paper's claim
 #
-# {cite:t}`wolfe2022contrastive` report that the self-similarity of CLIP's sentence
-# embeddings falls layer over layer, to {glue:text}`paper_clip_top:.2f` in the top
-# layer, while that of GPT-2's EOS token rises and never falls below
+# {cite:t}`wolfe2022contrastive` report (abstract) that the self-similarity of CLIP's
+# sentence embeddings falls layer over layer, to {glue:text}`paper_clip_top:.2f` in the
+# top layer, while that of GPT-2's EOS token rises and never falls below
 # {glue:text}`paper_gpt2_floor:.2f`.
 
 # %% tags=["hide-input"]
@@ -71,9 +72,9 @@ paper.reported_table("sentence_self_similarity")
 #
 # The corpus is the unique sentences of the STS Benchmark test set that fit CLIP's
 # 77-token context. Each sentence gets one vector per layer with the token choices of
-# {doc}`03_sts` (CLIP `eos` and `mean`; GPT-2 `last_token`, `eos` and `mean`), and the
-# self-similarity of a layer is the mean cosine similarity over all distinct pairs of
-# sentence vectors,
+# {doc}`03_sts` (CLIP `eos` and `mean`; GPT-2 `last_token`, `eos`, `mean` and
+# `mean_no_first`), and the self-similarity of a layer is the mean cosine similarity
+# over all distinct pairs of sentence vectors,
 #
 # $$
 # s^{(\ell)} = \frac{1}{n(n-1)} \sum_{i \ne j} \cos\left(v_i^{(\ell)}, v_j^{(\ell)}\right).
@@ -149,10 +150,13 @@ notebook.differences_table(session.differences("sentence_self_similarity"), laye
 # ## What differs and why
 #
 # - **The corpus.** We use each distinct STS test sentence once. The authors' released
-#   script computes this statistic over the first sentence of every pair, a subset of the
-#   same corpus, so small differences are expected.
+#   script computes this statistic over the first sentence of each pair its reader keeps,
+#   duplicates included (`sentence_evaluations.py`, line 113);
+#   {doc}`05_reproducing_the_reproduction` measures what that changes.
 # - **Layer 0 of an EOS token** is the same EOS embedding for every sentence plus a
-#   position embedding, so it is close to 1 for any model: the curves start high.
+#   position embedding, so it depends only on the sentence's length, not its words; how
+#   high the curves start depends on how large the position embeddings are beside the
+#   EOS embedding.
 # - **Stand-in builds** have random weights: the curves only show how random residual
 #   streams mix, nothing about either model's training.
 
@@ -224,8 +228,10 @@ rho = metrics.spearman(self_similarity.to_numpy(), sts_score.to_numpy())
 print(f"Spearman's rho of self-similarity and STS over CLIP's 13 EOS layers: {rho:.3f}")
 
 # %% [markdown]
-# A strongly negative value supports the paper's reading that spreading sentence
-# vectors apart goes with encoding finer semantic distinctions.
+# A strongly negative value fits the paper's reading that spreading sentence vectors
+# apart goes with encoding finer semantic distinctions; over the 13 layers of one model
+# it is a correlation of two trends with depth, and cannot show that one causes the
+# other.
 #
 # ```{solution-end}
 # ```
@@ -234,8 +240,9 @@ print(f"Spearman's rho of self-similarity and STS over CLIP's 13 EOS layers: {rh
 # ## Summary
 #
 # - Sentence self-similarity is the mean pairwise cosine of sentence vectors.
-# - The paper finds CLIP's falling to .25 in the top layer and GPT-2's EOS token above .97
-#   in every layer: GPT-2 gives nearly every sentence the same direction.
+# - The paper's abstract finds CLIP's falling to .25 in the top layer and GPT-2's EOS
+#   token at .97 or above in every layer: GPT-2's EOS token gives nearly every sentence
+#   the same direction.
 #
 # ## Resources
 #

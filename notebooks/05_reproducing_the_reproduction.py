@@ -8,7 +8,7 @@
 # the code its authors released (`wolferobert3/clip_contrastive_acl_2022`, commit
 # `36108ea6`) and this book. For every difference it says where it is (file and line of
 # the released code), which side the book follows and why, and what it does to the
-# numbers, layer by layer, for both models.
+# numbers, layer by layer, for each model it concerns.
 #
 # **Objectives.** After this chapter you can
 #
@@ -62,28 +62,28 @@ session = notebook.start("05_reproducing_the_reproduction", replay=REPLAY)
 # %% [markdown]
 # ## The differences
 #
-# The paper column quotes the abstract and Figure 1; the released-code column names the
-# file and lines at commit `36108ea6`; *ours* marks a choice this book makes where
-# neither the paper nor the code decides it. Every option is named in
-# {doc}`../book/methods`, with its default and the reason for it.
+# The paper column gives what the paper states (its numbers from the abstract); the
+# released-code column names the file and lines at commit `36108ea6`; *ours* marks a
+# choice this book makes where neither the paper nor the code decides it. Every option is
+# named in {doc}`../book/methods`, with its default and the reason for it.
 #
 # | # | what | paper | released code (file: lines) | this book | measured |
 # | --- | --- | --- | --- | --- | --- |
-# | 1 | reading `sts-test.csv` | the STS Benchmark test set | `csv.reader` on a tab-separated file, fields joined back with `''`, then split on tabs (`sentence_evaluations.py`: 79-88): every comma outside a quoted stretch is deleted, and a `"` at the start of a comma-separated field opens a quoted stretch that runs over line breaks: 11 rows swallow 106 following lines; 1,273 pairs remain, 11 corrupted | tab-separated, all 1,379 pairs (the benchmark as published) | {numref}`fig-fidelity`, reader panels |
+# | 1 | reading `sts-test.csv` | the STS Benchmark test set | `csv.reader` on a tab-separated file, fields joined back with `''`, then split on tabs (`sentence_evaluations.py`: 79-88): every comma outside a quoted stretch is deleted, and a `"` at the start of a comma-separated field opens a quoted stretch that runs over line breaks: {glue:text}`n_corrupted` rows swallow {glue:text}`n_swallowed` following lines; {glue:text}`n_released_pairs` pairs remain, {glue:text}`n_corrupted` corrupted | tab-separated, all {glue:text}`n_our_pairs` pairs (the benchmark as published) | {numref}`fig-fidelity`, reader panels |
 # | 2 | ranking | Spearman's $\rho$ | gold scores stay strings (89-93); `spearmanr(cosines, gold)` (106) stacks both into one string array, so cosines *and* gold are ranked as strings | both ranked as numbers | {numref}`fig-fidelity`, compare the two reader panels |
-# | 3 | sentence self-similarity corpus | STS sentences | the left column only, duplicates kept (113; line 112 builds the unique sentences but does not use them) | every unique sentence once (ours: equal weight per sentence) | {numref}`fig-fidelity`, left-column panel |
-# | 4 | whitespace | not stated | sentences used as read (79-88): 12 end in a space | the same, `load_sts(strip=False)` | {numref}`fig-fidelity`, stripped panel (what cleaning would change) |
+# | 3 | sentence self-similarity corpus | STS sentences | the left column only, duplicates kept (113; line 112 builds the unique sentences but only prints their number, 114) | every unique sentence once (ours: equal weight per sentence) | {numref}`fig-fidelity`, left-column panel |
+# | 4 | whitespace | not stated | sentences used as read (79-88): {glue:text}`n_spaced` end in a space | the same, `load_sts(strip=False)` | {numref}`fig-fidelity`, stripped panel (what cleaning would change) |
 # | 5 | which token a CWE is | one token per sentence; the rule is not stated | CLIP only: `random.randint(1, n)` over `[BOS] … [EOS]` (`word_gathering.py`: 34), so EOS can be drawn; no GPT-2 rule is released | `random_token`: the text's own tokens (ours); `random_token_no_first` and `random_token_released` beside it | {numref}`fig-fidelity`, CWE-draw panels |
 # | 6 | the draw's top value | — | `randint` includes n, one past EOS: a padding position in the padded batch (pad = EOS, `embedding_gathering.py`: 85) or out of range for a batch's longest sentence | left out; positions 1 to n−1 drawn uniformly | not measurable: no vector of the text |
 # | 7 | CWE corpus | — | deduplicated SemEval STS sentence files (`embedding_gathering.py`: 33-63), not in the repository; for GPT-2, 100 random files of 100 sentences = 10,000 CWEs (`word_gathering.py`: 47-51) | the unique STS-B test sentences | {numref}`fig-cwe-spread` |
 # | 8 | CLIP's 77-token screen | — | `tokenizer.encode` over `'\n'.join(sentences)`, a string, so over its *characters*, and `< 77` (`embedding_gathering.py`: 65-74); the batches at 87-104 would then embed single characters | sentences over 77 tokens (BOS and EOS included) left out for both models | count below |
-# | 9 | the released scripts as a whole | — | the CLIP CWE code sits inside a string literal (`word_gathering.py`: 19-82) and reads files (`semeval_tokenizations_clip.pkl`, `semeval_clip_embeddings`) that `embedding_gathering.py` does not write (it writes `semeval_tokenizations.pkl`, line 76, and `semeval_embeddings_{i}.pkl`, line 103): we infer that the figures came from code not released in this form | — | not measurable |
+# | 9 | the released scripts as a whole | — | the CWE-gathering code (CLIP's draw and GPT-2's choice of files alike) sits inside a string literal (`word_gathering.py`: 19-82) and reads files (`semeval_tokenizations_clip.pkl`, `semeval_clip_embeddings`) that `embedding_gathering.py` does not write (it writes `semeval_tokenizations.pkl`, line 76, and `semeval_embeddings_{i}.pkl`, line 103): we infer that the figures came from code not released in this form | — | not measurable |
 # | 10 | GPT-2's first position | — | — | `mean_no_first`, `random_token_no_first` (ours: position 0 is GPT-2's attention sink) | {numref}`fig-fidelity`, position-0 panels |
 # | 11 | reading a bound | two decimals (".45", ".97") | — | met when ours rounds onto its side (`compare(rounded=True)`) | table in the last section |
 # | 12 | a claim without layer or token | ".88 on RG65", ".73 on STS-B" | — | our best layer 0-12; the token choice named as ours in each claim's text | {doc}`../book/methods` |
 #
-# One difference is not in the table because it changes nothing: the released scripts
-# embed one text at a time (`sentence_evaluations.py`: 46-50); this book batches them,
+# One difference is not in the table because it changes nothing: the released STS script
+# embeds one text at a time (`sentence_evaluations.py`: 46-50); this book batches them,
 # and a test checks that batching moves no vector by more than $10^{-5}$.
 
 # %% [markdown]
@@ -161,8 +161,8 @@ largest.assign(model=largest["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})).ro
 #
 # The authors' CWE corpus is not in the released repository, so the book cannot use it.
 # How far could another corpus move the number? We recompute the default CWE
-# self-similarity on seeded random subsets of our corpus (250 to 2,000 sentences, five
-# subsets each) and with five seeds of the token draw (at most one forward pass per model
+# self-similarity on seeded random subsets of our corpus ({glue:text}`smallest_subset`
+# to {glue:text}`largest_subset` sentences, five subsets each) and with five seeds of the token draw (at most one forward pass per model
 # for all five; none when chapter 1 has cached their values).
 
 # %% tags=["remove-cell"]
@@ -170,21 +170,25 @@ spread_sizes = measured.corpus.groupby(["model", "size", "layer"])["value"].agg(
     lambda v: v.max() - v.min()
 )
 spread_seeds = measured.seeds.groupby(["model", "layer"])["value"].agg(lambda v: v.max() - v.min())
-glue("spread_250", float(spread_sizes.xs(250, level="size").max()))
-glue("spread_2000", float(spread_sizes.xs(2000, level="size").max()))
+sizes = sorted(spread_sizes.index.get_level_values("size").unique())[:-1]  # the last: all
+glue("smallest_subset", f"{sizes[0]:,}")
+glue("largest_subset", f"{sizes[-1]:,}")
+glue("spread_250", float(spread_sizes.xs(sizes[0], level="size").max()))
+glue("spread_2000", float(spread_sizes.xs(sizes[-1], level="size").max()))
 glue("spread_seeds", float(spread_seeds.max()))
 
 # %% mystnb={"figure": {"caption": "How far the default CWE self-similarity of each layer moves from its value on all our sentences with seed 0. Left: range over five seeded subsets of each size, 250 to 2,000 sentences (lighter bands: smaller subsets). Right: range over five seeds of the token draw on all sentences. GPT-2 red, CLIP blue. Stand-in builds show stand-in spreads.", "name": "fig-cwe-spread"}, "image": {"alt": "Two line charts side by side sharing one vertical axis: how far the token self-similarity moves from its value on all sentences (vertical axis) in each layer from 0 to 12. Left: shaded red and blue ranges for subsets of 250 to 2,000 sentences, lighter for smaller subsets; right: the range over five seeds of the draw, red for GPT-2 and blue for CLIP, around a grey line at zero."}} tags=["hide-input"]
 notebook.show(plots.spread_figure(measured.corpus, measured.seeds, session.stand_in))
 
 # %% [markdown]
-# Over subsets of 250 sentences the value of a layer moves by up to
-# {glue:text}`spread_250:.3f` (largest range of five subsets); over subsets of 2,000 by
+# Over subsets of {glue:text}`smallest_subset` sentences the value of a layer moves by up to
+# {glue:text}`spread_250:.3f` (largest range of five subsets); over subsets of
+# {glue:text}`largest_subset` by
 # up to {glue:text}`spread_2000:.3f`; over five seeds of the draw on all sentences by up
-# to {glue:text}`spread_seeds:.3f`. With 10,000 CWEs the authors' sample is larger than
-# ours, so its sampling spread is smaller still; what these ranges cannot show is the
-# effect of a different *kind* of sentence, since the authors' sentence files are not
-# released.
+# to {glue:text}`spread_seeds:.3f`. With 10,000 CWEs for GPT-2 (difference 7) the authors'
+# sample is larger than ours, so its sampling spread should be smaller still; what these
+# ranges cannot show is the effect of a different *kind* of sentence, since the authors'
+# sentence files are not released.
 
 # %% [markdown]
 # ## The bounds, at two decimals and literally
@@ -208,16 +212,17 @@ verdicts.round(4).set_index("claim")
 # - Differences 1-3 change *which numbers are compared*: the released STS score rests on
 #   {glue:text}`n_released_pairs:,` pairs, {glue:text}`n_corrupted` of them corrupted, and
 #   moves by up to {glue:text}`effect_reader:.3f` in a layer; the string ranking alone
-#   accounts for up to {glue:text}`effect_strings:.3f` (it matters only where cosines are
-#   negative or printed with an exponent). Compare these with the 0.03 tolerance this book
-#   uses for "≈" when the book is built with the pretrained models.
-# - Difference 4 moves GPT-2 by up to {glue:text}`effect_strip:.3f`: small, but it is why
-#   the data are used exactly as given.
-# - Differences 5 and 10 matter most for GPT-2, whose first position behaves as a sink in
-#   the pretrained model: leaving it out moves its CWE self-similarity by up to
-#   {glue:text}`effect_no_first_gpt2:.3f` and its mean pooling by up to
-#   {glue:text}`effect_mean_no_first:.3f`. For CLIP only the released rule differs (it can
-#   draw EOS): up to {glue:text}`effect_released_clip:.3f`.
+#   accounts for up to {glue:text}`effect_strings:.3f` (most where cosines are negative or
+#   printed with an exponent; a little everywhere, because equal gold scores written
+#   differently, `"4"` and `"4.000"`, are no longer tied). Compare these with the 0.03
+#   tolerance this book uses for "≈" when the book is built with the pretrained models.
+# - Difference 4 moves GPT-2 by up to {glue:text}`effect_strip:.3f`: what cleaning the
+#   data would change; the book uses them exactly as given.
+# - Differences 5 and 10 are about which positions are read. In the pretrained GPT-2 the
+#   first position behaves as an attention sink: leaving it out moves its CWE
+#   self-similarity by up to {glue:text}`effect_no_first_gpt2:.3f` and its mean pooling by
+#   up to {glue:text}`effect_mean_no_first:.3f`. For CLIP only the released rule differs (it
+#   can draw EOS): up to {glue:text}`effect_released_clip:.3f`.
 # - Differences 6-9 cannot be undone from the released material. The corpus-size ranges
 #   bound what sampling alone could do within our corpus.
 #
@@ -310,8 +315,9 @@ pd.DataFrame(
 # Negative cosines (`"-0.2"` sorts after `"-0.1"`) and tiny ones printed with an
 # exponent (`"5e-05"` sorts after `"0.9"`). A cosine that jumps to the top moves every
 # cosine it jumps over by one rank, so the last column can count more than the first
-# two. The gold scores all have one digit before the point and three after, so for them
-# the two orders agree.
+# two. The gold scores all lie between 0 and 5 with one digit before the point, so their
+# string order never reverses their numeric order; but equal scores written differently
+# (`"4"`, `"4.00"`, `"4.000"`) are no longer tied, which shifts their ranks a little.
 #
 # ```{solution-end}
 # ```
@@ -351,9 +357,9 @@ pd.DataFrame(
 # %% [markdown]
 # ## Summary
 #
-# - The released code differs from the paper and from this book in a dozen places; each
-#   is listed with its file and line, and each measurable one is measured per layer.
-# - The book follows the data as published (all 1,379 pairs, numbers as numbers, unique
+# - Paper, released code and this book differ in a dozen places; each place in the code
+#   is listed with its file and line, and each measurable difference is measured per layer.
+# - The book follows the data as published (all {glue:text}`n_our_pairs` pairs, numbers as numbers, unique
 #   sentences, text as given) and keeps every open choice as a named option.
 # - Stand-in builds measure stand-in effects; the real effects appear when the book is
 #   built with the pretrained models.

@@ -184,10 +184,11 @@ glue("post_gpt2_best_transform", gpt2_best.idxmax())
 glue("post_gpt2_best", gpt2_best.max())
 
 # %% [markdown]
-# The best EOS layer of GPT-2 gives $\rho$ = {glue:text}`post_gpt2_none:.3f` as it is and
-# {glue:text}`post_gpt2_white:.3f` after whitening (95 % interval
-# {glue:text}`post_gpt2_white_ci`, the best layer re-chosen in every resample); its best
-# map is {glue:text}`post_gpt2_best_transform` ({glue:text}`post_gpt2_best:.3f`). CLIP's
+# GPT-2's EOS token at its best layer gives $\rho$ = {glue:text}`post_gpt2_none:.3f` as it
+# is and {glue:text}`post_gpt2_white:.3f` after whitening (at its best layer after
+# whitening; 95 % interval {glue:text}`post_gpt2_white_ci`, the best layer re-chosen in
+# every resample); its best map is {glue:text}`post_gpt2_best_transform`
+# ({glue:text}`post_gpt2_best:.3f`). CLIP's
 # EOS token without any post-processing gives {glue:text}`post_clip_none:.3f`
 # ({glue:text}`post_clip_none_ci`). For comparison with the literature: whitening lifts
 # BERT-base on STS-B from about .59 to .68-.71 {cite:p}`su2021whitening`.
@@ -212,7 +213,7 @@ selfsim.pivot_table(
 ).round(3)
 
 # %% [markdown]
-# The word tasks after each map, best layer of each model and token choice:
+# The word tasks after each map, at the best layer and token choice of each model:
 
 # %% tags=["hide-input"]
 words = post.query("result == 'word_similarity'")
@@ -246,9 +247,9 @@ both.groupby(["model", "variant", "transform"])[["value", "value_cross"]].max().
 
 # %% [markdown]
 # The largest change from cross-fitting, over models, maps and layers, is
-# {glue:text}`cross_max:.3f` (the best layers in the table move less). A map whose
-# score falls when it is cross-fitted has learned the particular sentences it was
-# fitted on; whitening estimates a full 768 × 768 (GPT-2) or 512 × 512 (CLIP) covariance from
+# {glue:text}`cross_max:.3f` (the best layers in the table move by no more than that). A
+# map whose score falls when it is cross-fitted has learned the particular sentences it
+# was fitted on; whitening estimates a full 768 × 768 (GPT-2) or 512 × 512 (CLIP) covariance from
 # {glue:text}`n_sentences` sentences, the most parameters of the four.
 #
 # How many directions to remove? The sweep of all-but-the-top at the top layer, $D$ = 0
@@ -458,9 +459,10 @@ columns = ["variant", "vectors", "self-similarity", "STS Spearman rho"]
 pd.DataFrame(rows, columns=columns).set_index(["variant", "vectors"]).round(4)
 
 # %% [markdown]
-# (STS needs a sentence vector, so only the EOS token has a score.) Self-similarity
-# usually falls far more than the STS score moves: rogue dimensions inflate similarity
-# without carrying meaning.
+# (STS needs a sentence vector, so only the EOS token has a score.) With the pretrained
+# GPT-2 one expects self-similarity to fall far more than the STS score moves, if rogue
+# dimensions inflate similarity without carrying meaning {cite:p}`timkey2021all`; your
+# table says whether this build agrees (with stand-ins it says nothing about GPT-2).
 #
 # ```{solution-end}
 # ```
@@ -501,8 +503,8 @@ table = pd.Series(alignment).unstack(0)
 table.round(3).join(table.rank().astype(int).add_prefix("rank, "))
 
 # %% [markdown]
-# Alignment grows as the threshold falls (less similar pairs are further apart); what
-# matters is whether the ranks, lowest alignment first, stay the same at every
+# Alignment usually grows as the threshold falls (less similar pairs tend to lie further
+# apart); what matters is whether the ranks, lowest alignment first, stay the same at every
 # threshold.
 #
 # ```{solution-end}

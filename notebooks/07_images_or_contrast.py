@@ -16,7 +16,7 @@
 #
 # **Objectives.** After this chapter you can
 #
-# - run the paper's five measures on any model of a supported family, here BERT and its
+# - run the paper's four measures on any model of a supported family, here BERT and its
 #   two SimCSE fine-tunes beside GPT-2 and CLIP;
 # - read a paired difference with its bootstrap interval as the size of one training
 #   step's effect, layer by layer;
@@ -86,12 +86,17 @@ session.models_table()
 # | step | objective | training data | what else changes |
 # | --- | --- | --- | --- |
 # | GPT-2 → CLIP | next token → contrastive, text against image | web text → 400 M image–caption pairs | a new model trained from scratch: architecture width (768 → 512), tokenizer, causal attention in both |
-# | BERT → SimCSE unsup. | masked tokens → contrastive, a sentence against itself under dropout | Wikipedia → 1 M Wikipedia sentences | nothing else: fine-tuned from BERT's weights |
-# | BERT → SimCSE sup. | masked tokens → contrastive, premise against entailed hypothesis | → 275 k NLI pairs | nothing else; read through its trained pooler |
+# | BERT → SimCSE unsup. | masked tokens and next-sentence prediction → contrastive, a sentence against itself under dropout | BookCorpus and English Wikipedia → 1 M English Wikipedia sentences | nothing else: fine-tuned from BERT's weights |
+# | BERT → SimCSE sup. | masked tokens and next-sentence prediction → contrastive, premise against entailed hypothesis (contradictions as hard negatives) | → 275 k NLI triplets (SNLI and MNLI) | nothing else; read through its trained pooler |
 #
-# The second and third rows isolate the objective; the first changes objective, data and
-# model together. So the question the numbers can answer is narrow: *does a contrastive
-# objective on text alone move these measures as much as CLIP's training does?*
+# Sources: {cite:t}`radford2019language` and {cite:t}`radford2021learning` for GPT-2 and
+# CLIP, the [BERT model card](https://huggingface.co/bert-base-uncased) for BERT's
+# pretraining, {cite:t}`gao2021simcse` for SimCSE; widths from each model's config.
+#
+# The second and third rows keep the model and change the objective (with the text it is
+# trained on, still text alone); the first changes objective, data and model together.
+# So the question the numbers can answer is narrow: *does a contrastive objective on text
+# alone move these measures as much as CLIP's training does?*
 #
 # BERT is an encoder: every token sees the whole sentence, and the `[CLS]` token at
 # position 0 is trained to summarize it, where GPT-2 and CLIP read a sentence at their
@@ -265,12 +270,12 @@ anchor_table.set_index(["model", "readout"])[
 ].round(3)
 
 # %% [markdown]
-# Our STS-B test set is the paper's: the pairs whose sentences fit CLIP's 77 tokens
-# ({glue:text}`n_pairs` of 1,379), so that all five models score the same items; SimCSE
-# scores all 1,379. Their tokenizer is BERT's own (ours too, with real weights), and
-# they average over all tokens including `[CLS]` and `[SEP]` where our `mean` takes the
-# text's own tokens. With stand-in models none of these numbers can match: the row only
-# shows that the readouts run.
+# Our STS-B test set is that of the earlier chapters: the pairs whose sentences fit
+# CLIP's 77 tokens ({glue:text}`n_pairs` of 1,379), so that all five models score the same
+# items; SimCSE scores all 1,379. Their tokenizer is BERT's own (ours too, with real
+# weights), and they average over all tokens including `[CLS]` and `[SEP]` where our
+# `mean` takes the text's own tokens. With stand-in models a match would be chance: the rows only show
+# that the readouts run.
 
 # %% tags=["remove-cell"]
 glue("n_pairs", len(session.sentences.pairs))
@@ -369,9 +374,10 @@ sts_steps[sts_steps["layer"].astype(str).isin(["12", "best"])].set_index(["varia
 # %% [markdown]
 # ## Summary
 #
-# - GPT-2 → CLIP changes objective, data and model; BERT → SimCSE changes the objective
-#   only. Measuring both steps with one pipeline separates what a contrastive loss on
-#   text can do from what CLIP's training did.
+# - GPT-2 → CLIP changes objective, data and model; BERT → SimCSE keeps the model and
+#   changes the objective (and the text it is trained on). Measuring both steps with one
+#   pipeline separates what a contrastive loss on text can do from what CLIP's training
+#   did.
 # - Paired differences with bootstrap bands give each step's effect per layer; SimCSE's
 #   layers correspond to BERT's, CLIP's to GPT-2's only by position.
 # - Published SimCSE scores sit beside ours, with the protocol differences that could

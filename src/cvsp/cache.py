@@ -18,7 +18,7 @@ Entries are written atomically (:mod:`cvsp.storage`); one that cannot be read is
 with a warning and computed again. Values a page needs only while it runs (draws for
 seeds other than an embedder's) go to a scratch store (:meth:`DiskStore.scratch`)
 removed with its owner. The downloaded data and the book's web assets are pooch's,
-checked by their published sha256, not this store's.
+checked by their pinned sha256, not this store's.
 
 :class:`Store` is the interface every user of the cache depends on; :class:`DiskStore`
 is the cache folder (``CVSP_CACHE_DIR``), and :class:`cvsp.replay.ReplayStore` the same

@@ -1,7 +1,7 @@
 """What a model is, read from its files without loading it: the facts its cache keys need.
 
 A page whose tables are cached needs of a model only what names them
-(:class:`cvsp.cached.Described`: its fingerprint, layers and width), not the model. For
+(:class:`Described`: its fingerprint, layers and width), not the model. For
 real weights these come from the commit the revision resolves to and the checkpoint's
 ``config.json`` (from the hub cache, or one small download); for a stand-in from its
 checkpoint folder's marker and config. No torch here, unless a stand-in's checkpoint has

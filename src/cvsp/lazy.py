@@ -1,7 +1,7 @@
 """A chapter's models and embedders, each loaded when a cell first needs what only it has.
 
 A page whose values are all cached needs of its models only their facts
-(:class:`cvsp.cached.Described`, read from their files by :mod:`cvsp.facts`), so
+(:class:`cvsp.facts.Described`, read from their files by :mod:`cvsp.facts`), so
 :class:`LazyModels` gives for each model a :class:`LazyModel` that answers ``spec`` and
 names itself in cache keys without loading, and loads (for real weights, downloads) when
 anything else is asked of it; its ``tokenizer`` waits the same way. :class:`LazyEmbedders`

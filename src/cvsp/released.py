@@ -14,7 +14,8 @@ commit ``36108ea6``). Its STS script, ``sentence_evaluations.py``:
   one array (``np.column_stack``), so the cosines become strings too and both columns
   are ranked as strings;
 - embeds the left column only for its sentence self-similarity, duplicates kept
-  (line 113; line 112 builds the unique sentences but does not use them).
+  (line 113; line 112 builds the unique sentences, and line 114 only prints
+  their number).
 
 The readers below reproduce that, for the chapter "Reproducing the reproduction" only;
 no result of the book uses them. Sentences longer than CLIP's 77 tokens would be left

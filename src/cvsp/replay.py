@@ -7,7 +7,8 @@ curves of extra seeds; never embeddings), at the paths they have in the cache, a
 whether the models were real or stand-ins, the book's stamp, and the facts of each model
 the pages ran (:class:`cvsp.facts.Described`: from them a replayed page makes the build's
 keys without a model) (:func:`write_bundle`; the book's build calls :func:`bundle_from_ledger`). It is
-read by :class:`cvsp.cache.ReplayStore`.
+read by :class:`ReplayStore` (below), the store :func:`store_for` chooses when
+``CVSP_REPLAY`` names a bundle.
 """
 
 from __future__ import annotations
