@@ -60,15 +60,17 @@ def test_comparison_table_gives_the_claim_our_interval_and_the_verdict_in_words(
     claims = pd.DataFrame({"claim": [c.text for c in paper.REPORTED]}).assign(
         ci_low=0.40, ci_high=0.75
     )
-    plain = notebook.comparison_table(scores, "sts")
+    plain = notebook.comparison_table(scores, "sts").data
     assert "95 % interval" not in plain.columns
-    table = notebook.comparison_table(scores, "sts", claims)
+    styled = notebook.comparison_table(scores, "sts", claims)
+    table = styled.data
     clip = next(c for c in paper.REPORTED if c.result == "sts" and c.model == "clip")
     row = table.loc[clip.text]
     assert row["95 % interval"] == "[0.400, 0.750]" and row["paper"] == "≈ 0.73"
     expected = verdicts.verdict("sts", "≈", 0.73, clip.ours(scores), 0.40, 0.75)
     assert row["verdict"] == expected and expected.endswith("part of the interval meets it")
     assert "holds" not in table.columns and "paper inside" not in table.columns
+    assert expected in styled.to_html()  # shown whole, not cut at pandas' column width
 
 
 def test_differences_table_keeps_the_asked_layers_in_order():

@@ -20,6 +20,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from cvsp import costs, data, experiments, facts, paper, verdicts
 from cvsp.cache import Store
@@ -270,10 +271,12 @@ def interval(low: float, high: float, digits: int = 3) -> str:
 
 def comparison_table(
     scores: pd.DataFrame, result: str, claims: pd.DataFrame | None = None
-) -> pd.DataFrame:
+) -> Styler:
     """The paper's claims about one result beside our numbers, for reading: the claim as
     the paper states it (relation and number), ours, and the verdict in words
-    (:func:`cvsp.verdicts.verdict`: a miss says its direction and what it means).
+    (:func:`cvsp.verdicts.verdict`: a miss says its direction and what it means), shown
+    whole (a styled table: pandas would cut a long verdict at 50 characters; ``.data`` is
+    the table).
 
     With ``claims`` (:meth:`Session.claims`) it adds our 95 % interval, and the verdict
     reads it too.
@@ -288,7 +291,10 @@ def comparison_table(
         columns[4:4] = ["95 % interval"]
     table = table[columns]
     table["model"] = table["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})
-    return table.round(3).set_index("claim")
+    shown = table.round(3).set_index("claim")
+    return shown.style.format(precision=3).set_properties(
+        subset=["verdict"], **{"text-align": "left", "min-width": "14em"}
+    )
 
 
 def differences_table(
