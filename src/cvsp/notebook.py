@@ -292,9 +292,8 @@ def comparison_table(
     table = table[columns]
     table["model"] = table["model"].map({"gpt2": "GPT-2", "clip": "CLIP"})
     shown = table.round(3).set_index("claim")
-    return shown.style.format(precision=3).set_properties(
-        subset=["verdict"], **{"text-align": "left", "min-width": "14em"}
-    )
+    styled = shown.style.format(precision=3).set_table_attributes('class="dataframe"')
+    return styled.set_properties(subset=["verdict"], **{"text-align": "left", "min-width": "14em"})
 
 
 def differences_table(
