@@ -169,7 +169,7 @@ notebook.comparison_table(scores, "cwe_self_similarity", session.claims())
 # them has its own, paired, interval ({numref}`fig-cwe-difference`). An interval that
 # excludes zero says the two models differ beyond what the choice of sentences explains.
 
-# %% mystnb={"figure": {"caption": "CLIP's CWE self-similarity minus GPT-2's in each layer (default draw), with its 95 % paired bootstrap band (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's embeddings are spread more widely.", "name": "fig-cwe-difference"}, "image": {"alt": "Line chart: CLIP's mean token cosine minus GPT-2's (vertical axis) in each layer from 0 to 12, one line inside a shaded band, with a grey horizontal line at zero."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "CLIP's CWE self-similarity minus GPT-2's in each layer (default draw), with its 95 % paired bootstrap band (by default 2,000 resamples of the sentences, the same for both models). Below zero: CLIP's embeddings are spread more widely.", "name": "fig-cwe-difference"}, "image": {"alt": "Line chart: CLIP's mean token cosine minus GPT-2's (vertical axis) in each layer from 0 to 12, one line inside a shaded band, with a grey horizontal line at zero."}} tags=["hide-input"]
 notebook.show(
     plots.differences_figure(
         session.differences("cwe_self_similarity"), "cwe_self_similarity", session.stand_in

@@ -171,7 +171,7 @@ best.round(3).rename(
 # lead excludes zero on {glue:text}`n_clip_sure` of {glue:text}`n_tasks` tasks for at
 # least one token choice ({numref}`fig-words-difference`).
 
-# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 in each layer, per task and token choice, with 95 % paired bootstrap bands (2,000 resamples of the pairs, or of the words for ValNorm, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample. Above zero: CLIP closer to people.", "name": "fig-words-difference"}, "image": {"alt": "Five line charts in a grid of two columns, one per task, with a line per pairing of token choices: CLIP's correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, a grey line at zero, and a diamond with an error bar at the right for the difference of the best layers."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 in each layer, per task and token choice, with 95 % paired bootstrap bands (by default 2,000 resamples of the pairs, or of the words for ValNorm, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample. Above zero: CLIP closer to people.", "name": "fig-words-difference"}, "image": {"alt": "Five line charts in a grid of two columns, one per task, with a line per pairing of token choices: CLIP's correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, each line inside a shaded band, a grey line at zero, and a diamond with an error bar at the right for the difference of the best layers."}} tags=["hide-input"]
 notebook.show(plots.differences_figure(differences, "word_similarity", session.stand_in))
 
 # %% tags=["hide-input"]

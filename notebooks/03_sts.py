@@ -155,7 +155,7 @@ notebook.comparison_table(scores, "sts", session.claims())
 # {cite:p}`steiger1980tests` for the top layer, a closed-form test of two correlations
 # that share the gold scores.
 
-# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}, "image": {"alt": "Line chart: CLIP's Spearman correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, three lines, one per pairing of token choices, each inside a shaded band, with a grey line at zero and at the right a marker with an error bar per pairing for the difference of the best layers."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 Spearman's rho in each layer for three pairings of token choices, with 95 % paired bootstrap bands (by default 2,000 resamples of the sentence pairs, the same for both models). Diamonds at the right: the difference of the two best layers, re-chosen in every resample.", "name": "fig-sts-difference"}, "image": {"alt": "Line chart: CLIP's Spearman correlation minus GPT-2's (vertical axis) in each layer from 0 to 12, three lines, one per pairing of token choices, each inside a shaded band, with a grey line at zero and at the right a marker with an error bar per pairing for the difference of the best layers."}} tags=["hide-input"]
 notebook.show(plots.differences_figure(differences, "sts", session.stand_in))
 
 # %% tags=["hide-input"]

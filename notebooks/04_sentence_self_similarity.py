@@ -134,7 +134,7 @@ notebook.comparison_table(scores, "sentence_self_similarity", session.claims())
 # Resampling the same sentences for both models gives the interval of their difference
 # in every layer ({numref}`fig-sentence-difference`).
 
-# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 sentence self-similarity in each layer, for the EOS token and for mean pooling, with 95 % paired bootstrap bands (2,000 resamples of the sentences, the same for both models). Below zero: CLIP's sentence vectors are spread more widely.", "name": "fig-sentence-difference"}, "image": {"alt": "Line chart: CLIP's sentence self-similarity minus GPT-2's (vertical axis) in each layer from 0 to 12, two lines, one for the EOS token and one for mean pooling, each inside a shaded band, with a grey line at zero."}} tags=["hide-input"]
+# %% mystnb={"figure": {"caption": "CLIP minus GPT-2 sentence self-similarity in each layer, for the EOS token and for mean pooling, with 95 % paired bootstrap bands (by default 2,000 resamples of the sentences, the same for both models). Below zero: CLIP's sentence vectors are spread more widely.", "name": "fig-sentence-difference"}, "image": {"alt": "Line chart: CLIP's sentence self-similarity minus GPT-2's (vertical axis) in each layer from 0 to 12, two lines, one for the EOS token and one for mean pooling, each inside a shaded band, with a grey line at zero."}} tags=["hide-input"]
 notebook.show(
     plots.differences_figure(
         session.differences("sentence_self_similarity"),

@@ -259,6 +259,18 @@ SOURCES: dict[str, Source] = {
         "benchmarks/results.json: the engine's best share of the matmul rate",
         lambda root: 100 * _results(root)["book"]["engine_fraction"],
     ),
+    "subset_size": Source(
+        "cvsp.fidelity.measure's default subset size",
+        _default("cvsp.fidelity.measure", "subset_size"),
+    ),
+    "smallest_subset": Source(
+        "cvsp.experiments.CWE_CORPUS_SIZES: the smallest",
+        lambda root: min(_constant("cvsp.experiments", "CWE_CORPUS_SIZES")(root)),
+    ),
+    "largest_subset": Source(
+        "cvsp.experiments.CWE_CORPUS_SIZES: the largest",
+        lambda root: max(_constant("cvsp.experiments", "CWE_CORPUS_SIZES")(root)),
+    ),
     "siglip_tokens": Source("the registry: SigLIP's positions", _tokens("siglip")),
     "siglip_pieces": Source(
         "the registry: SigLIP's positions, less the one its end token takes",
@@ -415,8 +427,11 @@ LEDGER: list[Ledgered] = [
     # the book's own choices, from the code that makes them
     Ledgered("*", "{bootstrap:,.0f} times by default"),
     Ledgered("book/glossary.md", "{bootstrap:,.0f} resamples"),
+    Ledgered("notebooks/*.py", "(by default {bootstrap:,.0f} resamples of the"),
     Ledgered("CONTRIBUTING.md", "{bootstrap:,.0f} resamples"),
     Ledgered("CONTRIBUTING.md", "({bootstrap:,.0f} replicates, every series)"),
+    Ledgered("notebooks/05_*.py", "seeded {subset_size:,.0f}-sentence subsets"),
+    Ledgered("notebooks/05_*.py", "{smallest_subset:.0f} to {largest_subset:,.0f} sentences"),
     Ledgered("notebooks/06_geometry.py", "forward passes for {shuffled_texts:,.0f} word-shuffled"),
     Ledgered(
         "notebooks/06_geometry.py", "({shuffles:.0f} shuffles of {shuffle_sample:.0f} sentences"
@@ -557,16 +572,22 @@ def rules(root: Path = ROOT) -> dict[Path, list[tuple[re.Pattern, Callable]]]:
 
 
 def _regions(path: Path, text: str) -> list[tuple[int, int]]:
-    """The parts of a file a user reads as prose: a chapter's markdown cells, a page
-    outside its code cells, a workflow's comments, a document's whole text."""
-    if path.suffix == ".py":
-        cells = re.finditer(r"^# %% \[markdown\].*?(?=^# %%|\Z)", text, re.S | re.M)
+    """The parts of a file a user reads as prose: a chapter's markdown cells and its
+    figures' captions and alt texts, a page outside its code cells (their options, the
+    captions, included), a workflow's comments, a document's whole text."""
+    if path.suffix == ".py":  # markdown cells, and the captions and alt texts of figures
+        cells = re.finditer(
+            r"^# %% \[markdown\].*?(?=^# %%|\Z)|^# %% [^\n]*mystnb=[^\n]*$", text, re.S | re.M
+        )
         return [m.span() for m in cells]
     if path.suffix == ".yml":
         return [m.span(1) for m in re.finditer(r"(?:^|\s)(#.*)$", text, re.M)]
     regions, last = [], 0
     for block in CODE_CELL.finditer(text):
         regions.append((last, block.start()))
+        header = re.match(r"```\{code-cell\}[^\n]*\n---\n.*?\n---\n", block.group(0), re.S)
+        if header:  # a cell's options: its figure's caption and alt text
+            regions.append((block.start(), block.start() + header.end()))
         last = block.end()
     return [*regions, (last, len(text))]
 
@@ -618,6 +639,8 @@ def survey(root: Path = ROOT) -> Iterator[Found]:
             if fnmatch.fnmatch(name, entry.paths):
                 stated += _spans(re.compile(entry.pattern), text)
         skipped = _spans(GENERATED, text) + _spans(GLUE, text)
+        if path.suffix == ".py":  # a solution's code in a chapter: its numbers are its code
+            skipped += _spans(re.compile(r"^# ```.*?^# ```", re.S | re.M), text)
         for start, end in _regions(path, text):
             for match in FIGURE.finditer(text, start, end):
                 a, b = match.span()

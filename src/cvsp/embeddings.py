@@ -184,7 +184,7 @@ class Embedder:
 
     @property
     def facts(self) -> Described:
-        """What a replayed page knows of this model (:class:`cvsp.cached.Described`)."""
+        """What a replayed page knows of this model (:class:`cvsp.facts.Described`)."""
         spec = self.model.spec
         return Described(
             spec.key, spec.family, self.seed, self.fingerprint, self.blocks, spec.pooler, self.width
