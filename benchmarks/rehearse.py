@@ -45,7 +45,10 @@ from hub_repos import bert_repos, beyond_extra_repos, clip_repo, gpt2_repo  # no
 from cvsp.registry import BOOK_MODELS, MODELS  # noqa: E402
 from cvsp.settings import Settings, revision_variable  # noqa: E402
 
-# GitHub's standard Linux runner for public repositories (4 cores, 16 GB of memory).
+# The limits the Pages build must fit: the book job's own timeout (book.yml's
+# timeout-minutes; GitHub allows a job 6 hours), and GitHub's standard Linux runner for
+# public repositories (4 cores, 16 GB of memory, about 14 GB of free disk) and its cache
+# of 10 GB per repository.
 RUNNER = {"job_minutes": 90, "free_disk_gb": 14, "cache_gb": 10}
 NEEDS_REAL_FILES = "tests/test_real.py::test_published_weights"
 

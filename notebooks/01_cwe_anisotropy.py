@@ -183,12 +183,14 @@ notebook.differences_table(session.differences("cwe_self_similarity"), layers=("
 # ### How much does the draw matter?
 #
 # The bootstrap resamples the sentences but keeps each sentence's drawn token. The
-# draw is a second source of variation: we repeat it with 20 seeds (0-19; all seeds of
+# draw is a second source of variation: we repeat it with {glue:text}`n_seeds` seeds (all seeds of
 # a model share one forward pass) and report, per layer, the mean, the standard
 # deviation and the range over seeds beside the width of the seed-0 bootstrap interval.
 
 # %%
-by_seed = experiments.cwe_over_seeds(session.embedders, session.sentences, seeds=range(20))
+SEEDS = range(20)  # 0-19
+by_seed = experiments.cwe_over_seeds(session.embedders, session.sentences, seeds=SEEDS)
+glue("n_seeds", len(SEEDS))
 spread = experiments.seed_spread(by_seed)
 
 # %% tags=["remove-cell"]
@@ -220,7 +222,7 @@ table.reindex(index=list(default.loc["gpt2"].index)).swaplevel(axis=1).sort_inde
 ).round(4)
 
 # %% [markdown]
-# Over 20 seeds GPT-2's top layer averages {glue:text}`seed_mean_gpt2_top:.3f` with a
+# Over {glue:text}`n_seeds` seeds GPT-2's top layer averages {glue:text}`seed_mean_gpt2_top:.3f` with a
 # standard deviation of {glue:text}`seed_sd_gpt2_top:.4f` (range
 # {glue:text}`seed_range_gpt2_top:.4f`). The largest range over seeds in any layer of
 # either model is {glue:text}`seed_range_max:.4f`, at most
@@ -329,7 +331,7 @@ print(f"the pooled interval is {ratio:.2f} times as wide")
 # ```{solution} ex-cwe-layer0
 # :class: dropdown
 # Training shapes the embedding matrices themselves. In GPT-2 the input embeddings are
-# tied to the output layer (`tie_word_embeddings` in its config), so every next-token
+# tied to the output layer (transformers' `tie_word_embeddings`, on by default and for GPT-2), so every next-token
 # prediction pushes them, and the embeddings of rare words, seldom the right answer, can
 # drift in a common direction; position embeddings add a component shared by every token
 # at the same position. Both make vectors of unrelated words similar before any context is mixed in.

@@ -195,7 +195,8 @@ notebook.show(plots.spread_figure(measured.corpus, measured.seeds, session.stand
 #
 # The abstract prints two decimals, so "no higher than .45" is met by anything that
 # rounds to .45 (up to .455). Read literally, a bound can fail by a rounding margin. The
-# table gives both verdicts for every bound of the paper:
+# table gives both tests of our number for every bound of the paper: *holds* at the
+# paper's two decimals (the book's reading), *literally* as the bound is written:
 
 # %% tags=["remove-cell"]
 verdicts = fidelity.rounding_verdicts(measured.ours)

@@ -68,7 +68,7 @@ import pandas as pd
 from cvsp import experiments, notebook, paper, plots
 from cvsp.notebook import glue
 from cvsp.tokens import cut_count
-from cvsp.verdicts import side
+from cvsp.verdicts import MARKS, side
 
 session = notebook.start("08_beyond_one_clip", replay=REPLAY)
 glue("weights", session.weights_label())
@@ -193,17 +193,15 @@ notebook.show(fig)
 # chapters; for a model other than the paper's, "≈ .88" asks whether it matches CLIP's
 # number, not whether it is good, so ✗ above it means a higher score than CLIP's.
 
+
 # %% tags=["hide-input"]
-MARK = {"holds": "✓", "undecided": "?", "undefined": "—"}
-
-
 def mark(row) -> str:
-    """✓, ?, or ✗ with the side our number misses on (:func:`cvsp.verdicts.side`)."""
-    if row.verdict != "fails":
-        return MARK[row.verdict]
-    return {"above": "✗ above", "below": "✗ below"}.get(
-        side(row.relation, row.paper, row.ours), "✗"
-    )
+    """The interval's reading: ✓ holds, ? undecided, — undefined, or for a miss ✗ with the
+    side our number misses on (:data:`cvsp.verdicts.MARKS`)."""
+    if row.interval != "fails":
+        return {"holds": "✓", "undecided": "?", "undefined": "—"}[row.interval]
+    where = side(row.relation, row.paper, row.ours)
+    return MARKS[where] if where in ("above", "below") else "✗"
 
 
 def verdict_table(role: str) -> pd.DataFrame:
@@ -225,7 +223,7 @@ verdict_table("clip")
 verdict_table("gpt2")
 
 # %% tags=["remove-cell"]
-held = verdicts.assign(ok=verdicts["verdict"] == "holds").groupby("model")["ok"].sum()
+held = verdicts.assign(ok=verdicts["interval"] == "holds").groupby("model")["ok"].sum()
 glue(
     "clip_like_holding",
     ", ".join(

@@ -135,7 +135,7 @@ def test_contributing_states_the_rehearsals_figures():
     limits = report["runner_limits"]
     expected = [
         f"| {minutes['test']:.1f} / {minutes['book']:.1f} / {report['total_minutes']:.1f} | "
-        f"{limits['job_minutes']} min |",
+        f"{limits['job_minutes']} min (the workflow's timeout) |",
         f"| {report['downloaded_gb']['total']:.2f} |",
         f"| {report['peak_disk_gb']['total']:.1f} / {report['peak_disk_gb']['test_step']:.1f} | "
         f"about {limits['free_disk_gb']} GB free |",

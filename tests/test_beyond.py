@@ -541,7 +541,7 @@ def test_verdicts_restate_the_top_layer_as_24_for_gpt2_medium(depth_run):
     verdicts, scores = depth_run.verdicts, depth_run.scores
     assert list(verdicts.columns) == beyond.VERDICT_COLUMNS
     assert verdicts.groupby("model").size().to_dict() == {"gpt2": 3, "clip": 4, "gpt2_medium": 3}
-    assert set(verdicts["verdict"]) <= {"holds", "fails", "undecided"}
+    assert set(verdicts["interval"]) <= {"holds", "fails", "undecided"}
     top = verdicts[
         (verdicts["model"] == "gpt2_medium")
         & (verdicts["claim"] == "CWE self-similarity > .95 at the top")
@@ -583,7 +583,7 @@ def test_verdicts_restate_the_top_layer_as_24_for_gpt2_medium(depth_run):
             if beyond.short_name(c) == row.claim
         )
         assert row.holds == claim.holds(row.ours)
-        if row.verdict == "holds":
+        if row.interval == "holds":
             assert claim.holds(row.ci_low) and claim.holds(row.ci_high)
 
 
@@ -892,7 +892,7 @@ def test_verdicts_read_the_interval_in_every_branch():
     }
     table = beyond.verdicts(_synthetic_scores(reps), reps, BootstrapSettings(replicates=B), models)
     assert list(table.columns) == beyond.VERDICT_COLUMNS
-    assert dict(zip(zip(table["model"], table["claim"]), table["verdict"])) == EXPECTED_VERDICTS
+    assert dict(zip(zip(table["model"], table["claim"]), table["interval"])) == EXPECTED_VERDICTS
     assert dict(zip(table["model"], table["role"])) == {"g": "gpt2", "c": "clip", "s": "clip"}
     row = table.set_index(["model", "claim"])
     assert row.loc[("g", "CWE self-similarity > .95 at the top"), "layers"] == "2"
@@ -971,7 +971,7 @@ def test_comparisons_and_verdicts_leave_out_a_model_without_a_role():
     )
     assert (
         set(table["model"]) == {"gpt2", "clip", "siglip"}
-        and (table["verdict"] == "undefined").all()
+        and (table["interval"] == "undefined").all()
     )
 
 

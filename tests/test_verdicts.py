@@ -38,7 +38,8 @@ def test_a_miss_says_its_direction_and_what_it_means():
     assert above.endswith("the whole interval misses too")
     below = verdicts.verdict("sentence_self_similarity", "≥", 0.97, 0.951)
     assert below == (
-        "misses: 0.019 below the bound 0.97, a lower self-similarity than the paper's bound allows"
+        "misses: 0.019 below the bound 0.97, sentence vectors less alike (lower "
+        "self-similarity) than the paper's bound allows"
     )
     near = verdicts.verdict("word_similarity", "≈", 0.88, 0.93, 0.89, 0.96)
     assert near.startswith("misses: 0.050 above the paper's 0.88 (≈ allows ±0.03)")
@@ -80,3 +81,20 @@ def test_describe_adds_the_words_to_every_row_of_a_comparison():
     claims = comparison[["claim"]].assign(ci_low=0.3, ci_high=0.9)
     described = verdicts.describe(paper.compare(scores, "sts", claims))
     assert list(described["interval"]) == ["undecided", "undecided"]
+
+
+def test_a_figure_1_value_is_printed_at_its_three_decimals():
+    said = verdicts.verdict("cwe_self_similarity", "≈", 0.659, 0.6895)
+    assert "the paper's 0.659 (≈ allows ±0.03)" in said and said.startswith("misses: 0.030 above")
+    assert verdicts.number(0.73) == "0.73" and verdicts.number(0.964) == "0.964"
+
+
+@pytest.mark.parametrize(
+    ("ours", "low", "high", "ending"),
+    [
+        (0.75, 0.60, 0.72, "none of the interval does (our number lies outside it)"),
+        (0.70, 0.74, 0.80, "the whole interval meets it (our number lies outside it)"),
+    ],
+)
+def test_an_interval_that_disagrees_with_our_number_is_said_so(ours, low, high, ending):
+    assert verdicts.verdict("sts", "≥", 0.73, ours, low, high).endswith(ending)

@@ -36,7 +36,7 @@ def summary(rows: list[dict[str, str]]) -> str:
         "## The paper's claims in this build",
         "",
         f"Weights: {', '.join(sorted(weights))}. {held} of {len(rows)} numbers of the paper hold "
-        'by its own criterion (bounds as stated, "≈" within ±0.03); the book\'s chapters give the detail.',
+        "by its own criterion (\"≈\" within ±0.03; a bound after rounding to the paper's two decimals); the book's chapters give the detail.",
         "",
         "| claim | paper | ours | 95 % interval | verdict |",
         "| --- | --- | --- | --- | --- |",

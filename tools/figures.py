@@ -8,20 +8,20 @@ pages, the chapters' prose and the workflows' comments, in one of four ways:
 - **glued**: ``{glue:text}`name``` on a page the book executes (the value computed at
   build time from its source), which this module never sees as a number;
 - **ledgered**: plain text where nothing can glue (a README, a comment, a chapter's
-  overview), listed in :data:`LEDGER` as a template whose fields are named values of
-  :data:`SOURCES`. ``tools/sync_docs.py`` rewrites the figure from its source; ``--check``
+  overview), listed in ``tools/ledger.py`` as a template whose fields are named values of
+  ``tools/sources.py``. ``tools/sync_docs.py`` rewrites the figure from its source; ``--check``
   and ``tests/test_figures.py`` fail when the text says something else;
 - **stated**: not a measurement (an interval's level, a lesson's length, a limit GitHub
-  documents, a choice of the released code), listed in :data:`STATED` with the reason.
+  documents, a choice of the released code), listed there too, with the reason.
 
 Anything else that reads like a figure (:data:`FIGURE`) is reported as untraceable. Run
-``python tools/figures.py`` to list every figure with its way and source.
+``python tools/figures.py`` to list every figure with its way and source. The entries are in
+``tools/ledger.py``, the sources in ``tools/sources.py``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 import re
 import sys
@@ -30,15 +30,19 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ledger import LEDGER, STATED, Ledgered  # noqa: E402  (tools/, beside this file)
+from sources import SOURCES  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 UNITS = (
     r"seconds?|s|min|minutes?|h|hours?|ms|[kKMGT]i?B|%|x|×|tok/s|tokens/s|words?|pairs?|"
     r"sentences?|tokens?|layers?|dimensions?|replicates?|resamples?|rows?|lines?|files?|"
-    r"cores?|times|positions|CWEs"
+    r"cores?|times|positions|CWEs|blocks?|heads?|wide|pieces|seeds?|ids|subsets?"
 )
 # A number (1,379; 0.5; .25; 2-3) and a unit after it: what reads like a measured figure.
 FIGURE = re.compile(
-    r"(?<![\w.`/#@=-])(?:(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s?[-–]\s?\d[\d,.]*)?\s?(?:"
+    r"(?<![\w.`/#@=-])(?:(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s?[-–]\s?\d[\d,.]*)?[\s-]?(?:"
     + UNITS
     + r")(?!\w)|\d{1,3}(?:,\d{3})+(?![\w.]|,\d))"
 )  # or a count written with thousands separators (1,379), with or without a unit
@@ -50,450 +54,6 @@ GLUE = re.compile(r"\{glue:text\}`[^`]*`")
 # markdown cell's "#" where a line breaks.
 GAP = r"(?:\s+#)*\s+"
 SKIP = r"[^\n]*?"
-
-
-@dataclass(frozen=True)
-class Source:
-    """A named value: where it comes from, in words, and how to compute it."""
-
-    said: str
-    compute: Callable[[Path], float]
-
-
-def _json(name: str) -> Callable[[Path], dict]:
-    return lambda root: json.loads((root / name).read_text())
-
-
-_results = _json("benchmarks/results.json")
-_rehearsal = _json("benchmarks/rehearsal.json")
-
-
-def _mb(*keys: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        from cvsp.registry import MODELS
-
-        return sum(MODELS[key].download_mb for key in keys)
-
-    return compute
-
-
-def _rows(name: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        from cvsp.data import FILES
-
-        return FILES[name].rows
-
-    return compute
-
-
-def _tokens(key: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        from cvsp.registry import MODELS
-
-        return MODELS[key].max_tokens
-
-    return compute
-
-
-def _architecture(key: str, field: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        from cvsp.registry import MODELS
-
-        return dict(MODELS[key].architecture)[field]
-
-    return compute
-
-
-def _data_mb(*names: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        from cvsp import data
-        from cvsp.settings import Settings
-
-        settings = Settings.from_env()
-        chosen = names or tuple(data.FILES)
-        return sum(data.fetch(name, settings).stat().st_size for name in chosen) / 1e6
-
-    return compute
-
-
-def _default(function: str, parameter: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        import inspect
-        from importlib import import_module
-
-        module, name = function.rsplit(".", 1)
-        signature = inspect.signature(getattr(import_module(module), name))
-        return signature.parameters[parameter].default
-
-    return compute
-
-
-def _constant(module: str, name: str) -> Callable[[Path], float]:
-    def compute(root: Path) -> float:
-        from importlib import import_module
-
-        return getattr(import_module(module), name)
-
-    return compute
-
-
-def _file_constant(path: str, name: str) -> Callable[[Path], float]:
-    """A constant of a file outside the package (a test's support module), read as Python."""
-
-    def compute(root: Path) -> float:
-        import ast
-
-        tree = ast.parse((root / path).read_text())
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name:
-                return ast.literal_eval(node.value)
-        raise KeyError(f"{name} is not a constant of {path}")
-
-    return compute
-
-
-@cache
-def _sts_counts(root: Path) -> dict[str, float]:
-    """Counts of the STS Benchmark test file as the book and the released code read it."""
-    from cvsp import data, released
-    from cvsp.settings import Settings
-
-    text = data.fetch("stsb", Settings.from_env()).read_text(encoding="utf-8")
-    own = data.parse_sts(text)
-    cells = [*own["sentence1"], *own["sentence2"]]
-    table = released.read_sts_as_released(text)
-    return {
-        "sentences": len(data.unique_sentences(own)),
-        "spaced_cells": sum(c != c.strip() for c in cells),
-        "spaced_sentences": len({c for c in cells if c != c.strip()}),
-        "released_pairs": len(table),
-        "released_corrupted": int(table["corrupted"].sum()),
-    }
-
-
-def _sts(name: str) -> Callable[[Path], float]:
-    return lambda root: _sts_counts(root)[name]
-
-
-def _words(root: Path) -> float:
-    from cvsp import experiments
-    from cvsp.settings import Settings
-
-    return len(experiments.load_word_data(Settings.from_env()).vocabulary())
-
-
-def _bootstrap(root: Path) -> float:
-    from cvsp.settings import Settings
-
-    return Settings.__dataclass_fields__["bootstrap"].default
-
-
-SOURCES: dict[str, Source] = {
-    **{
-        f"{key}_mb": Source(f"the registry's size of {key}'s pinned weights", _mb(key))
-        for key in (
-            "gpt2",
-            "clip",
-            "bert",
-            "simcse_unsup",
-            "clip_laion",
-            "clip_large",
-            "siglip",
-            "gpt2_medium",
-        )
-    },
-    **{
-        f"{key}_gb": Source(
-            f"the registry's size of {key}'s pinned weights", lambda r, k=key: _mb(k)(r) / 1000
-        )
-        for key in ("gpt2", "clip", "clip_large", "gpt2_medium")
-    },
-    "beyond_gb": Source(
-        "the registry's sizes of chapter 8's four extra weights",
-        lambda root: _mb("clip_laion", "clip_large", "siglip", "gpt2_medium")(root) / 1000,
-    ),
-    "gpt2_medium_width": Source(
-        "the registry: GPT-2 medium's config (n_embd)", _architecture("gpt2_medium", "n_embd")
-    ),
-    "gpt2_medium_heads": Source(
-        "the registry: GPT-2 medium's config (n_head)", _architecture("gpt2_medium", "n_head")
-    ),
-    "hidden_layers": Source(
-        "cvsp.registry.HIDDEN_LAYERS: the hidden states of a 12-block model",
-        lambda root: len(__import__("cvsp.registry").registry.HIDDEN_LAYERS),
-    ),
-    **{
-        name: Source(
-            f"the STS Benchmark test file, read by cvsp.data and cvsp.released: {name}", _sts(name)
-        )
-        for name in (
-            "sentences",
-            "spaced_cells",
-            "spaced_sentences",
-            "released_pairs",
-            "released_corrupted",
-        )
-    },
-    "words": Source("the five word tests' vocabulary (cvsp.experiments.WordData)", _words),
-    "wordpiece_pieces": Source(
-        "cvsp.wordpiece.TRAINED_PIECES", _constant("cvsp.wordpiece", "TRAINED_PIECES")
-    ),
-    "bert_ids": Source(
-        "cvsp.wordpiece.BERT_VOCAB_SIZE", _constant("cvsp.wordpiece", "BERT_VOCAB_SIZE")
-    ),
-    "unigram_pieces": Source(
-        "cvsp.unigram.TRAINED_PIECES", _constant("cvsp.unigram", "TRAINED_PIECES")
-    ),
-    "siglip_ids": Source(
-        "cvsp.unigram.SIGLIP_VOCAB_SIZE", _constant("cvsp.unigram", "SIGLIP_VOCAB_SIZE")
-    ),
-    "slow_tests_gb": Source(
-        "tests/support/disk.py: the free disk the slow tests ask for",
-        _file_constant("tests/support/disk.py", "SLOW_TESTS_NEED_GB"),
-    ),
-    "web_assets_mib": Source(
-        "benchmarks/results.json: the web assets in the cold book's cache",
-        lambda root: _results(root)["book"]["cache_mib"]["web-assets"],
-    ),
-    "engine_percent": Source(
-        "benchmarks/results.json: the engine's best share of the matmul rate",
-        lambda root: 100 * _results(root)["book"]["engine_fraction"],
-    ),
-    "subset_size": Source(
-        "cvsp.fidelity.measure's default subset size",
-        _default("cvsp.fidelity.measure", "subset_size"),
-    ),
-    "smallest_subset": Source(
-        "cvsp.experiments.CWE_CORPUS_SIZES: the smallest",
-        lambda root: min(_constant("cvsp.experiments", "CWE_CORPUS_SIZES")(root)),
-    ),
-    "largest_subset": Source(
-        "cvsp.experiments.CWE_CORPUS_SIZES: the largest",
-        lambda root: max(_constant("cvsp.experiments", "CWE_CORPUS_SIZES")(root)),
-    ),
-    "siglip_tokens": Source("the registry: SigLIP's positions", _tokens("siglip")),
-    "siglip_pieces": Source(
-        "the registry: SigLIP's positions, less the one its end token takes",
-        lambda root: _tokens("siglip")(root) - 1,
-    ),
-    "shuffles": Source(
-        "cvsp.experiments.shuffled_similarity's default shuffles",
-        _default("cvsp.experiments.diagnostics.shuffled_similarity", "shuffles"),
-    ),
-    "shuffle_sample": Source(
-        "cvsp.experiments.shuffled_similarity's default sample",
-        _default("cvsp.experiments.diagnostics.shuffled_similarity", "sample"),
-    ),
-    "shuffled_texts": Source(
-        "shuffled_similarity's defaults: shuffles x sample",
-        lambda root: SOURCES["shuffles"].compute(root) * SOURCES["shuffle_sample"].compute(root),
-    ),
-    "beyond_mb": Source(
-        "the registry's sizes of chapter 8's four extra weights",
-        _mb("clip_laion", "clip_large", "siglip", "gpt2_medium"),
-    ),
-    **{
-        f"{name}_rows": Source(
-            f"cvsp.data.FILES: the rows of {name} (checked on load)", _rows(name)
-        )
-        for name in ("rg65", "wordsim353", "simlex999", "simverb3500", "bellezza", "stsb")
-    },
-    "clip_tokens": Source("the registry: CLIP's longest input", _tokens("clip")),
-    "gpt2_tokens": Source("the registry: GPT-2's longest input", _tokens("gpt2")),
-    "bootstrap": Source("cvsp.settings: the default bootstrap replicates", _bootstrap),
-    "data_mb": Source("the six evaluation files' sizes", _data_mb()),
-    "sts_mb": Source("the size of sts-test.csv", _data_mb("stsb")),
-    "word_lists_mb": Source(
-        "the sizes of the five word files",
-        _data_mb("rg65", "wordsim353", "simlex999", "simverb3500", "bellezza"),
-    ),
-    "reproduce_peak_gb": Source(
-        "benchmarks/results.json: a cold stand-in reproduction's peak memory",
-        lambda root: _results(root)["end_to_end"]["peak_rss_mib"] * 2**20 / 1e9,
-    ),
-    "runner_free_gb": Source(
-        "benchmarks/rehearsal.json: the free disk of GitHub's standard runner",
-        lambda root: _rehearsal(root)["runner_limits"]["free_disk_gb"],
-    ),
-    "runner_cache_gb": Source(
-        "benchmarks/rehearsal.json: GitHub's cache limit per repository",
-        lambda root: _rehearsal(root)["runner_limits"]["cache_gb"],
-    ),
-    "job_minutes": Source(
-        "benchmarks/rehearsal.json: GitHub's limit on a job",
-        lambda root: _rehearsal(root)["runner_limits"]["job_minutes"],
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Ledgered:
-    """Plain text in ``paths`` (a glob) that carries figures: ``template`` is the text with
-    each figure a ``{name:format}`` field (a name of :data:`SOURCES`; ``!up`` after the
-    format, ``{data_mb:.0f!up}``, rounds the value up, for "under" a figure) and ``…`` any
-    text on the same line."""
-
-    paths: str
-    template: str
-
-
-@dataclass(frozen=True)
-class Stated:
-    """Figures in ``paths`` matched by ``pattern`` that are not measurements: ``why``."""
-
-    paths: str
-    pattern: str
-    why: str
-
-
-LEDGER: list[Ledgered] = [
-    # the weights, from the registry
-    Ledgered("book/running.md", "GPT-2 (about {gpt2_gb:.1f} GB) and CLIP (about {clip_gb:.1f} GB)"),
-    Ledgered("notebooks/01_*.py", "weights (about {gpt2_gb:.1f} GB and {clip_gb:.1f} GB)"),
-    Ledgered(
-        "notebooks/07_images_or_contrast.py",
-        "three BERT-base checkpoints of about {bert_mb:.0f} MB each",
-    ),
-    Ledgered(
-        "notebooks/08_beyond_one_clip.py",
-        "LAION's CLIP B/32 ({clip_laion_mb:.0f} MB), CLIP L/14 ({clip_large_gb:.2f} GB), SigLIP "
-        "base ({siglip_mb:.0f} MB) and GPT-2 medium ({gpt2_medium_gb:.2f} GB), about "
-        "{beyond_gb:.1f} GB",
-    ),
-    Ledgered("CONTRIBUTING.md", "`model.safetensors` (about {clip_laion_mb:.0f} MB, published"),
-    Ledgered("CONTRIBUTING.md", "| CLIP L/14 (chapter 8) |…(about {clip_large_gb:.2f} GB)"),
-    Ledgered("CONTRIBUTING.md", "| SigLIP (chapter 8) |…(about {siglip_mb:.0f} MB)"),
-    Ledgered("CONTRIBUTING.md", "| GPT-2 medium (chapter 8) |…(about {gpt2_medium_gb:.2f} GB)"),
-    # the data, from its files and cvsp.data.FILES
-    Ledgered("book/running.md", "the six evaluation files (under {data_mb:.0f!up} MB)"),
-    Ledgered(".github/workflows/book.yml", "data files, under {data_mb:.0f!up} MB,"),
-    Ledgered("notebooks/01_*.py", "The STS Benchmark test file ({sts_mb:.1f} MB)"),
-    Ledgered("notebooks/02_*.py", "Five small word lists ({word_lists_mb:.1f} MB)"),
-    Ledgered("notebooks/02_*.py", "resample of the {rg65_rows:.0f} pairs"),
-    Ledgered(
-        "notebooks/03_*.py",
-        "cer2017semeval` has {stsb_rows:,.0f}",
-    ),
-    Ledgered("notebooks/07_images_or_contrast.py", "of {stsb_rows:,.0f}), so that all five models"),
-    Ledgered("notebooks/07_images_or_contrast.py", "SimCSE scores all {stsb_rows:,.0f}"),
-    Ledgered("book/glossary.md", "test set has {stsb_rows:,.0f} pairs"),
-    Ledgered("book/glossary.md", "for each of {bellezza_rows:.0f} words"),
-    Ledgered(
-        "CONTRIBUTING.md",
-        "RG65 ({rg65_rows:.0f} pairs), WordSim-353 ({wordsim353_rows:.0f}), SimLex-999 "
-        "({simlex999_rows:.0f}), SimVerb-3500 ({simverb3500_rows:,.0f}), the Bellezza valence "
-        "lexicon ({bellezza_rows:.0f} words",
-    ),
-    Ledgered("CONTRIBUTING.md", "the STS Benchmark test set ({stsb_rows:,.0f} pairs"),
-    Ledgered("book/methods.md", "| WordSim-353 | {wordsim353_rows:.0f} pairs |"),
-    Ledgered("book/methods.md", "| SimLex-999 | {simlex999_rows:.0f} pairs |"),
-    Ledgered("book/methods.md", "| SimVerb-3500 | {simverb3500_rows:,.0f} verb pairs |"),
-    Ledgered("book/methods.md", "| Bellezza lexicon | {bellezza_rows:.0f} words |"),
-    Ledgered("book/methods.md", "| STS Benchmark test | {stsb_rows:,.0f} sentence pairs |"),
-    Ledgered(
-        "book/methods.md",
-        "{spaced_cells:.0f} sentences of the file ({spaced_sentences:.0f} distinct) end in a space",
-    ),
-    Ledgered("book/methods.md", "tab-separated, all {stsb_rows:,.0f} pairs"),
-    Ledgered(
-        "book/methods.md",
-        "keeps {released_pairs:,.0f} pairs, {released_corrupted:.0f} of them corrupted",
-    ),
-    Ledgered("book/methods.md", "the {sentences:,.0f} unique STS-B test sentences"),
-    Ledgered(
-        "book/running.md",
-        "both models ({sentences:,.0f} sentences and {words:,.0f} words; GPT-2 reads each",
-    ),
-    # models' inputs and shapes, from the registry
-    Ledgered("*", "CLIP's {clip_tokens:.0f} tokens"),
-    Ledgered("*", "over {clip_tokens:.0f} tokens"),
-    Ledgered("*", "under {clip_tokens:.0f} tokens"),
-    Ledgered("notebooks/05_*.py", "have exactly {clip_tokens:.0f} tokens"),
-    Ledgered("book/*.md", "at most {clip_tokens:.0f} tokens"),
-    Ledgered(
-        "notebooks/01_*.py", "a context of {clip_tokens:.0f} tokens rather than {gpt2_tokens:,.0f}"
-    ),
-    Ledgered("book/methods.md", "| 768 | {gpt2_tokens:,.0f} tokens |"),
-    Ledgered("book/methods.md", "| 512 | {clip_tokens:.0f} tokens |"),
-    Ledgered("book/methods.md", "layers 0 to 24, {gpt2_medium_width:,.0f} wide"),
-    Ledgered("*", "{siglip_tokens:.0f} positions"),
-    Ledgered("notebooks/08_*.py", "fills {siglip_pieces:.0f} pieces"),
-    Ledgered(
-        "notebooks/08_*.py",
-        "768 → {gpt2_medium_width:,.0f} wide (12 → {gpt2_medium_heads:.0f} heads)",
-    ),
-    Ledgered("CONTRIBUTING.md", "GPT-2 medium's 24 blocks and {gpt2_medium_width:,.0f}"),
-    Ledgered("notebooks/04_*.py", "over the {hidden_layers:.0f} layers of one model"),
-    # the book's own choices, from the code that makes them
-    Ledgered("*", "{bootstrap:,.0f} times by default"),
-    Ledgered("book/glossary.md", "{bootstrap:,.0f} resamples"),
-    Ledgered("notebooks/*.py", "(by default {bootstrap:,.0f} resamples of the"),
-    Ledgered("CONTRIBUTING.md", "{bootstrap:,.0f} resamples"),
-    Ledgered("CONTRIBUTING.md", "({bootstrap:,.0f} replicates, every series)"),
-    Ledgered("notebooks/05_*.py", "seeded {subset_size:,.0f}-sentence subsets"),
-    Ledgered("notebooks/05_*.py", "{smallest_subset:.0f} to {largest_subset:,.0f} sentences"),
-    Ledgered("notebooks/06_geometry.py", "forward passes for {shuffled_texts:,.0f} word-shuffled"),
-    Ledgered(
-        "notebooks/06_geometry.py", "({shuffles:.0f} shuffles of {shuffle_sample:.0f} sentences"
-    ),
-    Ledgered(
-        "CONTRIBUTING.md",
-        "`cvsp.wordpiece`: {wordpiece_pieces:,.0f} pieces from the evaluation texts, padded with",
-    ),
-    Ledgered("CONTRIBUTING.md", "to BERT's {bert_ids:,.0f} ids"),
-    Ledgered("CONTRIBUTING.md", "(at most {unigram_pieces:,.0f} pieces)"),
-    Ledgered("CONTRIBUTING.md", "to SigLIP's {siglip_ids:,.0f} ids"),
-    Ledgered("CONTRIBUTING.md", "has less than about {slow_tests_gb:.0f} GB free"),
-    # measured, from the benchmark's and the rehearsal's files
-    Ledgered(
-        "CONTRIBUTING.md", "into their own cache ({web_assets_mib:.0f} MiB in the benchmark's)"
-    ),
-    Ledgered(
-        "CONTRIBUTING.md", "engine reaches on this machine ({engine_percent:.0f} % of the matmul"
-    ),
-    Ledgered(".github/workflows/book.yml", "the runner has about {runner_free_gb:.0f} GB free"),
-    Ledgered(".github/workflows/pr.yml", "than the {runner_cache_gb:.0f} GB a repository may keep"),
-]
-STATED: list[Stated] = [
-    Stated("*", r"95 %", "the intervals' level, a choice the methods page states"),
-    Stated(
-        "notebooks/*.py", r"· \d+ (?:min|hours?)\b", "an exercise's time: the author's estimate"
-    ),
-    Stated(
-        "notebooks/*.py",
-        r"Reading: about \d+ minutes|about \d+ minutes(?: to learn)?\)",
-        "reading and learning times: the author's estimate",
-    ),
-    Stated(
-        "book/teaching.md", r"\d+ min(?:utes)?\b", "a lesson plan's timings: the teacher's plan"
-    ),
-    Stated(
-        "*",
-        r"100 random files of 100 sentences(?: =|:) 10,000 CWEs|keeps 10,000 CWEs|With 10,000 CWEs",
-        "the released code's choice (word_gathering.py: 47-51), cited where it is stated",
-    ),
-    Stated(
-        "*",
-        r"about 38,000 deduplicated|numbered up to 38,300",
-        "the released code's file numbers (word_gathering.py: 21), cited where it is stated",
-    ),
-    Stated("notebooks/01_*.py", r"first 500 CWEs", "the exercise's choice of a sample to check"),
-    Stated(
-        "notebooks/06_geometry.py",
-        r"GPT-2's 768 dimensions|768 × 768 \(GPT-2\) or 512 × 512",
-        "the models' configs (GPT-2 n_embd 768, CLIP's text hidden_size 512), cited on the "
-        "methods page",
-    ),
-    Stated(
-        "notebooks/08_*.py",
-        r"32,000 pieces",
-        "SigLIP's tokenizer (vocab_size 32000 in its config), cited in the chapter's table",
-    ),
-    Stated("CONTRIBUTING.md", r"\(4 cores\)", "GitHub's documented standard Linux runner"),
-    Stated(
-        "ARCHITECTURE.md", r"at most 400 lines", "a rule of the house (tests/test_architecture.py)"
-    ),
-]
 
 
 FIELD = re.compile(r"\{(\w+):([^}!]*)(!up)?\}")
@@ -565,7 +125,10 @@ def rules(root: Path = ROOT) -> dict[Path, list[tuple[re.Pattern, Callable]]]:
     found: dict[Path, list] = {}
     for entry in LEDGER:
         pattern = _pattern(entry.template)
-        for path in _paths(entry.paths, root):
+        chosen = [
+            p for p in documents(root) if fnmatch.fnmatch(str(p.relative_to(root)), entry.paths)
+        ]
+        for path in chosen:
             if pattern.search(path.read_text()):  # a glob's entry: where its text is
                 found.setdefault(path, []).append((pattern, _fixer(entry, root)))
     return found
@@ -620,7 +183,7 @@ def _covered(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 def survey(root: Path = ROOT) -> Iterator[Found]:
     """Every figure in :func:`documents`, with its way, and each ledger entry's problems."""
-    used = set()
+    used, said = set(), set()
     for path in documents(root):
         name, text = str(path.relative_to(root)), path.read_text()
         ledgered, stated = [], []
@@ -635,12 +198,12 @@ def survey(root: Path = ROOT) -> Iterator[Found]:
                         yield Found(
                             name, line, match.group(0), "ledgered", f"its source says {fixed!r}"
                         )
-        for entry in STATED:
+        for index, entry in enumerate(STATED):
             if fnmatch.fnmatch(name, entry.paths):
-                stated += _spans(re.compile(entry.pattern), text)
+                found = _spans(re.compile(entry.pattern), text)
+                stated += found
+                said.update({index} if found else set())
         skipped = _spans(GENERATED, text) + _spans(GLUE, text)
-        if path.suffix == ".py":  # a solution's code in a chapter: its numbers are its code
-            skipped += _spans(re.compile(r"^# ```.*?^# ```", re.S | re.M), text)
         for start, end in _regions(path, text):
             for match in FIGURE.finditer(text, start, end):
                 a, b = match.span()
@@ -662,6 +225,13 @@ def survey(root: Path = ROOT) -> Iterator[Found]:
             yield Found(
                 entry.paths, 0, entry.template, "ledgered", "the ledger's text is not in the file"
             )
+    for index, entry in enumerate(STATED):
+        if index not in said:
+            yield Found(
+                entry.paths, 0, entry.pattern, "stated", "the stated text is not in the file"
+            )
+    for name in set(SOURCES) - {f[0] for entry in LEDGER for f in _fields(entry.template)}:
+        yield Found("tools/sources.py", 0, name, "", "a source no ledgered figure uses")
 
 
 def problems(root: Path = ROOT) -> list[str]:

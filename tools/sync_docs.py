@@ -172,11 +172,8 @@ def _gib(mib: float) -> str:
     return f"{mib / 1024:.1f} GiB"
 
 
-def measures_table(root: Path = ROOT) -> str:
-    """The benchmark's other figures (``benchmarks/results.json``): the vectorized metrics
-    against the full pairwise matrix, ``cvsp reproduce`` cold and warm, the bootstrap, the
-    book's builds and its cache."""
-    report = json.loads((root / "benchmarks" / "results.json").read_text())
+def _metric_rows(report: dict) -> list[tuple[str, str, str]]:
+    """The vectorized metrics against the full n x n matrix they avoid."""
     rows = []
     for row in report["self_similarity"]:
         reference = (
@@ -194,6 +191,15 @@ def measures_table(root: Path = ROOT) -> str:
                 f"n x n matrix: {_gib(row['matrix_mib'])}",
             )
         )
+    return rows
+
+
+def measures_table(root: Path = ROOT) -> str:
+    """The benchmark's other figures (``benchmarks/results.json``): the vectorized metrics
+    against the full pairwise matrix, ``cvsp reproduce`` cold and warm, the bootstrap, the
+    book's builds and its cache."""
+    report = json.loads((root / "benchmarks" / "results.json").read_text())
+    rows = _metric_rows(report)
     e2e, book = report["end_to_end"], report["book"]
     cache = e2e["cache_mib"]
     rows += [
@@ -249,7 +255,7 @@ def rehearsal_table(root: Path = ROOT) -> str:
         (
             f"job time on {cores} cores: tests / book / total (min)",
             f"{steps['test']:.1f} / {steps['book']:.1f} / {report['total_minutes']:.1f}",
-            f"{limits['job_minutes']} min",
+            f"{limits['job_minutes']} min (the workflow's timeout)",
         ),
         ("downloaded from the hub (GB)", f"{report['downloaded_gb']['total']:.2f}", ""),
         (
@@ -340,9 +346,15 @@ def targets(root: Path = ROOT) -> dict[Path, list[tuple[re.Pattern, str]]]:
     for path, ledgered in figures.rules(root).items():  # figures in prose, from their sources
         found[path] = [*found.get(path, []), *ledgered]
         twin = path.with_suffix(".ipynb")
-        if path.suffix == ".py" and twin.exists():
-            found[twin] = [*found.get(twin, []), *ledgered]
+        if path.suffix == ".py" and twin.exists():  # in its cells (a caption: jupytext's sync)
+            cells = _cells(twin.read_text())
+            found[twin] = [*found.get(twin, []), *(r for r in ledgered if r[0].search(cells))]
     return found
+
+
+def _cells(text: str) -> str:
+    """The text of a notebook's cells, one after another."""
+    return "\n".join("".join(cell["source"]) for cell in json.loads(text)["cells"])
 
 
 def _rewrite(text: str, rules: list[tuple[re.Pattern, str]]) -> str:

@@ -15,12 +15,11 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from pandas.io.formats.style import Styler
 
 from cvsp import costs, data, experiments, facts, paper, verdicts
 from cvsp.cache import Store
@@ -31,6 +30,9 @@ from cvsp.intervals import results as cached_results
 from cvsp.lazy import ComputeNeeded, LazyEmbedders, LazyModels
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS
 from cvsp.replay import ReplayStore, store_for
+
+if TYPE_CHECKING:  # pandas' Styler needs jinja2 only when a table is styled
+    from pandas.io.formats.style import Styler
 from cvsp.reproduce import (
     STAND_IN_WARNING,
     Run,
@@ -282,7 +284,9 @@ def comparison_table(
     reads it too.
     """
     table = verdicts.describe(paper.compare(scores, result, intervals=claims))
-    table["paper"] = [f"{rel} {value:.2f}" for rel, value in zip(table["relation"], table["paper"])]
+    table["paper"] = [
+        f"{rel} {verdicts.number(value)}" for rel, value in zip(table["relation"], table["paper"])
+    ]
     columns = ["model", "claim", "paper", "ours", "verdict", "source"]
     if claims is not None:
         table["95 % interval"] = [

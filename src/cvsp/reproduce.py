@@ -271,7 +271,9 @@ def summary(result: Run) -> str:
     lines = ["Comparison with Wolfe & Caliskan (2022):"]
     for row in result.comparison.itertuples():
         ours = f"{row.ours:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
-        lines.append(f"- {row.claim} ({row.relation} {row.paper:.2f}): ours {ours}, {row.verdict}")
+        lines.append(
+            f"- {row.claim} ({row.relation} {verdicts.number(row.paper)}): ours {ours}, {row.verdict}"
+        )
     if result.stand_in:
         lines.insert(0, f"*** {STAND_IN_WARNING} ***")
         lines.append(f"*** {STAND_IN_WARNING} ***")

@@ -6,7 +6,7 @@ A claim is tested twice. On our number: does it meet the paper's relation (``≈
 does it cross the line (:func:`interval_side`)? A miss is never a bare cross: it says its
 direction and what the direction means for the result (a correlation with human
 judgements higher than the paper's bound is a better score for that model, not a failure
-of the reproduction), so a reader sees which way the evidence moves the paper's claim.
+of the reproduction), so a reader sees which way our number differs from the paper's.
 
 Used by every chapter's comparison table, the results page, the figure of the claims,
 ``cvsp reproduce`` and the Pages workflow's summary.
@@ -32,11 +32,17 @@ MEANING = {  # what a miss on each side means, for each result
         "below": "a less anisotropic space (lower self-similarity)",
     },
     "sentence_self_similarity": {
-        "above": "a higher self-similarity",
-        "below": "a lower self-similarity",
+        "above": "sentence vectors more alike (higher self-similarity)",
+        "below": "sentence vectors less alike (lower self-similarity)",
     },
 }
 MARKS = {"holds": "✓", "above": "✗ above", "below": "✗ below", "undefined": "—"}
+
+
+def number(paper: float) -> str:
+    """The paper's number as it prints it: two decimals (".73"), three for the values read
+    from its Figure 1 (".964")."""
+    return f"{paper:.2f}" if round(paper, 2) == round(paper, 6) else f"{paper:.3f}"
 
 
 def side(relation: str, paper: float, ours: float) -> str:
@@ -68,12 +74,22 @@ def interval_side(relation: str, paper: float, low: float, high: float) -> str:
 def _miss(result: str, relation: str, paper: float, ours: float, where: str) -> str:
     gap = abs(ours - paper)
     if relation == "≈":
-        target = f"the paper's {paper:.2f} (≈ allows ±{APPROX_TOLERANCE:.2f})"
+        target = f"the paper's {number(paper)} (≈ allows ±{APPROX_TOLERANCE:.2f})"
         compared = "than the paper reports"
     else:
-        target = f"the bound {paper:.2f}"
+        target = f"the bound {number(paper)}"
         compared = "than the paper's bound allows"
     return f"misses: {gap:.3f} {where} {target}, {MEANING[result][where]} {compared}"
+
+
+_READING = {  # (our number holds, the interval's reading): what the interval adds
+    (True, "holds"): "; so does the whole interval",
+    (True, "undecided"): "; part of the interval does not",
+    (True, "fails"): "; none of the interval does (our number lies outside it)",
+    (False, "fails"): "; the whole interval misses too",
+    (False, "undecided"): "; part of the interval meets it",
+    (False, "holds"): "; the whole interval meets it (our number lies outside it)",
+}
 
 
 def verdict(
@@ -94,17 +110,7 @@ def verdict(
     interval = interval_side(relation, paper, low, high)
     if interval == "undefined":
         return text
-    if where == "holds":
-        return text + (
-            "; so does the whole interval"
-            if interval == "holds"
-            else "; part of the interval does not"
-        )
-    return text + (
-        "; the whole interval misses too"
-        if interval == "fails"
-        else "; part of the interval meets it"
-    )
+    return text + _READING[(where == "holds", interval)]
 
 
 def describe(comparison: pd.DataFrame) -> pd.DataFrame:

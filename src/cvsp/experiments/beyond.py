@@ -64,7 +64,7 @@ VERDICT_COLUMNS: list[str] = [
     "ci_low",
     "ci_high",
     "holds",
-    "verdict",
+    "interval",
     "layers",
 ]
 DEPTH_COLUMNS: list[str] = [
@@ -130,7 +130,7 @@ def verdicts(
 ) -> pd.DataFrame:
     """Every restated claim for every model: our number (from ``scores``), its 95 %
     interval (from ``reps``), whether our number meets it at the paper's rounding
-    (``holds``) and the interval's ``verdict``; columns :data:`VERDICT_COLUMNS`."""
+    (``holds``) and the reading of its ``interval``; columns :data:`VERDICT_COLUMNS`."""
     rows = []
     for key, depth in models.items():
         for claim in restated_claims(key, depth.family, depth.blocks):

@@ -90,7 +90,8 @@ def _claims_legend(fig: plt.Figure) -> None:
 def claims_figure(comparison: pd.DataFrame, stand_in: bool) -> plt.Figure:
     """Every claim of the paper on one axis: the paper's number (black cross; a bound's
     rounding as a grey bar), ours with its 95 % interval (model colour), and the verdict
-    at the right (:data:`cvsp.verdicts.MARKS`: ✓ holds, or the side our number misses on). The per-layer CWE series enter with layer 12 only."""
+    at the right (:data:`cvsp.verdicts.MARKS`: ✓ holds, or the side our number misses
+    on). The per-layer CWE series enter with layer 12 only."""
     claims = {c.text: c for c in paper.REPORTED}
     series = comparison["claim"].str.contains("CWE self-similarity, layer")
     top = series & comparison["claim"].str.endswith("layer 12")
