@@ -67,10 +67,12 @@ def reflow(figure: plt.Figure) -> None:
         )
     figure.set_layout_engine("constrained", h_pad=0.06, w_pad=0.04)
     originals: dict = {}
-    for _ in range(2):  # wrapping a y label moves its panel, and so the room of the others
-        figure.canvas.draw()
-        _wrap_texts(figure, panels, renderer, originals)
-    figure.canvas.draw()
+    figure.draw_without_rendering()  # the layout: each text's room
+    for _ in range(2):  # wrapping a y label moves its panel, and so the others' room
+        moved = _wrap_texts(figure, panels, renderer, originals)
+        figure.draw_without_rendering()
+        if not moved:
+            break
     for ax in panels:
         _thin_ticks(ax, renderer)
         _texts_inside(ax, renderer)
@@ -146,12 +148,16 @@ def _rows_above(ax: plt.Axes, renderer) -> float:
     return ROW_HEIGHT * len(rows)
 
 
-def _wrap_texts(figure: plt.Figure, panels: list[plt.Axes], renderer, originals: dict) -> None:
+def _wrap_texts(figure: plt.Figure, panels: list[plt.Axes], renderer, originals: dict) -> bool:
     """Each text wrapped from its ``originals`` text (kept there on the first call) to
-    its room, as the layout stands now."""
+    its room, as the layout stands now; whether a y label changed (its panel moves)."""
+    moved = False
     for text, room in _rooms(figure, panels, renderer):
         if text is not None and text.get_text():
-            _wrap(text, room, renderer, originals.setdefault(text, text.get_text()))
+            before = text.get_text()
+            _wrap(text, room, renderer, originals.setdefault(text, before))
+            moved |= text.get_rotation() in (90, 270) and text.get_text() != before
+    return moved
 
 
 def _rooms(figure: plt.Figure, panels: list[plt.Axes], renderer):
@@ -203,13 +209,10 @@ def _first_height(heights: list[float]) -> float:
 
 
 def _fit_height(figure: plt.Figure, panels: list[plt.Axes], plotting: float) -> None:
-    """The figure's height: its panels' plotting ``plotting`` inches plus what the layout
-    (last drawn) gives the title, key, labels and ticks; measured again once."""
-    for again in (True, False):
-        drawn = sum(ax.get_position().height for ax in panels) * figure.get_figheight()
-        figure.set_size_inches(PHONE_WIDTH, figure.get_figheight() + plotting - drawn)
-        if again:
-            figure.canvas.draw()
+    """The figure's height: its panels' plotting ``plotting`` inches plus what the last
+    layout gave the title, key, labels and ticks (which do not grow with the height)."""
+    drawn = sum(ax.get_position().height for ax in panels) * figure.get_figheight()
+    figure.set_size_inches(PHONE_WIDTH, figure.get_figheight() + plotting - drawn)
 
 
 def _thin_ticks(ax: plt.Axes, renderer) -> None:
