@@ -113,8 +113,17 @@ def test_the_reader_writes_a_chapter_s_markup_as_plain_markdown():
             metadata={"scrapbook": {"name": "rho", "mime_prefix": "application/papermill.record/"}},
         )
     ]
+    figure = {"width": 600, "phone": {"svg": "<svg/>", "width": 336}}  # cvsp.notebook.show's
+    notebook.cells[3].outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"image/svg+xml": "<svg/>"}, metadata={"image/svg+xml": figure}
+        )
+    ]
     site = "https://example.org/book/"
     full = reader.reader_notebook(notebook, "03_sts", site, citations)
+    (shown,) = [c for c in full.cells if "solved" in c.source][0].outputs
+    assert shown.metadata == {"image/svg+xml": {"width": 600}}  # the site's phone layout dropped
+    assert shown.data["image/svg+xml"] == "<svg/>" and "phone" in figure  # the source kept
     prose = "\n".join(c.source for c in full.cells if c.cell_type == "markdown")
     assert "CLIP reaches 0.73 (STS, [Methods" in prose and f"]({site}book/methods.html))" in prose
     assert "**Exercise 3.1 (Compute · easy · 5 min).** Try it." in prose

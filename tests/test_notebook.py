@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.transforms import Bbox
 from test_paper import synthetic_scores
 
 from cvsp import notebook, paper, plots, verdicts
+from cvsp.plots import phone
 from cvsp.settings import Settings
 
 DIFFERENCE_COLUMNS = [
@@ -186,20 +190,98 @@ def test_models_table_names_full_commits_and_sha256():
     )
 
 
-def test_show_gives_the_svg_its_natural_width(monkeypatch):
-    """The book keeps a figure's natural width on a phone (it scrolls in its box): the SVG
-    output carries it in CSS pixels, 96 per inch."""
+def _wide_figure() -> plt.Figure:
+    """A figure as wide as chapter 5's: two rows of three panels sharing y (the inner
+    ones without y label and tick labels), a legend in each, small texts, long titles."""
+    fig, axes = plt.subplots(2, 3, figsize=(12.3, 6.7), sharey=True)
+    for i, ax in enumerate(axes.flat):
+        ax.plot(range(13), np.arange(13) / 12, label="GPT-2 sentence self-sim. (mean_no_first)")
+        ax.plot(range(13), np.arange(13) / (24 + i), marker="^", label="CLIP STS (eos)")
+        ax.set_title(f"released STS reader, ranks as strings (as released), {i}", fontsize=8.5)
+        ax.set_xticks(range(16), [*map(str, range(13)), "LN", "proj", "pool"])
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6)
+    axes[0, 0].set_ylabel("alternative − ours", fontsize=8)
+    axes[1, 0].set_ylabel("alternative − ours", fontsize=8)
+    fig.suptitle("STAND-IN MODELS (random weights): these effects say nothing about the paper")
+    return fig
+
+
+def test_show_gives_a_figure_as_drawn_and_its_phone_layout(monkeypatch):
+    """One output, as drawn (SVG and PNG; Jupyter shows it), with its natural width in
+    CSS pixels (96 per inch) and smallest text, and the same figure re-flowed for a phone
+    in the SVG's metadata: 336 px wide, no text under 11 pt (:mod:`cvsp.picture`)."""
     import IPython.display  # here: IPython comes with Jupyter, not with cvsp
 
     shown = []
     monkeypatch.setattr(
         IPython.display, "display", lambda data, **options: shown.append((data, options))
     )
-    figure, _ = plt.subplots(figsize=(10.5, 3.6))
-    notebook.show(figure)
+    notebook.show(_wide_figure())
     ((data, options),) = shown
     assert data["image/svg+xml"].lstrip().startswith("<?xml") and data["image/png"]
-    assert options["metadata"] == {"image/svg+xml": {"width": 1008}} and options["raw"] is True
+    assert options["raw"] is True and set(options["metadata"]) == {"image/svg+xml"}
+    facts = options["metadata"]["image/svg+xml"]
+    assert (facts["width"], facts["smallest_pt"]) == (1181, 6.0)
+    assert facts["phone"]["svg"].lstrip().startswith("<?xml")
+    assert facts["phone"]["width"] == 336 and facts["phone"]["smallest_pt"] >= 11
+    assert facts["phone"]["smallest_pt"] == phone.smallest_font(facts["phone"]["svg"])
+    assert 'width="252pt"' in facts["phone"]["svg"]  # 3.5 inches: 336 CSS px
+
+
+def _inside(box, outer, slack: float = 1.0) -> bool:
+    return (
+        box.x0 >= outer.x0 - slack
+        and box.x1 <= outer.x1 + slack
+        and box.y0 >= outer.y0 - slack
+        and box.y1 <= outer.y1 + slack
+    )
+
+
+def _ink(label, renderer):
+    """Where a tick label's characters are: a word moved to the second line ("\\nLN")
+    fills only the lower half of its box."""
+    box = label.get_window_extent(renderer)
+    if label.get_text().startswith("\n"):
+        box = Bbox.from_extents(box.x0, box.y0, box.x1, box.y0 + box.height / 2)
+    return box
+
+
+def test_reflow_stacks_the_same_panels_in_one_column_with_readable_text():
+    fig = _wide_figure()
+    lines = [line.get_ydata().copy() for ax in fig.axes for line in ax.get_lines()]
+    phone.reflow(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    panels = fig.axes
+    boxes = [ax.get_position() for ax in panels]
+    assert len(panels) == 6 and fig.get_figwidth() == phone.PHONE_WIDTH
+    assert len({(round(b.x0, 3), round(b.x1, 3)) for b in boxes}) == 1  # one column
+    assert all(above.y0 > below.y1 for above, below in zip(boxes, boxes[1:]))  # in order
+    for box in boxes:
+        assert box.height * fig.get_figheight() == pytest.approx(phone.PANEL_HEIGHT, rel=0.1)
+    same = [line.get_ydata() for ax in panels for line in ax.get_lines()]
+    assert all(np.array_equal(a, b) for a, b in zip(lines, same)) and len(same) == len(lines)
+    for ax in panels:  # each panel readable alone: its y label and tick labels
+        assert ax.get_ylabel() == "alternative − ours" and ax.get_legend() is None
+        assert all(t.get_visible() and t.get_text() for t in ax.get_yticklabels())
+        shown = [t for t in ax.get_xticklabels() if t.get_text()]  # thinned, words kept
+        assert {"0", "12", "LN", "proj", "pool"} <= {t.get_text().strip() for t in shown}
+        ticks = [_ink(t, renderer).padded(2, 0) for t in shown]
+        assert not any(a.overlaps(b) for i, a in enumerate(ticks) for b in ticks[i + 1 :])
+    (key,) = fig.legends
+    assert [t.get_text().replace("\n", " ") for t in key.get_texts()] == [
+        "GPT-2 sentence self-sim. (mean_no_first)",
+        "CLIP STS (eos)",
+    ]
+    page = fig.bbox
+    texts = [fig._suptitle, key, *(t for ax in panels for t in (ax.title, ax.xaxis.label))]
+    for text in texts:  # wrapped where too long: nothing leaves the figure
+        assert _inside(text.get_window_extent(renderer), page), text
+    vector = io.StringIO()
+    fig.savefig(vector, format="svg")
+    assert phone.smallest_font(vector.getvalue()) >= phone.SMALLEST_PT
+    plt.close(fig)
 
 
 def test_a_chapter_loads_each_model_when_a_cell_first_uses_it(settings, tmp_path, capsys):

@@ -69,6 +69,8 @@ def test_a_chapter_opened_outside_the_build_reads_as_its_page(built_book, branch
     assert len(exercises) >= 2 and solved == exercises, (exercises, solved)
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs), name
+    figures = [o.get("metadata", {}).get("image/svg+xml") for o in outputs]
+    assert any(figures) and not [f for f in figures if f and "phone" in f]  # the site's alone
     assert not [o for o in outputs if o.get("name") == "stderr"]
     assert "Stand-in build" in prose[0] and "REPLAY = None" in prose[0]
 

@@ -6,7 +6,10 @@ Every request that leaves the local server is refused, as on a machine without a
 network. A page fails on: a script error or console error, a local request that failed,
 any request for another host (the site must be self-contained), TeX left unrendered in
 its text or a formula MathJax could not render, a page wider than the screen, an axe-core violation of impact serious or
-critical, or an image without a real description. The search page is queried for a
+critical, or an image without a real description. On the phone (390 px), every figure
+must also be readable (:func:`_figure_problems`): within the screen, shown at 55 % or
+more of its natural size, its smallest text at least the size of the theme's small text
+in CSS pixels, and its colours undimmed in dark mode. The search page is queried for a
 glossary term (an empty index anchor once made it throw a TypeError).
 """
 
@@ -38,6 +41,30 @@ VIEWPORTS = {"desktop": {"width": 1400, "height": 900}, "phone": {"width": 390, 
 SCHEMES = ("light", "dark")
 SERIOUS = ("serious", "critical")
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|rho|mathrm|operatorname|sum|top)\b")
+SHOWN_AT_LEAST = 0.55  # of a figure's natural width, on the phone
+PX_PER_PT = 96 / 72
+# Each figure as the page shows it: its box, the natural width and smallest text (in
+# points) of the layout the browser chose (cvsp.picture's data- attributes: the <source>
+# whose image was loaded, else the <picture>'s own, the desktop's) and the theme's small text.
+FIGURES = """() => {
+  const small = document.createElement('small');
+  small.textContent = 'x';
+  (document.querySelector('main') || document.body).appendChild(small);
+  const smallPx = parseFloat(getComputedStyle(small).fontSize);
+  small.remove();
+  return [...document.querySelectorAll('div.cell_output img')].map(img => {
+    const picture = img.closest('picture.cvsp-figure');
+    const sources = picture ? [...picture.querySelectorAll('source')] : [];
+    const chosen = sources.find(s => new URL(s.getAttribute('srcset'), location.href).href === img.currentSrc);
+    const facts = chosen || picture;
+    const box = img.getBoundingClientRect();
+    return {name: img.currentSrc.split('/').pop(), left: box.left, right: box.right,
+            width: box.width, screen: window.innerWidth, smallPx,
+            natural: facts ? parseFloat(facts.dataset.naturalWidth) : img.naturalWidth,
+            points: facts ? parseFloat(facts.dataset.smallestPt) : null,
+            filter: getComputedStyle(img).filter};
+  });
+}"""
 A_PATH = re.compile(r"(^|/)[^/\s]+\.(svg|png|jpe?g|gif|webp)$|^\.\./|^_images/", re.IGNORECASE)
 
 
@@ -144,8 +171,33 @@ class Visit:
         self.context.close()
 
 
-def _check_page(visit: Visit, axe_script: Path) -> list[str]:
+def _figure_problems(page) -> list[str]:
+    """What keeps a figure from being read on this screen: wider than it, shrunk below
+    :data:`SHOWN_AT_LEAST` of its natural size, its smallest text smaller in CSS pixels
+    than the theme's small text, or dimmed by the dark theme's filter."""
+    problems = []
+    for figure in page.evaluate(FIGURES):
+        name, shown = figure["name"][:16], figure["width"] / figure["natural"]
+        if figure["left"] < -1 or figure["right"] > figure["screen"] + 1:
+            problems.append(f"figure {name} reaches beyond the screen ({figure['right']:.0f} px)")
+        if shown < SHOWN_AT_LEAST:
+            problems.append(f"figure {name} shown at {shown:.0%} of its natural width")
+        if figure["points"] is None:
+            problems.append(f"figure {name} without its layouts' sizes (not a cvsp figure)")
+        elif figure["points"] * PX_PER_PT * shown < figure["smallPx"] - 0.05:
+            label = figure["points"] * PX_PER_PT * shown
+            problems.append(
+                f"figure {name}: smallest text {label:.1f} px, small text {figure['smallPx']} px"
+            )
+        if figure["filter"] != "none":
+            problems.append(f"figure {name} dimmed by a filter: {figure['filter']}")
+    return problems
+
+
+def _check_page(visit: Visit, axe_script: Path, viewport: str) -> list[str]:
     page, problems = visit.page, list(visit.problems)
+    if viewport == "phone":
+        problems += _figure_problems(page)
     text = page.evaluate(
         "() => document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText"
     )
@@ -186,7 +238,7 @@ def test_every_page_renders_offline_without_errors(site, browser, axe_script, vi
             visit.open(f"{page}.html")
             for scheme in SCHEMES:
                 visit.switch(scheme)
-                problems = _check_page(visit, axe_script)
+                problems = _check_page(visit, axe_script, viewport)
                 if problems:
                     found[f"{page} ({viewport}, {scheme})"] = problems
         finally:

@@ -125,6 +125,13 @@ LEDGER: list[Ledgered] = [
     Ledgered("CONTRIBUTING.md", "GPT-2 medium's 24 blocks and {gpt2_medium_width:,.0f}"),
     Ledgered("notebooks/04_*.py", "over the {hidden_layers:.0f} layers of one model"),
     # the book's own choices, from the code that makes them
+    Ledgered(
+        "CONTRIBUTING.md",
+        "panels in one column {phone_px:.0f} px wide, the box a figure gets on a "
+        "{phone_screen:.0f} px screen; no text under {phone_pt:.0f} pt, i.e. {phone_css:.1f} CSS px",
+    ),
+    Ledgered("CONTRIBUTING.md", "to screens of {phone_media:.0f} px or less"),
+    Ledgered("CONTRIBUTING.md", "shown below {shown_percent:.0f} % of its natural width"),
     Ledgered("*", "{bootstrap:,.0f} times by default"),
     Ledgered("book/glossary.md", "{bootstrap:,.0f} resamples"),
     Ledgered("notebooks/*.py", "(by default {bootstrap:,.0f} resamples of the"),
@@ -193,6 +200,11 @@ STATED: list[Stated] = [
         "towers: hidden_size 512, 8 heads; SigLIP base's: hidden_size 768), cited where stated",
     ),
     Stated("book/running.md", r"two 50-minute lesson plans", "the lesson plans' length"),
+    Stated(
+        "CONTRIBUTING.md",
+        r"the theme's 14\.4 px small text",
+        "the theme's stylesheet (0.9 rem); tests/test_site.py measures it in the browser",
+    ),
     Stated("CONTRIBUTING.md", r"\(4 cores\)", "GitHub's documented standard Linux runner"),
     Stated(
         "ARCHITECTURE.md", r"at most 400 lines", "a rule of the house (tests/test_architecture.py)"

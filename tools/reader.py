@@ -12,7 +12,8 @@ the pages do:
 - glossary terms as their text, citations as "Author (year)", ``{doc}`` and ``{numref}``
   as links to the published pages and figure numbers, each figure's caption below it;
 - the build's outputs kept (tables, figures, printed lines; not warnings), so a reader
-  sees them before running anything; a first cell says which build made them.
+  sees them before running anything (figures as drawn, without the site's phone
+  layout); a first cell says which build made them.
 
 The Pages workflow publishes them on the branch the launch buttons open (``_config.yml``,
 ``repository.branch``), with the ``binder/`` folder Binder builds from.
@@ -324,6 +325,8 @@ def reader_notebook(
             hidden = {"remove-output", "remove-cell"} & set(cell.metadata.get("tags", []))
             outputs = [o for o in cell.get("outputs", []) if o.get("name") != "stderr"]
             cell.outputs = [] if hidden else outputs
+            for output in outputs:  # a figure's phone layout (cvsp.picture) is the site's
+                output.get("metadata", {}).get("image/svg+xml", {}).pop("phone", None)
         cells.append(cell)
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         if "name" in figure:

@@ -223,6 +223,31 @@ SOURCES: dict[str, Source] = {
         "the registry: CLIP L/14's text config (num_attention_heads)",
         _architecture("clip_large", "num_attention_heads"),
     ),
+    "phone_px": Source(
+        "cvsp.plots.phone.PHONE_WIDTH, in CSS px (96 per inch)",
+        lambda root: 96 * _constant("cvsp.plots.phone", "PHONE_WIDTH")(root),
+    ),
+    "phone_pt": Source(
+        "cvsp.plots.phone.SMALLEST_PT", _constant("cvsp.plots.phone", "SMALLEST_PT")
+    ),
+    "phone_css": Source(
+        "cvsp.plots.phone.SMALLEST_PT, in CSS px (96 / 72 per pt)",
+        lambda root: _constant("cvsp.plots.phone", "SMALLEST_PT")(root) * 96 / 72,
+    ),
+    "phone_media": Source(
+        "cvsp.picture.PHONE_MEDIA: the widest screen that gets the phone layout",
+        lambda root: float(
+            _constant("cvsp.picture", "PHONE_MEDIA")(root).split(":")[1].strip(" px)")
+        ),
+    ),
+    "phone_screen": Source(
+        "tests/test_site.py: the phone's viewport",
+        lambda root: _file_constant("tests/test_site.py", "VIEWPORTS")(root)["phone"]["width"],
+    ),
+    "shown_percent": Source(
+        "tests/test_site.py: the least share of its natural width a figure may show at",
+        lambda root: 100 * _file_constant("tests/test_site.py", "SHOWN_AT_LEAST")(root),
+    ),
     "siglip_tokens": Source("the registry: SigLIP's positions", _tokens("siglip")),
     "siglip_pieces": Source(
         "the registry: SigLIP's positions, less the one its end token takes",

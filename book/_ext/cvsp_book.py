@@ -1,5 +1,6 @@
 """Sphinx extension of the book: a warning at the top of every page of a stand-in build,
-the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), MathJax
+the book's stylesheet (``static/cvsp.css``: wide tables scroll in their box), each figure
+in its desktop and phone layouts (:mod:`cvsp.picture`, loaded from here), MathJax
 shipped with the site (:mod:`web_assets`), a fresh start whenever the weights or the
 package change, a last line saying how much the cvsp cache holds and where, and the
 replay bundle: the tables the pages read from the cvsp cache (listed in a ledger,
@@ -184,6 +185,7 @@ def setup(app):
     app.add_config_value("cvsp_stamp", "", "env")
     app.connect("builder-inited", _static)
     app.add_css_file("cvsp.css")
+    app.setup_extension("cvsp.picture")  # each figure's two layouts (desktop, phone)
     app.connect("config-inited", _set_models)
     app.connect("config-inited", _mathjax)
     app.connect("config-inited", _theme)

@@ -28,6 +28,7 @@ from cvsp.facts import Described
 from cvsp.intervals import beyond_tables, contrast_tables, uncertainty
 from cvsp.intervals import results as cached_results
 from cvsp.lazy import ComputeNeeded, LazyEmbedders, LazyModels
+from cvsp.plots import phone
 from cvsp.registry import CHAPTERS, MODEL_SETS, PAPER_MODELS
 from cvsp.replay import ReplayStore, store_for
 
@@ -347,20 +348,36 @@ def show(figure: plt.Figure, dpi: int = 110) -> None:
 
     SVG (sharp at any zoom in the book) with a PNG of ``dpi`` beside it for front ends
     that do not render SVG; the book picks the SVG (``cvsp reproduce`` writes PNGs). The
-    SVG carries its natural width in CSS pixels (96 per inch), which the book's
-    stylesheet keeps on a phone: there a figure scrolls sideways in its box rather than
-    shrinking its labels below their size.
+    SVG's metadata carries its natural width in CSS pixels (96 per inch), its smallest
+    text in points and, under ``phone``, the same figure re-flowed for a phone
+    (:func:`cvsp.plots.phone.reflow`: one column, 336 px wide, no text under 11 pt) as
+    SVG with its own width and smallest text. Jupyter shows the one figure; the book
+    serves the phone's layout to screens 720 px wide or less (:mod:`cvsp.picture`).
     """
     from IPython.display import display  # here: IPython comes with Jupyter, not with cvsp
 
-    vector, raster = io.StringIO(), io.BytesIO()
-    figure.savefig(vector, format="svg")
+    desktop, raster = _svg(figure), io.BytesIO()
     figure.savefig(raster, format="png", dpi=dpi)
+    width = round(figure.get_figwidth() * 96)
+    phone.reflow(figure)
+    small = _svg(figure)
     plt.close(figure)
     png = base64.b64encode(raster.getvalue()).decode("ascii")
-    width = {"width": round(figure.get_figwidth() * 96)}
+    facts = {
+        "width": width,
+        "smallest_pt": phone.smallest_font(desktop),
+        "phone": {
+            "svg": small,
+            "width": round(figure.get_figwidth() * 96),
+            "smallest_pt": phone.smallest_font(small),
+        },
+    }
     display(
-        {"image/svg+xml": vector.getvalue(), "image/png": png},
-        raw=True,
-        metadata={"image/svg+xml": width},
+        {"image/svg+xml": desktop, "image/png": png}, raw=True, metadata={"image/svg+xml": facts}
     )
+
+
+def _svg(figure: plt.Figure) -> str:
+    vector = io.StringIO()
+    figure.savefig(vector, format="svg")
+    return vector.getvalue()

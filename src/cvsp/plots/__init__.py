@@ -12,7 +12,9 @@ chapter 6's geometry (:func:`layer_lines`, :func:`alignment_uniformity_figure`),
 One style for all (:mod:`cvsp.plots.style`: a colour and marker per model, the frame of a
 figure); the figures by family: :mod:`~cvsp.plots.layers` (per-layer results),
 :mod:`~cvsp.plots.differences` (paired differences), :mod:`~cvsp.plots.claims` (claims
-and chapter 5's effects). Used by every chapter and by ``cvsp reproduce``.
+and chapter 5's effects); :mod:`~cvsp.plots.phone` re-flows any of them for a phone's
+column (the book's second layout of every figure). Used by every chapter and by
+``cvsp reproduce``.
 """
 
 from cvsp.plots.claims import claim_label, claims_figure, fidelity_figure, spread_figure
