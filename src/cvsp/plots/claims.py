@@ -33,7 +33,7 @@ def claim_label(claim: paper.Reported) -> str:
     where = {"max": "max over layers", "min": "min over layers"}.get(
         claim.statistic, f"layer {claim.layers[0]}"
     )
-    return f"{STYLE[claim.model]['label']} {measure}, {where}  {claim.relation} {claim.value:.2f}"
+    return f"{STYLE[claim.model]['label']} {measure}, {where}  {claim.relation} {verdicts.number(claim.value)}"
 
 
 def _draw_claim(ax: plt.Axes, y: float, row: pd.Series) -> None:
