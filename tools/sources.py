@@ -72,6 +72,11 @@ def _data_mb(*names: str) -> Callable[[Path], float]:
     return compute
 
 
+def _code(module: str, name: str) -> Source:
+    """A constant of the package, named by where it is defined."""
+    return Source(f"{module}.{name}", _constant(module, name))
+
+
 def _default(function: str, parameter: str) -> Callable[[Path], float]:
     def compute(root: Path) -> float:
         module, name = function.rsplit(".", 1)
@@ -171,18 +176,10 @@ SOURCES: dict[str, Source] = {
         )
     },
     "words": Source("the five word tests' vocabulary (cvsp.experiments.WordData)", _words),
-    "wordpiece_pieces": Source(
-        "cvsp.wordpiece.TRAINED_PIECES", _constant("cvsp.wordpiece", "TRAINED_PIECES")
-    ),
-    "bert_ids": Source(
-        "cvsp.wordpiece.BERT_VOCAB_SIZE", _constant("cvsp.wordpiece", "BERT_VOCAB_SIZE")
-    ),
-    "unigram_pieces": Source(
-        "cvsp.unigram.TRAINED_PIECES", _constant("cvsp.unigram", "TRAINED_PIECES")
-    ),
-    "siglip_ids": Source(
-        "cvsp.unigram.SIGLIP_VOCAB_SIZE", _constant("cvsp.unigram", "SIGLIP_VOCAB_SIZE")
-    ),
+    "wordpiece_pieces": _code("cvsp.wordpiece", "TRAINED_PIECES"),
+    "bert_ids": _code("cvsp.wordpiece", "BERT_VOCAB_SIZE"),
+    "unigram_pieces": _code("cvsp.unigram", "TRAINED_PIECES"),
+    "siglip_ids": _code("cvsp.unigram", "SIGLIP_VOCAB_SIZE"),
     "slow_tests_gb": Source(
         "tests/support/disk.py: the free disk the slow tests ask for",
         _file_constant("tests/support/disk.py", "SLOW_TESTS_NEED_GB"),
@@ -207,7 +204,7 @@ SOURCES: dict[str, Source] = {
         "cvsp.experiments.CWE_CORPUS_SIZES: the largest",
         lambda root: max(_constant("cvsp.experiments", "CWE_CORPUS_SIZES")(root)),
     ),
-    "small_width": Source("cvsp.standins.SMALL_WIDTH", _constant("cvsp.standins", "SMALL_WIDTH")),
+    "small_width": _code("cvsp.standins", "SMALL_WIDTH"),
     "blocks": Source(
         "cvsp.registry.HIDDEN_LAYERS, less the embeddings",
         lambda root: len(_constant("cvsp.registry", "HIDDEN_LAYERS")(root)) - 1,
@@ -227,9 +224,7 @@ SOURCES: dict[str, Source] = {
         "cvsp.plots.phone.PHONE_WIDTH, in CSS px (96 per inch)",
         lambda root: 96 * _constant("cvsp.plots.phone", "PHONE_WIDTH")(root),
     ),
-    "phone_pt": Source(
-        "cvsp.plots.phone.SMALLEST_PT", _constant("cvsp.plots.phone", "SMALLEST_PT")
-    ),
+    "phone_pt": _code("cvsp.plots.phone", "SMALLEST_PT"),
     "phone_css": Source(
         "cvsp.plots.phone.SMALLEST_PT, in CSS px (96 / 72 per pt)",
         lambda root: _constant("cvsp.plots.phone", "SMALLEST_PT")(root) * 96 / 72,
